@@ -1,0 +1,2 @@
+//! The tokio + rustls transport for [`ws_proto`]. Filled in by the ws-net work.
+#![warn(missing_docs)]

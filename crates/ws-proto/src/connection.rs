@@ -1,0 +1,1147 @@
+//! [`Connection`]: one state machine for both roles, from the opening handshake to the end of
+//! the close handshake.
+//!
+//! Its methods come in four groups, as in `quinn-proto`:
+//!
+//! - **getters**: [`state`](Connection::state), [`role`](Connection::role),
+//!   [`close_code`](Connection::close_code), [`protocol`](Connection::protocol), …
+//! - **input**: [`receive_data`](Connection::receive_data) and
+//!   [`receive_eof`](Connection::receive_eof). They never panic; a peer fault fails the
+//!   connection with the right close code and is also returned.
+//! - **commands**: [`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary),
+//!   [`send_fragment`](Connection::send_fragment), [`send_ping`](Connection::send_ping),
+//!   [`send_pong`](Connection::send_pong), [`send_close`](Connection::send_close),
+//!   [`send_raw_frame`](Connection::send_raw_frame), [`fail`](Connection::fail), and on the
+//!   server [`accept`](Connection::accept) / [`reject`](Connection::reject).
+//! - **output**: [`poll_transmit`](Connection::poll_transmit) drains bytes to write into a
+//!   caller-owned buffer; [`poll_event`](Connection::poll_event) yields [`Event`]s;
+//!   [`should_close_transport`](Connection::should_close_transport) and
+//!   [`close_expected`](Connection::close_expected) say what to do with the socket.
+//!
+//! Incoming payloads are unmasked in place in the input buffer and handed out as [`Bytes`]
+//! slices of it, so a single-frame message is never copied after it is read. Text is checked
+//! as it arrives, even inside a frame that is still incomplete, so invalid UTF-8 fails the
+//! connection at the first byte that makes it invalid.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::{Buf as _, Bytes, BytesMut};
+use http::{Request, Response, StatusCode};
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::error::{Error, HandshakeError, ProtocolError, UsageError};
+use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
+use crate::handshake::{
+    self, BodyFraming, HandshakeLimits, Negotiated, UpgradeRequest, body_framing, decode_chunked,
+};
+use crate::mask::{MaskSource, OsRandom};
+use crate::utf8::{Utf8Bytes, Utf8Validator};
+
+/// Which end of the connection this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sends masked frames; waits for the server to close TCP.
+    Client,
+    /// Sends unmasked frames; closes TCP first.
+    Server,
+}
+
+/// The connection's state, numbered as the browser's `WebSocket.readyState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ReadyState {
+    /// 0: the opening handshake is under way.
+    Connecting = 0,
+    /// 1: open; messages flow both ways.
+    Open = 1,
+    /// 2: a close frame was sent or received, and the other is awaited.
+    Closing = 2,
+    /// 3: the close handshake completed, or the connection failed.
+    Closed = 3,
+}
+
+impl ReadyState {
+    /// The browser's upper-case name: `CONNECTING`, `OPEN`, `CLOSING`, `CLOSED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Connecting => "CONNECTING",
+            Self::Open => "OPEN",
+            Self::Closing => "CLOSING",
+            Self::Closed => "CLOSED",
+        }
+    }
+}
+
+impl fmt::Display for ReadyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", *self as u8, self.name())
+    }
+}
+
+/// The direction of a reported frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Received from the peer.
+    Incoming,
+    /// Sent to the peer.
+    Outgoing,
+}
+
+/// The type of a data message, for [`Connection::send_fragment`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// A text message (opcode 0x1).
+    Text,
+    /// A binary message (opcode 0x2).
+    Binary,
+}
+
+impl MessageKind {
+    fn opcode(self) -> OpCode {
+        match self {
+            Self::Text => OpCode::Text,
+            Self::Binary => OpCode::Binary,
+        }
+    }
+}
+
+/// Options of a [`Connection`]. The defaults are safe for a connection to an untrusted peer.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Answer every ping with a pong carrying the same payload (default on). Turn it off to
+    /// answer pings yourself, or not at all, with [`Connection::send_pong`].
+    pub auto_pong: bool,
+    /// Answer a close frame with a close frame echoing its code (default on). Off, the
+    /// connection stays in [`ReadyState::Closing`] until [`Connection::send_close`].
+    pub auto_close_reply: bool,
+    /// The largest frame payload accepted (default 16 MiB). A frame's length is known from its
+    /// header, so a larger one fails with 1009 before any of its payload is buffered.
+    pub max_frame_size: usize,
+    /// The largest message accepted, counted after any decompression (default 16 MiB, as large
+    /// as Autobahn's biggest case). This bounds the memory one peer can make us hold.
+    pub max_message_size: usize,
+    /// The most frames one message may be split into (default 262,144: four times the 65,536
+    /// of Autobahn's most fragmented case). It bounds the work an endless stream of tiny
+    /// continuation frames can cause without ever completing a message.
+    pub max_fragments: usize,
+    /// Report every frame, both directions, as [`Event::Frame`] (default off: it costs a
+    /// copy of each outgoing payload).
+    pub report_frames: bool,
+    /// Limits for the opening handshake.
+    pub handshake_limits: HandshakeLimits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            auto_pong: true,
+            auto_close_reply: true,
+            max_frame_size: 16 << 20,
+            max_message_size: 16 << 20,
+            max_fragments: 1 << 18,
+            report_frames: false,
+            handshake_limits: HandshakeLimits::default(),
+        }
+    }
+}
+
+/// A frame as it was on the wire, reported when [`Config::report_frames`] is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Incoming or outgoing.
+    pub direction: Direction,
+    /// The header as sent or received, mask key included.
+    pub header: FrameHeader,
+    /// The payload, unmasked.
+    pub payload: Bytes,
+}
+
+/// A client's successful opening handshake.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// The server's 101 response.
+    pub response: Response<()>,
+    /// The response head exactly as received.
+    pub head: Bytes,
+    /// The subprotocol and extensions the server chose.
+    pub negotiated: Negotiated,
+}
+
+/// A server's view of a valid upgrade request, waiting for [`Connection::accept`] or
+/// [`Connection::reject`].
+#[derive(Clone, Debug)]
+pub struct Requested {
+    /// The checked request.
+    pub upgrade: UpgradeRequest,
+    /// The request head exactly as received.
+    pub head: Bytes,
+}
+
+/// What a connection reports. Message events come after the [`Frame`] events of their frames.
+#[non_exhaustive]
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Server: a valid upgrade request; answer with `accept` or `reject`.
+    Request(Box<Requested>),
+    /// Client: the server accepted the upgrade; the connection is open.
+    Open(Box<Opened>),
+    /// A frame, sent or received.
+    Frame(Frame),
+    /// A complete text message.
+    Text(Utf8Bytes),
+    /// A complete binary message.
+    Binary(Bytes),
+    /// A ping (answered already if [`Config::auto_pong`] is on).
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer's close frame.
+    Close(CloseFrame),
+}
+
+/// Where the opening handshake stands.
+#[derive(Debug)]
+enum Handshake {
+    /// Client: the request was sent; the response is awaited.
+    AwaitingResponse(Box<Request<()>>),
+    /// Client: a non-101 response arrived; its body is being read.
+    ReadingRejection {
+        response: Box<Response<()>>,
+        framing: BodyFraming,
+    },
+    /// Server: the request is awaited.
+    AwaitingRequest,
+    /// Server: the request was reported; `accept` or `reject` is awaited.
+    AwaitingAnswer,
+    /// Done, one way or the other.
+    Done,
+}
+
+/// The frame whose payload is being received.
+#[derive(Clone, Copy, Debug)]
+struct InFrame {
+    header: FrameHeader,
+    /// Payload bytes already unmasked (and checked, for text).
+    processed: usize,
+    /// Whether the payload is part of a text message.
+    text: bool,
+}
+
+/// A fragmented message being received.
+#[derive(Debug)]
+struct InMessage {
+    kind: MessageKind,
+    data: BytesMut,
+    fragments: usize,
+}
+
+/// A WebSocket connection, either role, with no I/O of its own.
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: ReadyState,
+    handshake: Handshake,
+    negotiated: Negotiated,
+    input: BytesMut,
+    in_frame: Option<InFrame>,
+    in_message: Option<InMessage>,
+    utf8: Utf8Validator,
+    output: BytesMut,
+    events: VecDeque<Event>,
+    masks: Box<dyn MaskSource>,
+    /// The type of the fragmented message being sent, if any.
+    out_message: Option<MessageKind>,
+    close_sent: Option<CloseFrame>,
+    close_received: Option<CloseFrame>,
+    fault: Option<ProtocolError>,
+    eof_received: bool,
+    /// Whether the opening handshake succeeded (the state reached Open).
+    opened: bool,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("buffered_input", &self.input.len())
+            .field("pending_output", &self.output.len())
+            .field("pending_events", &self.events.len())
+            .field("close_sent", &self.close_sent)
+            .field("close_received", &self.close_received)
+            .field("fault", &self.fault)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+// ---------------------------------------------------------------------------------------------
+
+impl Connection {
+    /// A client that has sent `request` (built with [`handshake::client_request`] and perhaps
+    /// edited): the request bytes are waiting in [`poll_transmit`](Self::poll_transmit). The
+    /// answer is checked against this request's key, subprotocols and extensions.
+    pub fn client(request: Request<()>, config: Config) -> Self {
+        let mut conn = Self::new(Role::Client, config, ReadyState::Connecting);
+        let mut head = Vec::with_capacity(256);
+        handshake::write_request(&request, &mut head);
+        conn.output.extend_from_slice(&head);
+        conn.handshake = Handshake::AwaitingResponse(Box::new(request));
+        conn
+    }
+
+    /// A server waiting for the client's upgrade request.
+    pub fn server(config: Config) -> Self {
+        let mut conn = Self::new(Role::Server, config, ReadyState::Connecting);
+        conn.handshake = Handshake::AwaitingRequest;
+        conn
+    }
+
+    /// A connection whose opening handshake happened elsewhere (e.g. in an HTTP framework),
+    /// already open, with the given negotiated subprotocol and extensions.
+    pub fn open(role: Role, config: Config, negotiated: Negotiated) -> Self {
+        let mut conn = Self::new(role, config, ReadyState::Open);
+        conn.negotiated = negotiated;
+        conn
+    }
+
+    fn new(role: Role, config: Config, state: ReadyState) -> Self {
+        Self {
+            role,
+            config,
+            state,
+            handshake: Handshake::Done,
+            negotiated: Negotiated::default(),
+            input: BytesMut::with_capacity(8 * 1024),
+            in_frame: None,
+            in_message: None,
+            utf8: Utf8Validator::new(),
+            output: BytesMut::with_capacity(8 * 1024),
+            events: VecDeque::new(),
+            masks: Box::new(OsRandom::new()),
+            out_message: None,
+            close_sent: None,
+            close_received: None,
+            fault: None,
+            eof_received: false,
+            opened: state == ReadyState::Open,
+        }
+    }
+
+    /// Replaces the source of client masking keys (by default the OS's random generator).
+    pub fn set_mask_source(&mut self, source: Box<dyn MaskSource>) {
+        self.masks = source;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Getters
+// ---------------------------------------------------------------------------------------------
+
+impl Connection {
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The ready state.
+    pub fn state(&self) -> ReadyState {
+        self.state
+    }
+
+    /// The options in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The subprotocol agreed in the handshake.
+    pub fn protocol(&self) -> Option<&str> {
+        self.negotiated.protocol.as_deref()
+    }
+
+    /// The extensions agreed in the handshake, as header elements.
+    pub fn extensions(&self) -> &[String] {
+        &self.negotiated.extensions
+    }
+
+    /// The close frame this side sent, if any.
+    pub fn close_sent(&self) -> Option<&CloseFrame> {
+        self.close_sent.as_ref()
+    }
+
+    /// The close frame the peer sent, if any.
+    pub fn close_received(&self) -> Option<&CloseFrame> {
+        self.close_received.as_ref()
+    }
+
+    /// The connection close code (RFC 6455 §7.1.5): the code of the peer's close frame, 1005
+    /// if it had none, 1006 if the connection ended without one; `None` while still open.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match (&self.close_received, self.state) {
+            (Some(frame), _) => Some(frame.code_or_no_status()),
+            (None, ReadyState::Closed) => Some(CloseCode::ABNORMAL),
+            (None, _) => None,
+        }
+    }
+
+    /// The reason of the peer's close frame (empty if none).
+    pub fn close_reason(&self) -> &str {
+        self.close_received.as_ref().map_or("", |f| f.reason.as_str())
+    }
+
+    /// Whether the close handshake completed: a close frame went each way.
+    pub fn was_clean(&self) -> bool {
+        self.close_sent.is_some() && self.close_received.is_some() && self.fault.is_none()
+    }
+
+    /// The peer fault that failed the connection, if one did.
+    pub fn fault(&self) -> Option<&ProtocolError> {
+        self.fault.as_ref()
+    }
+
+    /// Bytes waiting in [`poll_transmit`](Self::poll_transmit).
+    pub fn pending_output(&self) -> usize {
+        self.output.len()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------------
+
+impl Connection {
+    /// Feeds bytes read from the peer. Any split is fine: the bytes are buffered until a head
+    /// or frame is complete (text is checked even before its frame is complete).
+    ///
+    /// On a peer fault the connection is failed — a close frame with the fault's code waits in
+    /// the output, the state is [`Closed`](ReadyState::Closed) — and the fault is returned.
+    /// Data arriving after that, or after the peer's close frame, is discarded.
+    pub fn receive_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        if self.discards_input() {
+            return Ok(());
+        }
+        self.input.extend_from_slice(data);
+        self.process()
+    }
+
+    /// Tells the connection that the peer closed its side of the TCP connection.
+    ///
+    /// Before the close handshake completed that is an abnormal closure (1006), returned as
+    /// [`ProtocolError::AbnormalClosure`]; during the opening handshake it is
+    /// [`HandshakeError::UnexpectedEof`] — or, if the server was sending a non-101 answer
+    /// whose body runs until EOF, the [`HandshakeError::Rejected`] error with that body.
+    pub fn receive_eof(&mut self) -> Result<(), Error> {
+        if self.eof_received {
+            return Ok(());
+        }
+        self.eof_received = true;
+        let handshake = std::mem::replace(&mut self.handshake, Handshake::Done);
+        match handshake {
+            Handshake::ReadingRejection { response, .. } => {
+                let limit = self.config.handshake_limits.max_body_size;
+                let raw = self.input.split();
+                let mut body = match response_is_chunked(&response) {
+                    true => decode_chunked(&raw).unwrap_or_else(|| raw.to_vec()),
+                    false => raw.to_vec(),
+                };
+                body.truncate(limit);
+                let body = Bytes::from(body);
+                self.state = ReadyState::Closed;
+                Err(HandshakeError::Rejected {
+                    response: *response,
+                    body,
+                }
+                .into())
+            }
+            Handshake::AwaitingResponse(_)
+            | Handshake::AwaitingRequest
+            | Handshake::AwaitingAnswer => {
+                self.state = ReadyState::Closed;
+                Err(HandshakeError::UnexpectedEof.into())
+            }
+            Handshake::Done => {
+                self.input.clear();
+                self.in_frame = None;
+                self.in_message = None;
+                if self.state == ReadyState::Closed {
+                    return Ok(());
+                }
+                self.state = ReadyState::Closed;
+                let err = ProtocolError::AbnormalClosure;
+                self.fault = Some(err.clone());
+                Err(err.into())
+            }
+        }
+    }
+
+    fn discards_input(&self) -> bool {
+        self.eof_received
+            || self.fault.is_some()
+            || (self.state == ReadyState::Closed && matches!(self.handshake, Handshake::Done))
+            || self.close_received.is_some()
+    }
+
+    fn process(&mut self) -> Result<(), Error> {
+        match self.handshake {
+            Handshake::Done => {}
+            Handshake::AwaitingAnswer => return Ok(()),
+            _ => {
+                self.process_handshake()?;
+                if !matches!(self.handshake, Handshake::Done) || self.state != ReadyState::Open {
+                    return Ok(());
+                }
+            }
+        }
+        self.process_frames()
+    }
+
+    fn process_handshake(&mut self) -> Result<(), Error> {
+        let limits = self.config.handshake_limits;
+        match &self.handshake {
+            Handshake::AwaitingResponse(_) => {
+                let (response, end) = match handshake::parse_response(&self.input, &limits) {
+                    Ok(Some(parsed)) => parsed,
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(self.fail_handshake(e)),
+                };
+                let head = self.input.split_to(end).freeze();
+                let Handshake::AwaitingResponse(request) =
+                    std::mem::replace(&mut self.handshake, Handshake::Done)
+                else {
+                    unreachable!("matched above")
+                };
+                if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+                    let framing = body_framing(&response);
+                    self.handshake = Handshake::ReadingRejection {
+                        response: Box::new(response),
+                        framing,
+                    };
+                    return self.process_rejection_body();
+                }
+                match handshake::check_response(&request, &response) {
+                    Ok(negotiated) => {
+                        self.negotiated = negotiated.clone();
+                        self.state = ReadyState::Open;
+                        self.opened = true;
+                        self.events.push_back(Event::Open(Box::new(Opened {
+                            response,
+                            head,
+                            negotiated,
+                        })));
+                        Ok(())
+                    }
+                    Err(reason) => Err(self.fail_handshake(HandshakeError::InvalidResponse {
+                        reason,
+                        response,
+                    })),
+                }
+            }
+            Handshake::ReadingRejection { .. } => self.process_rejection_body(),
+            Handshake::AwaitingRequest => {
+                let (request, end) = match handshake::parse_request(&self.input, &limits) {
+                    Ok(Some(parsed)) => parsed,
+                    Ok(None) => return Ok(()),
+                    Err(e) => {
+                        let status = match e {
+                            HandshakeError::TooLarge(_) => {
+                                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+                            }
+                            _ => StatusCode::BAD_REQUEST,
+                        };
+                        let mut out = Vec::new();
+                        handshake::error_response(status, e.to_string().as_bytes(), &mut out);
+                        self.output.extend_from_slice(&out);
+                        return Err(self.fail_handshake(e));
+                    }
+                };
+                let head = self.input.split_to(end).freeze();
+                match handshake::check_request(request) {
+                    Ok(upgrade) => {
+                        self.handshake = Handshake::AwaitingAnswer;
+                        self.events
+                            .push_back(Event::Request(Box::new(Requested { upgrade, head })));
+                        Ok(())
+                    }
+                    Err(fault) => {
+                        let mut out = Vec::new();
+                        handshake::error_response(fault.status, fault.reason.as_bytes(), &mut out);
+                        self.output.extend_from_slice(&out);
+                        Err(self.fail_handshake(HandshakeError::InvalidRequest {
+                            reason: fault.reason,
+                            status: fault.status,
+                        }))
+                    }
+                }
+            }
+            Handshake::AwaitingAnswer | Handshake::Done => Ok(()),
+        }
+    }
+
+    fn process_rejection_body(&mut self) -> Result<(), Error> {
+        let Handshake::ReadingRejection { framing, .. } = &self.handshake else {
+            return Ok(());
+        };
+        let limit = self.config.handshake_limits.max_body_size;
+        let body = match *framing {
+            BodyFraming::Length(n) if self.input.len() >= n.min(limit) => {
+                self.input.split_to(n.min(limit)).freeze()
+            }
+            BodyFraming::Chunked => match decode_chunked(&self.input) {
+                Some(body) => Bytes::from(body),
+                None if self.input.len() >= limit => Bytes::from(self.input.split().to_vec()),
+                None => return Ok(()),
+            },
+            BodyFraming::UntilEof if self.input.len() >= limit => {
+                self.input.split_to(limit).freeze()
+            }
+            _ => return Ok(()),
+        };
+        let body = body.slice(..body.len().min(limit));
+        let Handshake::ReadingRejection { response, .. } =
+            std::mem::replace(&mut self.handshake, Handshake::Done)
+        else {
+            unreachable!("matched above")
+        };
+        self.state = ReadyState::Closed;
+        self.input.clear();
+        Err(HandshakeError::Rejected {
+            response: *response,
+            body,
+        }
+        .into())
+    }
+
+    fn fail_handshake(&mut self, err: HandshakeError) -> Error {
+        self.handshake = Handshake::Done;
+        self.state = ReadyState::Closed;
+        self.input.clear();
+        err.into()
+    }
+
+    fn process_frames(&mut self) -> Result<(), Error> {
+        loop {
+            if self.discards_input() {
+                self.input.clear();
+                return Ok(());
+            }
+            let mut frame = match self.in_frame {
+                Some(frame) => frame,
+                None => match FrameHeader::decode(&self.input) {
+                    Decoded::NeedMore(_) => return Ok(()),
+                    Decoded::LengthTopBitSet => {
+                        return Err(self.fail_peer(ProtocolError::LengthTopBitSet));
+                    }
+                    Decoded::Header(header, header_len) => {
+                        if let Err(e) = self.check_header(&header) {
+                            return Err(self.fail_peer(e));
+                        }
+                        self.input.advance(header_len);
+                        let text = match header.opcode {
+                            OpCode::Text => true,
+                            OpCode::Continuation => self
+                                .in_message
+                                .as_ref()
+                                .is_some_and(|m| m.kind == MessageKind::Text),
+                            _ => false,
+                        };
+                        InFrame {
+                            header,
+                            processed: 0,
+                            text,
+                        }
+                    }
+                },
+            };
+            // `check_header` bounded the length by `max_frame_size`, a usize.
+            let len = frame.header.payload_len as usize;
+            let available = self.input.len().min(len);
+            if available > frame.processed {
+                let chunk = &mut self.input[frame.processed..available];
+                if let Some(key) = frame.header.mask {
+                    apply_mask(chunk, key, frame.processed);
+                }
+                if frame.text && self.utf8.feed(chunk, false).is_err() {
+                    return Err(self.fail_peer(ProtocolError::InvalidUtf8));
+                }
+                frame.processed = available;
+            }
+            if available < len {
+                self.in_frame = Some(frame);
+                return Ok(());
+            }
+            self.in_frame = None;
+            if frame.text && frame.header.fin && self.utf8.finish().is_err() {
+                return Err(self.fail_peer(ProtocolError::InvalidUtf8));
+            }
+            let payload = self.input.split_to(len).freeze();
+            self.handle_frame(frame.header, payload)?;
+        }
+    }
+
+    /// Judges a header before any of its payload is buffered.
+    fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        if h.rsv1 || h.rsv2 || h.rsv3 {
+            return Err(ProtocolError::ReservedBits {
+                rsv1: h.rsv1,
+                rsv2: h.rsv2,
+                rsv3: h.rsv3,
+            });
+        }
+        if h.opcode.is_reserved() {
+            return Err(ProtocolError::ReservedOpcode(h.opcode));
+        }
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControlFrame(h.opcode));
+            }
+            if h.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(ProtocolError::ControlFrameTooLong {
+                    opcode: h.opcode,
+                    len: h.payload_len,
+                });
+            }
+            return Ok(());
+        }
+        let (so_far, fragments) = match (&self.in_message, h.opcode) {
+            (None, OpCode::Continuation) => return Err(ProtocolError::UnexpectedContinuation),
+            (Some(_), OpCode::Text | OpCode::Binary) => {
+                return Err(ProtocolError::ExpectedContinuation(h.opcode));
+            }
+            (Some(m), _) => (m.data.len() as u64, m.fragments),
+            (None, _) => (0, 0),
+        };
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                len: h.payload_len,
+                limit: self.config.max_frame_size,
+            });
+        }
+        let total = so_far.saturating_add(h.payload_len);
+        if total > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge {
+                len: total,
+                limit: self.config.max_message_size,
+            });
+        }
+        if (!h.fin || fragments > 0) && fragments + 1 > self.config.max_fragments {
+            return Err(ProtocolError::TooManyFragments {
+                limit: self.config.max_fragments,
+            });
+        }
+        Ok(())
+    }
+
+    fn handle_frame(&mut self, header: FrameHeader, payload: Bytes) -> Result<(), Error> {
+        if self.config.report_frames {
+            self.events.push_back(Event::Frame(Frame {
+                direction: Direction::Incoming,
+                header,
+                payload: payload.clone(),
+            }));
+        }
+        match header.opcode {
+            OpCode::Text | OpCode::Binary if header.fin => {
+                let kind = if header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                self.deliver(kind, payload);
+            }
+            OpCode::Text | OpCode::Binary => {
+                let kind = if header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                let mut data = BytesMut::with_capacity(payload.len().max(1024));
+                data.extend_from_slice(&payload);
+                self.in_message = Some(InMessage {
+                    kind,
+                    data,
+                    fragments: 1,
+                });
+            }
+            OpCode::Continuation => {
+                if let Some(message) = &mut self.in_message {
+                    message.data.extend_from_slice(&payload);
+                    message.fragments += 1;
+                }
+                if header.fin {
+                    if let Some(message) = self.in_message.take() {
+                        self.deliver(message.kind, message.data.freeze());
+                    }
+                }
+            }
+            OpCode::Ping => {
+                if self.config.auto_pong && self.can_send() {
+                    self.write_frame(FrameHeader::new(OpCode::Pong, 0), &payload);
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => self.events.push_back(Event::Pong(payload)),
+            OpCode::Close => {
+                let frame = match parse_close_payload(&payload) {
+                    Ok(frame) => frame,
+                    Err(e) => return Err(self.fail_peer(e)),
+                };
+                self.close_received = Some(frame.clone());
+                self.events.push_back(Event::Close(frame.clone()));
+                if self.close_sent.is_some() {
+                    self.state = ReadyState::Closed;
+                } else if self.config.auto_close_reply {
+                    // Echo the code (RFC 6455 §5.5.1); an empty close is answered empty.
+                    self.write_close(frame.code, "");
+                    self.state = ReadyState::Closed;
+                } else {
+                    self.state = ReadyState::Closing;
+                }
+                self.input.clear();
+            }
+            OpCode::ReservedData(_) | OpCode::ReservedControl(_) => {
+                unreachable!("rejected by check_header")
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, kind: MessageKind, data: Bytes) {
+        self.events.push_back(match kind {
+            MessageKind::Text => Event::Text(Utf8Bytes::from_validated(data)),
+            MessageKind::Binary => Event::Binary(data),
+        });
+    }
+
+    /// Fails the connection for a peer fault (RFC 6455 §7.1.7): sends a close frame with the
+    /// fault's code unless one was sent, and discards everything after.
+    fn fail_peer(&mut self, err: ProtocolError) -> Error {
+        if self.can_send_close() {
+            let reason = truncate_reason(&err.to_string());
+            self.write_close(Some(err.close_code()), &reason);
+        }
+        self.state = ReadyState::Closed;
+        self.fault = Some(err.clone());
+        self.input.clear();
+        self.in_frame = None;
+        self.in_message = None;
+        err.into()
+    }
+}
+
+fn response_is_chunked(response: &Response<()>) -> bool {
+    body_framing(response) == BodyFraming::Chunked
+}
+
+/// Parses a close payload (RFC 6455 §5.5.1, §7.4).
+fn parse_close_payload(payload: &[u8]) -> Result<CloseFrame, ProtocolError> {
+    match payload {
+        [] => Ok(CloseFrame::default()),
+        [_] => Err(ProtocolError::CloseFrameOneByte),
+        [hi, lo, reason @ ..] => {
+            let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
+            if !code.is_valid_on_wire() {
+                return Err(ProtocolError::InvalidCloseCode(code.0));
+            }
+            let reason = simdutf8::basic::from_utf8(reason)
+                .map_err(|_| ProtocolError::InvalidCloseReason)?;
+            Ok(CloseFrame {
+                code: Some(code),
+                reason: reason.to_owned(),
+            })
+        }
+    }
+}
+
+/// Cuts `reason` to the 123 bytes a close frame has room for, at a character boundary.
+fn truncate_reason(reason: &str) -> String {
+    let mut end = reason.len().min(MAX_CONTROL_PAYLOAD - 2);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------------
+
+impl Connection {
+    /// Sends a text message in one frame.
+    pub fn send_text(&mut self, text: &str) -> Result<(), UsageError> {
+        self.send_message(OpCode::Text, text.as_bytes())
+    }
+
+    /// Sends a binary message in one frame.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send_message(OpCode::Binary, data)
+    }
+
+    fn send_message(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        if self.out_message.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        self.write_frame(FrameHeader::new(opcode, 0), data);
+        Ok(())
+    }
+
+    /// Sends one fragment of a message: the first call starts a `kind` message (opcode 0x1 or
+    /// 0x2), later calls continue it (opcode 0x0), and the call with `fin` set ends it. Control
+    /// frames may be sent between fragments. Fragments of a text message are not checked for
+    /// UTF-8, so that a code point can be split across them (or, for a test, broken).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        let opcode = match self.out_message {
+            None => kind.opcode(),
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(UsageError::NoMessageInProgress),
+        };
+        let mut header = FrameHeader::new(opcode, 0);
+        header.fin = fin;
+        self.write_frame(header, data);
+        self.out_message = if fin { None } else { Some(kind) };
+        Ok(())
+    }
+
+    /// Sends a ping (at most 125 bytes of payload).
+    pub fn send_ping(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Ping, data)
+    }
+
+    /// Sends a pong (at most 125 bytes), e.g. to answer a ping when auto-pong is off, or
+    /// unsolicited as a heartbeat.
+    pub fn send_pong(&mut self, data: &[u8]) -> Result<(), UsageError> {
+        self.send_control(OpCode::Pong, data)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        if data.len() > MAX_CONTROL_PAYLOAD {
+            return Err(UsageError::ControlPayloadTooLong(data.len()));
+        }
+        self.write_frame(FrameHeader::new(opcode, 0), data);
+        Ok(())
+    }
+
+    /// Starts (or, after the peer's close, completes) the close handshake. `code` `None` sends
+    /// an empty close payload, in which case `reason` must be empty. Nothing else can be sent
+    /// afterwards.
+    pub fn send_close(&mut self, code: Option<CloseCode>, reason: &str) -> Result<(), UsageError> {
+        if !self.can_send_close() {
+            return Err(UsageError::InvalidState(self.state));
+        }
+        match code {
+            Some(code) if !code.is_valid_on_wire() => {
+                return Err(UsageError::InvalidCloseCode(code.0));
+            }
+            None if !reason.is_empty() => {
+                return Err(UsageError::InvalidCloseCode(CloseCode::NO_STATUS.0));
+            }
+            _ => {}
+        }
+        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+            return Err(UsageError::ControlPayloadTooLong(reason.len() + 2));
+        }
+        self.write_close(code, reason);
+        self.state = if self.close_received.is_some() {
+            ReadyState::Closed
+        } else {
+            ReadyState::Closing
+        };
+        Ok(())
+    }
+
+    /// Sends a frame exactly as given — any opcode, RSV bits, FIN, mask key (or none) — with
+    /// `payload_len` taken from `payload`. For inspectors and conformance tests: no rule is
+    /// checked beyond the connection being open, and fragment tracking is not updated.
+    pub fn send_raw_frame(
+        &mut self,
+        mut header: FrameHeader,
+        payload: &[u8],
+    ) -> Result<(), UsageError> {
+        self.check_can_send()?;
+        header.payload_len = payload.len() as u64;
+        self.encode_frame(header, payload);
+        Ok(())
+    }
+
+    /// Fails the connection from this side (RFC 6455 §7.1.7): sends a close frame with `code`
+    /// and `reason` unless one was sent already, and moves to [`ReadyState::Closed`]. Invalid
+    /// codes are replaced with 1011 and long reasons truncated: failing always works.
+    pub fn fail(&mut self, code: CloseCode, reason: &str) {
+        if self.can_send_close() {
+            let code = if code.is_valid_on_wire() {
+                code
+            } else {
+                CloseCode::INTERNAL_ERROR
+            };
+            self.write_close(Some(code), &truncate_reason(reason));
+        }
+        self.state = ReadyState::Closed;
+        self.handshake = Handshake::Done;
+        self.input.clear();
+        self.in_frame = None;
+        self.in_message = None;
+    }
+
+    /// Server: accepts the upgrade request reported in [`Event::Request`] with `response`
+    /// (normally [`handshake::accept_response`], perhaps with headers added). Frames that
+    /// arrived right behind the request are processed now.
+    pub fn accept(&mut self, response: Response<()>) -> Result<(), Error> {
+        if !matches!(self.handshake, Handshake::AwaitingAnswer) {
+            return Err(UsageError::NoPendingRequest.into());
+        }
+        let mut head = Vec::with_capacity(256);
+        handshake::write_response(&response, &mut head);
+        self.output.extend_from_slice(&head);
+        let headers = response.headers();
+        self.negotiated = Negotiated {
+            protocol: headers
+                .get(http::header::SEC_WEBSOCKET_PROTOCOL)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            extensions: handshake::header_tokens(headers, &http::header::SEC_WEBSOCKET_EXTENSIONS)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        };
+        self.handshake = Handshake::Done;
+        self.state = ReadyState::Open;
+        self.opened = true;
+        self.process_frames()
+    }
+
+    /// Server: refuses the upgrade request with `status` and a plain-text `body`. The
+    /// connection is closed once the answer is written.
+    pub fn reject(&mut self, status: StatusCode, body: &[u8]) -> Result<(), UsageError> {
+        if !matches!(self.handshake, Handshake::AwaitingAnswer) {
+            return Err(UsageError::NoPendingRequest);
+        }
+        let mut out = Vec::with_capacity(256 + body.len());
+        handshake::error_response(status, body, &mut out);
+        self.output.extend_from_slice(&out);
+        self.handshake = Handshake::Done;
+        self.state = ReadyState::Closed;
+        self.input.clear();
+        Ok(())
+    }
+
+    fn can_send(&self) -> bool {
+        matches!(self.state, ReadyState::Open | ReadyState::Closing) && self.close_sent.is_none()
+    }
+
+    fn can_send_close(&self) -> bool {
+        self.can_send() && matches!(self.handshake, Handshake::Done)
+    }
+
+    fn check_can_send(&self) -> Result<(), UsageError> {
+        if self.can_send() {
+            Ok(())
+        } else {
+            Err(UsageError::InvalidState(self.state))
+        }
+    }
+
+    fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match code {
+            Some(code) => {
+                payload[..2].copy_from_slice(&code.0.to_be_bytes());
+                payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+                2 + reason.len()
+            }
+            None => 0,
+        };
+        self.write_frame(FrameHeader::new(OpCode::Close, 0), &payload[..len]);
+        self.close_sent = Some(CloseFrame {
+            code,
+            reason: reason.to_owned(),
+        });
+        self.out_message = None;
+    }
+
+    /// Writes a frame with this role's masking.
+    fn write_frame(&mut self, mut header: FrameHeader, payload: &[u8]) {
+        header.payload_len = payload.len() as u64;
+        header.mask = match self.role {
+            Role::Client => Some(self.masks.next_mask()),
+            Role::Server => None,
+        };
+        self.encode_frame(header, payload);
+    }
+
+    fn encode_frame(&mut self, header: FrameHeader, payload: &[u8]) {
+        self.output.reserve(header.encoded_len() + payload.len());
+        header.encode(&mut self.output);
+        let start = self.output.len();
+        self.output.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(&mut self.output[start..], key, 0);
+        }
+        if self.config.report_frames {
+            self.events.push_back(Event::Frame(Frame {
+                direction: Direction::Outgoing,
+                header,
+                payload: Bytes::copy_from_slice(payload),
+            }));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+
+impl Connection {
+    /// Moves every byte waiting to be sent to the end of `buf`; returns how many. When `buf`
+    /// is empty this hands over the connection's buffer without copying.
+    pub fn poll_transmit(&mut self, buf: &mut BytesMut) -> usize {
+        let n = self.output.len();
+        if n == 0 {
+            return 0;
+        }
+        if buf.is_empty() {
+            std::mem::swap(buf, &mut self.output);
+        } else {
+            buf.extend_from_slice(&self.output);
+            self.output.clear();
+        }
+        n
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether the caller should close the TCP connection once the output is flushed: the
+    /// server after the close handshake (RFC 6455 §7.1.1: the server closes first) or after a
+    /// failure or rejection; either side once the peer has closed its end.
+    pub fn should_close_transport(&self) -> bool {
+        self.state == ReadyState::Closed
+            && self.output.is_empty()
+            && (self.role == Role::Server || self.eof_received || !self.opened)
+    }
+
+    /// Whether the client should now wait for the server to close TCP (and close it itself
+    /// after a timeout): true once a client's connection is closed.
+    pub fn close_expected(&self) -> bool {
+        self.state == ReadyState::Closed
+            && self.role == Role::Client
+            && self.opened
+            && !self.eof_received
+    }
+}

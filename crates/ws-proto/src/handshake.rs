@@ -1,0 +1,665 @@
+//! The opening handshake (RFC 6455 §4), typed with the `http` crate.
+//!
+//! The client side builds an [`http::Request<()>`] from a URL and [`ClientOptions`]
+//! ([`client_request`]); the caller may edit it before handing it to
+//! [`Connection::client`](crate::Connection::client), which serializes it and reads from it the
+//! key, subprotocols and extensions it must check the answer against. The server side is
+//! [`Connection::server`](crate::Connection::server), which parses and checks the request and
+//! reports it as [`Event::Request`](crate::Event::Request); the application then calls
+//! [`accept`](crate::Connection::accept) or [`reject`](crate::Connection::reject).
+//!
+//! HTTP heads are parsed with `httparse` under [`HandshakeLimits`].
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+use sha1::{Digest as _, Sha1};
+
+use crate::error::HandshakeError;
+
+/// The GUID that RFC 6455 §1.3 appends to the key before hashing.
+pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The only protocol version RFC 6455 defines.
+pub const VERSION: &str = "13";
+
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
+pub fn accept_key(key: &[u8]) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(GUID.as_bytes());
+    BASE64.encode(sha.finalize())
+}
+
+/// A `Sec-WebSocket-Key` from 16 bytes (which should be random: see [`random_key`]).
+pub fn key_from_bytes(bytes: [u8; 16]) -> String {
+    BASE64.encode(bytes)
+}
+
+/// A fresh `Sec-WebSocket-Key` from the operating system's random source.
+pub fn random_key() -> String {
+    let mut bytes = [0u8; 16];
+    crate::mask::fill_random(&mut bytes);
+    key_from_bytes(bytes)
+}
+
+/// Size limits for parsing HTTP heads. The defaults allow large cookies and long URLs while
+/// bounding what a peer can make us buffer before the connection is even open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandshakeLimits {
+    /// The whole head, request/status line and headers (default 64 KiB).
+    pub max_head_size: usize,
+    /// The number of header fields (default 128).
+    pub max_headers: usize,
+    /// One line of the head (default 16 KiB).
+    pub max_line_len: usize,
+    /// The body of a non-101 answer kept for display (default 64 KiB; the rest is dropped).
+    pub max_body_size: usize,
+}
+
+impl Default for HandshakeLimits {
+    fn default() -> Self {
+        Self {
+            max_head_size: 64 * 1024,
+            max_headers: 128,
+            max_line_len: 16 * 1024,
+            max_body_size: 64 * 1024,
+        }
+    }
+}
+
+/// What a client asks for beyond the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// The `Origin` header, as browsers send it.
+    pub origin: Option<String>,
+    /// Subprotocols to offer, in order of preference (`Sec-WebSocket-Protocol`).
+    pub protocols: Vec<String>,
+    /// Extension offers, each a full `Sec-WebSocket-Extensions` element
+    /// (e.g. `permessage-deflate; client_max_window_bits`).
+    pub extensions: Vec<String>,
+    /// Further headers (cookies, authorization, …), sent in order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Builds the client's upgrade request for `url` (`ws://` or `wss://`), with the key `key`.
+///
+/// The request's URI is the full URL, so that a transport can find the host, port and scheme
+/// in it; it is serialized with only the path and query as the request target. User info in
+/// the URL (`ws://user:pass@host/`) becomes a Basic `Authorization` header unless `options`
+/// sets one.
+pub fn client_request(
+    url: &str,
+    key: &str,
+    options: &ClientOptions,
+) -> Result<Request<()>, HandshakeError> {
+    let parsed = url::Url::parse(url).map_err(|e| HandshakeError::InvalidUrl(e.to_string()))?;
+    let default_port = match parsed.scheme() {
+        "ws" => 80,
+        "wss" => 443,
+        other => {
+            return Err(HandshakeError::InvalidUrl(format!(
+                "the scheme must be ws or wss, not {other}"
+            )));
+        }
+    };
+    if parsed.fragment().is_some() {
+        return Err(HandshakeError::InvalidUrl(
+            "a WebSocket URL cannot have a fragment (#...)".into(),
+        ));
+    }
+    let host = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        None => return Err(HandshakeError::InvalidUrl("the URL has no host".into())),
+    };
+    let port = parsed.port().unwrap_or(default_port);
+    let host_header = if port == default_port {
+        host.clone()
+    } else {
+        format!("{host}:{port}")
+    };
+    let mut target = parsed.path().to_owned();
+    if target.is_empty() {
+        target.push('/');
+    }
+    if let Some(q) = parsed.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let uri = format!("{}://{host_header}{target}", parsed.scheme());
+
+    let mut builder = Request::get(uri)
+        .header(header::HOST, host_header)
+        .header(header::UPGRADE, "websocket")
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::SEC_WEBSOCKET_KEY, key)
+        .header(header::SEC_WEBSOCKET_VERSION, VERSION);
+    if let Some(origin) = &options.origin {
+        builder = builder.header(header::ORIGIN, origin.as_str());
+    }
+    if !options.protocols.is_empty() {
+        builder = builder.header(header::SEC_WEBSOCKET_PROTOCOL, options.protocols.join(", "));
+    }
+    if !options.extensions.is_empty() {
+        builder = builder.header(
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            options.extensions.join(", "),
+        );
+    }
+    let sets_authorization = options
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+    if !parsed.username().is_empty() && !sets_authorization {
+        let user = percent_decode(parsed.username());
+        let pass = percent_decode(parsed.password().unwrap_or(""));
+        let token = BASE64.encode(format!("{user}:{pass}"));
+        builder = builder.header(header::AUTHORIZATION, format!("Basic {token}"));
+    }
+    let mut request = builder
+        .body(())
+        .map_err(|e| HandshakeError::InvalidUrl(e.to_string()))?;
+    for (name, value) in &options.headers {
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| HandshakeError::InvalidHeader(format!("bad header name {name:?}")))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| HandshakeError::InvalidHeader(format!("bad value for {name}")))?;
+        request.headers_mut().append(name, value);
+    }
+    Ok(request)
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if let (b'%', Some(&h), Some(&l)) = (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            if let (Some(h), Some(l)) = (hex(h), hex(l)) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Serializes a request head: request line with the path and query, headers in order.
+pub fn write_request(request: &Request<()>, out: &mut Vec<u8>) {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(request.method().as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    write_headers(request.headers(), out);
+}
+
+/// Serializes a response head.
+pub fn write_response(response: &Response<()>, out: &mut Vec<u8>) {
+    let status = response.status();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    write_headers(response.headers(), out);
+}
+
+fn write_headers(headers: &HeaderMap, out: &mut Vec<u8>) {
+    for (name, value) in headers {
+        write_header_name(name.as_str(), out);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes a (lower-case) header name in the conventional case: `Sec-WebSocket-Key`.
+fn write_header_name(name: &str, out: &mut Vec<u8>) {
+    for (i, part) in name.split('-').enumerate() {
+        if i > 0 {
+            out.push(b'-');
+        }
+        if part == "websocket" {
+            out.extend_from_slice(b"WebSocket");
+            continue;
+        }
+        let mut chars = part.bytes();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+}
+
+/// The comma-separated tokens of every `name` header, trimmed, empty ones skipped.
+pub fn header_tokens<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Vec<&'a str> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    header_tokens(headers, name)
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(token))
+}
+
+/// The extension names in a `Sec-WebSocket-Extensions` header (parameters dropped).
+pub fn extension_names(headers: &HeaderMap) -> Vec<&str> {
+    header_tokens(headers, &header::SEC_WEBSOCKET_EXTENSIONS)
+        .into_iter()
+        .map(|e| e.split(';').next().unwrap_or("").trim())
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+/// Checks that every line of a head fits the limit.
+fn check_lines(head: &[u8], limits: &HandshakeLimits) -> Result<(), HandshakeError> {
+    if head
+        .split(|&b| b == b'\n')
+        .any(|line| line.len() > limits.max_line_len)
+    {
+        return Err(HandshakeError::TooLarge("a line is too long"));
+    }
+    Ok(())
+}
+
+/// Finds the end of the head (the byte after `\r\n\r\n`), enforcing the size limits.
+fn head_end(buf: &[u8], limits: &HandshakeLimits) -> Result<Option<usize>, HandshakeError> {
+    let window = &buf[..buf.len().min(limits.max_head_size)];
+    match window.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(pos) => {
+            check_lines(&buf[..pos], limits)?;
+            Ok(Some(pos + 4))
+        }
+        None if buf.len() >= limits.max_head_size => {
+            Err(HandshakeError::TooLarge("the head is too large"))
+        }
+        None => {
+            check_lines(buf, limits)?;
+            Ok(None)
+        }
+    }
+}
+
+fn copy_headers(
+    parsed: &[httparse::Header<'_>],
+    into: &mut HeaderMap,
+) -> Result<(), HandshakeError> {
+    for h in parsed {
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|_| HandshakeError::MalformedHttp(format!("bad header name {:?}", h.name)))?;
+        let value = HeaderValue::from_bytes(h.value)
+            .map_err(|_| HandshakeError::MalformedHttp(format!("bad value for {name}")))?;
+        into.append(name, value);
+    }
+    Ok(())
+}
+
+/// Parses a response head from the start of `buf`: `Ok(None)` until it is complete, then the
+/// response and the head's length.
+pub fn parse_response(
+    buf: &[u8],
+    limits: &HandshakeLimits,
+) -> Result<Option<(Response<()>, usize)>, HandshakeError> {
+    let Some(end) = head_end(buf, limits)? else {
+        return Ok(None);
+    };
+    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut parsed = httparse::Response::new(&mut headers);
+    match parsed.parse(&buf[..end]) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(HandshakeError::MalformedHttp("incomplete head".into()));
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(HandshakeError::TooLarge("too many header fields"));
+        }
+        Err(e) => return Err(HandshakeError::MalformedHttp(e.to_string())),
+    }
+    let code = parsed.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code)
+        .map_err(|_| HandshakeError::MalformedHttp(format!("bad status code {code}")))?;
+    let version = match parsed.version {
+        Some(0) => http::Version::HTTP_10,
+        _ => http::Version::HTTP_11,
+    };
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    *response.version_mut() = version;
+    copy_headers(parsed.headers, response.headers_mut())?;
+    Ok(Some((response, end)))
+}
+
+/// Parses a request head from the start of `buf`: `Ok(None)` until it is complete.
+pub fn parse_request(
+    buf: &[u8],
+    limits: &HandshakeLimits,
+) -> Result<Option<(Request<()>, usize)>, HandshakeError> {
+    let Some(end) = head_end(buf, limits)? else {
+        return Ok(None);
+    };
+    let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut parsed = httparse::Request::new(&mut headers);
+    match parsed.parse(&buf[..end]) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(HandshakeError::MalformedHttp("incomplete head".into()));
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(HandshakeError::TooLarge("too many header fields"));
+        }
+        Err(e) => return Err(HandshakeError::MalformedHttp(e.to_string())),
+    }
+    let method = http::Method::from_bytes(parsed.method.unwrap_or("").as_bytes())
+        .map_err(|_| HandshakeError::MalformedHttp("bad method".into()))?;
+    let uri: http::Uri = parsed
+        .path
+        .unwrap_or("/")
+        .parse()
+        .map_err(|_| HandshakeError::MalformedHttp("bad request target".into()))?;
+    let version = match parsed.version {
+        Some(0) => http::Version::HTTP_10,
+        _ => http::Version::HTTP_11,
+    };
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    copy_headers(parsed.headers, request.headers_mut())?;
+    Ok(Some((request, end)))
+}
+
+/// What a valid 101 answer settled.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The subprotocol the server chose.
+    pub protocol: Option<String>,
+    /// The extensions the server accepted, each as a full header element.
+    pub extensions: Vec<String>,
+}
+
+/// Checks a 101 response against the request that was sent (RFC 6455 §4.1, the client's
+/// checks 1–6). The error is the reason in plain words.
+pub fn check_response(request: &Request<()>, response: &Response<()>) -> Result<Negotiated, String> {
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Err(format!("the server answered {}", response.status()));
+    }
+    let headers = response.headers();
+    if !has_token(headers, &header::UPGRADE, "websocket") {
+        return Err("the Upgrade header is missing or is not \"websocket\"".into());
+    }
+    if !has_token(headers, &header::CONNECTION, "upgrade") {
+        return Err("the Connection header does not contain \"Upgrade\"".into());
+    }
+    let key = request
+        .headers()
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    let expected = accept_key(key);
+    match headers.get(header::SEC_WEBSOCKET_ACCEPT) {
+        None => return Err("the Sec-WebSocket-Accept header is missing".into()),
+        Some(v) if v.as_bytes() != expected.as_bytes() => {
+            return Err(format!(
+                "Sec-WebSocket-Accept does not match the key (expected {expected}, got {})",
+                String::from_utf8_lossy(v.as_bytes())
+            ));
+        }
+        Some(_) => {}
+    }
+    let offered_protocols = header_tokens(request.headers(), &header::SEC_WEBSOCKET_PROTOCOL);
+    let chosen = header_tokens(headers, &header::SEC_WEBSOCKET_PROTOCOL);
+    let protocol = match chosen.as_slice() {
+        [] => None,
+        [one] if offered_protocols.contains(one) => Some((*one).to_owned()),
+        [one] => return Err(format!("the server chose subprotocol {one:?}, which was not offered")),
+        _ => return Err("the server chose more than one subprotocol".into()),
+    };
+    let offered_extensions = extension_names(request.headers());
+    let extensions: Vec<String> = header_tokens(headers, &header::SEC_WEBSOCKET_EXTENSIONS)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for name in extension_names(headers) {
+        if !offered_extensions.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            return Err(format!("the server accepted extension {name:?}, which was not offered"));
+        }
+    }
+    Ok(Negotiated {
+        protocol,
+        extensions,
+    })
+}
+
+/// A checked upgrade request, as a server sees it.
+#[derive(Clone, Debug)]
+pub struct UpgradeRequest {
+    /// The request head.
+    pub request: Request<()>,
+    /// The subprotocols offered, in the client's order of preference.
+    pub protocols: Vec<String>,
+    /// The extension offers, each a full header element.
+    pub extensions: Vec<String>,
+}
+
+impl UpgradeRequest {
+    /// The `Sec-WebSocket-Key`.
+    pub fn key(&self) -> &[u8] {
+        self.request
+            .headers()
+            .get(header::SEC_WEBSOCKET_KEY)
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default()
+    }
+}
+
+/// A failed check of an upgrade request: the status to answer and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestFault {
+    /// 400, 405 or 426.
+    pub status: StatusCode,
+    /// In plain words.
+    pub reason: String,
+}
+
+/// Checks a client's upgrade request (RFC 6455 §4.2.1).
+pub fn check_request(request: Request<()>) -> Result<UpgradeRequest, RequestFault> {
+    let bad = |status: StatusCode, reason: &str| RequestFault {
+        status,
+        reason: reason.to_owned(),
+    };
+    if request.method() != http::Method::GET {
+        return Err(bad(StatusCode::METHOD_NOT_ALLOWED, "the method must be GET"));
+    }
+    if request.version() != http::Version::HTTP_11 {
+        return Err(bad(StatusCode::BAD_REQUEST, "the version must be HTTP/1.1"));
+    }
+    let headers = request.headers();
+    if !headers.contains_key(header::HOST) {
+        return Err(bad(StatusCode::BAD_REQUEST, "the Host header is missing"));
+    }
+    if !has_token(headers, &header::UPGRADE, "websocket") {
+        return Err(bad(
+            StatusCode::BAD_REQUEST,
+            "the Upgrade header is missing or is not \"websocket\"",
+        ));
+    }
+    if !has_token(headers, &header::CONNECTION, "upgrade") {
+        return Err(bad(
+            StatusCode::BAD_REQUEST,
+            "the Connection header does not contain \"Upgrade\"",
+        ));
+    }
+    let versions = header_tokens(headers, &header::SEC_WEBSOCKET_VERSION);
+    if versions != [VERSION] {
+        return Err(bad(
+            StatusCode::UPGRADE_REQUIRED,
+            "Sec-WebSocket-Version must be 13",
+        ));
+    }
+    let keys: Vec<&HeaderValue> = headers.get_all(header::SEC_WEBSOCKET_KEY).iter().collect();
+    let key_ok = match keys.as_slice() {
+        [key] => BASE64
+            .decode(key.as_bytes())
+            .is_ok_and(|decoded| decoded.len() == 16),
+        _ => false,
+    };
+    if !key_ok {
+        return Err(bad(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Key must be one base64 value of 16 bytes",
+        ));
+    }
+    let protocols = header_tokens(headers, &header::SEC_WEBSOCKET_PROTOCOL)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let extensions = header_tokens(headers, &header::SEC_WEBSOCKET_EXTENSIONS)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    Ok(UpgradeRequest {
+        request,
+        protocols,
+        extensions,
+    })
+}
+
+/// The 101 answer to `request`, choosing `protocol` (which should be one the client offered).
+/// The caller may add headers before passing it to [`accept`](crate::Connection::accept).
+pub fn accept_response(request: &UpgradeRequest, protocol: Option<&str>) -> Response<()> {
+    let mut response = Response::new(());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    let accept = accept_key(request.key());
+    // base64 output is always a valid header value.
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    if let Some(p) = protocol.and_then(|p| HeaderValue::from_str(p).ok()) {
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    response
+}
+
+/// A plain error answer with a text body, `Content-Length` and `Connection: close`; a 426
+/// also states the supported version.
+pub fn error_response(status: StatusCode, body: &[u8], out: &mut Vec<u8>) {
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if status == StatusCode::UPGRADE_REQUIRED {
+        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static(VERSION));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    write_response(&response, out);
+    out.extend_from_slice(body);
+}
+
+/// How the body of a non-101 answer ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyFraming {
+    /// `Content-Length: n`.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the connection closes.
+    UntilEof,
+}
+
+pub(crate) fn body_framing(response: &Response<()>) -> BodyFraming {
+    let status = response.status().as_u16();
+    if (100..200).contains(&status) || status == 204 || status == 304 {
+        return BodyFraming::Length(0);
+    }
+    if has_token(response.headers(), &header::TRANSFER_ENCODING, "chunked") {
+        return BodyFraming::Chunked;
+    }
+    match response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        Some(n) => BodyFraming::Length(n),
+        None => BodyFraming::UntilEof,
+    }
+}
+
+/// Decodes a chunked body. `Some(body)` once the last chunk has arrived; `None` while more is
+/// needed. Malformed framing yields what was decoded so far.
+pub(crate) fn decode_chunked(buf: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = buf;
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&rest[..line_end]).ok()?;
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            return Some(out);
+        };
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        if rest.len() < size + 2 {
+            return None;
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_of_user_info() {
+        assert_eq!(percent_decode("a%20b%3A"), "a b:");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%4"), "%4");
+    }
+
+    #[test]
+    fn chunked_bodies() {
+        assert_eq!(decode_chunked(b"5\r\nhello\r\n0\r\n\r\n"), Some(b"hello".to_vec()));
+        assert_eq!(decode_chunked(b"5\r\nhel"), None);
+        assert_eq!(
+            decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"),
+            Some(b"abcde".to_vec())
+        );
+    }
+
+    #[test]
+    fn header_names_are_written_in_conventional_case() {
+        let mut out = Vec::new();
+        write_header_name("sec-websocket-accept", &mut out);
+        assert_eq!(out, b"Sec-WebSocket-Accept");
+    }
+}
