@@ -1,0 +1,252 @@
+//! The crate's error: one opaque type with queries, as in `h2` and `reqwest`.
+
+use std::fmt;
+use std::io;
+
+use ws_proto::{CloseCode, HandshakeError, ProtocolError};
+
+/// Everything that can go wrong with a connection. Ask it what happened with the `is_*`
+/// queries; [`http_response`](Self::http_response) and [`http_body`](Self::http_body) give a
+/// refused upgrade's answer; it converts into [`io::Error`].
+pub struct Error {
+    kind: Kind,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// What stage timed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Resolving the name and opening TCP.
+    Connect,
+    /// The proxy's CONNECT exchange.
+    Proxy,
+    /// The TLS handshake.
+    Tls,
+    /// The HTTP upgrade.
+    Handshake,
+    /// Waiting for the peer's close frame or TCP close.
+    Close,
+}
+
+#[derive(Debug)]
+pub(crate) enum Kind {
+    Io,
+    Timeout(Stage),
+    Tls(String),
+    Handshake(Box<HandshakeError>),
+    Protocol(ProtocolError),
+    Proxy(String),
+    Config(String),
+    /// The connection is closed; the command could not be carried out.
+    Closed,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Self { kind, source: None }
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn io(e: io::Error) -> Self {
+        Self::new(Kind::Io).with_source(e)
+    }
+
+    pub(crate) fn timeout(stage: Stage) -> Self {
+        Self::new(Kind::Timeout(stage))
+    }
+
+    pub(crate) fn tls(msg: impl Into<String>) -> Self {
+        Self::new(Kind::Tls(msg.into()))
+    }
+
+    pub(crate) fn proxy(msg: impl Into<String>) -> Self {
+        Self::new(Kind::Proxy(msg.into()))
+    }
+
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Self::new(Kind::Config(msg.into()))
+    }
+
+    pub(crate) fn closed() -> Self {
+        Self::new(Kind::Closed)
+    }
+
+    /// A time limit ran out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, Kind::Timeout(_))
+    }
+
+    /// Which stage timed out, if one did.
+    pub fn timeout_stage(&self) -> Option<Stage> {
+        match self.kind {
+            Kind::Timeout(stage) => Some(stage),
+            _ => None,
+        }
+    }
+
+    /// The TLS handshake or configuration failed (e.g. an untrusted certificate).
+    pub fn is_tls(&self) -> bool {
+        matches!(self.kind, Kind::Tls(_))
+    }
+
+    /// The HTTP upgrade failed; [`http_response`](Self::http_response) has the answer if the
+    /// server sent one.
+    pub fn is_handshake(&self) -> bool {
+        matches!(self.kind, Kind::Handshake(_))
+    }
+
+    /// The handshake failure, if this is one.
+    pub fn handshake_error(&self) -> Option<&HandshakeError> {
+        match &self.kind {
+            Kind::Handshake(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The server's HTTP answer to a failed upgrade (status and headers).
+    pub fn http_response(&self) -> Option<&ws_proto::http::Response<()>> {
+        self.handshake_error().and_then(HandshakeError::response)
+    }
+
+    /// The body of a non-101 answer.
+    pub fn http_body(&self) -> Option<&[u8]> {
+        self.handshake_error()
+            .and_then(HandshakeError::body)
+            .map(|b| &b[..])
+    }
+
+    /// The peer broke the protocol; the connection was failed with [`close_code`](Self::close_code).
+    pub fn is_protocol(&self) -> bool {
+        matches!(self.kind, Kind::Protocol(_))
+    }
+
+    /// The protocol violation, if this is one.
+    pub fn protocol_error(&self) -> Option<&ProtocolError> {
+        match &self.kind {
+            Kind::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The close code that goes with this error: the code sent when failing the connection
+    /// for a protocol violation, 1006 for a connection lost, 1015 for a TLS failure.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match &self.kind {
+            Kind::Protocol(e) => Some(e.close_code()),
+            Kind::Io => Some(CloseCode::ABNORMAL),
+            Kind::Tls(_) => Some(CloseCode::TLS_HANDSHAKE),
+            _ => None,
+        }
+    }
+
+    /// A socket error (connection refused, reset, …).
+    pub fn is_io(&self) -> bool {
+        matches!(self.kind, Kind::Io)
+    }
+
+    /// The HTTP CONNECT proxy refused or failed.
+    pub fn is_proxy(&self) -> bool {
+        matches!(self.kind, Kind::Proxy(_))
+    }
+
+    /// The options were invalid (bad URL, unreadable certificate file, …).
+    pub fn is_config(&self) -> bool {
+        matches!(self.kind, Kind::Config(_))
+    }
+
+    /// The connection was already closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.kind, Kind::Closed)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ws_net::Error");
+        d.field("kind", &self.kind);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Io => f.write_str("I/O error")?,
+            Kind::Timeout(stage) => write!(f, "timed out ({})", stage_name(*stage))?,
+            Kind::Tls(msg) => write!(f, "TLS: {msg}")?,
+            Kind::Handshake(e) => write!(f, "handshake failed: {e}")?,
+            Kind::Protocol(e) => write!(f, "protocol error: {e}")?,
+            Kind::Proxy(msg) => write!(f, "proxy: {msg}")?,
+            Kind::Config(msg) => write!(f, "invalid options: {msg}")?,
+            Kind::Closed => f.write_str("the connection is closed")?,
+        }
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Connect => "TCP connect",
+        Stage::Proxy => "proxy CONNECT",
+        Stage::Tls => "TLS handshake",
+        Stage::Handshake => "opening handshake",
+        Stage::Close => "closing handshake",
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Self::io(e)
+    }
+}
+
+impl From<ws_proto::Error> for Error {
+    fn from(e: ws_proto::Error) -> Self {
+        match e {
+            ws_proto::Error::Protocol(p) => Self::new(Kind::Protocol(p)),
+            ws_proto::Error::Handshake(h) => Self::new(Kind::Handshake(h)),
+            other => Self::config(other.to_string()),
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match &e.kind {
+            Kind::Io => match e.source.as_ref().and_then(|s| s.downcast_ref::<io::Error>()) {
+                Some(io) => io.kind(),
+                None => io::ErrorKind::Other,
+            },
+            Kind::Timeout(_) => io::ErrorKind::TimedOut,
+            Kind::Protocol(_) | Kind::Handshake(_) => io::ErrorKind::InvalidData,
+            Kind::Config(_) => io::ErrorKind::InvalidInput,
+            Kind::Closed => io::ErrorKind::NotConnected,
+            Kind::Tls(_) | Kind::Proxy(_) => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
