@@ -1,9 +1,40 @@
-//! The tokio + rustls transport for [`ws_proto`]. Being filled in by the ws-net work.
+//! The tokio + rustls transport for [`ws_proto`]: `ws://` and `wss://` clients and servers,
+//! HTTP CONNECT proxies, timeouts, and a [tap](tap) that reports every handshake byte and
+//! every frame in both directions.
+//!
+//! One task per connection owns the socket and the engine; you hold a cloneable [`Sender`]
+//! and a [`Receiver`] (see the [`driver`] notes for why).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ws_net::Error> {
+//! use ws_net::{ConnectOptions, Message, connect};
+//!
+//! let ws = connect(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
+//! let (sender, mut receiver) = ws.split();
+//! sender.send_text("hello").await?;
+//! while let Some(message) = receiver.recv().await {
+//!     if let Message::Text(text) = message? {
+//!         println!("{text}");
+//!         sender.close(Some(ws_net::ws_proto::CloseCode::NORMAL), "bye").await?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
+mod client;
+pub mod driver;
 mod error;
 pub mod proxy;
+mod server;
+pub mod tap;
 pub mod tls;
 
+pub use client::{ConnectOptions, Timeouts, connect, connect_with_request};
+pub use driver::{HandshakeInfo, Message, Outgoing, Receiver, Sender, WebSocket};
 pub use error::{Error, Result, Stage};
+pub use proxy::Proxy;
+pub use server::{Decision, Incoming, Server, ServerOptions, accept, accept_stream};
+pub use tls::{TlsInfo, TlsOptions};
+pub use rustls;
 pub use ws_proto;

@@ -1,0 +1,96 @@
+//! Runs every case of an Autobahn Testsuite fuzzingserver against the ws-net client.
+//!
+//! ```sh
+//! cargo run --release -p ws-net --example autobahn_client -- --url ws://127.0.0.1:9001 --agent ws-net
+//! ```
+//!
+//! It asks `/getCaseCount`, runs `/runCase?case=N&agent=A` for each case (echoing every
+//! message back), then `/updateReports?agent=A` so the suite writes its report.
+
+use std::time::Duration;
+
+use ws_net::{ConnectOptions, Message, connect};
+
+/// Runs all cases against the fuzzingserver at `base` (e.g. `ws://127.0.0.1:9001`).
+pub async fn run_all(base: &str, agent: &str) -> Result<u32, ws_net::Error> {
+    let count = case_count(base).await?;
+    for case in 1..=count {
+        let url = format!("{base}/runCase?case={case}&agent={agent}");
+        if let Err(e) = run_case(&url).await {
+            // Failing a case is the fuzzer's business; the report judges it.
+            eprintln!("case {case}: {e}");
+        }
+    }
+    update_reports(base, agent).await?;
+    Ok(count)
+}
+
+async fn case_count(base: &str) -> Result<u32, ws_net::Error> {
+    let ws = connect(options(&format!("{base}/getCaseCount"))).await?;
+    let (_sender, mut receiver) = ws.split();
+    let mut count = None;
+    while let Some(message) = receiver.recv().await {
+        if let Message::Text(text) = message? {
+            count = text.trim().parse().ok();
+        }
+    }
+    count.ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "no case count").into()
+    })
+}
+
+async fn run_case(url: &str) -> Result<(), ws_net::Error> {
+    let ws = connect(options(url)).await?;
+    let (sender, mut receiver) = ws.split();
+    while let Some(message) = receiver.recv().await {
+        match message? {
+            Message::Text(text) => {
+                let _ = sender.send_text(text.as_str()).await;
+            }
+            Message::Binary(data) => {
+                let _ = sender.send_binary(data).await;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn update_reports(base: &str, agent: &str) -> Result<(), ws_net::Error> {
+    let ws = connect(options(&format!("{base}/updateReports?agent={agent}"))).await?;
+    let (_sender, mut receiver) = ws.split();
+    while let Some(message) = receiver.recv().await {
+        message?;
+    }
+    Ok(())
+}
+
+fn options(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options.timeouts.close = Duration::from_secs(5);
+    options
+}
+
+#[allow(dead_code)]
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut url = "ws://127.0.0.1:9001".to_owned();
+    let mut agent = "ws-net".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--url" => url = args.next().ok_or("--url needs a value")?,
+            "--agent" => agent = args.next().ok_or("--agent needs a value")?,
+            "-h" | "--help" => {
+                println!("usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent ws-net]");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let count = runtime.block_on(run_all(url.trim_end_matches('/'), &agent))?;
+    eprintln!("autobahn_client: ran {count} cases as agent {agent}");
+    Ok(())
+}

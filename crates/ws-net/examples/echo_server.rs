@@ -1,0 +1,76 @@
+//! Echoes every message back — text, binary, fragmented — until Ctrl-C.
+//!
+//! ```sh
+//! cargo run --release -p ws-net --example echo_server -- --addr 127.0.0.1:9002
+//! ```
+//!
+//! The Autobahn Testsuite's fuzzingclient runs against it (see `tests/autobahn`).
+
+use ws_net::{Decision, Message, Server, ServerOptions};
+
+/// Serves until the future is dropped.
+pub async fn serve(server: Server) {
+    loop {
+        let incoming = match server.accept().await {
+            Ok(incoming) => incoming,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        tokio::spawn(async move {
+            let ws = match incoming.upgrade(|_| Decision::accept()).await {
+                Ok(ws) => ws,
+                Err(e) => {
+                    eprintln!("upgrade: {e}");
+                    return;
+                }
+            };
+            echo(ws).await;
+        });
+    }
+}
+
+/// Echoes messages until the connection ends.
+pub async fn echo(ws: ws_net::WebSocket) {
+    let (sender, mut receiver) = ws.split();
+    while let Some(Ok(message)) = receiver.recv().await {
+        let sent = match message {
+            Message::Text(text) => sender.send_text(text.as_str()).await,
+            Message::Binary(data) => sender.send_binary(data).await,
+            _ => Ok(()),
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut addr = "127.0.0.1:9002".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => addr = args.next().ok_or("--addr needs a value")?,
+            "-h" | "--help" => {
+                println!("usage: echo_server [--addr HOST:PORT]   (default 127.0.0.1:9002)");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = Server::bind(addr.as_str(), ServerOptions::default()).await?;
+        eprintln!("echo_server listening on ws://{}", server.local_addr()?);
+        tokio::select! {
+            () = serve(server) => {}
+            _ = tokio::signal::ctrl_c() => eprintln!("echo_server: stopping"),
+        }
+        Ok::<_, ws_net::Error>(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! The client: [`connect`] with [`ConnectOptions`].
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use ws_proto::bytes::BytesMut;
+use ws_proto::http::Request;
+use ws_proto::{ClientOptions, Config, Connection, Event, HandshakeError, handshake};
+
+use crate::driver::{self, DriverSettings, HandshakeInfo, WebSocket};
+use crate::error::{Error, Stage};
+use crate::proxy::{self, Proxy};
+use crate::tap::{Tap, TapKind};
+use crate::tls::{self, TlsInfo, TlsOptions};
+
+/// Time limits. The defaults (10 s each) suit interactive use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Resolving the host and opening TCP (to the proxy, if any), and the proxy's CONNECT.
+    pub connect: Duration,
+    /// The TLS handshake.
+    pub tls: Duration,
+    /// From sending the upgrade request to a complete answer.
+    pub handshake: Duration,
+    /// From sending (or receiving) a close frame to the end of the connection.
+    pub close: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        let ten = Duration::from_secs(10);
+        Self {
+            connect: ten,
+            tls: ten,
+            handshake: ten,
+            close: ten,
+        }
+    }
+}
+
+/// Everything a client connection can be told.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// `ws://` or `wss://` URL.
+    pub url: String,
+    /// Origin, subprotocols, extension offers, extra headers.
+    pub request: ClientOptions,
+    /// TLS settings for `wss://`.
+    pub tls: TlsOptions,
+    /// An HTTP CONNECT proxy.
+    pub proxy: Proxy,
+    /// Time limits.
+    pub timeouts: Timeouts,
+    /// Engine options: auto-pong, automatic close reply, size limits.
+    pub config: Config,
+    /// Where to report everything; `None` costs nothing.
+    pub tap: Option<Tap>,
+    /// Capacity of the message and command channels.
+    pub channel_capacity: usize,
+}
+
+impl ConnectOptions {
+    /// Options for `url` with every default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            request: ClientOptions::default(),
+            tls: TlsOptions::default(),
+            proxy: Proxy::None,
+            timeouts: Timeouts::default(),
+            config: Config::default(),
+            tap: None,
+            channel_capacity: 256,
+        }
+    }
+
+    /// Builds the upgrade request these options describe, with a fresh random key, for
+    /// editing before [`connect_with_request`].
+    pub fn build_request(&self) -> Result<Request<()>, Error> {
+        handshake::client_request(&self.url, &handshake::random_key(), &self.request)
+            .map_err(|e| Error::config(e.to_string()))
+    }
+}
+
+/// Connects to `options.url`: TCP (through the proxy, if any), TLS for `wss://`, the upgrade.
+pub async fn connect(options: ConnectOptions) -> Result<WebSocket, Error> {
+    let request = options.build_request()?;
+    connect_with_request(request, options).await
+}
+
+/// Connects with a request built (and perhaps edited) by the caller; its URI must be the full
+/// `ws://` or `wss://` URL, as [`ws_proto::handshake::client_request`] makes it. `options.url`
+/// and `options.request` are ignored.
+pub async fn connect_with_request(
+    request: Request<()>,
+    options: ConnectOptions,
+) -> Result<WebSocket, Error> {
+    let tap = options.tap.clone();
+    if let Some(tap) = &tap {
+        tap.report(TapKind::State(ws_proto::ReadyState::Connecting))
+            .await;
+    }
+    let result = establish(request, &options).await;
+    if let (Err(e), Some(tap)) = (&result, &tap) {
+        let (response, body) = match e.handshake_error() {
+            Some(h) => (
+                h.response().cloned().map(Box::new),
+                h.body().cloned(),
+            ),
+            None => (None, None),
+        };
+        tap.report(TapKind::HandshakeFailed {
+            reason: e.to_string(),
+            response,
+            body,
+        })
+        .await;
+        tap.report(TapKind::State(ws_proto::ReadyState::Closed)).await;
+    }
+    result
+}
+
+async fn establish(request: Request<()>, options: &ConnectOptions) -> Result<WebSocket, Error> {
+    let uri = request.uri().clone();
+    let secure = match uri.scheme_str() {
+        Some("wss") => true,
+        Some("ws") => false,
+        other => {
+            return Err(Error::config(format!(
+                "the URL scheme must be ws or wss, not {}",
+                other.unwrap_or("(none)")
+            )));
+        }
+    };
+    let host = uri
+        .host()
+        .ok_or_else(|| Error::config("the URL has no host"))?
+        .to_owned();
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let timeouts = options.timeouts;
+    let tap = options.tap.as_ref();
+
+    let via = proxy::resolve(&options.proxy, secure, &bare_host, port)?;
+    let tcp = match &via {
+        Some(target) => {
+            let (tcp, leftover) = timeout(
+                timeouts.connect,
+                Stage::Proxy,
+                proxy::connect(target, &bare_host, port),
+            )
+            .await??;
+            if !leftover.is_empty() {
+                return Err(Error::proxy(
+                    "the proxy sent data before the tunnel was used",
+                ));
+            }
+            tcp
+        }
+        None => timeout(
+            timeouts.connect,
+            Stage::Connect,
+            TcpStream::connect((bare_host.as_str(), port)),
+        )
+        .await?
+        .map_err(crate::tls::stream_error)?,
+    };
+    let _ = tcp.set_nodelay(true);
+    let local_addr = tcp.local_addr().ok();
+    let peer_addr = tcp.peer_addr().ok();
+    if let (Some(tap), Some(local), Some(peer)) = (tap, local_addr, peer_addr) {
+        tap.report(TapKind::TcpConnected {
+            local,
+            peer,
+            proxy: via.as_ref().map(|p| format!("{}:{}", p.host, p.port)),
+        })
+        .await;
+    }
+
+    let mut config = options.config.clone();
+    config.report_frames |= tap.is_some();
+    let settings = DriverSettings {
+        close_timeout: timeouts.close,
+        channel_capacity: options.channel_capacity,
+        tap: options.tap.clone(),
+    };
+    if secure {
+        let tls_config = tls::client_config(&options.tls)?;
+        let (stream, info) = timeout(
+            timeouts.tls,
+            Stage::Tls,
+            tls::connect(tcp, &bare_host, tls_config),
+        )
+        .await??;
+        if let Some(tap) = tap {
+            tap.report(TapKind::TlsEstablished(Box::new(info.clone())))
+                .await;
+        }
+        open(stream, request, config, settings, timeouts, Some(info), local_addr, peer_addr)
+            .await
+    } else {
+        open(tcp, request, config, settings, timeouts, None, local_addr, peer_addr).await
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open<S>(
+    mut io: S,
+    request: Request<()>,
+    config: Config,
+    settings: DriverSettings,
+    timeouts: Timeouts,
+    tls: Option<TlsInfo>,
+    local_addr: Option<std::net::SocketAddr>,
+    peer_addr: Option<std::net::SocketAddr>,
+) -> Result<WebSocket, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut conn = Connection::client(request.clone(), config);
+    let mut out = BytesMut::new();
+    conn.poll_transmit(&mut out);
+    let raw_request = out.clone().freeze();
+    let opened = timeout(timeouts.handshake, Stage::Handshake, async {
+        io.write_all(&out).await.map_err(crate::tls::stream_error)?;
+        io.flush().await.map_err(crate::tls::stream_error)?;
+        if let Some(tap) = &settings.tap {
+            tap.report(TapKind::RequestSent {
+                request: Box::new(request.clone()),
+                raw: raw_request,
+            })
+            .await;
+        }
+        read_until_open(&mut io, &mut conn).await
+    })
+    .await??;
+    if let Some(tap) = &settings.tap {
+        tap.report(TapKind::ResponseReceived {
+            response: Box::new(opened.response.clone()),
+            raw: opened.head.clone(),
+        })
+        .await;
+        tap.report(TapKind::State(ws_proto::ReadyState::Open)).await;
+    }
+    let handshake = HandshakeInfo {
+        request,
+        response: opened.response,
+        protocol: opened.negotiated.protocol,
+        extensions: opened.negotiated.extensions,
+        tls,
+        local_addr,
+        peer_addr,
+    };
+    let (sender, receiver) = driver::spawn(io, conn, settings);
+    Ok(WebSocket {
+        sender,
+        receiver,
+        handshake,
+    })
+}
+
+/// Reads the server's answer until the connection opens or the handshake fails. Events that
+/// follow `Open` (early frames) stay queued in `conn` for the driver.
+async fn read_until_open<S>(io: &mut S, conn: &mut Connection) -> Result<ws_proto::Opened, Error>
+where
+    S: AsyncRead + Unpin,
+{
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    loop {
+        buf.clear();
+        let n = io.read_buf(&mut buf).await.map_err(crate::tls::stream_error)?;
+        let result = if n == 0 {
+            conn.receive_eof()
+        } else {
+            conn.receive_data(&buf)
+        };
+        result?;
+        if let Some(Event::Open(opened)) = conn.poll_event() {
+            return Ok(*opened);
+        }
+        if n == 0 {
+            return Err(ws_proto::Error::from(HandshakeError::UnexpectedEof).into());
+        }
+    }
+}
+
+pub(crate) async fn timeout<T>(
+    limit: Duration,
+    stage: Stage,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, Error> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| Error::timeout(stage))
+}

@@ -1,0 +1,264 @@
+//! The transport against real sockets on loopback: wss with certificates made at run time by
+//! rcgen (nothing secret is committed), an HTTP CONNECT proxy started by the test, and the
+//! timeouts for a silent server and for a peer that never answers a close.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use ws_net::tls::{self, ClientCertificate};
+use ws_net::ws_proto::{CloseCode, handshake};
+use ws_net::{
+    ConnectOptions, Decision, Message, Proxy, Server, ServerOptions, Stage, TlsOptions, connect,
+};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+}
+
+/// A certificate for `names` signed by `ca`: (certificate PEM, key PEM).
+fn leaf(ca: &CertifiedIssuer<'static, KeyPair>, names: &[&str]) -> (String, String) {
+    let mut params =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, names[0]);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, ca).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// An echo server on 127.0.0.1 with the given TLS config (None: plain ws).
+async fn echo_server(tls: Option<Arc<rustls::ServerConfig>>) -> std::net::SocketAddr {
+    let options = ServerOptions {
+        tls,
+        ..ServerOptions::default()
+    };
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok(incoming) = server.accept().await {
+            tokio::spawn(async move {
+                let Ok(ws) = incoming.upgrade(|_| Decision::accept()).await else {
+                    return;
+                };
+                let (sender, mut receiver) = ws.split();
+                while let Some(Ok(message)) = receiver.recv().await {
+                    if let Message::Text(t) = message {
+                        let _ = sender.send_text(t.as_str()).await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn wss_trusted_through_an_extra_ca() {
+    let ca = ca("ws-net test CA");
+    let (cert, key) = leaf(&ca, &["localhost", "127.0.0.1"]);
+    let server_tls = tls::server_config(cert.as_bytes(), key.as_bytes(), None).unwrap();
+    let addr = echo_server(Some(server_tls)).await;
+
+    let mut options = ConnectOptions::new(format!("wss://localhost:{}/", addr.port()));
+    options.tls.extra_ca_pem = vec![ca.pem().into_bytes()];
+    let ws = connect(options).await.unwrap();
+    let info = ws.handshake.tls.clone().expect("TLS details");
+    assert_eq!(info.version, "TLSv1.3");
+    assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
+    assert!(info.peer_certificates[0].subject.contains("localhost"), "{info:?}");
+    assert!(info.peer_certificates[0].issuer.contains("ws-net test CA"), "{info:?}");
+    let (sender, mut receiver) = ws.split();
+    sender.send_text("over tls").await.unwrap();
+    match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
+        Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), "over tls"),
+        other => panic!("expected the echo, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn wss_wrong_name_is_refused_unless_explicitly_accepted() {
+    let ca = ca("ws-net test CA");
+    let (cert, key) = leaf(&ca, &["other.example"]);
+    let server_tls = tls::server_config(cert.as_bytes(), key.as_bytes(), None).unwrap();
+    let addr = echo_server(Some(server_tls)).await;
+    let url = format!("wss://localhost:{}/", addr.port());
+
+    let mut options = ConnectOptions::new(url.clone());
+    options.tls.extra_ca_pem = vec![ca.pem().into_bytes()];
+    let err = connect(options).await.unwrap_err();
+    assert!(err.is_tls(), "{err}");
+    assert!(err.to_string().contains("name"), "{err}");
+
+    let mut options = ConnectOptions::new(url);
+    options.tls = TlsOptions {
+        accept_invalid_certificates: true,
+        ..TlsOptions::default()
+    };
+    let ws = connect(options).await.expect("the explicit switch accepts it");
+    let (sender, mut receiver) = ws.split();
+    sender.send_text("insecure").await.unwrap();
+    assert!(matches!(
+        tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap(),
+        Some(Ok(Message::Text(_)))
+    ));
+}
+
+#[tokio::test]
+async fn wss_client_certificate_required_by_the_server() {
+    let ca = ca("ws-net test CA");
+    let (cert, key) = leaf(&ca, &["localhost"]);
+    let ca_pem = ca.pem();
+    let server_tls =
+        tls::server_config(cert.as_bytes(), key.as_bytes(), Some(ca_pem.as_bytes())).unwrap();
+    let addr = echo_server(Some(server_tls)).await;
+    let url = format!("wss://localhost:{}/", addr.port());
+
+    let mut options = ConnectOptions::new(url.clone());
+    options.tls.extra_ca_pem = vec![ca_pem.clone().into_bytes()];
+    let err = connect(options).await.unwrap_err();
+    assert!(err.is_tls(), "without a client certificate: {err}");
+
+    let (client_cert, client_key) = leaf(&ca, &["client.example"]);
+    let mut options = ConnectOptions::new(url);
+    options.tls.extra_ca_pem = vec![ca_pem.into_bytes()];
+    options.tls.client_certificate = Some(ClientCertificate {
+        cert_chain_pem: client_cert.into_bytes(),
+        key_pem: client_key.into_bytes(),
+    });
+    let ws = connect(options).await.expect("with a client certificate");
+    let (sender, mut receiver) = ws.split();
+    sender.send_text("mutual").await.unwrap();
+    assert!(matches!(
+        tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap(),
+        Some(Ok(Message::Text(_)))
+    ));
+}
+
+/// A minimal HTTP CONNECT proxy on loopback that records the request lines it saw.
+async fn connect_proxy() -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let line = head.lines().next().unwrap_or("").to_owned();
+                log.lock().unwrap().push(head.clone());
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let Ok(mut upstream) = TcpStream::connect(target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn through_an_http_connect_proxy() {
+    let target = echo_server(None).await;
+    let (proxy, seen) = connect_proxy().await;
+    let mut options = ConnectOptions::new(format!("ws://{target}/via-proxy"));
+    options.proxy = Proxy::Url(format!("http://user:secret@{proxy}"));
+    let ws = connect(options).await.unwrap();
+    assert_eq!(ws.handshake.peer_addr, Some(proxy), "TCP goes to the proxy");
+    let (sender, mut receiver) = ws.split();
+    sender.send_text("tunnelled").await.unwrap();
+    match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
+        Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), "tunnelled"),
+        other => panic!("expected the echo, got {other:?}"),
+    }
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1);
+    assert!(heads[0].starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")), "{}", heads[0]);
+    // user:secret in base64.
+    assert!(heads[0].contains("Proxy-Authorization: Basic dXNlcjpzZWNyZXQ="), "{}", heads[0]);
+}
+
+#[tokio::test]
+async fn a_silent_server_fails_the_handshake_within_the_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        // Accept TCP, read everything, answer nothing.
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let mut options = ConnectOptions::new(format!("ws://{addr}/"));
+    options.timeouts.handshake = Duration::from_millis(300);
+    let start = Instant::now();
+    let err = connect(options).await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(err.timeout_stage(), Some(Stage::Handshake));
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+}
+
+#[tokio::test]
+async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() {
+    // A server that completes the upgrade, then reads and ignores everything.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tcp.read(&mut buf).await.unwrap();
+            head.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let answer = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            handshake::accept_key(key.as_bytes())
+        );
+        tcp.write_all(answer.as_bytes()).await.unwrap();
+        while tcp.read(&mut buf).await.unwrap_or(0) > 0 {}
+    });
+    let mut options = ConnectOptions::new(format!("ws://{addr}/"));
+    options.timeouts.close = Duration::from_millis(300);
+    let (sender, mut receiver) = connect(options).await.unwrap().split();
+    let start = Instant::now();
+    sender.close(Some(CloseCode::NORMAL), "hello?").await.unwrap();
+    match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
+        Some(Err(e)) => {
+            assert!(e.is_timeout(), "{e}");
+            assert_eq!(e.timeout_stage(), Some(Stage::Close));
+        }
+        other => panic!("expected a close timeout, got {other:?}"),
+    }
+    assert!(tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap().is_none());
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+}
