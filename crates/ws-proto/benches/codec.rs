@@ -42,19 +42,23 @@ fn decode_unmask(c: &mut Criterion) {
                 black_box(&scratch);
             })
         });
-        group.bench_with_input(BenchmarkId::new("decode_unmask", name), &frame, |b, frame| {
-            b.iter(|| {
-                scratch.copy_from_slice(black_box(frame));
-                let Decoded::Header(h, n) = FrameHeader::decode(&scratch) else {
-                    unreachable!()
-                };
-                let end = n + h.payload_len as usize;
-                if let Some(key) = h.mask {
-                    apply_mask(&mut scratch[n..end], key, 0);
-                }
-                black_box(&scratch);
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("decode_unmask", name),
+            &frame,
+            |b, frame| {
+                b.iter(|| {
+                    scratch.copy_from_slice(black_box(frame));
+                    let Decoded::Header(h, n) = FrameHeader::decode(&scratch) else {
+                        unreachable!()
+                    };
+                    let end = n + h.payload_len as usize;
+                    if let Some(key) = h.mask {
+                        apply_mask(&mut scratch[n..end], key, 0);
+                    }
+                    black_box(&scratch);
+                })
+            },
+        );
     }
     group.finish();
 }
@@ -94,7 +98,12 @@ fn connection_receive(c: &mut Criterion) {
     const FRAMES: usize = 10_000;
     for (len, name) in [(16usize, "16B"), (1024, "1KiB")] {
         let one = masked_frame(len);
-        let wire: Vec<u8> = one.iter().copied().cycle().take(one.len() * FRAMES).collect();
+        let wire: Vec<u8> = one
+            .iter()
+            .copied()
+            .cycle()
+            .take(one.len() * FRAMES)
+            .collect();
         group.throughput(Throughput::Elements(FRAMES as u64));
         group.bench_function(BenchmarkId::new("binary_frames", name), |b| {
             let mut conn = Connection::open(Role::Server, Config::default(), Default::default());

@@ -389,7 +389,9 @@ impl Connection {
 
     /// The reason of the peer's close frame (empty if none).
     pub fn close_reason(&self) -> &str {
-        self.close_received.as_ref().map_or("", |f| f.reason.as_str())
+        self.close_received
+            .as_ref()
+            .map_or("", |f| f.reason.as_str())
     }
 
     /// Whether the close handshake completed: a close frame went each way.
@@ -533,10 +535,10 @@ impl Connection {
                         })));
                         Ok(())
                     }
-                    Err(reason) => Err(self.fail_handshake(HandshakeError::InvalidResponse {
-                        reason,
-                        response,
-                    })),
+                    Err(reason) => {
+                        Err(self
+                            .fail_handshake(HandshakeError::InvalidResponse { reason, response }))
+                    }
                 }
             }
             Handshake::ReadingRejection { .. } => self.process_rejection_body(),

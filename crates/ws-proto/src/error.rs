@@ -36,7 +36,9 @@ impl From<HandshakeError> for Error {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
     /// RSV1, RSV2 or RSV3 set without an extension that defines it (→ 1002).
-    #[error("reserved bits set without a negotiated extension (RSV1={rsv1}, RSV2={rsv2}, RSV3={rsv3})")]
+    #[error(
+        "reserved bits set without a negotiated extension (RSV1={rsv1}, RSV2={rsv2}, RSV3={rsv3})"
+    )]
     ReservedBits {
         /// RSV1 as received.
         rsv1: bool,

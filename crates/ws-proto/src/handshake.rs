@@ -195,10 +195,7 @@ fn percent_decode(s: &str) -> String {
 
 /// Serializes a request head: request line with the path and query, headers in order.
 pub fn write_request(request: &Request<()>, out: &mut Vec<u8>) {
-    let target = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str());
+    let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     out.extend_from_slice(request.method().as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
@@ -400,7 +397,10 @@ pub struct Negotiated {
 
 /// Checks a 101 response against the request that was sent (RFC 6455 §4.1, the client's
 /// checks 1–6). The error is the reason in plain words.
-pub fn check_response(request: &Request<()>, response: &Response<()>) -> Result<Negotiated, String> {
+pub fn check_response(
+    request: &Request<()>,
+    response: &Response<()>,
+) -> Result<Negotiated, String> {
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         return Err(format!("the server answered {}", response.status()));
     }
@@ -432,7 +432,11 @@ pub fn check_response(request: &Request<()>, response: &Response<()>) -> Result<
     let protocol = match chosen.as_slice() {
         [] => None,
         [one] if offered_protocols.contains(one) => Some((*one).to_owned()),
-        [one] => return Err(format!("the server chose subprotocol {one:?}, which was not offered")),
+        [one] => {
+            return Err(format!(
+                "the server chose subprotocol {one:?}, which was not offered"
+            ));
+        }
         _ => return Err("the server chose more than one subprotocol".into()),
     };
     let offered_extensions = extension_names(request.headers());
@@ -441,8 +445,13 @@ pub fn check_response(request: &Request<()>, response: &Response<()>) -> Result<
         .map(str::to_owned)
         .collect();
     for name in extension_names(headers) {
-        if !offered_extensions.iter().any(|o| o.eq_ignore_ascii_case(name)) {
-            return Err(format!("the server accepted extension {name:?}, which was not offered"));
+        if !offered_extensions
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(name))
+        {
+            return Err(format!(
+                "the server accepted extension {name:?}, which was not offered"
+            ));
         }
     }
     Ok(Negotiated {
@@ -489,7 +498,10 @@ pub fn check_request(request: Request<()>) -> Result<UpgradeRequest, RequestFaul
         reason: reason.to_owned(),
     };
     if request.method() != http::Method::GET {
-        return Err(bad(StatusCode::METHOD_NOT_ALLOWED, "the method must be GET"));
+        return Err(bad(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "the method must be GET",
+        ));
     }
     if request.version() != http::Version::HTTP_11 {
         return Err(bad(StatusCode::BAD_REQUEST, "the version must be HTTP/1.1"));
@@ -571,10 +583,16 @@ pub fn error_response(status: StatusCode, body: &[u8], out: &mut Vec<u8>) {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     if status == StatusCode::UPGRADE_REQUIRED {
-        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static(VERSION));
+        headers.insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static(VERSION),
+        );
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     write_response(&response, out);
@@ -648,7 +666,10 @@ mod tests {
 
     #[test]
     fn chunked_bodies() {
-        assert_eq!(decode_chunked(b"5\r\nhello\r\n0\r\n\r\n"), Some(b"hello".to_vec()));
+        assert_eq!(
+            decode_chunked(b"5\r\nhello\r\n0\r\n\r\n"),
+            Some(b"hello".to_vec())
+        );
         assert_eq!(decode_chunked(b"5\r\nhel"), None);
         assert_eq!(
             decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"),

@@ -190,10 +190,7 @@ mod tests {
             b"\xe2\x82",
             b"\xff",
         ] {
-            assert!(
-                split_everywhere(bad).iter().all(Result::is_err),
-                "{bad:x?}"
-            );
+            assert!(split_everywhere(bad).iter().all(Result::is_err), "{bad:x?}");
         }
     }
 
