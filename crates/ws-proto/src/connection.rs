@@ -446,7 +446,7 @@ impl Connection {
                 let limit = self.config.handshake_limits.max_body_size;
                 let raw = self.input.split();
                 let mut body = match response_is_chunked(&response) {
-                    true => decode_chunked(&raw).unwrap_or_else(|| raw.to_vec()),
+                    true => decode_chunked(&raw).0,
                     false => raw.to_vec(),
                 };
                 body.truncate(limit);
@@ -592,9 +592,9 @@ impl Connection {
                 self.input.split_to(n.min(limit)).freeze()
             }
             BodyFraming::Chunked => match decode_chunked(&self.input) {
-                Some(body) => Bytes::from(body),
-                None if self.input.len() >= limit => Bytes::from(self.input.split().to_vec()),
-                None => return Ok(()),
+                (body, true) => Bytes::from(body),
+                (body, false) if self.input.len() >= limit => Bytes::from(body),
+                (_, false) => return Ok(()),
             },
             BodyFraming::UntilEof if self.input.len() >= limit => {
                 self.input.split_to(limit).freeze()

@@ -129,8 +129,11 @@ pub fn client_request(
         target.push('?');
         target.push_str(q);
     }
-    let uri = format!("{}://{host_header}{target}", parsed.scheme());
+    let uri: http::Uri = format!("{}://{host_header}{target}", parsed.scheme())
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| HandshakeError::InvalidUrl(e.to_string()))?;
 
+    // With the URI checked, the builder can only fail on a header value from `options`.
     let mut builder = Request::get(uri)
         .header(header::HOST, host_header)
         .header(header::UPGRADE, "websocket")
@@ -161,7 +164,7 @@ pub fn client_request(
     }
     let mut request = builder
         .body(())
-        .map_err(|e| HandshakeError::InvalidUrl(e.to_string()))?;
+        .map_err(|e| HandshakeError::InvalidHeader(e.to_string()))?;
     for (name, value) in &options.headers {
         let name = HeaderName::from_bytes(name.trim().as_bytes())
             .map_err(|_| HandshakeError::InvalidHeader(format!("bad header name {name:?}")))?;
@@ -629,24 +632,32 @@ pub(crate) fn body_framing(response: &Response<()>) -> BodyFraming {
     }
 }
 
-/// Decodes a chunked body. `Some(body)` once the last chunk has arrived; `None` while more is
-/// needed. Malformed framing yields what was decoded so far.
-pub(crate) fn decode_chunked(buf: &[u8]) -> Option<Vec<u8>> {
+/// Decodes a chunked body: the bytes decoded so far, and whether the body is complete (the
+/// last chunk has arrived, or the framing is malformed and the body ends where it goes wrong).
+/// An incomplete body includes what has arrived of the chunk in progress, so that a body cut
+/// by a limit or by the end of the stream holds data only, never chunk framing.
+pub(crate) fn decode_chunked(buf: &[u8]) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     let mut rest = buf;
     loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&rest[..line_end]).ok()?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_text, 16) else {
-            return Some(out);
+        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return (out, false);
+        };
+        let size = std::str::from_utf8(&rest[..line_end])
+            .ok()
+            .map(|line| line.split(';').next().unwrap_or("").trim())
+            .and_then(|hex| usize::from_str_radix(hex, 16).ok());
+        let Some(size) = size else {
+            return (out, true);
         };
         rest = &rest[line_end + 2..];
         if size == 0 {
-            return Some(out);
+            return (out, true);
         }
-        if rest.len() < size + 2 {
-            return None;
+        // `size` comes from the peer: compare without adding to it.
+        if rest.len() < size || rest.len() - size < 2 {
+            out.extend_from_slice(&rest[..size.min(rest.len())]);
+            return (out, false);
         }
         out.extend_from_slice(&rest[..size]);
         rest = &rest[size + 2..];
@@ -668,12 +679,25 @@ mod tests {
     fn chunked_bodies() {
         assert_eq!(
             decode_chunked(b"5\r\nhello\r\n0\r\n\r\n"),
-            Some(b"hello".to_vec())
+            (b"hello".to_vec(), true)
         );
-        assert_eq!(decode_chunked(b"5\r\nhel"), None);
+        assert_eq!(decode_chunked(b"5\r\nhel"), (b"hel".to_vec(), false));
+        assert_eq!(decode_chunked(b"5\r\nhello\r"), (b"hello".to_vec(), false));
+        assert_eq!(
+            decode_chunked(b"5\r\nhello\r\n1"),
+            (b"hello".to_vec(), false)
+        );
         assert_eq!(
             decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"),
-            Some(b"abcde".to_vec())
+            (b"abcde".to_vec(), true)
+        );
+        assert_eq!(
+            decode_chunked(b"3\r\nabc\r\nzz\r\n"),
+            (b"abc".to_vec(), true)
+        );
+        assert_eq!(
+            decode_chunked(b"ffffffffffffffff\r\nabc"),
+            (b"abc".to_vec(), false)
         );
     }
 
