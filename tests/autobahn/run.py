@@ -372,6 +372,11 @@ def cmd_fuzzingclient(args):
     log("fuzzingclient: wstest exited %d after %.1fs" % (rc, time.monotonic() - t0))
     if rc != 0:
         sys.stdout.write(tail(log_path))
+    else:
+        with open(log_path, errors="replace") as f:
+            failed = [line.strip() for line in f if line.startswith("Connection to ")]
+        if failed:
+            log("wstest could not connect: " + failed[0])
     ok = judge(outdir, "fuzzingclient", [args.agent], allow_list(args.allow_unimplemented),
                expected_ids, expect_count)
     return 0 if ok and rc == 0 else 1
@@ -394,7 +399,7 @@ def cmd_fuzzingserver(args):
     spec_path = write_spec(outdir, "fuzzingserver.json", spec)
     clear_old_report(outdir)
     log_path = args.log if args.log is not None else os.path.join(outdir, "wstest-fuzzingserver.log")
-    log("fuzzingserver: listening on %s (pid %d), reports -> %s, log %s"
+    log("fuzzingserver: starting on %s (pid %d), reports -> %s, log %s"
         % (url, os.getpid(), outdir, "stdout" if log_path == "-" else log_path))
     if log_path != "-":
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -444,7 +449,7 @@ def main(argv=None):
     common(p)
     p.add_argument("--url", required=True, help="ws://127.0.0.1:PORT of the server under test")
     p.add_argument("--agent", required=True, help="agent name in the report")
-    p.add_argument("--timeout", type=float, default=1800, help="seconds for the whole run (default %(default)s)")
+    p.add_argument("--timeout", type=float, default=900, help="seconds for the whole run (default %(default)s)")
     p.add_argument("--verbose", action="store_true", help="stream wstest output instead of logging it to a file")
     judge_args(p)
     p.set_defaults(func=cmd_fuzzingclient)

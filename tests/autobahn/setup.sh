@@ -75,7 +75,7 @@ find_python2() {
         looked+=("$c")
         if is_py27 "$c"; then echo "$c"; return 0; fi
     done
-    echo "Python 2.7 is required for the Autobahn Testsuite but was not found (looked in: \$AUTOBAHN_PYTHON2, \$PYENV_ROOT/versions/2.7*, ~/.pyenv/versions/2.7*, python2.7/python2 on PATH, /usr/bin, /usr/local/bin; tried: ${looked[*]}). Install it (e.g. 'pyenv install 2.7.18') or set AUTOBAHN_PYTHON2." >&2
+    echo "autobahn: ERROR: Python 2.7 is required for the Autobahn Testsuite but was not found (looked in: \$AUTOBAHN_PYTHON2, \$PYENV_ROOT/versions/2.7*, ~/.pyenv/versions/2.7*, python2.7/python2 on PATH, /usr/bin, /usr/local/bin; tried: ${looked[*]}). Install it (e.g. 'pyenv install 2.7.18') or set AUTOBAHN_PYTHON2." >&2
     return 1
 }
 

@@ -34,9 +34,8 @@ async fn case_count(base: &str) -> Result<u32, ws_net::Error> {
             count = text.trim().parse().ok();
         }
     }
-    count.ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "no case count").into()
-    })
+    count
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no case count").into())
 }
 
 async fn run_case(url: &str) -> Result<(), ws_net::Error> {

@@ -94,7 +94,10 @@ fn print_event(event: &TapEvent) {
     match &event.kind {
         TapKind::State(state) => println!("{t:10.3} ms  readyState {state}"),
         TapKind::TcpConnected { local, peer, proxy } => {
-            let via = proxy.as_deref().map(|p| format!(" via proxy {p}")).unwrap_or_default();
+            let via = proxy
+                .as_deref()
+                .map(|p| format!(" via proxy {p}"))
+                .unwrap_or_default();
             println!("{t:10.3} ms  TCP {local} -> {peer}{via}");
         }
         TapKind::TlsEstablished(info) => println!(
@@ -102,12 +105,22 @@ fn print_event(event: &TapEvent) {
             info.version, info.cipher_suite, info.alpn
         ),
         TapKind::RequestSent { raw, .. } => {
-            println!("{t:10.3} ms  >> request\n{}", String::from_utf8_lossy(raw).trim_end())
+            println!(
+                "{t:10.3} ms  >> request\n{}",
+                String::from_utf8_lossy(raw).trim_end()
+            )
         }
         TapKind::ResponseReceived { raw, .. } => {
-            println!("{t:10.3} ms  << response\n{}", String::from_utf8_lossy(raw).trim_end())
+            println!(
+                "{t:10.3} ms  << response\n{}",
+                String::from_utf8_lossy(raw).trim_end()
+            )
         }
-        TapKind::HandshakeFailed { reason, response, body } => {
+        TapKind::HandshakeFailed {
+            reason,
+            response,
+            body,
+        } => {
             println!("{t:10.3} ms  handshake failed: {reason}");
             if let Some(response) = response {
                 println!("  status {}", response.status());
@@ -129,12 +142,15 @@ fn print_event(event: &TapEvent) {
                 .iter()
                 .map(|&b| if b { '1' } else { '0' })
                 .collect();
-            let mask = h.mask.map(|k| format!(" mask {:02x}{:02x}{:02x}{:02x}", k[0], k[1], k[2], k[3]))
+            let mask = h
+                .mask
+                .map(|k| format!(" mask {:02x}{:02x}{:02x}{:02x}", k[0], k[1], k[2], k[3]))
                 .unwrap_or_default();
-            let preview: String = String::from_utf8_lossy(&frame.payload[..frame.payload.len().min(80)])
-                .chars()
-                .map(|c| if c.is_control() { '.' } else { c })
-                .collect();
+            let preview: String =
+                String::from_utf8_lossy(&frame.payload[..frame.payload.len().min(80)])
+                    .chars()
+                    .map(|c| if c.is_control() { '.' } else { c })
+                    .collect();
             println!(
                 "{t:10.3} ms  {arrow} {:<6} fin={} rsv={rsv}{mask} len={}  {preview}",
                 h.opcode.name(),
@@ -142,9 +158,12 @@ fn print_event(event: &TapEvent) {
                 h.payload_len
             );
         }
-        TapKind::Closed { code, reason, initiator, clean } => println!(
-            "{t:10.3} ms  closed {code} {reason:?} by {initiator:?}, clean: {clean}"
-        ),
+        TapKind::Closed {
+            code,
+            reason,
+            initiator,
+            clean,
+        } => println!("{t:10.3} ms  closed {code} {reason:?} by {initiator:?}, clean: {clean}"),
         TapKind::Error(e) => println!("{t:10.3} ms  error: {e}"),
         other => println!("{t:10.3} ms  {other:?}"),
     }

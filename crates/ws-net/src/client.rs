@@ -104,10 +104,7 @@ pub async fn connect_with_request(
     let result = establish(request, &options).await;
     if let (Err(e), Some(tap)) = (&result, &tap) {
         let (response, body) = match e.handshake_error() {
-            Some(h) => (
-                h.response().cloned().map(Box::new),
-                h.body().cloned(),
-            ),
+            Some(h) => (h.response().cloned().map(Box::new), h.body().cloned()),
             None => (None, None),
         };
         tap.report(TapKind::HandshakeFailed {
@@ -116,7 +113,8 @@ pub async fn connect_with_request(
             body,
         })
         .await;
-        tap.report(TapKind::State(ws_proto::ReadyState::Closed)).await;
+        tap.report(TapKind::State(ws_proto::ReadyState::Closed))
+            .await;
     }
     result
 }
@@ -137,7 +135,10 @@ async fn establish(request: Request<()>, options: &ConnectOptions) -> Result<Web
         .host()
         .ok_or_else(|| Error::config("the URL has no host"))?
         .to_owned();
-    let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let bare_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let timeouts = options.timeouts;
     let tap = options.tap.as_ref();
@@ -180,6 +181,7 @@ async fn establish(request: Request<()>, options: &ConnectOptions) -> Result<Web
 
     let mut config = options.config.clone();
     config.report_frames |= tap.is_some();
+    config.pause_after_message = true;
     let settings = DriverSettings {
         close_timeout: timeouts.close,
         channel_capacity: options.channel_capacity,
@@ -197,10 +199,22 @@ async fn establish(request: Request<()>, options: &ConnectOptions) -> Result<Web
             tap.report(TapKind::TlsEstablished(Box::new(info.clone())))
                 .await;
         }
-        open(stream, request, config, settings, timeouts, Some(info), local_addr, peer_addr)
-            .await
+        open(
+            stream,
+            request,
+            config,
+            settings,
+            timeouts,
+            Some(info),
+            local_addr,
+            peer_addr,
+        )
+        .await
     } else {
-        open(tcp, request, config, settings, timeouts, None, local_addr, peer_addr).await
+        open(
+            tcp, request, config, settings, timeouts, None, local_addr, peer_addr,
+        )
+        .await
     }
 }
 
@@ -269,7 +283,10 @@ where
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         buf.clear();
-        let n = io.read_buf(&mut buf).await.map_err(crate::tls::stream_error)?;
+        let n = io
+            .read_buf(&mut buf)
+            .await
+            .map_err(crate::tls::stream_error)?;
         let result = if n == 0 {
             conn.receive_eof()
         } else {

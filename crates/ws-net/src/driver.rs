@@ -256,6 +256,8 @@ where
     async fn drive(&mut self) -> Result<(), Error> {
         loop {
             self.dispatch_events().await?;
+            // Input parked during the handshake (frames right behind the 101) or by a pause.
+            self.resume_parsing().await?;
             self.flush().await?;
             self.report_state().await;
             if self.conn.should_close_transport() {
@@ -270,33 +272,25 @@ where
             tokio::select! {
                 biased;
                 read = self.io.read_buf(&mut self.read_buf) => {
-                    let n = read.map_err(crate::tls::stream_error)?;
+                    let n = match read {
+                        Ok(n) => n,
+                        // A reset after the close handshake completed loses nothing.
+                        Err(_) if self.conn.state() == ReadyState::Closed => 0,
+                        Err(e) => return Err(crate::tls::stream_error(e)),
+                    };
                     if n == 0 {
-                        return match self.conn.receive_eof() {
-                            Ok(()) => {
-                                self.dispatch_events().await?;
-                                Ok(())
-                            }
-                            Err(e) => {
-                                self.dispatch_events().await?;
-                                Err(e.into())
-                            }
-                        };
+                        let result = self.conn.receive_eof();
+                        self.dispatch_events().await?;
+                        return result.map_err(Error::from);
                     }
                     let result = self.conn.receive_data(&self.read_buf);
                     self.read_buf.clear();
-                    if let Err(e) = result {
-                        self.dispatch_events().await?;
-                        self.flush().await?;
-                        return Err(e.into());
-                    }
+                    self.after_input(result).await?;
+                    self.resume_parsing().await?;
                 }
                 command = self.commands.recv(), if !self.commands_closed => {
                     match command {
-                        Some(command) => {
-                            let result = self.execute(command.what);
-                            let _ = command.done.send(result);
-                        }
+                        Some(command) => self.run_command(command),
                         None => {
                             self.commands_closed = true;
                             if self.messages.is_closed()
@@ -317,6 +311,39 @@ where
                 }
             }
         }
+    }
+
+    /// Handles the outcome of feeding input: events go out; on a fault the close frame is
+    /// flushed and the fault ends the connection.
+    async fn after_input(&mut self, result: Result<(), ws_proto::Error>) -> Result<(), Error> {
+        self.dispatch_events().await?;
+        if let Err(e) = result {
+            self.flush().await?;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// With [`ws_proto::Config::pause_after_message`] on, parsing stops after each message.
+    /// Before the next one is parsed the application gets the chance to answer the message it
+    /// just got, so replies keep their order relative to a failure caused by a later frame in
+    /// the same read — as with a frame-by-frame reader.
+    async fn resume_parsing(&mut self) -> Result<(), Error> {
+        while self.conn.is_paused() {
+            tokio::task::yield_now().await;
+            while let Ok(command) = self.commands.try_recv() {
+                self.run_command(command);
+            }
+            self.flush().await?;
+            let result = self.conn.receive_data(&[]);
+            self.after_input(result).await?;
+        }
+        Ok(())
+    }
+
+    fn run_command(&mut self, command: Command) {
+        let result = self.execute(command.what);
+        let _ = command.done.send(result);
     }
 
     fn execute(&mut self, what: Outgoing) -> Result<(), Error> {
@@ -341,7 +368,10 @@ where
 
     async fn flush(&mut self) -> Result<(), Error> {
         if self.conn.poll_transmit(&mut self.write_buf) > 0 {
-            self.io.write_all(&self.write_buf).await.map_err(crate::tls::stream_error)?;
+            self.io
+                .write_all(&self.write_buf)
+                .await
+                .map_err(crate::tls::stream_error)?;
             self.write_buf.clear();
             self.io.flush().await.map_err(crate::tls::stream_error)?;
         }

@@ -234,7 +234,11 @@ impl From<ws_proto::Error> for Error {
 impl From<Error> for io::Error {
     fn from(e: Error) -> Self {
         let kind = match &e.kind {
-            Kind::Io => match e.source.as_ref().and_then(|s| s.downcast_ref::<io::Error>()) {
+            Kind::Io => match e
+                .source
+                .as_ref()
+                .and_then(|s| s.downcast_ref::<io::Error>())
+            {
                 Some(io) => io.kind(),
                 None => io::ErrorKind::Other,
             },

@@ -34,7 +34,7 @@ pub use client::{ConnectOptions, Timeouts, connect, connect_with_request};
 pub use driver::{HandshakeInfo, Message, Outgoing, Receiver, Sender, WebSocket};
 pub use error::{Error, Result, Stage};
 pub use proxy::Proxy;
+pub use rustls;
 pub use server::{Decision, Incoming, Server, ServerOptions, accept, accept_stream};
 pub use tls::{TlsInfo, TlsOptions};
-pub use rustls;
 pub use ws_proto;

@@ -142,13 +142,17 @@ where
 {
     let mut config = options.config.clone();
     config.report_frames |= options.tap.is_some();
+    config.pause_after_message = true;
     let tap = options.tap.as_ref();
     let mut conn = Connection::server(config);
     let requested = timeout(options.handshake_timeout, Stage::Handshake, async {
         let mut buf = BytesMut::with_capacity(8 * 1024);
         loop {
             buf.clear();
-            let n = io.read_buf(&mut buf).await.map_err(crate::tls::stream_error)?;
+            let n = io
+                .read_buf(&mut buf)
+                .await
+                .map_err(crate::tls::stream_error)?;
             let result = if n == 0 {
                 conn.receive_eof()
             } else {
@@ -210,12 +214,12 @@ where
             io.write_all(&out).await.map_err(crate::tls::stream_error)?;
             let _ = io.shutdown().await;
             if let Some(tap) = tap {
-                tap.report(TapKind::ResponseSent { raw: out.freeze() }).await;
-                tap.report(TapKind::State(ws_proto::ReadyState::Closed)).await;
+                tap.report(TapKind::ResponseSent { raw: out.freeze() })
+                    .await;
+                tap.report(TapKind::State(ws_proto::ReadyState::Closed))
+                    .await;
             }
-            return Err(
-                ws_proto::Error::from(HandshakeError::RejectedByServer(status)).into(),
-            );
+            return Err(ws_proto::Error::from(HandshakeError::RejectedByServer(status)).into());
         }
     };
     let handshake = HandshakeInfo {
@@ -250,7 +254,9 @@ pub struct Server {
 impl Server {
     /// Listens on `addr`.
     pub async fn bind(addr: impl ToSocketAddrs, options: ServerOptions) -> Result<Self, Error> {
-        let listener = TcpListener::bind(addr).await.map_err(crate::tls::stream_error)?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(crate::tls::stream_error)?;
         Ok(Self {
             listener,
             options: Arc::new(options),
@@ -265,7 +271,11 @@ impl Server {
     /// The next TCP connection, not yet upgraded: call [`Incoming::upgrade`] (typically in a
     /// task of its own, so that a slow client does not hold up the others).
     pub async fn accept(&self) -> Result<Incoming, Error> {
-        let (tcp, peer) = self.listener.accept().await.map_err(crate::tls::stream_error)?;
+        let (tcp, peer) = self
+            .listener
+            .accept()
+            .await
+            .map_err(crate::tls::stream_error)?;
         Ok(Incoming {
             tcp,
             peer,

@@ -9,7 +9,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode as TOpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame as TCloseFrame, Frame as TFrame};
-use tokio_tungstenite::tungstenite::{Message as TMessage, protocol::frame::coding::CloseCode as TCloseCode};
+use tokio_tungstenite::tungstenite::{
+    Message as TMessage, protocol::frame::coding::CloseCode as TCloseCode,
+};
 use ws_net::ws_proto::{CloseCode, CloseFrame, MessageKind};
 use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect};
 
@@ -59,7 +61,10 @@ async fn our_client_with_tungstenite_server() {
     let (sender, mut receiver) = ws.split();
 
     sender.send_text("héllo").await.unwrap();
-    assert_eq!(next_message(&mut receiver).await, Message::Text("héllo".into()));
+    assert_eq!(
+        next_message(&mut receiver).await,
+        Message::Text("héllo".into())
+    );
 
     sender.send_binary(vec![0u8, 1, 2, 255]).await.unwrap();
     assert_eq!(
@@ -113,7 +118,12 @@ async fn our_client_with_tungstenite_server() {
         Message::Close(frame) => assert_eq!(frame.code, Some(CloseCode::NORMAL)),
         other => panic!("expected the close echo, got {other:?}"),
     }
-    assert!(tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(LIMIT, receiver.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -128,7 +138,12 @@ async fn tungstenite_server_closes_our_client() {
         }
         other => panic!("expected a close, got {other:?}"),
     }
-    assert!(tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(LIMIT, receiver.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(sender.send_text("too late").await.is_err());
 }
 
@@ -152,7 +167,10 @@ async fn our_server() -> (String, mpsc::UnboundedReceiver<CloseFrame>) {
                 while let Some(Ok(message)) = receiver.recv().await {
                     match message {
                         Message::Text(t) if t.as_str() == "close-please" => {
-                            sender.close(Some(CloseCode(4002)), "server bye").await.unwrap();
+                            sender
+                                .close(Some(CloseCode(4002)), "server bye")
+                                .await
+                                .unwrap();
                         }
                         Message::Text(t) => sender.send_text(t.as_str()).await.unwrap(),
                         Message::Binary(b) => sender.send_binary(b).await.unwrap(),
@@ -172,8 +190,10 @@ async fn our_server() -> (String, mpsc::UnboundedReceiver<CloseFrame>) {
 async fn tungstenite_client_with_our_server() {
     let (url, mut closes) = our_server().await;
     let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url.as_str())
-            .unwrap();
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            url.as_str(),
+        )
+        .unwrap();
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", "superchat, chat".parse().unwrap());
@@ -232,7 +252,10 @@ async fn tungstenite_client_with_our_server() {
         Some(Ok(TMessage::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4003),
         other => panic!("expected our close echo, got {other:?}"),
     }
-    let received = tokio::time::timeout(LIMIT, closes.recv()).await.unwrap().unwrap();
+    let received = tokio::time::timeout(LIMIT, closes.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(received.code, Some(CloseCode(4003)));
     assert_eq!(received.reason, "client bye");
 }
@@ -240,7 +263,9 @@ async fn tungstenite_client_with_our_server() {
 #[tokio::test]
 async fn our_server_closes_tungstenite_client() {
     let (url, _closes) = our_server().await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
     ws.send(TMessage::text("close-please")).await.unwrap();
     match ws.next().await {
         Some(Ok(TMessage::Close(Some(frame)))) => {

@@ -72,8 +72,14 @@ async fn wss_trusted_through_an_extra_ca() {
     let info = ws.handshake.tls.clone().expect("TLS details");
     assert_eq!(info.version, "TLSv1.3");
     assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
-    assert!(info.peer_certificates[0].subject.contains("localhost"), "{info:?}");
-    assert!(info.peer_certificates[0].issuer.contains("ws-net test CA"), "{info:?}");
+    assert!(
+        info.peer_certificates[0].subject.contains("localhost"),
+        "{info:?}"
+    );
+    assert!(
+        info.peer_certificates[0].issuer.contains("ws-net test CA"),
+        "{info:?}"
+    );
     let (sender, mut receiver) = ws.split();
     sender.send_text("over tls").await.unwrap();
     match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
@@ -101,7 +107,9 @@ async fn wss_wrong_name_is_refused_unless_explicitly_accepted() {
         accept_invalid_certificates: true,
         ..TlsOptions::default()
     };
-    let ws = connect(options).await.expect("the explicit switch accepts it");
+    let ws = connect(options)
+        .await
+        .expect("the explicit switch accepts it");
     let (sender, mut receiver) = ws.split();
     sender.send_text("insecure").await.unwrap();
     assert!(matches!(
@@ -194,9 +202,17 @@ async fn through_an_http_connect_proxy() {
     }
     let heads = seen.lock().unwrap().clone();
     assert_eq!(heads.len(), 1);
-    assert!(heads[0].starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")), "{}", heads[0]);
+    assert!(
+        heads[0].starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")),
+        "{}",
+        heads[0]
+    );
     // user:secret in base64.
-    assert!(heads[0].contains("Proxy-Authorization: Basic dXNlcjpzZWNyZXQ="), "{}", heads[0]);
+    assert!(
+        heads[0].contains("Proxy-Authorization: Basic dXNlcjpzZWNyZXQ="),
+        "{}",
+        heads[0]
+    );
 }
 
 #[tokio::test]
@@ -216,7 +232,11 @@ async fn a_silent_server_fails_the_handshake_within_the_timeout() {
     let err = connect(options).await.unwrap_err();
     assert!(err.is_timeout(), "{err}");
     assert_eq!(err.timeout_stage(), Some(Stage::Handshake));
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -251,7 +271,10 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
     options.timeouts.close = Duration::from_millis(300);
     let (sender, mut receiver) = connect(options).await.unwrap().split();
     let start = Instant::now();
-    sender.close(Some(CloseCode::NORMAL), "hello?").await.unwrap();
+    sender
+        .close(Some(CloseCode::NORMAL), "hello?")
+        .await
+        .unwrap();
     match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
         Some(Err(e)) => {
             assert!(e.is_timeout(), "{e}");
@@ -259,6 +282,15 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
         }
         other => panic!("expected a close timeout, got {other:?}"),
     }
-    assert!(tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap().is_none());
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        tokio::time::timeout(LIMIT, receiver.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 }

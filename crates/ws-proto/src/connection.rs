@@ -129,6 +129,13 @@ pub struct Config {
     /// Report every frame, both directions, as [`Event::Frame`] (default off: it costs a
     /// copy of each outgoing payload).
     pub report_frames: bool,
+    /// Stop parsing after each message-level event (text, binary, ping, pong, close) until
+    /// [`Connection::receive_data`] is called again — with an empty slice to just resume
+    /// (default off). A caller that answers each message before the next one is parsed gets
+    /// the strict ordering of a blocking, frame-by-frame reader: a reply to a message goes
+    /// out before the connection fails on a broken frame that followed it in the same read.
+    /// [`Connection::is_paused`] says whether parsing stopped with input left.
+    pub pause_after_message: bool,
     /// Limits for the opening handshake.
     pub handshake_limits: HandshakeLimits,
 }
@@ -142,6 +149,7 @@ impl Default for Config {
             max_message_size: 16 << 20,
             max_fragments: 1 << 18,
             report_frames: false,
+            pause_after_message: false,
             handshake_limits: HandshakeLimits::default(),
         }
     }
@@ -259,6 +267,8 @@ pub struct Connection {
     eof_received: bool,
     /// Whether the opening handshake succeeded (the state reached Open).
     opened: bool,
+    /// Parsing stopped after a message (see [`Config::pause_after_message`]).
+    paused: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -328,6 +338,7 @@ impl Connection {
             fault: None,
             eof_received: false,
             opened: state == ReadyState::Open,
+            paused: false,
         }
     }
 
@@ -408,6 +419,12 @@ impl Connection {
     pub fn pending_output(&self) -> usize {
         self.output.len()
     }
+
+    /// Whether parsing stopped after a message with input left to parse (only with
+    /// [`Config::pause_after_message`]); `receive_data(&[])` resumes.
+    pub fn is_paused(&self) -> bool {
+        self.paused && !self.input.is_empty() && !self.discards_input()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,6 +443,7 @@ impl Connection {
             return Ok(());
         }
         self.input.extend_from_slice(data);
+        self.paused = false;
         self.process()
     }
 
@@ -629,6 +647,9 @@ impl Connection {
                 self.input.clear();
                 return Ok(());
             }
+            if self.paused {
+                return Ok(());
+            }
             let mut frame = match self.in_frame {
                 Some(frame) => frame,
                 None => match FrameHeader::decode(&self.input) {
@@ -742,6 +763,8 @@ impl Connection {
     }
 
     fn handle_frame(&mut self, header: FrameHeader, payload: Bytes) -> Result<(), Error> {
+        let ends_message = header.fin || header.opcode.is_control();
+        self.paused = self.config.pause_after_message && ends_message;
         if self.config.report_frames {
             self.events.push_back(Event::Frame(Frame {
                 direction: Direction::Incoming,

@@ -1,0 +1,117 @@
+//! The Autobahn Testsuite, both roles, all 517 cases, on every run:
+//! `wstest -m fuzzingclient` against the `echo_server` example and `wstest -m fuzzingserver`
+//! against the `autobahn_client` example (both compiled in here from their example files, so
+//! what is tested is exactly what the examples run). Each prints one summary line; any
+//! FAILED or NON-STRICT case, or a close behaviour that is not OK, fails the test.
+//! permessage-deflate's 12.* and 13.* may be UNIMPLEMENTED until it lands.
+
+#[allow(dead_code)]
+#[path = "../../crates/ws-net/examples/autobahn_client.rs"]
+mod autobahn_client;
+#[allow(dead_code)]
+#[path = "../../crates/ws-net/examples/echo_server.rs"]
+mod echo_server;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ws_net::{Server, ServerOptions};
+use ws_tests::{autobahn_setup, free_port, repo_root, wait_for_port};
+
+/// Both roles load the two cores fully; run them one after the other.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn run_py() -> std::path::PathBuf {
+    repo_root().join("tests/autobahn/run.py")
+}
+
+fn outdir(role: &str) -> std::path::PathBuf {
+    repo_root().join("target/autobahn").join(role)
+}
+
+#[test]
+fn fuzzingclient_against_echo_server() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    autobahn_setup();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(Server::bind("127.0.0.1:0", ServerOptions::default()))
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    // The server runs on its own thread's runtime while wstest runs.
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        runtime.block_on(async {
+            tokio::select! {
+                () = echo_server::serve(server) => {}
+                _ = stop_rx => {}
+            }
+        })
+    });
+    let status = Command::new("python3")
+        .arg(run_py())
+        .args(["fuzzingclient", "--agent", "ws-net", "--url"])
+        .arg(format!("ws://{addr}"))
+        .arg("--outdir")
+        .arg(outdir("fuzzingclient"))
+        .status()
+        .expect("cannot run python3");
+    let _ = stop_tx.send(());
+    let _ = thread.join();
+    assert!(
+        status.success(),
+        "Autobahn fuzzingclient (testing our server) failed; see the summary above and \
+         target/autobahn/fuzzingclient/"
+    );
+}
+
+#[test]
+fn fuzzingserver_against_autobahn_client() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    autobahn_setup();
+    let port = free_port();
+    let dir = outdir("fuzzingserver");
+    let mut wstest = Command::new("python3")
+        .arg(run_py())
+        .args(["fuzzingserver", "--port", &port.to_string(), "--outdir"])
+        .arg(&dir)
+        .spawn()
+        .expect("cannot run python3");
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    if !wait_for_port(addr, Duration::from_secs(60)) {
+        let _ = wstest.kill();
+        panic!("the Autobahn fuzzingserver did not start listening on {addr}");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ran = runtime.block_on(autobahn_client::run_all(&format!("ws://{addr}"), "ws-net"));
+    let _ = wstest.kill();
+    let _ = wstest.wait();
+    let count = ran.expect("the Autobahn client could not talk to the fuzzingserver");
+    assert_eq!(count, 517, "unexpected number of cases");
+    let status = Command::new("python3")
+        .arg(run_py())
+        .args([
+            "judge",
+            "--agent",
+            "ws-net",
+            "--role",
+            "fuzzingserver",
+            "--outdir",
+        ])
+        .arg(&dir)
+        .status()
+        .expect("cannot run python3");
+    assert!(
+        status.success(),
+        "Autobahn fuzzingserver (testing our client) failed; see the summary above and \
+         target/autobahn/fuzzingserver/"
+    );
+}
