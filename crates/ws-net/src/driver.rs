@@ -237,10 +237,8 @@ where
     async fn run(mut self) {
         let result = self.drive().await;
         let _ = self.io.shutdown().await;
-        if let Err(e) = &result {
-            if let Some(tap) = &self.settings.tap {
-                tap.report(TapKind::Error(e.to_string())).await;
-            }
+        if let (Err(e), Some(tap)) = (&result, &self.settings.tap) {
+            tap.report(TapKind::Error(e.to_string())).await;
         }
         if self.conn.state() != ReadyState::Closed {
             // Lost or timed out: the engine learns that the stream is gone.

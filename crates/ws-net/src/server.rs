@@ -199,10 +199,10 @@ where
             }
             // A fault in frames that arrived with the request: the close frame is queued
             // and the driver sends it.
-            if let Err(e) = result {
-                if !matches!(e, ws_proto::Error::Protocol(_)) {
-                    return Err(e.into());
-                }
+            if let Err(e) = result
+                && !matches!(e, ws_proto::Error::Protocol(_))
+            {
+                return Err(e.into());
             }
             response
         }

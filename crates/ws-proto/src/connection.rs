@@ -33,7 +33,7 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::error::{Error, HandshakeError, ProtocolError, UsageError};
 use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
 use crate::handshake::{
-    self, BodyFraming, HandshakeLimits, Negotiated, UpgradeRequest, body_framing, decode_chunked,
+    self, BodyFraming, ChunkedDecoder, HandshakeLimits, Negotiated, UpgradeRequest, body_framing,
 };
 use crate::mask::{MaskSource, OsRandom};
 use crate::utf8::{Utf8Bytes, Utf8Validator};
@@ -218,6 +218,8 @@ enum Handshake {
     ReadingRejection {
         response: Box<Response<()>>,
         framing: BodyFraming,
+        /// The body decoded so far, when `framing` is chunked.
+        chunked: ChunkedDecoder,
     },
     /// Server: the request is awaited.
     AwaitingRequest,
@@ -225,6 +227,37 @@ enum Handshake {
     AwaitingAnswer,
     /// Done, one way or the other.
     Done,
+}
+
+/// How far the input has been searched for the end of an HTTP head, so that each byte is
+/// looked at once however the head is split into reads: re-parsing the whole buffer on every
+/// read would let a peer that sends its head a byte at a time cost quadratic time.
+#[derive(Clone, Copy, Debug, Default)]
+struct HeadScan {
+    /// Bytes of the input already looked at.
+    scanned: usize,
+    /// Where the line being scanned starts.
+    line_start: usize,
+}
+
+impl HeadScan {
+    /// Whether parsing the head could now give an answer other than "incomplete": its end is
+    /// in view, a line is over the limit, or the input has reached the head size limit.
+    fn ready(&mut self, input: &[u8], limits: &HandshakeLimits) -> bool {
+        let end = input.len().min(limits.max_head_size);
+        let mut ready = false;
+        for i in self.scanned..end {
+            if input[i] == b'\n' {
+                let terminated = i >= 3 && input[i - 3..=i] == *b"\r\n\r\n";
+                ready |= terminated || i - self.line_start > limits.max_line_len;
+                self.line_start = i + 1;
+            }
+        }
+        self.scanned = self.scanned.max(end);
+        ready
+            || input.len() >= limits.max_head_size
+            || input.len() - self.line_start.min(input.len()) > limits.max_line_len
+    }
 }
 
 /// The frame whose payload is being received.
@@ -267,6 +300,8 @@ pub struct Connection {
     eof_received: bool,
     /// Whether the opening handshake succeeded (the state reached Open).
     opened: bool,
+    /// How far the search for the end of the peer's HTTP head has got.
+    head_scan: HeadScan,
     /// Parsing stopped after a message (see [`Config::pause_after_message`]).
     paused: bool,
 }
@@ -338,6 +373,7 @@ impl Connection {
             fault: None,
             eof_received: false,
             opened: state == ReadyState::Open,
+            head_scan: HeadScan::default(),
             paused: false,
         }
     }
@@ -460,21 +496,24 @@ impl Connection {
         self.eof_received = true;
         let handshake = std::mem::replace(&mut self.handshake, Handshake::Done);
         match handshake {
-            Handshake::ReadingRejection { response, .. } => {
+            Handshake::ReadingRejection {
+                response,
+                framing,
+                mut chunked,
+            } => {
                 let limit = self.config.handshake_limits.max_body_size;
                 let raw = self.input.split();
-                let mut body = match response_is_chunked(&response) {
-                    true => decode_chunked(&raw).0,
-                    false => raw.to_vec(),
+                let mut body = match framing {
+                    BodyFraming::Chunked => {
+                        chunked.feed(&raw);
+                        chunked.body
+                    }
+                    _ => raw.to_vec(),
                 };
                 body.truncate(limit);
                 let body = Bytes::from(body);
                 self.state = ReadyState::Closed;
-                Err(HandshakeError::Rejected {
-                    response: *response,
-                    body,
-                }
-                .into())
+                Err(HandshakeError::Rejected { response, body }.into())
             }
             Handshake::AwaitingResponse(_)
             | Handshake::AwaitingRequest
@@ -522,6 +561,9 @@ impl Connection {
         let limits = self.config.handshake_limits;
         match &self.handshake {
             Handshake::AwaitingResponse(_) => {
+                if !self.head_scan.ready(&self.input, &limits) {
+                    return Ok(());
+                }
                 let (response, end) = match handshake::parse_response(&self.input, &limits) {
                     Ok(Some(parsed)) => parsed,
                     Ok(None) => return Ok(()),
@@ -538,6 +580,7 @@ impl Connection {
                     self.handshake = Handshake::ReadingRejection {
                         response: Box::new(response),
                         framing,
+                        chunked: ChunkedDecoder::default(),
                     };
                     return self.process_rejection_body();
                 }
@@ -553,14 +596,17 @@ impl Connection {
                         })));
                         Ok(())
                     }
-                    Err(reason) => {
-                        Err(self
-                            .fail_handshake(HandshakeError::InvalidResponse { reason, response }))
-                    }
+                    Err(reason) => Err(self.fail_handshake(HandshakeError::InvalidResponse {
+                        reason,
+                        response: Box::new(response),
+                    })),
                 }
             }
             Handshake::ReadingRejection { .. } => self.process_rejection_body(),
             Handshake::AwaitingRequest => {
+                if !self.head_scan.ready(&self.input, &limits) {
+                    return Ok(());
+                }
                 let (request, end) = match handshake::parse_request(&self.input, &limits) {
                     Ok(Some(parsed)) => parsed,
                     Ok(None) => return Ok(()),
@@ -601,7 +647,10 @@ impl Connection {
     }
 
     fn process_rejection_body(&mut self) -> Result<(), Error> {
-        let Handshake::ReadingRejection { framing, .. } = &self.handshake else {
+        let Handshake::ReadingRejection {
+            framing, chunked, ..
+        } = &mut self.handshake
+        else {
             return Ok(());
         };
         let limit = self.config.handshake_limits.max_body_size;
@@ -609,11 +658,15 @@ impl Connection {
             BodyFraming::Length(n) if self.input.len() >= n.min(limit) => {
                 self.input.split_to(n.min(limit)).freeze()
             }
-            BodyFraming::Chunked => match decode_chunked(&self.input) {
-                (body, true) => Bytes::from(body),
-                (body, false) if self.input.len() >= limit => Bytes::from(body),
-                (_, false) => return Ok(()),
-            },
+            BodyFraming::Chunked => {
+                // Each byte is decoded once and dropped; the decoded body is kept.
+                let done = chunked.feed(&self.input);
+                self.input.clear();
+                if !done && chunked.body.len() < limit {
+                    return Ok(());
+                }
+                Bytes::from(std::mem::take(&mut chunked.body))
+            }
             BodyFraming::UntilEof if self.input.len() >= limit => {
                 self.input.split_to(limit).freeze()
             }
@@ -627,11 +680,7 @@ impl Connection {
         };
         self.state = ReadyState::Closed;
         self.input.clear();
-        Err(HandshakeError::Rejected {
-            response: *response,
-            body,
-        }
-        .into())
+        Err(HandshakeError::Rejected { response, body }.into())
     }
 
     fn fail_handshake(&mut self, err: HandshakeError) -> Error {
@@ -800,10 +849,10 @@ impl Connection {
                     message.data.extend_from_slice(&payload);
                     message.fragments += 1;
                 }
-                if header.fin {
-                    if let Some(message) = self.in_message.take() {
-                        self.deliver(message.kind, message.data.freeze());
-                    }
+                if header.fin
+                    && let Some(message) = self.in_message.take()
+                {
+                    self.deliver(message.kind, message.data.freeze());
                 }
             }
             OpCode::Ping => {
@@ -859,10 +908,6 @@ impl Connection {
         self.in_message = None;
         err.into()
     }
-}
-
-fn response_is_chunked(response: &Response<()>) -> bool {
-    body_framing(response) == BodyFraming::Chunked
 }
 
 /// Parses a close payload (RFC 6455 §5.5.1, §7.4).

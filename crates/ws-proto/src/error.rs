@@ -178,7 +178,7 @@ pub enum HandshakeError {
     #[error("the server answered {} {} instead of 101 Switching Protocols", .response.status().as_u16(), .response.status().canonical_reason().unwrap_or(""))]
     Rejected {
         /// The response head.
-        response: http::Response<()>,
+        response: Box<http::Response<()>>,
         /// The body bytes received (at most the configured limit).
         body: Bytes,
     },
@@ -188,7 +188,7 @@ pub enum HandshakeError {
         /// What is wrong, in plain words (e.g. "Sec-WebSocket-Accept does not match the key").
         reason: String,
         /// The response head.
-        response: http::Response<()>,
+        response: Box<http::Response<()>>,
     },
     /// A client's upgrade request is not valid; `status` was sent back.
     #[error("invalid upgrade request ({status}): {reason}")]

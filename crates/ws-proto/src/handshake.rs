@@ -183,12 +183,15 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if let (b'%', Some(&h), Some(&l)) = (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            if let (Some(h), Some(l)) = (hex(h), hex(l)) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -632,36 +635,86 @@ pub(crate) fn body_framing(response: &Response<()>) -> BodyFraming {
     }
 }
 
-/// Decodes a chunked body: the bytes decoded so far, and whether the body is complete (the
-/// last chunk has arrived, or the framing is malformed and the body ends where it goes wrong).
-/// An incomplete body includes what has arrived of the chunk in progress, so that a body cut
-/// by a limit or by the end of the stream holds data only, never chunk framing.
-pub(crate) fn decode_chunked(buf: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let mut rest = buf;
-    loop {
-        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
-            return (out, false);
-        };
-        let size = std::str::from_utf8(&rest[..line_end])
-            .ok()
-            .map(|line| line.split(';').next().unwrap_or("").trim())
-            .and_then(|hex| usize::from_str_radix(hex, 16).ok());
-        let Some(size) = size else {
-            return (out, true);
-        };
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return (out, true);
+/// An incremental decoder for a chunked body (RFC 9112 §7.1). Each byte is looked at once,
+/// however the body is split into reads; the body holds data only, including what has
+/// arrived of the chunk in progress, never chunk framing. Malformed framing ends the body
+/// where it goes wrong; trailers are not read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChunkedDecoder {
+    /// The data decoded so far.
+    pub(crate) body: Vec<u8>,
+    state: ChunkState,
+    /// The chunk-size line read so far.
+    line: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum ChunkState {
+    /// Reading a chunk-size line.
+    #[default]
+    Size,
+    /// Reading chunk data: this many bytes are left.
+    Data(usize),
+    /// Skipping the CRLF after chunk data: this many bytes are left.
+    DataEnd(usize),
+    /// The last chunk arrived, or the framing is malformed.
+    Done,
+}
+
+/// A chunk-size line (size and extensions) longer than this is taken as malformed.
+const MAX_CHUNK_LINE: usize = 4096;
+
+impl ChunkedDecoder {
+    /// Decodes `buf`; returns whether the body is complete.
+    pub(crate) fn feed(&mut self, mut buf: &[u8]) -> bool {
+        while !buf.is_empty() {
+            match self.state {
+                ChunkState::Size => {
+                    let (line, complete) = match buf.iter().position(|&b| b == b'\n') {
+                        Some(i) => (&buf[..i], true),
+                        None => (buf, false),
+                    };
+                    self.line.extend_from_slice(line);
+                    buf = &buf[(line.len() + 1).min(buf.len())..];
+                    if self.line.len() > MAX_CHUNK_LINE {
+                        self.state = ChunkState::Done;
+                    } else if complete {
+                        self.state = match parse_chunk_size(&self.line) {
+                            Some(0) | None => ChunkState::Done,
+                            Some(size) => ChunkState::Data(size),
+                        };
+                        self.line.clear();
+                    }
+                }
+                ChunkState::Data(left) => {
+                    let take = left.min(buf.len());
+                    self.body.extend_from_slice(&buf[..take]);
+                    buf = &buf[take..];
+                    self.state = match left - take {
+                        0 => ChunkState::DataEnd(2),
+                        left => ChunkState::Data(left),
+                    };
+                }
+                ChunkState::DataEnd(left) => {
+                    let skip = left.min(buf.len());
+                    buf = &buf[skip..];
+                    self.state = match left - skip {
+                        0 => ChunkState::Size,
+                        left => ChunkState::DataEnd(left),
+                    };
+                }
+                ChunkState::Done => break,
+            }
         }
-        // `size` comes from the peer: compare without adding to it.
-        if rest.len() < size || rest.len() - size < 2 {
-            out.extend_from_slice(&rest[..size.min(rest.len())]);
-            return (out, false);
-        }
-        out.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+        self.state == ChunkState::Done
     }
+}
+
+/// The size of a chunk-size line (`1a;ext=x`, CR included or not), if it is one.
+fn parse_chunk_size(line: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(line).ok()?;
+    let size = text.split(';').next().unwrap_or("").trim();
+    usize::from_str_radix(size, 16).ok()
 }
 
 #[cfg(test)]
@@ -677,28 +730,36 @@ mod tests {
 
     #[test]
     fn chunked_bodies() {
+        fn decode(reads: &[&[u8]]) -> (Vec<u8>, bool) {
+            let mut d = ChunkedDecoder::default();
+            let mut done = false;
+            for r in reads {
+                done = d.feed(r);
+            }
+            (d.body, done)
+        }
+        fn whole(buf: &[u8]) -> (Vec<u8>, bool) {
+            decode(&[buf])
+        }
+        assert_eq!(whole(b"5\r\nhello\r\n0\r\n\r\n"), (b"hello".to_vec(), true));
+        assert_eq!(whole(b"5\r\nhel"), (b"hel".to_vec(), false));
+        assert_eq!(whole(b"5\r\nhello\r"), (b"hello".to_vec(), false));
+        assert_eq!(whole(b"5\r\nhello\r\n1"), (b"hello".to_vec(), false));
         assert_eq!(
-            decode_chunked(b"5\r\nhello\r\n0\r\n\r\n"),
-            (b"hello".to_vec(), true)
-        );
-        assert_eq!(decode_chunked(b"5\r\nhel"), (b"hel".to_vec(), false));
-        assert_eq!(decode_chunked(b"5\r\nhello\r"), (b"hello".to_vec(), false));
-        assert_eq!(
-            decode_chunked(b"5\r\nhello\r\n1"),
-            (b"hello".to_vec(), false)
-        );
-        assert_eq!(
-            decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"),
+            whole(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"),
             (b"abcde".to_vec(), true)
         );
-        assert_eq!(
-            decode_chunked(b"3\r\nabc\r\nzz\r\n"),
-            (b"abc".to_vec(), true)
-        );
-        assert_eq!(
-            decode_chunked(b"ffffffffffffffff\r\nabc"),
-            (b"abc".to_vec(), false)
-        );
+        assert_eq!(whole(b"3\r\nabc\r\nzz\r\n"), (b"abc".to_vec(), true));
+        assert_eq!(whole(b"ffffffffffffffff\r\nabc"), (b"abc".to_vec(), false));
+        assert_eq!(whole(&[b'1'; MAX_CHUNK_LINE + 1]), (Vec::new(), true));
+        // Split anywhere, the same result.
+        let body = b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
+        for i in 0..=body.len() {
+            for j in i..=body.len() {
+                let got = decode(&[&body[..i], &body[i..j], &body[j..]]);
+                assert_eq!(got, (b"abcde".to_vec(), true), "{i} {j}");
+            }
+        }
     }
 
     #[test]
