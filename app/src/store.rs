@@ -1,0 +1,2219 @@
+//! The log of one connection: every frame both ways and the lifecycle events, the newest N
+//! kept, with a filtered view and a message view that both update incrementally.
+//!
+//! - [`LogStore`] keeps at most [`capacity`](LogStore::capacity) entries and at most
+//!   [`max_payload`](LogStore::max_payload) bytes of each payload (the full length stays in the
+//!   frame header). Every entry has a global [`index`](Entry::index) that keeps counting across
+//!   eviction and [`clear`](LogStore::clear), so views can remember entries by index and drop
+//!   evicted ones cheaply.
+//! - [`Filter`] is what the user typed and toggled (serde, so it can be persisted);
+//!   [`CompiledFilter`] is the checked form; [`FilteredView`] is the list of matching
+//!   positions, extended by scanning only what was pushed since its last update.
+//! - [`MessageView`] groups the fragments of each data message into a [`MessageRow`].
+//!
+//! Nothing here reads a clock or does I/O: the caller passes the times, so the store is
+//! deterministic given its inputs.
+//!
+//! # Memory
+//!
+//! An [`Entry`] is a fixed-size record (112 bytes on 64-bit targets, checked by a test). A kept
+//! payload is **always copied** out of the frame, into 64 KiB arena chunks filled in push
+//! order (payloads above 8 KiB get their own allocation):
+//!
+//! - Incoming payloads are `Bytes` slices of the engine's read buffer. A slice keeps the whole
+//!   allocation alive, so keeping one 10-byte slice per read (a small frame read together with
+//!   a large one, say) would pin 64 KiB or more per entry: 1,000,000 such entries would hold
+//!   gigabytes that [`approx_memory`](LogStore::approx_memory) could not see. Truncated
+//!   payloads have the same problem with their original buffer.
+//! - Copying into an arena costs a `memcpy` and a reference-count increment per frame, no
+//!   allocation, and no per-allocation overhead: a small frame costs its entry plus its
+//!   payload bytes. Eviction is oldest first and the arena is filled oldest first, so a chunk
+//!   is freed as soon as its last entry is evicted; at most one partly used chunk is wasted at
+//!   each end of the log.
+//!
+//! A caller that clones an entry's payload keeps only that arena chunk alive.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::mem;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use ws_net::tap::Initiator;
+use ws_proto::{CloseCode, Direction, Frame, FrameHeader, OpCode};
+
+/// The default number of entries a [`LogStore`] keeps.
+pub const DEFAULT_CAPACITY: usize = 1_000_000;
+
+/// The default number of payload bytes kept per frame.
+pub const DEFAULT_MAX_PAYLOAD: usize = 4096;
+
+/// The size of one arena chunk that small payloads are copied into.
+const ARENA_CHUNK: usize = 64 * 1024;
+
+/// Payloads larger than this get their own allocation instead of a place in the arena, so that
+/// a chunk never wastes more than this at its end.
+const ARENA_MAX_ITEM: usize = 8 * 1024;
+
+/// The smallest allocation of entries, so that a short log does not reallocate at every push.
+const MIN_ENTRIES_ALLOCATION: usize = 64;
+
+// ---------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------
+
+/// A bounded log of frames and lifecycle events, oldest first.
+///
+/// Positions (`0..len()`) address the kept entries, 0 being the oldest; global indices
+/// ([`Entry::index`]) number every entry ever pushed, from 0. The entry at position `p` has the
+/// global index `first_index() + p`.
+#[derive(Debug)]
+pub struct LogStore {
+    entries: VecDeque<Entry>,
+    capacity: usize,
+    max_payload: usize,
+    /// Global index of `entries[0]` (or of the next entry, when empty).
+    first_index: u64,
+    total_pushed: u64,
+    evicted: u64,
+    stats: Stats,
+    /// Message numbering, per direction (incoming, outgoing).
+    messages: [MessageState; 2],
+    arena: Arena,
+    /// Heap bytes owned by kept entries outside the arena: large payloads and event strings.
+    owned_bytes: usize,
+}
+
+impl Default for LogStore {
+    /// 1,000,000 entries, 4096 payload bytes kept per frame.
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY, DEFAULT_MAX_PAYLOAD)
+    }
+}
+
+impl LogStore {
+    /// A store keeping the newest `capacity` entries (at least 1) and the first `max_payload`
+    /// bytes of each payload. Memory for entries is allocated as the log grows, not upfront.
+    pub fn new(capacity: usize, max_payload: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            capacity: capacity.max(1),
+            max_payload,
+            first_index: 0,
+            total_pushed: 0,
+            evicted: 0,
+            stats: Stats::default(),
+            messages: [MessageState::default(); 2],
+            arena: Arena::default(),
+            owned_bytes: 0,
+        }
+    }
+
+    // --- input --------------------------------------------------------------------------------
+
+    /// Logs a frame, sent or received: counts it in [`stats`](Self::stats), classifies it as
+    /// a whole message, a fragment or a control frame, and keeps a copy of at most
+    /// [`max_payload`](Self::max_payload) bytes of its payload. The oldest entry is evicted if
+    /// the store is full.
+    pub fn push_frame(&mut self, time: SystemTime, elapsed: Duration, frame: Frame) {
+        let Frame {
+            direction,
+            header,
+            payload,
+        } = frame;
+        match direction {
+            Direction::Incoming => {
+                self.stats.frames_in += 1;
+                self.stats.bytes_in += header.payload_len;
+            }
+            Direction::Outgoing => {
+                self.stats.frames_out += 1;
+                self.stats.bytes_out += header.payload_len;
+            }
+        }
+        let (message, fragment) = self.messages[slot(direction)].classify(&header);
+        self.make_room();
+        let index = self.total_pushed;
+        let kept = &payload[..payload.len().min(self.max_payload)];
+        let payload = if kept.is_empty() {
+            Bytes::new()
+        } else if kept.len() > ARENA_MAX_ITEM {
+            self.owned_bytes += kept.len();
+            Bytes::copy_from_slice(kept)
+        } else {
+            self.arena.copy(kept, index)
+        };
+        self.push(Entry {
+            index,
+            time,
+            elapsed,
+            item: Item::Frame(FrameEntry {
+                direction,
+                header,
+                payload,
+                message,
+                fragment,
+            }),
+        });
+    }
+
+    /// Logs a lifecycle event. The oldest entry is evicted if the store is full.
+    pub fn push_event(&mut self, time: SystemTime, elapsed: Duration, event: LifecycleEvent) {
+        self.make_room();
+        self.owned_bytes += event.heap_size();
+        let index = self.total_pushed;
+        self.push(Entry {
+            index,
+            time,
+            elapsed,
+            item: Item::Event(event),
+        });
+    }
+
+    /// Drops every kept entry and frees their memory. Global indices keep counting (the next
+    /// entry does not reuse an index), [`stats`](Self::stats) are kept (they describe the
+    /// connection, not the log), cleared entries are not counted as
+    /// [`evicted`](Self::evicted), and a message in progress stays in progress, so its next
+    /// fragments are still classified correctly.
+    pub fn clear(&mut self) {
+        self.entries = VecDeque::new();
+        self.first_index = self.total_pushed;
+        self.arena = Arena::default();
+        self.owned_bytes = 0;
+    }
+
+    /// Changes the capacity (at least 1), evicting the oldest entries if there are more, and
+    /// releasing memory the log no longer needs.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
+        while self.entries.len() > self.capacity {
+            self.evict_oldest();
+        }
+        if self.entries.capacity() > self.capacity {
+            self.entries.shrink_to(self.capacity);
+        }
+    }
+
+    // --- queries ------------------------------------------------------------------------------
+
+    /// The number of kept entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no entry is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The kept entry at `position` (0 = oldest kept).
+    pub fn get(&self, position: usize) -> Option<&Entry> {
+        self.entries.get(position)
+    }
+
+    /// The kept entry with the global index `index`, if it is still kept.
+    pub fn by_index(&self, index: u64) -> Option<&Entry> {
+        self.position_of(index).and_then(|p| self.entries.get(p))
+    }
+
+    /// The position of the entry with the global index `index`, if it is still kept.
+    pub fn position_of(&self, index: u64) -> Option<usize> {
+        let offset = index.checked_sub(self.first_index)?;
+        let position = usize::try_from(offset).ok()?;
+        (position < self.entries.len()).then_some(position)
+    }
+
+    /// The kept entries, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Entry> + ExactSizeIterator {
+        self.entries.iter()
+    }
+
+    /// The global index of the entry at position 0 (the index the next entry gets, when the
+    /// store is empty).
+    pub fn first_index(&self) -> u64 {
+        self.first_index
+    }
+
+    /// Entries pushed since the store was created, cleared and evicted ones included; also
+    /// the global index the next entry gets.
+    pub fn total_pushed(&self) -> u64 {
+        self.total_pushed
+    }
+
+    /// Entries dropped to stay within the capacity (entries dropped by
+    /// [`clear`](Self::clear) are not counted).
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// The most entries kept.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The most payload bytes kept per frame.
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+
+    /// Frame and byte counts of every frame ever pushed; not reset by eviction or
+    /// [`clear`](Self::clear).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// An estimate of the heap memory the store holds, in bytes: the entry slots (allocated,
+    /// not just used), the arena chunks still referenced, large payload copies and the strings
+    /// of events. Payload clones held elsewhere are not counted.
+    pub fn approx_memory(&self) -> usize {
+        mem::size_of::<Self>()
+            + self.entries.capacity() * mem::size_of::<Entry>()
+            + self.arena.bytes
+            + self.owned_bytes
+    }
+
+    // --- internals ----------------------------------------------------------------------------
+
+    /// Evicts the oldest entry if the store is full, and makes sure one more entry fits
+    /// without letting the allocation grow past the capacity.
+    fn make_room(&mut self) {
+        if self.entries.len() >= self.capacity {
+            self.evict_oldest();
+        }
+        if self.entries.len() == self.entries.capacity() {
+            // Double, as `VecDeque` would, but never beyond the capacity: with a capacity
+            // of 600,000 plain doubling would allocate room for 1,048,576 entries.
+            let target = (self.entries.len() * 2)
+                .max(MIN_ENTRIES_ALLOCATION)
+                .min(self.capacity);
+            self.entries
+                .reserve_exact(target.saturating_sub(self.entries.len()).max(1));
+        }
+    }
+
+    fn push(&mut self, entry: Entry) {
+        self.entries.push_back(entry);
+        self.total_pushed += 1;
+    }
+
+    fn evict_oldest(&mut self) {
+        let Some(entry) = self.entries.pop_front() else {
+            return;
+        };
+        self.first_index += 1;
+        self.evicted += 1;
+        match &entry.item {
+            Item::Frame(frame) if frame.payload.len() > ARENA_MAX_ITEM => {
+                self.owned_bytes -= frame.payload.len();
+            }
+            Item::Frame(_) => {}
+            Item::Event(event) => self.owned_bytes -= event.heap_size(),
+        }
+        self.arena.release(self.first_index);
+    }
+}
+
+/// Totals for one direction pair, counted for every frame pushed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+    /// Payload bytes received, as the frame headers state them (truncation does not matter).
+    pub bytes_in: u64,
+    /// Payload bytes sent, as the frame headers state them.
+    pub bytes_out: u64,
+}
+
+/// Message numbering of one direction.
+#[derive(Clone, Copy, Debug, Default)]
+struct MessageState {
+    /// The number of the last message or control frame.
+    last_id: u64,
+    /// The number of the fragmented data message in progress.
+    open: Option<u64>,
+}
+
+impl MessageState {
+    fn classify(&mut self, header: &FrameHeader) -> (u64, Fragment) {
+        if header.opcode.is_control() {
+            return (self.next_id(), Fragment::Control);
+        }
+        match (header.opcode, self.open) {
+            (OpCode::Continuation, Some(id)) if header.fin => {
+                self.open = None;
+                (id, Fragment::Last)
+            }
+            (OpCode::Continuation, Some(id)) => (id, Fragment::Middle),
+            // A continuation with no message in progress: a protocol error, or its first
+            // fragment was pushed before this store existed. It gets a number of its own.
+            (OpCode::Continuation, None) => {
+                let id = self.next_id();
+                if header.fin {
+                    (id, Fragment::Last)
+                } else {
+                    self.open = Some(id);
+                    (id, Fragment::Middle)
+                }
+            }
+            // Text, binary or a reserved data opcode starts a new message; one in progress
+            // (a protocol error) is abandoned.
+            _ => {
+                let id = self.next_id();
+                if header.fin {
+                    self.open = None;
+                    (id, Fragment::Whole)
+                } else {
+                    self.open = Some(id);
+                    (id, Fragment::First)
+                }
+            }
+        }
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.last_id += 1;
+        self.last_id
+    }
+}
+
+fn slot(direction: Direction) -> usize {
+    match direction {
+        Direction::Incoming => 0,
+        Direction::Outgoing => 1,
+    }
+}
+
+/// Where kept payloads are copied: chunks of [`ARENA_CHUNK`] bytes, filled in push order.
+#[derive(Debug, Default)]
+struct Arena {
+    /// The free part of the current chunk.
+    current: BytesMut,
+    /// The chunks still referenced by kept entries (the current one included), oldest first,
+    /// each with the global index of the last entry that has a payload in it.
+    chunks: VecDeque<Chunk>,
+    /// The total size of `chunks`.
+    bytes: usize,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    size: usize,
+    last_index: u64,
+}
+
+impl Arena {
+    /// A copy of `data` (at most [`ARENA_MAX_ITEM`] bytes) for the entry with the global index
+    /// `index`.
+    fn copy(&mut self, data: &[u8], index: u64) -> Bytes {
+        if self.current.capacity() < data.len() || self.chunks.is_empty() {
+            self.current = BytesMut::with_capacity(ARENA_CHUNK);
+            self.chunks.push_back(Chunk {
+                size: ARENA_CHUNK,
+                last_index: index,
+            });
+            self.bytes += ARENA_CHUNK;
+        }
+        if let Some(chunk) = self.chunks.back_mut() {
+            chunk.last_index = index;
+        }
+        // Within capacity: no reallocation, the copy lands in the current chunk.
+        self.current.extend_from_slice(data);
+        self.current.split().freeze()
+    }
+
+    /// Forgets the chunks whose entries are all older than `first_index` (their memory was
+    /// freed with the last payload that pointed into them), except the current one.
+    fn release(&mut self, first_index: u64) {
+        while self.chunks.len() > 1
+            && self
+                .chunks
+                .front()
+                .is_some_and(|chunk| chunk.last_index < first_index)
+        {
+            if let Some(chunk) = self.chunks.pop_front() {
+                self.bytes -= chunk.size;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entries
+// ---------------------------------------------------------------------------------------------
+
+/// One logged item with its times.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The global index: 0 for the first entry ever pushed, counting on across eviction and
+    /// [`LogStore::clear`].
+    pub index: u64,
+    /// Wall-clock time.
+    pub time: SystemTime,
+    /// Monotonic time since the connection's tap was created.
+    pub elapsed: Duration,
+    /// What happened.
+    pub item: Item,
+}
+
+/// What an [`Entry`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A frame, either direction.
+    Frame(FrameEntry),
+    /// A lifecycle event (it is smaller than a frame, so it is not boxed).
+    Event(LifecycleEvent),
+}
+
+/// A logged frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameEntry {
+    /// Incoming or outgoing.
+    pub direction: Direction,
+    /// The header as on the wire; `payload_len` is the full length even when the payload
+    /// was truncated.
+    pub header: FrameHeader,
+    /// The payload, unmasked, at most [`LogStore::max_payload`] bytes of it.
+    pub payload: Bytes,
+    /// The message this frame belongs to: numbered per direction from 1, in the order
+    /// messages start; every fragment of a message has the same number, and each control
+    /// frame gets a number of its own. `(direction, message)` identifies a message.
+    pub message: u64,
+    /// The frame's place in its message.
+    pub fragment: Fragment,
+}
+
+impl FrameEntry {
+    /// Whether only part of the payload was kept.
+    pub fn truncated(&self) -> bool {
+        (self.payload.len() as u64) < self.header.payload_len
+    }
+
+    /// A one-line preview of at most `max_chars` characters, followed by `…` when the
+    /// payload did not fit or was truncated:
+    ///
+    /// - text frames as text (invalid UTF-8 as `�`), with `↵` for a line feed and `·` for
+    ///   other control characters;
+    /// - close frames as the code and the reason (`1000 bye`);
+    /// - binary frames as hex (`01 02 ff`);
+    /// - continuation, ping and pong frames as text if they are printable UTF-8, else hex.
+    pub fn preview(&self, max_chars: usize) -> String {
+        let mut out = Preview::new(max_chars);
+        let truncated = self.truncated();
+        let payload = &self.payload[..];
+        match self.header.opcode {
+            OpCode::Text => out.text(payload, truncated),
+            OpCode::Close => match payload {
+                [] => {}
+                [high, low, reason @ ..] => {
+                    out.text(
+                        u16::from_be_bytes([*high, *low]).to_string().as_bytes(),
+                        false,
+                    );
+                    if !reason.is_empty() {
+                        out.text(b" ", false);
+                        out.text(reason, truncated);
+                    }
+                }
+                _ => out.hex(payload),
+            },
+            OpCode::Continuation | OpCode::Ping | OpCode::Pong if looks_like_text(payload) => {
+                out.text(payload, truncated)
+            }
+            _ => out.hex(payload),
+        }
+        out.finish(truncated)
+    }
+
+    /// The text filters search: the payload as lossy UTF-8, or `code reason` for a close
+    /// frame.
+    fn search_text(&self) -> Cow<'_, str> {
+        match (self.header.opcode, &self.payload[..]) {
+            (OpCode::Close, [high, low, reason @ ..]) => Cow::Owned(format!(
+                "{} {}",
+                u16::from_be_bytes([*high, *low]),
+                String::from_utf8_lossy(reason)
+            )),
+            (_, payload) => String::from_utf8_lossy(payload),
+        }
+    }
+}
+
+/// A frame's place in its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fragment {
+    /// A data frame with FIN set that starts its message: the whole message.
+    Whole,
+    /// The first frame of a fragmented message (FIN clear).
+    First,
+    /// A continuation frame with FIN clear.
+    Middle,
+    /// The continuation frame that ends a message (FIN set).
+    Last,
+    /// A control frame (close, ping, pong, reserved 0xB–0xF), never part of a message.
+    Control,
+}
+
+impl Fragment {
+    /// A lower-case name: `whole`, `first`, `middle`, `last`, `control`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Whole => "whole",
+            Self::First => "first",
+            Self::Middle => "middle",
+            Self::Last => "last",
+            Self::Control => "control",
+        }
+    }
+}
+
+/// A connection's lifecycle, as the browser's `WebSocket` events name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LifecycleEvent {
+    /// A connection attempt started (readyState 0).
+    Connecting {
+        /// The URL.
+        url: String,
+    },
+    /// The opening handshake succeeded (readyState 1).
+    Open {
+        /// The subprotocol the server chose.
+        protocol: Option<String>,
+        /// The extensions the server accepted.
+        extensions: Vec<String>,
+    },
+    /// A complete message, either direction.
+    Message {
+        /// Received or sent.
+        direction: Direction,
+        /// Text (or binary).
+        text: bool,
+        /// Its length in bytes.
+        len: u64,
+    },
+    /// An error, in plain words.
+    Error(String),
+    /// The connection ended (readyState 3).
+    Close {
+        /// The close code (1005 when the close frame had none, 1006 when the connection was
+        /// lost).
+        code: CloseCode,
+        /// The close reason.
+        reason: String,
+        /// Whether the close handshake completed.
+        clean: bool,
+        /// Who started the close.
+        initiator: Initiator,
+    },
+}
+
+impl LifecycleEvent {
+    /// The browser's event name: `connecting` (which the browser does not have),
+    /// `open`, `message`, `error` or `close`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Connecting { .. } => "connecting",
+            Self::Open { .. } => "open",
+            Self::Message { .. } => "message",
+            Self::Error(_) => "error",
+            Self::Close { .. } => "close",
+        }
+    }
+
+    /// A one-line description, starting with the [`name`](Self::name), such as
+    /// `close 1000 (Normal Closure) "bye", clean, by the server`.
+    ///
+    /// The log is a client's, so a close the peer started is "by the server".
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Connecting { url } => format!("connecting to {url}"),
+            Self::Open {
+                protocol,
+                extensions,
+            } => {
+                let protocol = match protocol {
+                    Some(protocol) => format!("subprotocol {protocol:?}"),
+                    None => "no subprotocol".to_owned(),
+                };
+                let extensions = match extensions.is_empty() {
+                    true => "no extensions".to_owned(),
+                    false => format!("extensions {}", extensions.join(", ")),
+                };
+                format!("open, {protocol}, {extensions}")
+            }
+            Self::Message {
+                direction,
+                text,
+                len,
+            } => {
+                let direction = match direction {
+                    Direction::Incoming => "received",
+                    Direction::Outgoing => "sent",
+                };
+                let kind = if *text { "text" } else { "binary" };
+                let unit = if *len == 1 { "byte" } else { "bytes" };
+                format!("message {direction}, {kind}, {len} {unit}")
+            }
+            Self::Error(message) => format!("error: {message}"),
+            Self::Close {
+                code,
+                reason,
+                clean,
+                initiator,
+            } => {
+                let mut out = format!("close {code}");
+                if !reason.is_empty() {
+                    out.push_str(&format!(" {reason:?}"));
+                }
+                out.push_str(if *clean { ", clean" } else { ", not clean" });
+                out.push_str(match initiator {
+                    Initiator::Local => ", by us",
+                    Initiator::Remote => ", by the server",
+                    Initiator::Nobody => ", connection lost",
+                });
+                out
+            }
+        }
+    }
+
+    /// The heap bytes the event owns, for [`LogStore::approx_memory`].
+    fn heap_size(&self) -> usize {
+        match self {
+            Self::Connecting { url: text } | Self::Error(text) => text.capacity(),
+            Self::Close { reason, .. } => reason.capacity(),
+            Self::Open {
+                protocol,
+                extensions,
+            } => {
+                protocol.as_ref().map_or(0, String::capacity)
+                    + extensions.capacity() * mem::size_of::<String>()
+                    + extensions.iter().map(String::capacity).sum::<usize>()
+            }
+            Self::Message { .. } => 0,
+        }
+    }
+}
+
+/// Whether a payload of unknown type reads as text: UTF-8 (an incomplete character at the
+/// end is allowed, as a fragment or a truncation may cut one) with no control characters other
+/// than tab, line feed and carriage return.
+fn looks_like_text(payload: &[u8]) -> bool {
+    let mut chunks = payload.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        let at_end = chunks.peek().is_none();
+        let incomplete_tail = at_end && chunk.invalid().len() < 4;
+        if !chunk.invalid().is_empty() && !incomplete_tail {
+            return false;
+        }
+        if chunk
+            .valid()
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// Builds a preview within a character budget.
+struct Preview {
+    out: String,
+    left: usize,
+    cut: bool,
+}
+
+impl Preview {
+    fn new(max_chars: usize) -> Self {
+        Self {
+            out: String::with_capacity(max_chars.min(256)),
+            left: max_chars,
+            cut: false,
+        }
+    }
+
+    fn push(&mut self, c: char) -> bool {
+        if self.left == 0 {
+            self.cut = true;
+            return false;
+        }
+        self.left -= 1;
+        self.out.push(c);
+        true
+    }
+
+    /// Lossy UTF-8; an incomplete character at the end of a truncated payload is dropped.
+    fn text(&mut self, bytes: &[u8], truncated: bool) {
+        let mut chunks = bytes.utf8_chunks().peekable();
+        while let Some(chunk) = chunks.next() {
+            for c in chunk.valid().chars() {
+                let shown = match c {
+                    '\n' => '↵',
+                    c if c.is_control() => '·',
+                    c => c,
+                };
+                if !self.push(shown) {
+                    return;
+                }
+            }
+            let incomplete_tail = truncated && chunks.peek().is_none();
+            if !chunk.invalid().is_empty() && !incomplete_tail && !self.push('\u{FFFD}') {
+                return;
+            }
+        }
+    }
+
+    fn hex(&mut self, bytes: &[u8]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for (i, byte) in bytes.iter().enumerate() {
+            let needed = if i == 0 { 2 } else { 3 };
+            if self.left < needed {
+                self.cut = true;
+                return;
+            }
+            if i > 0 {
+                self.push(' ');
+            }
+            self.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            self.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
+        }
+    }
+
+    fn finish(mut self, truncated: bool) -> String {
+        if self.cut || truncated {
+            self.out.push('…');
+        }
+        self.out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filtering
+// ---------------------------------------------------------------------------------------------
+
+/// What the user asked to see: a text to search for (a substring, or a regular expression)
+/// and toggles by direction and kind. Persistable with serde.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filter {
+    /// The text to search for; empty matches everything.
+    pub text: String,
+    /// Whether `text` is a regular expression (`regex` crate syntax, case-sensitive unless
+    /// it starts with `(?i)`) rather than a case-insensitive substring.
+    pub regex: bool,
+    /// Show incoming frames (and messages).
+    pub incoming: bool,
+    /// Show outgoing frames (and messages).
+    pub outgoing: bool,
+    /// Show data frames: text, binary, continuation, reserved 0x3–0x7.
+    pub data: bool,
+    /// Show control frames: close, ping, pong, reserved 0xB–0xF.
+    pub control: bool,
+    /// Show lifecycle events.
+    pub events: bool,
+}
+
+impl Default for Filter {
+    /// Everything: no text, every toggle on.
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            regex: false,
+            incoming: true,
+            outgoing: true,
+            data: true,
+            control: true,
+            events: true,
+        }
+    }
+}
+
+impl Filter {
+    /// Checks the filter, compiling the text into a matcher. An invalid regular expression
+    /// is an error in plain words, such as
+    /// `invalid regular expression: unclosed group (at character 1)`.
+    pub fn compile(&self) -> Result<CompiledFilter, String> {
+        let pattern = match (self.text.is_empty(), self.regex) {
+            (true, _) => None,
+            (false, true) => Some(
+                RegexBuilder::new(&self.text)
+                    .build()
+                    .map_err(|e| regex_error(&e))?,
+            ),
+            (false, false) => Some(
+                RegexBuilder::new(&regex::escape(&self.text))
+                    .case_insensitive(true)
+                    .build()
+                    .map_err(|e| regex_error(&e))?,
+            ),
+        };
+        Ok(CompiledFilter {
+            filter: self.clone(),
+            pattern,
+        })
+    }
+
+    /// Whether the filter lets every entry through.
+    pub fn matches_everything(&self) -> bool {
+        self.text.is_empty()
+            && self.incoming
+            && self.outgoing
+            && self.data
+            && self.control
+            && self.events
+    }
+}
+
+/// The `regex` crate's multi-line syntax error as one line: its `error:` line and the
+/// position of its caret.
+fn regex_error(error: &regex::Error) -> String {
+    let message = error.to_string();
+    let reason = message
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("error: "));
+    let column = message
+        .lines()
+        .find(|line| line.trim_start().starts_with('^'))
+        .and_then(|line| line.find('^'))
+        .map(|caret| caret.saturating_sub(4) + 1);
+    match (reason, column) {
+        (Some(reason), Some(column)) => {
+            format!("invalid regular expression: {reason} (at character {column})")
+        }
+        (Some(reason), None) => format!("invalid regular expression: {reason}"),
+        _ => format!("invalid regular expression: {}", message.trim()),
+    }
+}
+
+/// A checked [`Filter`], ready to test entries.
+#[derive(Clone, Debug)]
+pub struct CompiledFilter {
+    filter: Filter,
+    /// The text as a regular expression (an escaped, case-insensitive one for a substring);
+    /// `None` for an empty text.
+    pattern: Option<Regex>,
+}
+
+impl Default for CompiledFilter {
+    /// The filter that matches everything.
+    fn default() -> Self {
+        Self {
+            filter: Filter::default(),
+            pattern: None,
+        }
+    }
+}
+
+impl CompiledFilter {
+    /// Whether `entry` passes: its direction and kind are toggled on, and the text is found
+    /// in the payload as lossy UTF-8 (`code reason` for a close frame) or in an event's
+    /// [`summary`](LifecycleEvent::summary).
+    pub fn matches(&self, entry: &Entry) -> bool {
+        let f = &self.filter;
+        let direction_shown = |direction: &Direction| match direction {
+            Direction::Incoming => f.incoming,
+            Direction::Outgoing => f.outgoing,
+        };
+        match &entry.item {
+            Item::Frame(frame) => {
+                let kind_shown = match frame.header.opcode.is_control() {
+                    true => f.control,
+                    false => f.data,
+                };
+                direction_shown(&frame.direction)
+                    && kind_shown
+                    && self
+                        .pattern
+                        .as_ref()
+                        .is_none_or(|p| p.is_match(&frame.search_text()))
+            }
+            Item::Event(event) => {
+                let direction_ok = match event {
+                    LifecycleEvent::Message { direction, .. } => direction_shown(direction),
+                    _ => true,
+                };
+                f.events
+                    && direction_ok
+                    && self
+                        .pattern
+                        .as_ref()
+                        .is_none_or(|p| p.is_match(&event.summary()))
+            }
+        }
+    }
+
+    /// Whether every entry passes (no text, every toggle on).
+    pub fn matches_everything(&self) -> bool {
+        self.filter.matches_everything()
+    }
+
+    /// The filter this was compiled from.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+}
+
+/// The positions of the entries that pass a filter, kept up to date incrementally.
+///
+/// Each [`update`](Self::update) scans only the entries pushed since the previous one and
+/// drops evicted ones (matches are remembered by global index). A filter that differs from the
+/// previous update's rebuilds the view by itself; [`invalidate`](Self::invalidate) forces a
+/// rebuild. A filter that matches everything stores nothing: the view is the store.
+///
+/// One view follows one store: call [`invalidate`](Self::invalidate) before using it with
+/// another.
+#[derive(Debug, Default)]
+pub struct FilteredView {
+    /// The filter of the last update; `None` forces a rebuild.
+    filter: Option<Filter>,
+    /// Whether the filter matches everything (and `matches` stays empty).
+    all: bool,
+    /// Global indices of the matching entries, oldest first.
+    matches: VecDeque<u64>,
+    /// The global index of the next entry to scan.
+    next: u64,
+    /// The store's first index and length at the last update.
+    base: u64,
+    store_len: usize,
+}
+
+impl FilteredView {
+    /// Brings the view up to date with `store`.
+    ///
+    /// A rebuild scans every kept entry: about 0.3 s for 1,000,000 entries and a substring
+    /// in a debug build. [`update_bounded`](Self::update_bounded) spreads that over frames.
+    pub fn update(&mut self, store: &LogStore, filter: &CompiledFilter) {
+        self.update_bounded(store, filter, usize::MAX);
+    }
+
+    /// Like [`update`](Self::update), but tests at most `max_scan` entries (oldest first), so
+    /// that a rebuild over a long log can be spread over several UI frames. Returns whether
+    /// the view is complete; if not, call it again (on the next frame).
+    pub fn update_bounded(
+        &mut self,
+        store: &LogStore,
+        filter: &CompiledFilter,
+        max_scan: usize,
+    ) -> bool {
+        let end = store.total_pushed();
+        if self.filter.as_ref() != Some(filter.filter()) || self.next > end {
+            self.filter = Some(filter.filter().clone());
+            self.all = filter.matches_everything();
+            self.matches.clear();
+            self.next = store.first_index();
+        }
+        self.base = store.first_index();
+        self.store_len = store.len();
+        if self.all {
+            self.matches = VecDeque::new();
+            self.next = end;
+            return true;
+        }
+        while self.matches.front().is_some_and(|&index| index < self.base) {
+            self.matches.pop_front();
+        }
+        let skip = usize::try_from(self.next.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        self.next = self.next.max(self.base);
+        for entry in store.iter().skip(skip).take(max_scan) {
+            debug_assert_eq!(entry.index, self.next);
+            if filter.matches(entry) {
+                self.matches.push_back(entry.index);
+            }
+            self.next = entry.index + 1;
+        }
+        self.next == end
+    }
+
+    /// Forces a rebuild at the next [`update`](Self::update).
+    pub fn invalidate(&mut self) {
+        self.filter = None;
+    }
+
+    /// The number of matching entries, as of the last update.
+    pub fn len(&self) -> usize {
+        match self.all {
+            true => self.store_len,
+            false => self.matches.len(),
+        }
+    }
+
+    /// Whether no entry matches.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The store position of the `i`-th match (valid until the store changes).
+    pub fn position(&self, i: usize) -> Option<usize> {
+        match self.all {
+            true => (i < self.store_len).then_some(i),
+            false => {
+                let index = *self.matches.get(i)?;
+                usize::try_from(index - self.base).ok()
+            }
+        }
+    }
+
+    /// The global index of the `i`-th match.
+    pub fn index(&self, i: usize) -> Option<u64> {
+        match self.all {
+            true => (i < self.store_len).then(|| self.base + i as u64),
+            false => self.matches.get(i).copied(),
+        }
+    }
+
+    /// Where the entry with the global index `index` is in the view, if it matches: the
+    /// inverse of [`index`](Self::index), to keep a selection across updates.
+    pub fn find(&self, index: u64) -> Option<usize> {
+        match self.all {
+            true => {
+                let i = usize::try_from(index.checked_sub(self.base)?).ok()?;
+                (i < self.store_len).then_some(i)
+            }
+            false => self.matches.binary_search(&index).ok(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/// One data message: its fragments grouped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageRow {
+    /// Received or sent.
+    pub direction: Direction,
+    /// A text message (its first frame is a text frame). `false` for binary, and for a
+    /// message whose first frame was not seen.
+    pub text: bool,
+    /// The global index of its first frame in the log (which may have been evicted since).
+    pub first: u64,
+    /// The global index of its latest frame.
+    pub last: u64,
+    /// The number of its frames seen.
+    pub fragments: u32,
+    /// Its length so far: the sum of its frames' payload lengths as their headers state them.
+    pub len: u64,
+    /// Whether its first and final frames were both seen: `false` while it is in progress,
+    /// and for a message whose start was evicted (or cleared) before the view saw it.
+    pub complete: bool,
+}
+
+/// The log's data messages, each with its fragments grouped (control frames sent between
+/// fragments are not part of a message). Updated incrementally like [`FilteredView`]; rows are
+/// dropped, oldest first, once all their frames are evicted.
+#[derive(Debug, Default)]
+pub struct MessageView {
+    /// `rows[start..]` are the live rows; the dead prefix is drained now and then.
+    rows: Vec<MessageRow>,
+    start: usize,
+    /// Per direction, the message in progress: its number, its row in `rows`, and whether
+    /// the row began with the message's first frame.
+    open: [Option<(u64, usize, bool)>; 2],
+    /// The global index of the next entry to scan.
+    next: u64,
+}
+
+impl MessageView {
+    /// Brings the view up to date with `store`.
+    pub fn update(&mut self, store: &LogStore) {
+        let end = store.total_pushed();
+        if self.next > end {
+            // Another store, or a new one: start over.
+            *self = Self::default();
+        }
+        let first = store.first_index();
+        while self
+            .rows
+            .get(self.start)
+            .is_some_and(|row| row.last < first)
+        {
+            self.start += 1;
+        }
+        for open in &mut self.open {
+            if open.is_some_and(|(_, row, _)| row < self.start) {
+                *open = None;
+            }
+        }
+        let skip = usize::try_from(self.next.saturating_sub(first)).unwrap_or(usize::MAX);
+        for entry in store.iter().skip(skip) {
+            if let Item::Frame(frame) = &entry.item {
+                self.add(entry.index, frame);
+            }
+        }
+        self.next = end;
+        if self.start > 1024 && self.start * 2 > self.rows.len() {
+            self.compact();
+        }
+    }
+
+    /// Forgets everything; the next [`update`](Self::update) rebuilds from the kept entries.
+    pub fn invalidate(&mut self) {
+        *self = Self::default();
+    }
+
+    /// The messages, oldest first.
+    pub fn rows(&self) -> &[MessageRow] {
+        &self.rows[self.start..]
+    }
+
+    fn add(&mut self, index: u64, frame: &FrameEntry) {
+        let open = &mut self.open[slot(frame.direction)];
+        let len = frame.header.payload_len;
+        let continued = match (frame.fragment, *open) {
+            (Fragment::Control, _) => return,
+            (Fragment::Middle | Fragment::Last, Some((message, row, started)))
+                if message == frame.message =>
+            {
+                self.rows.get_mut(row).map(|row| (row, started))
+            }
+            _ => None,
+        };
+        if let Some((row, started)) = continued {
+            row.last = index;
+            row.fragments = row.fragments.saturating_add(1);
+            row.len += len;
+            if frame.fragment == Fragment::Last {
+                row.complete = started;
+                *open = None;
+            }
+            return;
+        }
+        // A new message (or a continuation whose start this view did not see).
+        self.rows.push(MessageRow {
+            direction: frame.direction,
+            text: frame.header.opcode == OpCode::Text,
+            first: index,
+            last: index,
+            fragments: 1,
+            len,
+            complete: frame.fragment == Fragment::Whole,
+        });
+        let row = self.rows.len() - 1;
+        *open = match frame.fragment {
+            Fragment::First => Some((frame.message, row, true)),
+            Fragment::Middle => Some((frame.message, row, false)),
+            _ => None,
+        };
+    }
+
+    fn compact(&mut self) {
+        self.rows.drain(..self.start);
+        for (_, row, _) in self.open.iter_mut().flatten() {
+            *row -= self.start;
+        }
+        self.start = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn frame(direction: Direction, opcode: OpCode, fin: bool, payload: &[u8]) -> Frame {
+        let mut header = FrameHeader::new(opcode, payload.len() as u64);
+        header.fin = fin;
+        Frame {
+            direction,
+            header,
+            payload: Bytes::copy_from_slice(payload),
+        }
+    }
+
+    fn text_in(s: &str) -> Frame {
+        frame(Direction::Incoming, OpCode::Text, true, s.as_bytes())
+    }
+
+    fn text_out(s: &str) -> Frame {
+        frame(Direction::Outgoing, OpCode::Text, true, s.as_bytes())
+    }
+
+    fn push(store: &mut LogStore, frame: Frame) {
+        let n = store.total_pushed();
+        store.push_frame(t0(), Duration::from_millis(n), frame);
+    }
+
+    fn event(store: &mut LogStore, event: LifecycleEvent) {
+        let n = store.total_pushed();
+        store.push_event(t0(), Duration::from_millis(n), event);
+    }
+
+    fn frame_at(store: &LogStore, position: usize) -> &FrameEntry {
+        match &store.get(position).expect("entry").item {
+            Item::Frame(frame) => frame,
+            Item::Event(event) => panic!("expected a frame, found {event:?}"),
+        }
+    }
+
+    fn close_event() -> LifecycleEvent {
+        LifecycleEvent::Close {
+            code: CloseCode::NORMAL,
+            reason: "bye".into(),
+            clean: true,
+            initiator: Initiator::Remote,
+        }
+    }
+
+    // --- size and speed -----------------------------------------------------------------------
+
+    #[test]
+    fn entry_is_small() {
+        let size = mem::size_of::<Entry>();
+        println!(
+            "size_of: Entry {size}, Item {}, FrameEntry {}, LifecycleEvent {}, FrameHeader {}",
+            mem::size_of::<Item>(),
+            mem::size_of::<FrameEntry>(),
+            mem::size_of::<LifecycleEvent>(),
+            mem::size_of::<FrameHeader>()
+        );
+        if cfg!(target_pointer_width = "64") {
+            assert!(size <= 112, "Entry grew to {size} bytes");
+        }
+    }
+
+    #[test]
+    fn small_frames_cost_their_entry_and_their_payload() {
+        let mut store = LogStore::new(100_000, DEFAULT_MAX_PAYLOAD);
+        let empty = store.approx_memory();
+        for i in 0..100_000u32 {
+            push(&mut store, text_in(&format!("message {i:08}")));
+        }
+        let per_frame = (store.approx_memory() - empty) / 100_000;
+        println!("approx bytes per 16-byte frame: {per_frame}");
+        assert!(per_frame <= mem::size_of::<Entry>() + 16 + 8, "{per_frame}");
+    }
+
+    /// Pushes 1,000,000 small frames through a store of 1,000,000 and then 200,000 more
+    /// (evicting); prints the rate and memory. `cargo test -p ws-inspector --lib store --
+    /// --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn ingest_rate() {
+        let payload = Bytes::from_static(b"{\"seq\":123456,\"ok\":true}");
+        let mut store = LogStore::default();
+        let start = std::time::Instant::now();
+        for i in 0..1_200_000u64 {
+            let direction = match i % 2 {
+                0 => Direction::Incoming,
+                _ => Direction::Outgoing,
+            };
+            store.push_frame(
+                t0(),
+                Duration::from_nanos(i),
+                Frame {
+                    direction,
+                    header: FrameHeader::new(OpCode::Text, payload.len() as u64),
+                    payload: payload.clone(),
+                },
+            );
+        }
+        let elapsed = start.elapsed();
+        println!(
+            "1,200,000 frames in {elapsed:?}: {:.0} frames/s; {} entries, approx {} MB, {} bytes per frame",
+            1_200_000.0 / elapsed.as_secs_f64(),
+            store.len(),
+            store.approx_memory() / 1_000_000,
+            store.approx_memory() / store.len()
+        );
+        let start = std::time::Instant::now();
+        let mut view = FilteredView::default();
+        let filter = Filter {
+            text: "SEQ\":12".into(),
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap();
+        view.update(&store, &filter);
+        println!(
+            "substring filter over 1,000,000 entries: {:?}, {} matches",
+            start.elapsed(),
+            view.len()
+        );
+        let start = std::time::Instant::now();
+        let mut messages = MessageView::default();
+        messages.update(&store);
+        println!(
+            "message view over 1,000,000 entries: {:?}, {} rows",
+            start.elapsed(),
+            messages.rows().len()
+        );
+    }
+
+    // --- bounds -------------------------------------------------------------------------------
+
+    #[test]
+    fn capacity_is_respected_and_the_oldest_are_evicted() {
+        let mut store = LogStore::new(3, 16);
+        assert!(store.is_empty());
+        for i in 0..5 {
+            push(&mut store, text_in(&i.to_string()));
+        }
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.capacity(), 3);
+        assert_eq!(store.total_pushed(), 5);
+        assert_eq!(store.evicted(), 2);
+        assert_eq!(store.first_index(), 2);
+        let kept: Vec<_> = store.iter().map(|e| e.index).collect();
+        assert_eq!(kept, [2, 3, 4]);
+        assert_eq!(&frame_at(&store, 0).payload[..], b"2");
+        assert_eq!(store.get(3), None);
+        assert_eq!(store.position_of(1), None);
+        assert_eq!(store.position_of(4), Some(2));
+        assert_eq!(store.by_index(3).map(|e| e.index), Some(3));
+        assert_eq!(store.by_index(5), None);
+        // Events count against the capacity too, and indices continue.
+        event(&mut store, close_event());
+        assert_eq!(store.get(2).map(|e| e.index), Some(5));
+        assert_eq!(store.evicted(), 3);
+    }
+
+    #[test]
+    fn allocation_never_exceeds_the_capacity() {
+        let mut store = LogStore::new(100, 16);
+        for i in 0..1000 {
+            push(&mut store, text_in(&i.to_string()));
+            assert!(
+                store.entries.capacity() <= 128,
+                "{}",
+                store.entries.capacity()
+            );
+        }
+        assert_eq!(store.len(), 100);
+    }
+
+    #[test]
+    fn set_capacity_evicts_and_shrinks() {
+        let mut store = LogStore::new(1000, 16);
+        for i in 0..1000 {
+            push(&mut store, text_in(&i.to_string()));
+        }
+        let before = store.approx_memory();
+        store.set_capacity(10);
+        assert_eq!(store.len(), 10);
+        assert_eq!(store.evicted(), 990);
+        assert_eq!(store.first_index(), 990);
+        assert!(
+            store.entries.capacity() < 100,
+            "{}",
+            store.entries.capacity()
+        );
+        assert!(
+            store.approx_memory() < before - 100 * 1000,
+            "{before} {}",
+            store.approx_memory()
+        );
+        push(&mut store, text_in("next"));
+        assert_eq!(store.get(9).map(|e| e.index), Some(1000));
+        store.set_capacity(0);
+        assert_eq!(store.capacity(), 1);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn clear_keeps_stats_and_indices() {
+        let mut store = LogStore::new(10, 16);
+        push(&mut store, text_in("a"));
+        push(
+            &mut store,
+            frame(Direction::Outgoing, OpCode::Binary, false, b"bc"),
+        );
+        store.clear();
+        assert!(store.is_empty());
+        assert_eq!(store.first_index(), 2);
+        assert_eq!(store.total_pushed(), 2);
+        assert_eq!(store.evicted(), 0);
+        assert_eq!(store.stats().frames_in, 1);
+        assert_eq!(store.stats().bytes_out, 2);
+        assert!(store.approx_memory() <= mem::size_of::<LogStore>());
+        // The outgoing message in progress continues across the clear.
+        push(
+            &mut store,
+            frame(Direction::Outgoing, OpCode::Continuation, true, b"d"),
+        );
+        let last = frame_at(&store, 0);
+        assert_eq!((last.message, last.fragment), (1, Fragment::Last));
+        assert_eq!(store.get(0).map(|e| e.index), Some(2));
+    }
+
+    #[test]
+    fn default_store() {
+        let store = LogStore::default();
+        assert_eq!(store.capacity(), 1_000_000);
+        assert_eq!(store.max_payload(), 4096);
+        assert!(store.approx_memory() < 1024, "allocated upfront");
+    }
+
+    // --- truncation and memory ----------------------------------------------------------------
+
+    #[test]
+    fn big_payloads_are_truncated_with_their_length_kept() {
+        let mut store = LogStore::new(10, 100);
+        let big = vec![b'x'; 1 << 20];
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Binary, true, &big),
+        );
+        push(&mut store, text_in("short"));
+        let first = frame_at(&store, 0);
+        assert_eq!(first.payload.len(), 100);
+        assert_eq!(first.header.payload_len, 1 << 20);
+        assert!(first.truncated());
+        assert!(!frame_at(&store, 1).truncated());
+        assert_eq!(store.stats().bytes_in, (1 << 20) + 5);
+    }
+
+    #[test]
+    fn memory_of_big_payloads_is_freed() {
+        let mut store = LogStore::new(100, DEFAULT_MAX_PAYLOAD);
+        let big = Bytes::from(vec![7u8; 1 << 20]);
+        for _ in 0..100 {
+            store.push_frame(
+                t0(),
+                Duration::ZERO,
+                Frame {
+                    direction: Direction::Incoming,
+                    header: FrameHeader::new(OpCode::Binary, big.len() as u64),
+                    payload: big.clone(),
+                },
+            );
+        }
+        // The store holds no reference to the 1 MiB buffer...
+        assert!(big.is_unique());
+        // ...and accounts for about 100 x 4 KiB.
+        let memory = store.approx_memory();
+        assert!(memory < 600 * 1024, "{memory}");
+        assert!(memory > 100 * DEFAULT_MAX_PAYLOAD, "{memory}");
+    }
+
+    #[test]
+    fn small_payloads_do_not_pin_the_read_buffer() {
+        let mut store = LogStore::new(10, DEFAULT_MAX_PAYLOAD);
+        let read_buffer = Bytes::from(vec![b'a'; 64 * 1024]);
+        let slice = read_buffer.slice(100..110);
+        let range = read_buffer.as_ptr_range();
+        store.push_frame(
+            t0(),
+            Duration::ZERO,
+            Frame {
+                direction: Direction::Incoming,
+                header: FrameHeader::new(OpCode::Text, 10),
+                payload: slice,
+            },
+        );
+        let kept = &frame_at(&store, 0).payload;
+        assert_eq!(&kept[..], b"aaaaaaaaaa");
+        assert!(!range.contains(&kept.as_ptr()));
+        assert!(read_buffer.is_unique());
+    }
+
+    #[test]
+    fn payloads_above_the_arena_item_size_are_owned_and_accounted() {
+        let mut store = LogStore::new(2, 64 * 1024);
+        let empty = store.approx_memory();
+        for _ in 0..4 {
+            push(
+                &mut store,
+                frame(Direction::Outgoing, OpCode::Binary, true, &[1; 20_000]),
+            );
+        }
+        let entries = store.entries.capacity() * mem::size_of::<Entry>();
+        assert_eq!(store.approx_memory() - empty, entries + 2 * 20_000);
+        store.clear();
+        assert_eq!(store.approx_memory(), mem::size_of::<LogStore>());
+    }
+
+    #[test]
+    fn arena_chunks_are_released_with_their_last_entry() {
+        let mut store = LogStore::new(100, DEFAULT_MAX_PAYLOAD);
+        // 1 KiB payloads: 64 fit in a chunk.
+        for _ in 0..1000 {
+            push(
+                &mut store,
+                frame(Direction::Incoming, OpCode::Binary, true, &[0; 1024]),
+            );
+        }
+        // 100 KiB kept: two or three chunks are referenced, not the 16 written.
+        assert!(
+            store.arena.chunks.len() <= 3,
+            "{}",
+            store.arena.chunks.len()
+        );
+        assert_eq!(store.arena.bytes, store.arena.chunks.len() * ARENA_CHUNK);
+    }
+
+    #[test]
+    fn events_are_accounted() {
+        let mut store = LogStore::new(1, 16);
+        let base = store.approx_memory();
+        event(&mut store, LifecycleEvent::Error("x".repeat(1000)));
+        assert!(store.approx_memory() >= base + 1000);
+        event(
+            &mut store,
+            LifecycleEvent::Connecting {
+                url: "ws://a/".into(),
+            },
+        );
+        assert!(store.approx_memory() < base + 1000);
+    }
+
+    // --- stats --------------------------------------------------------------------------------
+
+    #[test]
+    fn stats_count_every_frame_ever_pushed() {
+        let mut store = LogStore::new(2, 4);
+        push(&mut store, text_in("hello"));
+        push(&mut store, text_out("hi"));
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Ping, true, b""),
+        );
+        event(&mut store, close_event());
+        push(&mut store, text_out("0123456789"));
+        assert_eq!(
+            *store.stats(),
+            Stats {
+                frames_in: 2,
+                frames_out: 2,
+                bytes_in: 5,
+                bytes_out: 12,
+            }
+        );
+    }
+
+    // --- fragments ----------------------------------------------------------------------------
+
+    #[test]
+    fn fragments_are_classified_per_direction_around_control_frames() {
+        use Direction::{Incoming as In, Outgoing as Out};
+        let mut store = LogStore::new(100, 16);
+        let frames = [
+            (In, OpCode::Text, false, Fragment::First, 1),
+            (Out, OpCode::Binary, false, Fragment::First, 1),
+            (In, OpCode::Ping, true, Fragment::Control, 2),
+            (Out, OpCode::Pong, true, Fragment::Control, 2),
+            (In, OpCode::Continuation, false, Fragment::Middle, 1),
+            (Out, OpCode::Continuation, true, Fragment::Last, 1),
+            (In, OpCode::Pong, true, Fragment::Control, 3),
+            (In, OpCode::Continuation, true, Fragment::Last, 1),
+            (Out, OpCode::Text, true, Fragment::Whole, 3),
+            (In, OpCode::Binary, true, Fragment::Whole, 4),
+            (In, OpCode::Close, true, Fragment::Control, 5),
+            // A continuation with nothing in progress gets a number of its own.
+            (Out, OpCode::Continuation, true, Fragment::Last, 4),
+            (Out, OpCode::Continuation, false, Fragment::Middle, 5),
+            (Out, OpCode::Continuation, true, Fragment::Last, 5),
+            // A new message while one is in progress abandons it.
+            (In, OpCode::Text, false, Fragment::First, 6),
+            (In, OpCode::Binary, true, Fragment::Whole, 7),
+            (In, OpCode::Continuation, true, Fragment::Last, 8),
+            // Reserved opcodes: 0x3 is data, 0xB is control.
+            (In, OpCode::ReservedData(3), true, Fragment::Whole, 9),
+            (
+                In,
+                OpCode::ReservedControl(0xB),
+                true,
+                Fragment::Control,
+                10,
+            ),
+        ];
+        for (direction, opcode, fin, _, _) in frames {
+            push(&mut store, frame(direction, opcode, fin, b"x"));
+        }
+        for (i, (direction, opcode, fin, fragment, message)) in frames.into_iter().enumerate() {
+            let entry = frame_at(&store, i);
+            assert_eq!(
+                (entry.fragment, entry.message),
+                (fragment, message),
+                "frame {i}: {direction:?} {opcode:?} fin={fin}"
+            );
+        }
+        assert_eq!(Fragment::Middle.name(), "middle");
+    }
+
+    // --- previews and events ------------------------------------------------------------------
+
+    #[test]
+    fn previews() {
+        let mut store = LogStore::new(100, 8);
+        push(&mut store, text_in("héllo\nwörld\t!"));
+        push(&mut store, text_in("ab"));
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Binary, true, &[1, 2, 0xff]),
+        );
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Close, true, b"\x03\xe8bye"),
+        );
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Close, true, b""),
+        );
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Ping, true, b"ping"),
+        );
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Pong, true, &[0, 1]),
+        );
+        push(&mut store, text_in("a\u{1}b\u{7f}\r"));
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Text, true, b"ok\xffok"),
+        );
+        // "aé" cut inside the é by a 2-byte max_payload.
+        let mut small = LogStore::new(10, 2);
+        push(&mut small, text_in("aé"));
+
+        assert_eq!(frame_at(&store, 0).preview(100), "héllo↵w…");
+        assert_eq!(frame_at(&store, 0).preview(3), "hél…");
+        assert_eq!(frame_at(&store, 1).preview(100), "ab");
+        assert_eq!(frame_at(&store, 1).preview(2), "ab");
+        assert_eq!(frame_at(&store, 1).preview(1), "a…");
+        assert_eq!(frame_at(&store, 2).preview(100), "01 02 ff");
+        assert_eq!(frame_at(&store, 2).preview(6), "01 02…");
+        assert_eq!(frame_at(&store, 2).preview(7), "01 02…");
+        assert_eq!(frame_at(&store, 3).preview(100), "1000 bye");
+        assert_eq!(frame_at(&store, 4).preview(100), "");
+        assert_eq!(frame_at(&store, 5).preview(100), "ping");
+        assert_eq!(frame_at(&store, 6).preview(100), "00 01");
+        assert_eq!(frame_at(&store, 7).preview(100), "a·b··");
+        assert_eq!(frame_at(&store, 8).preview(100), "ok\u{FFFD}ok");
+        assert_eq!(frame_at(&small, 0).preview(100), "a…");
+    }
+
+    #[test]
+    fn event_names_and_summaries() {
+        let cases = [
+            (
+                LifecycleEvent::Connecting {
+                    url: "ws://127.0.0.1:9002/".into(),
+                },
+                "connecting",
+                "connecting to ws://127.0.0.1:9002/",
+            ),
+            (
+                LifecycleEvent::Open {
+                    protocol: Some("chat".into()),
+                    extensions: vec!["permessage-deflate".into()],
+                },
+                "open",
+                "open, subprotocol \"chat\", extensions permessage-deflate",
+            ),
+            (
+                LifecycleEvent::Open {
+                    protocol: None,
+                    extensions: vec![],
+                },
+                "open",
+                "open, no subprotocol, no extensions",
+            ),
+            (
+                LifecycleEvent::Message {
+                    direction: Direction::Incoming,
+                    text: true,
+                    len: 5,
+                },
+                "message",
+                "message received, text, 5 bytes",
+            ),
+            (
+                LifecycleEvent::Message {
+                    direction: Direction::Outgoing,
+                    text: false,
+                    len: 1,
+                },
+                "message",
+                "message sent, binary, 1 byte",
+            ),
+            (
+                LifecycleEvent::Error("connection refused".into()),
+                "error",
+                "error: connection refused",
+            ),
+            (
+                close_event(),
+                "close",
+                "close 1000 (Normal Closure) \"bye\", clean, by the server",
+            ),
+            (
+                LifecycleEvent::Close {
+                    code: CloseCode::ABNORMAL,
+                    reason: String::new(),
+                    clean: false,
+                    initiator: Initiator::Nobody,
+                },
+                "close",
+                "close 1006 (Abnormal Closure), not clean, connection lost",
+            ),
+            (
+                LifecycleEvent::Close {
+                    code: CloseCode(4321),
+                    reason: "done".into(),
+                    clean: true,
+                    initiator: Initiator::Local,
+                },
+                "close",
+                "close 4321 (Private Use (4000-4999)) \"done\", clean, by us",
+            ),
+        ];
+        for (event, name, summary) in cases {
+            assert_eq!(event.name(), name);
+            assert_eq!(event.summary(), summary);
+        }
+    }
+
+    // --- filters ------------------------------------------------------------------------------
+
+    fn sample_store() -> LogStore {
+        let mut store = LogStore::new(100, 64);
+        event(
+            &mut store,
+            LifecycleEvent::Connecting {
+                url: "ws://example.com/".into(),
+            },
+        ); // 0
+        push(&mut store, text_out("Hello World")); // 1
+        push(&mut store, text_in("hello world")); // 2
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Binary, true, b"HELLO\xff"),
+        ); // 3
+        push(
+            &mut store,
+            frame(Direction::Outgoing, OpCode::Ping, true, b"hello?"),
+        ); // 4
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Close, true, b"\x03\xe8bye"),
+        ); // 5
+        event(&mut store, close_event()); // 6
+        store
+    }
+
+    fn matching(store: &LogStore, filter: Filter) -> Vec<u64> {
+        let compiled = filter.compile().expect("valid filter");
+        store
+            .iter()
+            .filter(|e| compiled.matches(e))
+            .map(|e| e.index)
+            .collect()
+    }
+
+    #[test]
+    fn substring_filters_ignore_case() {
+        let store = sample_store();
+        let text = |text: &str| Filter {
+            text: text.into(),
+            ..Filter::default()
+        };
+        assert_eq!(matching(&store, Filter::default()), [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(matching(&store, text("hello")), [1, 2, 3, 4]);
+        assert_eq!(matching(&store, text("WORLD")), [1, 2]);
+        // Regex metacharacters are literal in a substring.
+        assert_eq!(matching(&store, text("hello?")), [4]);
+        // Close frames by code and reason; events by summary.
+        assert_eq!(matching(&store, text("1000 bye")), [5]);
+        assert_eq!(matching(&store, text("BYE")), [5, 6]);
+        assert_eq!(matching(&store, text("example.com")), [0]);
+        assert_eq!(matching(&store, text("nothing")), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn regex_filters() {
+        let store = sample_store();
+        let regex = |text: &str| Filter {
+            text: text.into(),
+            regex: true,
+            ..Filter::default()
+        };
+        assert_eq!(matching(&store, regex("^hello")), [2, 4]);
+        assert_eq!(matching(&store, regex("(?i)^hello ")), [1, 2]);
+        // Invalid UTF-8 is matched as U+FFFD.
+        assert_eq!(matching(&store, regex("O\u{FFFD}$")), [3]);
+        assert_eq!(matching(&store, regex(r"^close \d+")), [6]);
+    }
+
+    #[test]
+    fn a_bad_regex_is_a_readable_error() {
+        let err = Filter {
+            text: "(abc".into(),
+            regex: true,
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "invalid regular expression: unclosed group (at character 1)"
+        );
+        assert!(!err.contains('\n'));
+        let err = Filter {
+            text: "ab[z-a]".into(),
+            regex: true,
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap_err();
+        assert!(err.starts_with("invalid regular expression: "), "{err}");
+        assert!(err.contains("(at character 4)"), "{err}");
+        // The same text as a substring is fine.
+        assert!(
+            Filter {
+                text: "(abc".into(),
+                ..Filter::default()
+            }
+            .compile()
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn toggles() {
+        let store = sample_store();
+        let only = |f: fn(&mut Filter)| {
+            let mut filter = Filter::default();
+            f(&mut filter);
+            filter
+        };
+        assert_eq!(matching(&store, only(|f| f.incoming = false)), [0, 1, 4, 6]);
+        assert_eq!(
+            matching(&store, only(|f| f.outgoing = false)),
+            [0, 2, 3, 5, 6]
+        );
+        assert_eq!(matching(&store, only(|f| f.data = false)), [0, 4, 5, 6]);
+        assert_eq!(
+            matching(&store, only(|f| f.control = false)),
+            [0, 1, 2, 3, 6]
+        );
+        assert_eq!(
+            matching(&store, only(|f| f.events = false)),
+            [1, 2, 3, 4, 5]
+        );
+        let filter = Filter {
+            text: "hello".into(),
+            incoming: false,
+            control: false,
+            ..Filter::default()
+        };
+        assert_eq!(matching(&store, filter), [1]);
+
+        // Message events follow the direction toggles.
+        let mut store = LogStore::new(10, 10);
+        event(
+            &mut store,
+            LifecycleEvent::Message {
+                direction: Direction::Incoming,
+                text: true,
+                len: 3,
+            },
+        );
+        assert_eq!(
+            matching(&store, only(|f| f.incoming = false)),
+            Vec::<u64>::new()
+        );
+        assert_eq!(matching(&store, only(|f| f.outgoing = false)), [0]);
+    }
+
+    #[test]
+    fn filter_serde_and_defaults() {
+        let filter = Filter {
+            text: "x".into(),
+            regex: true,
+            control: false,
+            ..Filter::default()
+        };
+        let ron = ron::to_string(&filter).unwrap();
+        assert_eq!(ron::from_str::<Filter>(&ron).unwrap(), filter);
+        // Missing fields take their defaults.
+        let partial: Filter = ron::from_str("(text: \"y\")").unwrap();
+        assert_eq!(partial.text, "y");
+        assert!(partial.incoming && partial.events && !partial.regex);
+        assert!(Filter::default().matches_everything());
+        assert!(CompiledFilter::default().matches_everything());
+        assert!(!filter.matches_everything());
+    }
+
+    // --- filtered view ------------------------------------------------------------------------
+
+    fn view_positions(view: &FilteredView) -> Vec<usize> {
+        (0..view.len()).map(|i| view.position(i).unwrap()).collect()
+    }
+
+    #[test]
+    fn filtered_view_is_incremental() {
+        let mut store = LogStore::new(100, 64);
+        let filter = Filter {
+            text: "keep".into(),
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap();
+        let mut view = FilteredView::default();
+        view.update(&store, &filter);
+        assert!(view.is_empty());
+        push(&mut store, text_in("keep 0"));
+        push(&mut store, text_in("drop 1"));
+        view.update(&store, &filter);
+        assert_eq!(view_positions(&view), [0]);
+        push(&mut store, text_in("keep 2"));
+        push(&mut store, text_in("KEEP 3"));
+        view.update(&store, &filter);
+        assert_eq!(view_positions(&view), [0, 2, 3]);
+        assert_eq!(view.index(1), Some(2));
+        assert_eq!(view.find(3), Some(2));
+        assert_eq!(view.find(1), None);
+        assert_eq!(view.position(3), None);
+        // Only new entries were scanned: a match count that would change on a rescan does
+        // not (the view trusts what it saw).
+        assert_eq!(view.next, 4);
+    }
+
+    #[test]
+    fn filtered_view_drops_evicted_entries() {
+        let mut store = LogStore::new(4, 64);
+        let filter = Filter {
+            text: "keep".into(),
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap();
+        let mut view = FilteredView::default();
+        for i in 0..4 {
+            push(
+                &mut store,
+                text_in(if i % 2 == 0 { "keep" } else { "drop" }),
+            );
+        }
+        view.update(&store, &filter);
+        assert_eq!(view_positions(&view), [0, 2]);
+        // Two more: indices 0 and 1 are evicted; positions shift.
+        push(&mut store, text_in("keep"));
+        push(&mut store, text_in("drop"));
+        view.update(&store, &filter);
+        assert_eq!(view_positions(&view), [0, 2]);
+        assert_eq!(view.index(0), Some(2));
+        assert_eq!(view.index(1), Some(4));
+        // Many more than the capacity between two updates.
+        for _ in 0..10 {
+            push(&mut store, text_in("keep"));
+        }
+        view.update(&store, &filter);
+        assert_eq!(view_positions(&view), [0, 1, 2, 3]);
+        assert_eq!(view.index(0), Some(12));
+        // Clear: everything goes.
+        store.clear();
+        view.update(&store, &filter);
+        assert!(view.is_empty());
+        push(&mut store, text_in("keep"));
+        view.update(&store, &filter);
+        assert_eq!(view_positions(&view), [0]);
+        assert_eq!(view.index(0), Some(16));
+    }
+
+    #[test]
+    fn filtered_view_rebuilds_on_a_new_filter_or_invalidate() {
+        let mut store = LogStore::new(100, 64);
+        for text in ["alpha", "beta", "alphabet"] {
+            push(&mut store, text_in(text));
+        }
+        let mut view = FilteredView::default();
+        let alpha = Filter {
+            text: "alpha".into(),
+            ..Filter::default()
+        };
+        view.update(&store, &alpha.compile().unwrap());
+        assert_eq!(view_positions(&view), [0, 2]);
+        let beta = Filter {
+            text: "bet".into(),
+            ..Filter::default()
+        };
+        view.update(&store, &beta.compile().unwrap());
+        assert_eq!(view_positions(&view), [1, 2]);
+        // The identity view stores nothing.
+        view.update(&store, &CompiledFilter::default());
+        assert_eq!(view_positions(&view), [0, 1, 2]);
+        assert!(view.matches.is_empty());
+        assert_eq!(view.find(1), Some(1));
+        assert_eq!(view.index(2), Some(2));
+        push(&mut store, text_in("gamma"));
+        view.update(&store, &CompiledFilter::default());
+        assert_eq!(view.len(), 4);
+        // Invalidate rescans everything with the same filter.
+        view.invalidate();
+        view.update(&store, &alpha.compile().unwrap());
+        assert_eq!(view_positions(&view), [0, 2]);
+        view.invalidate();
+        view.update(&store, &alpha.compile().unwrap());
+        assert_eq!(view_positions(&view), [0, 2]);
+        // A different (new) store is noticed when it is behind the view.
+        let mut other = LogStore::new(100, 64);
+        push(&mut other, text_in("alpha"));
+        view.update(&other, &alpha.compile().unwrap());
+        assert_eq!(view_positions(&view), [0]);
+    }
+
+    #[test]
+    fn bounded_updates_catch_up() {
+        let mut store = LogStore::new(100, 64);
+        for i in 0..10 {
+            push(
+                &mut store,
+                text_in(if i % 3 == 0 { "keep" } else { "drop" }),
+            );
+        }
+        let filter = Filter {
+            text: "keep".into(),
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap();
+        let mut view = FilteredView::default();
+        assert!(!view.update_bounded(&store, &filter, 4));
+        assert_eq!(view_positions(&view), [0, 3]);
+        // Entries arrive and get evicted meanwhile.
+        push(&mut store, text_in("keep")); // 10
+        store.set_capacity(8); // evicts 0, 1, 2
+        assert!(!view.update_bounded(&store, &filter, 4));
+        assert_eq!(view_positions(&view), [0, 3]); // indices 3, 6
+        assert!(view.update_bounded(&store, &filter, 4));
+        assert_eq!(view.index(2), Some(9));
+        assert_eq!(view.index(3), Some(10));
+        assert_eq!(view.len(), 4);
+        assert!(view.update_bounded(&store, &filter, 0));
+        assert!(view.update_bounded(&store, &CompiledFilter::default(), 0));
+        assert_eq!(view.len(), 8);
+    }
+
+    #[test]
+    fn identity_view_follows_eviction() {
+        let mut store = LogStore::new(3, 64);
+        let mut view = FilteredView::default();
+        for i in 0..5 {
+            push(&mut store, text_in(&i.to_string()));
+            view.update(&store, &CompiledFilter::default());
+        }
+        assert_eq!(view_positions(&view), [0, 1, 2]);
+        assert_eq!(view.index(0), Some(2));
+        assert_eq!(view.find(1), None);
+        assert_eq!(view.find(4), Some(2));
+    }
+
+    // --- message view -------------------------------------------------------------------------
+
+    #[test]
+    fn message_view_groups_fragments() {
+        use Direction::{Incoming as In, Outgoing as Out};
+        let mut store = LogStore::new(100, 64);
+        let mut view = MessageView::default();
+        push(&mut store, frame(In, OpCode::Text, false, b"hel")); // 0
+        push(&mut store, frame(Out, OpCode::Binary, true, b"\x01\x02")); // 1
+        push(&mut store, frame(In, OpCode::Ping, true, b"")); // 2
+        push(&mut store, frame(In, OpCode::Continuation, false, b"lo ")); // 3
+        view.update(&store);
+        assert_eq!(
+            view.rows(),
+            [
+                MessageRow {
+                    direction: In,
+                    text: true,
+                    first: 0,
+                    last: 3,
+                    fragments: 2,
+                    len: 6,
+                    complete: false,
+                },
+                MessageRow {
+                    direction: Out,
+                    text: false,
+                    first: 1,
+                    last: 1,
+                    fragments: 1,
+                    len: 2,
+                    complete: true,
+                },
+            ]
+        );
+        event(&mut store, close_event()); // 4
+        push(&mut store, frame(Out, OpCode::Pong, true, b"")); // 5
+        push(&mut store, frame(In, OpCode::Continuation, true, b"world")); // 6
+        push(&mut store, frame(Out, OpCode::Text, true, b"ok")); // 7
+        view.update(&store);
+        let rows = view.rows();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            (
+                rows[0].last,
+                rows[0].fragments,
+                rows[0].len,
+                rows[0].complete
+            ),
+            (6, 3, 11, true)
+        );
+        assert_eq!(
+            (rows[2].first, rows[2].text, rows[2].complete),
+            (7, true, true)
+        );
+    }
+
+    #[test]
+    fn message_view_follows_eviction() {
+        use Direction::Incoming as In;
+        let mut store = LogStore::new(3, 64);
+        let mut view = MessageView::default();
+        push(&mut store, frame(In, OpCode::Text, true, b"a")); // 0
+        push(&mut store, frame(In, OpCode::Text, false, b"b")); // 1
+        view.update(&store);
+        assert_eq!(view.rows().len(), 2);
+        push(&mut store, frame(In, OpCode::Continuation, false, b"c")); // 2
+        push(&mut store, frame(In, OpCode::Continuation, false, b"d")); // 3: evicts 0
+        view.update(&store);
+        let rows = view.rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].first, rows[0].last, rows[0].fragments), (1, 3, 3));
+        // A rebuild after the first fragment was evicted: the start is unknown.
+        push(&mut store, frame(In, OpCode::Continuation, true, b"e")); // 4: evicts 1
+        let mut fresh = MessageView::default();
+        fresh.update(&store);
+        let rows = fresh.rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (
+                rows[0].first,
+                rows[0].last,
+                rows[0].fragments,
+                rows[0].complete,
+                rows[0].text
+            ),
+            (2, 4, 3, false, false)
+        );
+        // Cleared: the rows go at the next update.
+        store.clear();
+        view.update(&store);
+        assert!(view.rows().is_empty());
+    }
+
+    #[test]
+    fn message_view_compacts() {
+        let mut store = LogStore::new(10, 8);
+        let mut view = MessageView::default();
+        for i in 0..5000 {
+            push(&mut store, text_in(&i.to_string()));
+            if i % 7 == 0 {
+                view.update(&store);
+            }
+        }
+        view.update(&store);
+        assert_eq!(view.rows().len(), 10);
+        assert_eq!(view.rows()[0].first, 4990);
+        assert!(view.rows.len() < 2100, "{}", view.rows.len());
+    }
+}
