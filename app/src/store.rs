@@ -35,6 +35,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::fmt;
 use std::mem;
 use std::time::{Duration, SystemTime};
 
@@ -69,7 +70,6 @@ const MIN_ENTRIES_ALLOCATION: usize = 64;
 /// Positions (`0..len()`) address the kept entries, 0 being the oldest; global indices
 /// ([`Entry::index`]) number every entry ever pushed, from 0. The entry at position `p` has the
 /// global index `first_index() + p`.
-#[derive(Debug)]
 pub struct LogStore {
     entries: VecDeque<Entry>,
     capacity: usize,
@@ -84,6 +84,22 @@ pub struct LogStore {
     arena: Arena,
     /// Heap bytes owned by kept entries outside the arena: large payloads and event strings.
     owned_bytes: usize,
+}
+
+/// Counts only: a million entries do not belong in a debug print.
+impl fmt::Debug for LogStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogStore")
+            .field("len", &self.entries.len())
+            .field("capacity", &self.capacity)
+            .field("max_payload", &self.max_payload)
+            .field("first_index", &self.first_index)
+            .field("total_pushed", &self.total_pushed)
+            .field("evicted", &self.evicted)
+            .field("stats", &self.stats)
+            .field("approx_memory", &self.approx_memory())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for LogStore {
@@ -965,7 +981,7 @@ impl CompiledFilter {
 ///
 /// One view follows one store: call [`invalidate`](Self::invalidate) before using it with
 /// another.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FilteredView {
     /// The filter of the last update; `None` forces a rebuild.
     filter: Option<Filter>,
@@ -978,6 +994,17 @@ pub struct FilteredView {
     /// The store's first index and length at the last update.
     base: u64,
     store_len: usize,
+}
+
+impl fmt::Debug for FilteredView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilteredView")
+            .field("filter", &self.filter)
+            .field("all", &self.all)
+            .field("len", &self.len())
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FilteredView {
@@ -1105,7 +1132,7 @@ pub struct MessageRow {
 /// The log's data messages, each with its fragments grouped (control frames sent between
 /// fragments are not part of a message). Updated incrementally like [`FilteredView`]; rows are
 /// dropped, oldest first, once all their frames are evicted.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MessageView {
     /// `rows[start..]` are the live rows; the dead prefix is drained now and then.
     rows: Vec<MessageRow>,
@@ -1115,6 +1142,16 @@ pub struct MessageView {
     open: [Option<(u64, usize, bool)>; 2],
     /// The global index of the next entry to scan.
     next: u64,
+}
+
+impl fmt::Debug for MessageView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageView")
+            .field("rows", &self.rows().len())
+            .field("open", &self.open)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MessageView {
@@ -1444,10 +1481,16 @@ mod tests {
 
     #[test]
     fn default_store() {
-        let store = LogStore::default();
+        let mut store = LogStore::default();
         assert_eq!(store.capacity(), 1_000_000);
         assert_eq!(store.max_payload(), 4096);
         assert!(store.approx_memory() < 1024, "allocated upfront");
+        push(&mut store, text_in("x"));
+        let debug = format!("{store:?}");
+        assert!(
+            debug.starts_with("LogStore { len: 1, capacity: 1000000,"),
+            "{debug}"
+        );
     }
 
     // --- truncation and memory ----------------------------------------------------------------
