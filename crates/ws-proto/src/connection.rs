@@ -249,14 +249,15 @@ impl HeadScan {
         for i in self.scanned..end {
             if input[i] == b'\n' {
                 let terminated = i >= 3 && input[i - 3..=i] == *b"\r\n\r\n";
-                ready |= terminated || i - self.line_start > limits.max_line_len;
+                let line = handshake::line_len(&input[self.line_start..i]);
+                ready |= terminated || line > limits.max_line_len;
                 self.line_start = i + 1;
             }
         }
         self.scanned = self.scanned.max(end);
         ready
             || input.len() >= limits.max_head_size
-            || input.len() - self.line_start.min(input.len()) > limits.max_line_len
+            || handshake::line_len(&input[self.line_start.min(input.len())..]) > limits.max_line_len
     }
 }
 

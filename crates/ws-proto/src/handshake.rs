@@ -52,7 +52,7 @@ pub struct HandshakeLimits {
     pub max_head_size: usize,
     /// The number of header fields (default 128).
     pub max_headers: usize,
-    /// One line of the head (default 16 KiB).
+    /// One line of the head, without its CRLF (default 16 KiB).
     pub max_line_len: usize,
     /// The body of a non-101 answer kept for display (default 64 KiB; the rest is dropped).
     pub max_body_size: usize,
@@ -279,11 +279,17 @@ pub fn extension_names(headers: &HeaderMap) -> Vec<&str> {
 fn check_lines(head: &[u8], limits: &HandshakeLimits) -> Result<(), HandshakeError> {
     if head
         .split(|&b| b == b'\n')
-        .any(|line| line.len() > limits.max_line_len)
+        .any(|line| line_len(line) > limits.max_line_len)
     {
         return Err(HandshakeError::TooLarge("a line is too long"));
     }
     Ok(())
+}
+
+/// The length of a head line for [`HandshakeLimits::max_line_len`]: without its line ending,
+/// so that a line measures the same whether or not its LF has arrived yet.
+pub(crate) fn line_len(line: &[u8]) -> usize {
+    line.strip_suffix(b"\r").unwrap_or(line).len()
 }
 
 /// Finds the end of the head (the byte after `\r\n\r\n`), enforcing the size limits.

@@ -691,6 +691,29 @@ mod section_4_1_client_handshake {
     }
 
     #[test]
+    fn a_line_at_the_length_limit_passes_however_the_head_is_split() {
+        // The limit counts a line without its CRLF, whether or not the LF has arrived.
+        let line = format!("X-Long: {}\r\n", "a".repeat(52));
+        let bytes = response_101(&line);
+        for cut in 0..=bytes.len() {
+            let mut cfg = Config::default();
+            cfg.handshake_limits.max_line_len = 60;
+            let mut conn = client(cfg);
+            let (a, b) = bytes.as_bytes().split_at(cut);
+            conn.receive_data(a)
+                .unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+            conn.receive_data(b)
+                .unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+            assert_eq!(conn.state(), ReadyState::Open, "cut {cut}");
+        }
+        let mut cfg = Config::default();
+        cfg.handshake_limits.max_line_len = 59;
+        let mut conn = client(cfg);
+        let err = handshake_error(conn.receive_data(bytes.as_bytes()));
+        assert!(matches!(err, HandshakeError::TooLarge(_)), "{err:?}");
+    }
+
+    #[test]
     fn a_line_over_the_length_limit_fails() {
         let mut cfg = Config::default();
         cfg.handshake_limits.max_line_len = 64;
@@ -2536,6 +2559,54 @@ mod limits {
         assert_input_fails(&mut conn, &RawFrame::cont(b"b").bytes(), 1009);
     }
 
+    // Complexity guards, not speed tests: fed a byte at a time, the old code re-parsed the whole
+    // buffer on every read (about 50 s for the head below, minutes for the body); linear code
+    // takes milliseconds. The bound leaves a hundredfold margin for a slow, shared machine.
+    const LINEAR_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
+
+    #[test]
+    fn a_head_fed_a_byte_at_a_time_costs_linear_time() {
+        let mut cfg = Config::default();
+        cfg.handshake_limits.max_head_size = 256 * 1024;
+        cfg.handshake_limits.max_headers = 8192;
+        let mut conn = Connection::server(cfg);
+        let mut bytes = request_bytes("").into_bytes();
+        bytes.truncate(bytes.len() - 2);
+        while bytes.len() < 250 * 1024 {
+            bytes.extend_from_slice(b"X-Pad: 0123456789abcdef0123456789abcdef0123456789abcdef\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
+        let start = std::time::Instant::now();
+        for b in &bytes {
+            conn.receive_data(std::slice::from_ref(b)).unwrap();
+        }
+        let elapsed = start.elapsed();
+        assert_eq!(events(&mut conn), [Ev::Request]);
+        assert!(elapsed < LINEAR_BOUND, "{elapsed:?}");
+    }
+
+    #[test]
+    fn a_chunked_rejection_body_fed_a_byte_at_a_time_costs_linear_time() {
+        let mut cfg = Config::default();
+        cfg.handshake_limits.max_body_size = 64 * 1024;
+        let mut conn = client(cfg);
+        conn.receive_data(b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap();
+        let bytes = b"1\r\na\r\n".repeat(64 * 1024);
+        let start = std::time::Instant::now();
+        let mut result = Ok(());
+        for b in &bytes {
+            result = conn.receive_data(std::slice::from_ref(b));
+            if result.is_err() {
+                break;
+            }
+        }
+        let elapsed = start.elapsed();
+        let err = handshake_error(result);
+        assert_eq!(&err.body().unwrap()[..], &[b'a'; 64 * 1024][..]);
+        assert!(elapsed < LINEAR_BOUND, "{elapsed:?}");
+    }
+
     #[test]
     fn the_defaults_are_documented_values() {
         let c = Config::default();
@@ -2855,8 +2926,101 @@ mod properties {
         events(&mut receiver)
     }
 
+    /// What a connection made of a handshake input: its state, the error's kind, the events.
+    fn head_outcome(mut conn: Connection, reads: &[&[u8]]) -> (ReadyState, String, Vec<Ev>) {
+        let mut error = String::new();
+        for read in reads {
+            if let Err(e) = conn.receive_data(read) {
+                error = match e {
+                    Error::Handshake(h) => match *h {
+                        // Which limit is crossed first may depend on how the bytes arrive.
+                        HandshakeError::TooLarge(_) => "TooLarge".into(),
+                        HandshakeError::MalformedHttp(_) => "MalformedHttp".into(),
+                        HandshakeError::InvalidResponse { reason, .. } => reason,
+                        HandshakeError::InvalidRequest { reason, .. } => reason,
+                        HandshakeError::Rejected { .. } => "Rejected".into(),
+                        other => format!("{other:?}"),
+                    },
+                    other => format!("{other:?}"),
+                };
+                break;
+            }
+        }
+        (conn.state(), error, events(&mut conn))
+    }
+
+    /// Limits, and an HTTP head made of lines some of which are about as long as the line
+    /// limit, with or without its final empty line, then perhaps a frame.
+    fn head_case_strategy(first: &'static str) -> impl Strategy<Value = (Config, Vec<u8>)> {
+        (50usize..70, 100usize..500, 2usize..12).prop_flat_map(move |(line, size, headers)| {
+            let cfg = config(|c| {
+                c.handshake_limits.max_line_len = line;
+                c.handshake_limits.max_head_size = size;
+                c.handshake_limits.max_headers = headers;
+            });
+            // "X-A: " and the a's make a line of `line - 1` to `line + 1` bytes.
+            let near = (line - 6..=line - 4).prop_map(|n| format!("X-A: {}", "a".repeat(n)));
+            let lines = prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("Upgrade: websocket".to_owned()),
+                        Just("Connection: Upgrade".to_owned()),
+                        Just(format!("Sec-WebSocket-Accept: {ACCEPT}")),
+                        Just(format!("Sec-WebSocket-Key: {KEY}")),
+                        Just("Host: h".to_owned()),
+                        Just("Sec-WebSocket-Version: 13".to_owned()),
+                        (0usize..20).prop_map(|n| format!("X-B: {}", "b".repeat(n))),
+                        near,
+                    ],
+                    prop_oneof![4 => Just("\r\n"), 1 => Just("\n")],
+                )
+                    .prop_map(|(l, end)| l + end),
+                0..10,
+            );
+            (Just(cfg), lines, any::<bool>(), any::<bool>()).prop_map(
+                move |(cfg, lines, end, frame)| {
+                    let mut head = first.as_bytes().to_vec();
+                    head.extend(lines.concat().into_bytes());
+                    if end {
+                        head.extend_from_slice(b"\r\n");
+                    }
+                    if frame {
+                        head.extend(RawFrame::text("hi").bytes());
+                    }
+                    (cfg, head)
+                },
+            )
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_response_head_gives_the_same_outcome_however_it_is_split(
+            (cfg, head) in head_case_strategy("HTTP/1.1 101 Switching Protocols\r\n"),
+            cuts in prop::collection::vec(1usize..20, 1..10),
+        ) {
+            let whole = head_outcome(client(cfg.clone()), &[&head]);
+            let pieces = split(&head, &cuts);
+            let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+            prop_assert_eq!(&head_outcome(client(cfg.clone()), &pieces), &whole);
+            let bytes: Vec<&[u8]> = head.chunks(1).collect();
+            prop_assert_eq!(&head_outcome(client(cfg), &bytes), &whole);
+        }
+
+        #[test]
+        fn a_request_head_gives_the_same_outcome_however_it_is_split(
+            (cfg, head) in head_case_strategy("GET / HTTP/1.1\r\n"),
+            cuts in prop::collection::vec(1usize..20, 1..10),
+        ) {
+            let whole = head_outcome(Connection::server(cfg.clone()), &[&head]);
+            let pieces = split(&head, &cuts);
+            let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+            prop_assert_eq!(&head_outcome(Connection::server(cfg.clone()), &pieces), &whole);
+            let bytes: Vec<&[u8]> = head.chunks(1).collect();
+            prop_assert_eq!(&head_outcome(Connection::server(cfg), &bytes), &whole);
+        }
 
         #[test]
         fn any_frame_header_survives_encode_then_decode(h in header_strategy(), tail in prop::collection::vec(any::<u8>(), 0..4)) {
