@@ -249,41 +249,24 @@ impl FrameHeader {
 
 /// XORs `data` with the mask `key`, where `data` starts `offset` bytes into the payload.
 ///
-/// Masking is its own inverse, so this both masks and unmasks. It works a machine word at a
-/// time; [`apply_mask_bytewise`] is the reference it is tested against at every alignment.
+/// Masking is its own inverse, so this both masks and unmasks. It works eight bytes at a time
+/// with unaligned loads (no `unsafe`, and the loop vectorises); [`apply_mask_bytewise`] is the
+/// reference it is tested against at every alignment, length and offset.
 #[inline]
 pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
-    let key = rotate_key(key, offset);
-    // Short payloads (most control frames and chat messages) gain nothing from the word loop.
-    if data.len() < 16 {
-        for (i, b) in data.iter_mut().enumerate() {
-            *b ^= key[i & 3];
-        }
-        return;
+    let o = offset & 3;
+    let key = [key[o], key[(o + 1) & 3], key[(o + 2) & 3], key[(o + 3) & 3]];
+    let key64 = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut chunks = data.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ key64).to_ne_bytes());
     }
-    let key32 = u32::from_ne_bytes(key);
-    let key64 = u64::from(key32) << 32 | u64::from(key32);
-    // SAFETY: `align_to_mut` on u64 is sound for any byte slice (every bit pattern is a valid
-    // u64); `prefix` and `suffix` are plain bytes.
-    let (prefix, words, suffix) = unsafe { data.align_to_mut::<u64>() };
-    for (i, b) in prefix.iter_mut().enumerate() {
-        *b ^= key[i & 3];
-    }
-    // After `prefix.len()` bytes the key has rotated by that much.
-    let rot = prefix.len() & 3;
-    let key64 = if rot == 0 {
-        key64
-    } else {
-        let k = rotate_key(key, rot);
-        let k32 = u32::from_ne_bytes(k);
-        u64::from(k32) << 32 | u64::from(k32)
-    };
-    for w in words.iter_mut() {
-        *w ^= key64;
-    }
-    // Words are a multiple of 4 bytes long, so the suffix starts at the same rotation.
-    let key = rotate_key(key, rot);
-    for (i, b) in suffix.iter_mut().enumerate() {
+    // Chunks are a multiple of 4 bytes long, so the remainder starts at the same rotation.
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
         *b ^= key[i & 3];
     }
 }
@@ -293,13 +276,6 @@ pub fn apply_mask_bytewise(data: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, b) in data.iter_mut().enumerate() {
         *b ^= key[(offset + i) & 3];
     }
-}
-
-#[inline]
-fn rotate_key(key: [u8; 4], by: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(by & 3);
-    k
 }
 
 #[cfg(test)]
