@@ -1,6 +1,52 @@
-//! ws-inspector: the desktop WebSocket debugger. The window lands with the inspector work.
+//! ws-inspector: the desktop WebSocket inspector. This is only the launcher: it parses the
+//! arguments and opens the window; everything else is in the library.
 
-fn main() {
-    eprintln!("ws-inspector: the desktop window is not built yet; see README.md");
-    std::process::exit(2);
+use ws_inspector::cli::{Args, USAGE};
+
+fn main() -> std::process::ExitCode {
+    let args = match Args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("ws-inspector: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if args.help {
+        print!("{USAGE}");
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(frames) = args.bench_ingest {
+        return match ws_inspector::bench::ingest(frames) {
+            Ok(report) => {
+                println!("{report}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ws-inspector: benchmark failed: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let options = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("ws-inspector")
+            .with_app_id("ws-inspector")
+            .with_inner_size([1360.0, 860.0])
+            .with_min_inner_size([820.0, 520.0]),
+        persist_window: true,
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "ws-inspector",
+        options,
+        Box::new(move |cc| Ok(Box::new(ws_inspector::WsInspectorApp::new(cc, args)?))),
+    );
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ws-inspector: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

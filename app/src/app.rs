@@ -1,0 +1,997 @@
+//! The eframe app: one persisted state struct ([`Settings`]), the tabs (one connection
+//! each), and the layout of the window.
+//!
+//! ```text
+//! ┌ tabs ─────────────────────────────────────────────────────────────────┐
+//! │ profiles │ URL [……………………] Connect  Close…  (1 OPEN)                     │
+//! │ sidebar  │ connected since … · ⬆ frames · ⬇ frames · readyState 0 → 1   │
+//! │          ├── frame log (filter, table) ──────────────┬ Handshake│Options│
+//! │          ├── payload detail (text / JSON / hex) ─────┤                   │
+//! │          ├── composer ───────────────────────────────┤                   │
+//! └ status ───────────────────────────────────────────────────────────────┘
+//! ```
+//! Everything the UI does to a connection goes through [`Session`]; nothing here awaits.
+
+use std::path::PathBuf;
+
+use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
+use serde::{Deserialize, Serialize};
+use ws_net::Outgoing;
+use ws_net::ws_proto::{CloseCode, ReadyState};
+
+use crate::cli::Args;
+use crate::net::{Net, Session, SessionState};
+use crate::profiles::{Profile, ProfileStore};
+use crate::views::composer::Composer;
+use crate::views::connection_bar::{BarAction, ConnectionBar, check_url};
+use crate::views::frame_log::{FrameLogView, LogAction, LogSettings};
+use crate::views::handshake::HandshakeView;
+use crate::views::options::{FileField, OptionsAction, OptionsView};
+use crate::views::sidebar::{Sidebar, SidebarAction};
+use crate::views::{Palette, format_bytes, format_count, ready_state_text};
+
+/// Which view the right-hand inspector panel shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InspectorTab {
+    /// The opening handshake.
+    #[default]
+    Handshake,
+    /// The connection options (the profile).
+    Options,
+}
+
+/// Everything remembered between runs (eframe's storage, like egui's demo app).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Dark, light, or following the system.
+    pub theme: egui::ThemePreference,
+    /// Show the profiles sidebar.
+    pub show_sidebar: bool,
+    /// Show the handshake / options panel.
+    pub show_inspector: bool,
+    /// Which of the two it shows.
+    pub inspector_tab: InspectorTab,
+    /// Log filter and display settings, for new tabs.
+    pub log: LogSettings,
+    /// The composer: draft and history of sent messages.
+    pub composer: Composer,
+    /// Handshake view settings.
+    pub handshake: HandshakeView,
+    /// The close code and reason last used in the Close menu.
+    pub close: ConnectionBar,
+    /// The profile of the last active tab.
+    pub last_profile: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            theme: egui::ThemePreference::System,
+            show_sidebar: true,
+            show_inspector: true,
+            inspector_tab: InspectorTab::Handshake,
+            log: LogSettings::default(),
+            composer: Composer::default(),
+            handshake: HandshakeView::default(),
+            close: ConnectionBar::default(),
+            last_profile: None,
+        }
+    }
+}
+
+/// One tab: a profile being edited and the connection made with it.
+#[derive(Debug)]
+struct Tab {
+    /// The working copy of the profile (the options panel edits it).
+    profile: Profile,
+    /// The name of the saved profile it came from, if any.
+    saved_as: Option<String>,
+    /// The URL in the bar (for a local-echo profile, the echo server's URL).
+    url: String,
+    session: Option<Session>,
+    bar: ConnectionBar,
+    log: FrameLogView,
+}
+
+/// A queued demo script (`--demo`): sent once the active connection is open.
+#[derive(Debug)]
+struct Demo {
+    sent: bool,
+    select_after: Option<std::time::Instant>,
+}
+
+/// The inspector.
+pub struct WsInspectorApp {
+    settings: Settings,
+    net: Net,
+    profiles: ProfileStore,
+    sidebar: Sidebar,
+    options_view: OptionsView,
+    tabs: Vec<Tab>,
+    active: usize,
+    persist: bool,
+    demo: Option<Demo>,
+    /// A message for the status bar (error?, text).
+    notice: Option<(bool, String)>,
+    /// A file dialog to open once the frame is laid out.
+    pending_dialog: Option<Dialog>,
+}
+
+impl std::fmt::Debug for WsInspectorApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsInspectorApp")
+            .field("tabs", &self.tabs.len())
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WsInspectorApp {
+    /// The app as the binary starts it: settings from eframe's storage, profiles from the
+    /// platform config dir (or `--config-dir`), tabs from the command line.
+    pub fn new(cc: &eframe::CreationContext<'_>, args: Args) -> std::io::Result<Self> {
+        let settings: Settings = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
+            .unwrap_or_default();
+        let dir = args
+            .config_dir
+            .clone()
+            .unwrap_or_else(ProfileStore::default_dir);
+        let mut app = Self::build(&cc.egui_ctx, settings, dir, true)?;
+        app.demo = args.demo.then_some(Demo {
+            sent: false,
+            select_after: None,
+        });
+        app.open_from_args(&cc.egui_ctx, &args);
+        Ok(app)
+    }
+
+    /// The app for tests: profiles in `config_dir`, default settings, nothing persisted, and
+    /// one tab with the built-in "Local echo" profile, not connected.
+    pub fn new_for_test(ctx: &egui::Context, config_dir: PathBuf) -> std::io::Result<Self> {
+        let mut app = Self::build(ctx, Settings::default(), config_dir, false)?;
+        app.settings.theme = egui::ThemePreference::Dark;
+        ctx.set_theme(egui::ThemePreference::Dark);
+        let profile = Profile::local_echo();
+        app.tabs.clear();
+        app.add_tab(profile, None);
+        Ok(app)
+    }
+
+    fn build(
+        ctx: &egui::Context,
+        settings: Settings,
+        config_dir: PathBuf,
+        persist: bool,
+    ) -> std::io::Result<Self> {
+        let mut net = Net::new()?;
+        // The built-in echo server: bound at start so that its URL is known; it costs a
+        // listening socket and nothing else until someone connects.
+        let echo_error = net.start_local_echo().err();
+        let profiles = ProfileStore::open(config_dir);
+        ctx.set_theme(settings.theme);
+        install_style(ctx);
+        let mut app = Self {
+            settings,
+            net,
+            profiles,
+            sidebar: Sidebar::default(),
+            options_view: OptionsView::default(),
+            tabs: Vec::new(),
+            active: 0,
+            persist,
+            demo: None,
+            notice: echo_error.map(|e| (true, e)),
+            pending_dialog: None,
+        };
+        let first = app
+            .settings
+            .last_profile
+            .as_deref()
+            .and_then(|name| app.profiles.get(name))
+            .or_else(|| app.profiles.profiles().iter().find(|p| p.local_echo))
+            .or_else(|| app.profiles.profiles().first())
+            .cloned();
+        match first {
+            Some(profile) => {
+                let name = profile.name.clone();
+                app.add_tab(profile, Some(name));
+            }
+            None => {
+                app.add_tab(Profile::local_echo(), None);
+            }
+        }
+        Ok(app)
+    }
+
+    /// Applies `--connect` and `--profile`; with neither, the first run connects to the local
+    /// echo server so that it shows a live connection at once.
+    fn open_from_args(&mut self, ctx: &egui::Context, args: &Args) {
+        let first_run = self.settings.last_profile.is_none();
+        if let Some(name) = &args.profile {
+            match self.profiles.get(name).cloned() {
+                Some(profile) => {
+                    self.tabs.clear();
+                    self.add_tab(profile, Some(name.clone()));
+                    self.connect(ctx, 0);
+                }
+                None => {
+                    self.notice = Some((true, format!("There is no profile named “{name}”.")));
+                }
+            }
+        }
+        if let Some(url) = &args.connect {
+            let profile = Profile {
+                name: host_of(url),
+                url: url.clone(),
+                local_echo: false,
+                ..Profile::local_echo()
+            };
+            if args.profile.is_none() {
+                self.tabs.clear();
+            }
+            let i = self.add_tab(profile, None);
+            self.connect(ctx, i);
+        }
+        if args.profile.is_none()
+            && args.connect.is_none()
+            && (first_run || args.demo)
+            && let Some(i) = self.tabs.iter().position(|t| t.profile.local_echo)
+        {
+            self.active = i;
+            self.connect(ctx, i);
+        }
+    }
+
+    /// The built-in echo server's URL.
+    pub fn local_echo_url(&self) -> Option<String> {
+        self.net.local_echo_url()
+    }
+
+    /// The readyState of the active tab's connection.
+    pub fn ready_state(&self) -> Option<ReadyState> {
+        let tab = self.tabs.get(self.active)?;
+        Some(tab.session.as_ref()?.state().ready_state)
+    }
+
+    /// The profile store (for tests and tools).
+    pub fn profiles(&self) -> &ProfileStore {
+        &self.profiles
+    }
+
+    /// How many tabs are open.
+    pub fn tab_count(&self) -> usize {
+        self.tabs.len()
+    }
+
+    fn add_tab(&mut self, profile: Profile, saved_as: Option<String>) -> usize {
+        let url = self.url_for(&profile);
+        let tab = Tab {
+            profile,
+            saved_as,
+            url,
+            session: None,
+            bar: self.settings.close.clone(),
+            log: FrameLogView::new(self.settings.log.clone()),
+        };
+        self.tabs.push(tab);
+        self.active = self.tabs.len() - 1;
+        self.active
+    }
+
+    fn url_for(&self, profile: &Profile) -> String {
+        if profile.local_echo {
+            self.net.local_echo_url().unwrap_or_default()
+        } else {
+            profile.url.clone()
+        }
+    }
+
+    /// Loads `profile` into the active tab, or a new tab if the active one is connected.
+    fn open_profile(&mut self, profile: Profile) {
+        let name = profile.name.clone();
+        let busy = self
+            .tabs
+            .get(self.active)
+            .is_none_or(|t| t.session.as_ref().is_some_and(|s| !s.state().finished));
+        if busy {
+            self.add_tab(profile, Some(name));
+        } else {
+            let url = self.url_for(&profile);
+            let tab = &mut self.tabs[self.active];
+            tab.profile = profile;
+            tab.saved_as = Some(name);
+            tab.url = url;
+            tab.bar.url_error = None;
+        }
+    }
+
+    /// Connects tab `i` with its profile and URL.
+    fn connect(&mut self, ctx: &egui::Context, i: usize) {
+        let echo_url = if self.tabs[i].profile.local_echo {
+            match self.net.start_local_echo() {
+                Ok(url) => Some(url),
+                Err(e) => {
+                    self.tabs[i].bar.url_error = Some(e);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let tab = &mut self.tabs[i];
+        let url = echo_url.unwrap_or_else(|| tab.url.trim().to_owned());
+        if let Err(e) = check_url(&url) {
+            tab.bar.url_error = Some(e);
+            return;
+        }
+        let options = match tab.profile.to_connect_options(Some(&url)) {
+            Ok(options) => options,
+            Err(e) => {
+                tab.bar.url_error = Some(e);
+                return;
+            }
+        };
+        tab.url = url;
+        tab.bar.url_error = None;
+        tab.log.reset();
+        tab.session = Some(self.net.connect(options, ctx.clone()));
+    }
+
+    /// Lays out the whole window. `eframe::App::ui` calls this; tests can too.
+    pub fn show(&mut self, ui: &mut Ui) {
+        self.shortcuts(ui);
+        // The connection's duration ticks while a connection is live.
+        let live = self.tabs.iter().any(|t| {
+            t.session
+                .as_ref()
+                .is_some_and(|s| s.state().ready_state != ReadyState::Closed)
+        });
+        if live {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(500));
+        }
+        self.run_demo();
+        egui::Panel::top("tabs-bar").show(ui, |ui| self.tabs_ui(ui));
+        egui::Panel::bottom("status-bar").show(ui, |ui| self.status_ui(ui));
+        if self.settings.show_sidebar {
+            egui::Panel::left("profiles-sidebar")
+                .resizable(true)
+                .default_size(210.0)
+                .min_size(160.0)
+                .show(ui, |ui| self.sidebar_ui(ui));
+        }
+        egui::CentralPanel::default().show(ui, |ui| self.tab_ui(ui));
+        self.file_dialogs();
+    }
+
+    fn shortcuts(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let connect = KeyboardShortcut::new(Modifiers::COMMAND, Key::K);
+        if ui.input_mut(|i| i.consume_shortcut(&connect)) && !self.tabs.is_empty() {
+            let live = self.tabs[self.active]
+                .session
+                .as_ref()
+                .is_some_and(|s| !s.state().finished);
+            if !live {
+                self.connect(&ctx, self.active);
+            }
+        }
+        let find = KeyboardShortcut::new(Modifiers::COMMAND, Key::F);
+        if ui.input_mut(|i| i.consume_shortcut(&find))
+            && let Some(tab) = self.tabs.get_mut(self.active)
+        {
+            tab.log.focus_filter = true;
+        }
+        let new_tab = KeyboardShortcut::new(Modifiers::COMMAND, Key::T);
+        if ui.input_mut(|i| i.consume_shortcut(&new_tab)) {
+            self.add_tab(Profile::local_echo(), None);
+        }
+    }
+
+    fn tabs_ui(&mut self, ui: &mut Ui) {
+        let palette = Palette::of(ui);
+        let mut close = None;
+        let mut new_tab = false;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("ws-inspector").strong().size(15.0));
+            ui.separator();
+            for (i, tab) in self.tabs.iter().enumerate() {
+                let state = tab.session.as_ref().map(|s| s.state().ready_state);
+                let dot = match state {
+                    Some(state) => palette.ready_state(state),
+                    None => palette.weak,
+                };
+                let title = if tab.profile.name.is_empty() {
+                    host_of(&tab.url)
+                } else {
+                    tab.profile.name.clone()
+                };
+                let selected = i == self.active;
+                egui::Frame::new()
+                    .fill(if selected {
+                        ui.visuals().selection.bg_fill.gamma_multiply(0.5)
+                    } else {
+                        ui.visuals().faint_bg_color
+                    })
+                    .corner_radius(4.0)
+                    .inner_margin(egui::Margin::symmetric(6, 2))
+                    .show(ui, |ui| {
+                        ui.horizontal(|ui| {
+                            ui.spacing_mut().item_spacing.x = 4.0;
+                            let (rect, _) = ui
+                                .allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                            ui.painter().circle_filled(rect.center(), 4.0, dot);
+                            let label =
+                                egui::Button::new(RichText::new(&title).strong()).frame(false);
+                            let response = ui.add(label).on_hover_text(match state {
+                                Some(s) => format!("{} — {}", tab.url, ready_state_text(s)),
+                                None => tab.url.clone(),
+                            });
+                            if response.clicked() {
+                                self.active = i;
+                            }
+                            if response.middle_clicked() {
+                                close = Some(i);
+                            }
+                            if ui
+                                .add(egui::Button::new(RichText::new("✖").small()).frame(false))
+                                .on_hover_text(format!("Close tab “{title}”"))
+                                .clicked()
+                            {
+                                close = Some(i);
+                            }
+                        });
+                    });
+            }
+            if ui
+                .button("+")
+                .on_hover_text("New tab (Ctrl+T): one more connection, with its own log")
+                .clicked()
+            {
+                new_tab = true;
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                egui::widgets::global_theme_preference_buttons(ui);
+                self.settings.theme = ui.ctx().options(|o| o.theme_preference);
+                ui.toggle_value(&mut self.settings.show_inspector, "Inspector")
+                    .on_hover_text("Show the handshake and options panel");
+                ui.toggle_value(&mut self.settings.show_sidebar, "Profiles")
+                    .on_hover_text("Show the profiles sidebar");
+            });
+        });
+        if let Some(i) = close {
+            self.tabs.remove(i);
+            if self.tabs.is_empty() {
+                self.add_tab(Profile::local_echo(), None);
+            }
+            self.active = self.active.min(self.tabs.len() - 1);
+        }
+        if new_tab {
+            self.add_tab(Profile::local_echo(), None);
+        }
+    }
+
+    fn status_ui(&mut self, ui: &mut Ui) {
+        let palette = Palette::of(ui);
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 6.0;
+            if let Some(url) = self.net.local_echo_url() {
+                ui.label(RichText::new("local echo").color(palette.weak));
+                ui.label(RichText::new(url).monospace().color(palette.weak));
+                ui.separator();
+            }
+            let (entries, memory): (u64, usize) = self
+                .tabs
+                .iter()
+                .filter_map(|t| t.session.as_ref())
+                .map(|s| {
+                    let state = s.state();
+                    (state.log.len() as u64, state.log.approx_memory())
+                })
+                .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+            ui.label(
+                RichText::new(format!(
+                    "{} tab(s) · {} log entries · ~{}",
+                    self.tabs.len(),
+                    format_count(entries),
+                    format_bytes(memory as u64)
+                ))
+                .color(palette.weak),
+            );
+            if let Some((error, text)) = &self.notice {
+                ui.separator();
+                let colour = if *error { palette.error } else { palette.weak };
+                ui.colored_label(colour, text);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(
+                    RichText::new(
+                        "Ctrl+K connect · Ctrl+Enter send · Ctrl+L clear · Ctrl+F filter",
+                    )
+                    .small()
+                    .color(palette.weak),
+                );
+            });
+        });
+    }
+
+    fn sidebar_ui(&mut self, ui: &mut Ui) {
+        if let Some(tab) = self.tabs.get(self.active)
+            && (self.sidebar.selected.is_none() || tab.saved_as.is_some())
+        {
+            self.sidebar.selected.clone_from(&tab.saved_as);
+        }
+        let Some(action) = self.sidebar.ui(ui, &self.profiles) else {
+            return;
+        };
+        let ctx = ui.ctx().clone();
+        let result: Result<Option<String>, String> = match action {
+            SidebarAction::Open(name) | SidebarAction::OpenAndConnect(name)
+                if self.profiles.get(&name).is_none() =>
+            {
+                Err(format!("There is no profile named “{name}”."))
+            }
+            SidebarAction::Open(name) => {
+                if let Some(profile) = self.profiles.get(&name).cloned() {
+                    self.open_profile(profile);
+                }
+                self.sidebar.selected = Some(name);
+                Ok(None)
+            }
+            SidebarAction::OpenAndConnect(name) => {
+                if let Some(profile) = self.profiles.get(&name).cloned() {
+                    self.open_profile(profile);
+                    self.connect(&ctx, self.active);
+                }
+                self.sidebar.selected = Some(name);
+                Ok(None)
+            }
+            SidebarAction::Create => self.profiles.create("New profile").map(|profile| {
+                let name = profile.name.clone();
+                self.open_profile(profile);
+                self.settings.inspector_tab = InspectorTab::Options;
+                self.settings.show_inspector = true;
+                self.sidebar.selected = Some(name.clone());
+                Some(format!("Created “{name}”: edit it under Options."))
+            }),
+            SidebarAction::Duplicate(name) => self.profiles.duplicate(&name).map(|profile| {
+                let copy = profile.name.clone();
+                self.open_profile(profile);
+                self.sidebar.selected = Some(copy.clone());
+                Some(format!("Duplicated as “{copy}”."))
+            }),
+            SidebarAction::Rename { old, new } => {
+                if new.is_empty() {
+                    Err("A profile needs a name.".to_owned())
+                } else if new == old {
+                    Ok(None)
+                } else {
+                    self.profiles.rename(&old, &new).map(|()| {
+                        for tab in &mut self.tabs {
+                            if tab.saved_as.as_deref() == Some(old.as_str()) {
+                                tab.saved_as = Some(new.clone());
+                                tab.profile.name.clone_from(&new);
+                            }
+                        }
+                        self.sidebar.selected = Some(new.clone());
+                        Some(format!("Renamed to “{new}”."))
+                    })
+                }
+            }
+            SidebarAction::Delete(name) => self.profiles.delete(&name).map(|()| {
+                for tab in &mut self.tabs {
+                    if tab.saved_as.as_deref() == Some(name.as_str()) {
+                        tab.saved_as = None;
+                    }
+                }
+                self.sidebar.selected = None;
+                Some(format!("Deleted “{name}”."))
+            }),
+            SidebarAction::Import => {
+                self.pending_dialog = Some(Dialog::Import);
+                Ok(None)
+            }
+            SidebarAction::Export(name) => {
+                self.pending_dialog = Some(Dialog::Export(name));
+                Ok(None)
+            }
+        };
+        match result {
+            Ok(Some(message)) => self.sidebar.message = Some((false, message)),
+            Ok(None) => {}
+            Err(e) => self.sidebar.message = Some((true, e)),
+        }
+    }
+
+    fn tab_ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let settings = &mut self.settings;
+        let saved = tab
+            .saved_as
+            .as_deref()
+            .and_then(|name| self.profiles.get(name));
+        let dirty = match saved {
+            Some(saved) => {
+                let mut edited = tab.profile.clone();
+                if !edited.local_echo {
+                    edited.url.clone_from(&tab.url);
+                }
+                saved != &edited
+            }
+            None => false,
+        };
+        let Tab {
+            profile,
+            url,
+            session,
+            bar,
+            log,
+            ..
+        } = tab;
+        let mut guard = session.as_ref().map(Session::state);
+        let state: Option<&SessionState> = guard.as_deref();
+        let open = state.is_some_and(|s| s.ready_state == ReadyState::Open);
+
+        let mut bar_action = None;
+        egui::Panel::top("connection-bar")
+            .frame(
+                egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
+            )
+            .show(ui, |ui| {
+                bar_action = bar.ui(
+                    ui,
+                    url,
+                    &mut profile.local_echo,
+                    profile.accept_invalid_certs,
+                    state,
+                );
+            });
+
+        let mut options_action = None;
+        if settings.show_inspector {
+            egui::Panel::right("inspector-panel")
+                .resizable(true)
+                .default_size(360.0)
+                .min_size(260.0)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(
+                            &mut settings.inspector_tab,
+                            InspectorTab::Handshake,
+                            "Handshake",
+                        );
+                        ui.selectable_value(
+                            &mut settings.inspector_tab,
+                            InspectorTab::Options,
+                            "Options",
+                        );
+                        if profile.accept_invalid_certs {
+                            ui.colored_label(Palette::of(ui).warning, "⚠ insecure TLS")
+                                .on_hover_text("Accept invalid certificates is on");
+                        }
+                    });
+                    ui.separator();
+                    match settings.inspector_tab {
+                        InspectorTab::Handshake => settings.handshake.ui(ui, state),
+                        InspectorTab::Options => {
+                            options_action = self.options_view.ui(ui, profile, dirty);
+                        }
+                    }
+                });
+        }
+
+        let mut to_send = None;
+        egui::Panel::bottom("composer-panel")
+            .resizable(true)
+            .default_size(190.0)
+            .min_size(120.0)
+            .frame(
+                egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
+            )
+            .show(ui, |ui| {
+                to_send = settings.composer.ui(ui, open);
+            });
+
+        let mut log_action = None;
+        egui::CentralPanel::default().show(ui, |ui| {
+            log_action = log.ui(ui, state);
+        });
+
+        // Apply what the views asked for.
+        if let Some(state) = guard.as_deref_mut() {
+            match log_action {
+                Some(LogAction::Clear) => {
+                    state.log.clear();
+                    log.reset();
+                }
+                Some(LogAction::SetCapture(on)) => state.capture = on,
+                None => {}
+            }
+        }
+        drop(guard);
+        settings.log.clone_from(&log.settings);
+        settings.close.close_code = bar.close_code;
+        settings.close.close_reason.clone_from(&bar.close_reason);
+        if let (Some(frames), Some(session)) = (to_send, session.as_ref())
+            && let Err(e) = session.send(frames)
+        {
+            settings.composer.error = Some(e);
+        }
+        match bar_action {
+            Some(BarAction::Connect) => {
+                let i = self.active;
+                self.connect(&ctx, i);
+            }
+            Some(BarAction::Cancel) => {
+                if let Some(session) = session.as_ref() {
+                    session.disconnect();
+                }
+            }
+            Some(BarAction::Close { code, reason }) => {
+                if let Some(session) = session.as_ref() {
+                    let close = Outgoing::Close(Some(CloseCode::from(code)), reason);
+                    if let Err(e) = session.send(vec![close]) {
+                        bar.url_error = Some(e);
+                    }
+                }
+            }
+            None => {}
+        }
+        match options_action {
+            Some(OptionsAction::Save) => self.save_active_profile(),
+            Some(OptionsAction::Revert) => {
+                let tab = &mut self.tabs[self.active];
+                if let Some(saved) = tab
+                    .saved_as
+                    .as_deref()
+                    .and_then(|name| self.profiles.get(name))
+                {
+                    tab.profile = saved.clone();
+                    tab.url = if saved.local_echo {
+                        self.net.local_echo_url().unwrap_or_default()
+                    } else {
+                        saved.url.clone()
+                    };
+                }
+            }
+            None => {}
+        }
+        if let Some(field) = self.options_view.browse.take() {
+            self.pending_dialog = Some(Dialog::Pem(field));
+        }
+        if std::mem::take(&mut self.settings.composer.browse) {
+            self.pending_dialog = Some(Dialog::SendFile);
+        }
+        if let Some(tab) = self.tabs.get(self.active) {
+            self.settings.last_profile.clone_from(&tab.saved_as);
+        }
+    }
+
+    fn save_active_profile(&mut self) {
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let mut profile = tab.profile.clone();
+        if !profile.local_echo {
+            profile.url.clone_from(&tab.url);
+        }
+        match self.profiles.save(&profile) {
+            Ok(()) => {
+                tab.profile = profile.clone();
+                tab.saved_as = Some(profile.name.clone());
+                self.notice = Some((false, format!("Saved profile “{}”.", profile.name)));
+            }
+            Err(e) => self.notice = Some((true, format!("Could not save: {e}"))),
+        }
+    }
+
+    /// Native file dialogs, opened after the frame's layout (they block until closed).
+    fn file_dialogs(&mut self) {
+        let Some(dialog) = self.pending_dialog.take() else {
+            return;
+        };
+        match dialog {
+            Dialog::Import => {
+                let Some(path) = rfd::FileDialog::new()
+                    .add_filter("Profile", &["ron"])
+                    .pick_file()
+                else {
+                    return;
+                };
+                match self.profiles.import(&path) {
+                    Ok(profile) => {
+                        self.sidebar.message =
+                            Some((false, format!("Imported “{}”.", profile.name)));
+                        self.open_profile(profile);
+                    }
+                    Err(e) => self.sidebar.message = Some((true, e)),
+                }
+            }
+            Dialog::Export(name) => {
+                let Some(path) = rfd::FileDialog::new()
+                    .add_filter("Profile", &["ron"])
+                    .set_file_name(format!("{name}.ron"))
+                    .save_file()
+                else {
+                    return;
+                };
+                self.sidebar.message = Some(match self.profiles.export(&name, &path) {
+                    Ok(()) => (false, format!("Exported to {}.", path.display())),
+                    Err(e) => (true, e),
+                });
+            }
+            Dialog::Pem(field) => {
+                let Some(path) = rfd::FileDialog::new()
+                    .add_filter("PEM", &["pem", "crt", "cer", "key"])
+                    .pick_file()
+                else {
+                    return;
+                };
+                if let Some(tab) = self.tabs.get_mut(self.active) {
+                    let path = path.display().to_string();
+                    match field {
+                        FileField::CaFile => tab.profile.ca_file = path,
+                        FileField::ClientCert => tab.profile.client_cert_file = path,
+                        FileField::ClientKey => tab.profile.client_key_file = path,
+                    }
+                }
+            }
+            Dialog::SendFile => {
+                let Some(path) = rfd::FileDialog::new().pick_file() else {
+                    return;
+                };
+                match std::fs::read(&path) {
+                    Ok(data) => {
+                        self.settings.composer.file = Some((path, data.into()));
+                        self.settings.composer.error = None;
+                    }
+                    Err(e) => {
+                        self.settings.composer.error =
+                            Some(format!("could not read {}: {e}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// `--demo`: once the active connection is open, send one of each kind of frame.
+    fn run_demo(&mut self) {
+        let Some(demo) = &mut self.demo else {
+            return;
+        };
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(session) = &tab.session else {
+            return;
+        };
+        if !demo.sent {
+            if session.state().ready_state != ReadyState::Open {
+                return;
+            }
+            let json = r#"{"type":"subscribe","channel":"ticker","symbols":["BTC-USD","ETH-USD"],"depth":10,"snapshot":true}"#;
+            let frames = vec![
+                Outgoing::Text("hello from ws-inspector".to_owned()),
+                Outgoing::Text(json.to_owned()),
+                Outgoing::Ping(bytes::Bytes::from_static(b"are you there?")),
+                Outgoing::Binary(bytes::Bytes::from_static(&[
+                    0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03, 0x7f, 0x80, 0xff,
+                ])),
+                Outgoing::Fragment {
+                    kind: ws_net::ws_proto::MessageKind::Text,
+                    data: bytes::Bytes::from_static(b"a message sent "),
+                    fin: false,
+                },
+                Outgoing::Fragment {
+                    kind: ws_net::ws_proto::MessageKind::Text,
+                    data: bytes::Bytes::from_static(b"in three "),
+                    fin: false,
+                },
+                Outgoing::Fragment {
+                    kind: ws_net::ws_proto::MessageKind::Text,
+                    data: bytes::Bytes::from_static(b"fragments"),
+                    fin: true,
+                },
+                Outgoing::Text(
+                    r#"{"type":"order","id":42,"side":"buy","price":"64210.50","qty":"0.015"}"#
+                        .to_owned(),
+                ),
+            ];
+            let _ = session.send(frames);
+            self.settings.composer.text = json.to_owned();
+            demo.sent = true;
+            demo.select_after =
+                Some(std::time::Instant::now() + std::time::Duration::from_millis(300));
+            return;
+        }
+        if demo
+            .select_after
+            .is_some_and(|t| std::time::Instant::now() >= t)
+        {
+            demo.select_after = None;
+            // Select the echoed JSON message, so the detail pane has something to show.
+            let state = session.state();
+            let found = (0..state.log.len()).find_map(|i| {
+                let entry = state.log.get(i)?;
+                match &entry.item {
+                    crate::store::Item::Frame(f)
+                        if f.direction == ws_net::ws_proto::Direction::Incoming
+                            && f.payload.starts_with(b"{\"type\":\"subscribe\"") =>
+                    {
+                        Some(entry.index)
+                    }
+                    _ => None,
+                }
+            });
+            drop(state);
+            if let Some(index) = found {
+                tab.log.select(index);
+                tab.log.payload_view = crate::views::frame_log::PayloadView::Json;
+            }
+        }
+    }
+}
+
+/// A file dialog to open after the frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Dialog {
+    Import,
+    Export(String),
+    Pem(FileField),
+    SendFile,
+}
+
+impl eframe::App for WsInspectorApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.persist {
+            eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        }
+    }
+
+    fn persist_egui_memory(&self) -> bool {
+        self.persist
+    }
+}
+
+/// The host of a URL, as a tab title.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_owned();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// Spacing and fonts for a dense tool: a little more air than egui's defaults, and a
+/// slightly larger monospace for the log.
+fn install_style(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| {
+        style.spacing.item_spacing = egui::vec2(8.0, 5.0);
+        style.spacing.button_padding = egui::vec2(8.0, 3.0);
+        style.spacing.interact_size.y = 22.0;
+        if let Some(mono) = style.text_styles.get_mut(&egui::TextStyle::Monospace) {
+            mono.size = 12.5;
+        }
+        if let Some(body) = style.text_styles.get_mut(&egui::TextStyle::Body) {
+            body.size = 13.5;
+        }
+        if let Some(button) = style.text_styles.get_mut(&egui::TextStyle::Button) {
+            button.size = 13.5;
+        }
+    });
+}

@@ -1,0 +1,104 @@
+//! The command line: hand-rolled, since there are only a few flags.
+
+use std::path::PathBuf;
+
+/// The usage text printed by `--help`.
+pub const USAGE: &str = "\
+ws-inspector — a desktop WebSocket inspector
+
+USAGE:
+    ws-inspector [OPTIONS]
+
+OPTIONS:
+    --connect URL        open a tab connected to URL (ws:// or wss://)
+    --profile NAME       open a tab with the saved profile NAME and connect
+    --config-dir DIR     keep profiles in DIR (default: the platform config dir;
+                         the WS_INSPECTOR_CONFIG_DIR environment variable also sets it)
+    --bench-ingest N     no window: flood the built-in echo server with N frames through a
+                         session, then report frames/s and resident memory
+    -h, --help           print this help
+
+With no option, the last layout opens; the first run opens the built-in \"Local echo\"
+profile, which starts an echo server on a free loopback port and needs no network.
+";
+
+/// Parsed command-line arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Args {
+    /// `--connect URL`.
+    pub connect: Option<String>,
+    /// `--profile NAME`.
+    pub profile: Option<String>,
+    /// `--config-dir DIR`.
+    pub config_dir: Option<PathBuf>,
+    /// `--bench-ingest N`.
+    pub bench_ingest: Option<u64>,
+    /// `--demo` (hidden): send a few messages of each kind after connecting.
+    pub demo: bool,
+    /// `--help`.
+    pub help: bool,
+}
+
+impl Args {
+    /// Parses the arguments after the program name.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut parsed = Self::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = |flag: &str| {
+                args.next()
+                    .ok_or_else(|| format!("{flag} needs a value (try --help)"))
+            };
+            match arg.as_str() {
+                "-h" | "--help" => parsed.help = true,
+                "--connect" => parsed.connect = Some(value("--connect")?),
+                "--profile" => parsed.profile = Some(value("--profile")?),
+                "--config-dir" => parsed.config_dir = Some(PathBuf::from(value("--config-dir")?)),
+                "--bench-ingest" => {
+                    let n = value("--bench-ingest")?;
+                    let n = n
+                        .replace('_', "")
+                        .parse()
+                        .map_err(|_| format!("--bench-ingest needs a number, not {n:?}"))?;
+                    parsed.bench_ingest = Some(n);
+                }
+                "--demo" => parsed.demo = true,
+                other => {
+                    if let Some(url) = other.strip_prefix("--connect=") {
+                        parsed.connect = Some(url.to_owned());
+                    } else if let Some(name) = other.strip_prefix("--profile=") {
+                        parsed.profile = Some(name.to_owned());
+                    } else {
+                        return Err(format!("unknown argument {other:?} (try --help)"));
+                    }
+                }
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::parse(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn flags() {
+        let args = parse(&["--connect", "ws://x/", "--profile=Local echo"]).unwrap();
+        assert_eq!(args.connect.as_deref(), Some("ws://x/"));
+        assert_eq!(args.profile.as_deref(), Some("Local echo"));
+        assert!(parse(&["--help"]).unwrap().help);
+        assert_eq!(
+            parse(&["--bench-ingest", "1_000_000"])
+                .unwrap()
+                .bench_ingest,
+            Some(1_000_000)
+        );
+        assert!(parse(&["--connect"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--nope"]).unwrap_err().contains("unknown argument"));
+    }
+}

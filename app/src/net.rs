@@ -1,0 +1,789 @@
+//! The network side: one tokio runtime on background threads, a [`Session`] per connection,
+//! and the built-in local echo server.
+//!
+//! The UI never awaits anything here. A session runs [`ws_net::connect`] with a
+//! [tap](ws_net::tap) on the runtime; a drain task applies every tap report to the session's
+//! [`SessionState`] (behind a mutex the UI reads each frame) and asks egui for a repaint.
+//! Commands from the UI (send, close, cancel) go through an unbounded channel to one task per
+//! session, so they reach the connection in the order they were given.
+//!
+//! Lock discipline: the drain task holds the lock for at most [`DRAIN_BATCH`] reports at a time;
+//! the UI holds it while it lays out one frame. Neither ever awaits while holding it.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use ws_net::tap::{Initiator, TapEvent, TapKind, TapReceiver};
+use ws_net::ws_proto::http::{HeaderMap, Request, Response, StatusCode};
+use ws_net::ws_proto::{CloseCode, Direction, OpCode, ReadyState};
+use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, TlsInfo};
+
+use crate::store::{LifecycleEvent, LogStore};
+
+/// How many tap reports the drain task applies under one lock.
+pub const DRAIN_BATCH: usize = 2048;
+
+/// How many tap reports may wait between a connection and its drain task.
+const TAP_CAPACITY: usize = 8192;
+
+/// The tokio runtime and the built-in echo server. One per app.
+#[derive(Debug)]
+pub struct Net {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    local_echo: Option<SocketAddr>,
+}
+
+impl Net {
+    /// Starts the runtime (two worker threads named `ws-net`).
+    pub fn new() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ws-net")
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        Ok(Self {
+            runtime: Some(runtime),
+            handle,
+            local_echo: None,
+        })
+    }
+
+    /// The runtime, for spawning background work.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+
+    /// Starts the built-in echo server on a free loopback port (once) and returns its URL.
+    ///
+    /// Binding a loopback socket completes at once, so this blocks the caller only for that.
+    pub fn start_local_echo(&mut self) -> Result<String, String> {
+        if let Some(addr) = self.local_echo {
+            return Ok(echo_url(addr));
+        }
+        let server = self
+            .handle
+            .block_on(Server::bind("127.0.0.1:0", ServerOptions::default()))
+            .map_err(|e| format!("could not start the local echo server: {e}"))?;
+        let addr = server
+            .local_addr()
+            .map_err(|e| format!("could not start the local echo server: {e}"))?;
+        self.handle.spawn(serve_echo(server));
+        self.local_echo = Some(addr);
+        Ok(echo_url(addr))
+    }
+
+    /// The local echo server's URL, once started.
+    pub fn local_echo_url(&self) -> Option<String> {
+        self.local_echo.map(echo_url)
+    }
+
+    /// Starts a connection. Progress shows up in [`Session::state`]; `ctx` is asked to repaint
+    /// whenever something happened.
+    pub fn connect(&self, mut options: ConnectOptions, ctx: egui::Context) -> Session {
+        let shared = Arc::new(Mutex::new(SessionState::new(&options.url)));
+        let (tap, reports) = ws_net::tap::channel(TAP_CAPACITY);
+        options.tap = Some(tap);
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let drain = self
+            .handle
+            .spawn(drain(reports, shared.clone(), ctx.clone()));
+        self.handle
+            .spawn(run_session(options, shared.clone(), ctx, command_rx, drain));
+        Session { shared, commands }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Do not wait for connections still closing: the process is going away.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn echo_url(addr: SocketAddr) -> String {
+    format!("ws://{addr}/")
+}
+
+/// The local echo server: accepts any upgrade (choosing the first subprotocol offered) and
+/// echoes every text and binary message back.
+async fn serve_echo(server: Server) {
+    loop {
+        let Ok(incoming) = server.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let upgraded = incoming
+                .upgrade(|request| {
+                    let mut headers = HeaderMap::new();
+                    headers.insert(
+                        "server",
+                        ws_net::ws_proto::http::HeaderValue::from_static("ws-inspector local echo"),
+                    );
+                    Decision::Accept {
+                        protocol: request.protocols.first().cloned(),
+                        headers,
+                    }
+                })
+                .await;
+            let Ok(ws) = upgraded else {
+                return;
+            };
+            let (sender, mut receiver) = ws.split();
+            while let Some(Ok(message)) = receiver.recv().await {
+                let sent = match message {
+                    Message::Text(text) => sender.send_text(text.as_str()).await,
+                    Message::Binary(data) => sender.send_binary(data).await,
+                    _ => Ok(()),
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// The UI's handle on one connection. Dropping it lets the connection go away politely
+/// (the driver sends 1001 Going Away).
+#[derive(Debug)]
+pub struct Session {
+    shared: Arc<Mutex<SessionState>>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+#[derive(Debug)]
+enum Command {
+    /// Send these, in order, without anything in between.
+    Send(Vec<Outgoing>),
+    /// Cancel a connection attempt, or close an open connection with 1000.
+    Disconnect,
+}
+
+impl Session {
+    /// The shared state; hold the guard only while laying out one frame.
+    pub fn state(&self) -> MutexGuard<'_, SessionState> {
+        lock(&self.shared)
+    }
+
+    /// A handle on the shared state for code that outlives the session's owner (benchmarks).
+    pub fn shared(&self) -> Arc<Mutex<SessionState>> {
+        self.shared.clone()
+    }
+
+    /// Queues frames to send, in order. Errors when the session has ended.
+    pub fn send(&self, what: Vec<Outgoing>) -> Result<(), String> {
+        self.commands
+            .send(Command::Send(what))
+            .map_err(|_| "the connection has ended".to_owned())
+    }
+
+    /// Cancels the connection attempt, or closes with 1000 Normal Closure.
+    pub fn disconnect(&self) {
+        let _ = self.commands.send(Command::Disconnect);
+    }
+}
+
+/// Locks a session's state. A panic while the lock was held leaves the state as it was at
+/// that moment, which is still worth showing, so poisoning is ignored.
+pub fn lock(shared: &Mutex<SessionState>) -> MutexGuard<'_, SessionState> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Frames and payload bytes each way, counted for every frame (whether logged or not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+}
+
+/// Why a connection attempt failed, for the handshake view.
+#[derive(Clone, Debug, Default)]
+pub struct Failure {
+    /// The error as ws-net words it.
+    pub reason: String,
+    /// What it means, in plain language, with a hint when there is one.
+    pub explanation: String,
+    /// The HTTP status of a refused upgrade.
+    pub status: Option<StatusCode>,
+    /// Its headers.
+    pub headers: Vec<(String, String)>,
+    /// Its body.
+    pub body: Option<Bytes>,
+}
+
+/// Everything known about the opening handshake.
+#[derive(Clone, Debug, Default)]
+pub struct Handshake {
+    /// Local and peer address of the TCP connection, and the proxy (`host:port`) if one is used.
+    pub tcp: Option<(SocketAddr, SocketAddr, Option<String>)>,
+    /// The TLS session, for `wss://`.
+    pub tls: Option<TlsInfo>,
+    /// The upgrade request and its bytes as written.
+    pub request: Option<(Request<()>, Bytes)>,
+    /// The 101 response and its bytes as received.
+    pub response: Option<(Response<()>, Bytes)>,
+    /// The negotiated subprotocol.
+    pub protocol: Option<String>,
+    /// The negotiated extensions.
+    pub extensions: Vec<String>,
+    /// Set when the connection attempt failed.
+    pub failure: Option<Failure>,
+}
+
+/// How the connection ended.
+#[derive(Clone, Debug)]
+pub struct CloseSummary {
+    /// The close code (1005 without one, 1006 when lost).
+    pub code: CloseCode,
+    /// The reason.
+    pub reason: String,
+    /// Whether the close handshake completed.
+    pub clean: bool,
+    /// Who started it.
+    pub initiator: Initiator,
+}
+
+/// A connection as the UI sees it.
+#[derive(Debug)]
+pub struct SessionState {
+    /// The URL connected to.
+    pub url: String,
+    /// The frame and event log.
+    pub log: LogStore,
+    /// The browser's `readyState`.
+    pub ready_state: ReadyState,
+    /// Every readyState this connection went through, in order.
+    pub history: Vec<ReadyState>,
+    /// The opening handshake.
+    pub handshake: Handshake,
+    /// Counters, each way.
+    pub traffic: Traffic,
+    /// When the attempt started.
+    pub started: Instant,
+    /// When the connection opened (wall clock and monotonic).
+    pub opened: Option<(SystemTime, Instant)>,
+    /// When it reached CLOSED.
+    pub ended: Option<Instant>,
+    /// How it ended.
+    pub close: Option<CloseSummary>,
+    /// Whether frames are logged (paused: still counted, not logged).
+    pub capture: bool,
+    /// Frames not logged because capture was paused.
+    pub skipped: u64,
+    /// The last error, in plain words.
+    pub last_error: Option<String>,
+    /// The background task has finished: nothing more will change.
+    pub finished: bool,
+    /// The incoming message being assembled: (text?, bytes so far).
+    incoming: Option<(bool, u64)>,
+}
+
+impl SessionState {
+    fn new(url: &str) -> Self {
+        let mut log = LogStore::default();
+        let now = SystemTime::now();
+        log.push_event(
+            now,
+            Duration::ZERO,
+            LifecycleEvent::Connecting {
+                url: url.to_owned(),
+            },
+        );
+        Self {
+            url: url.to_owned(),
+            log,
+            ready_state: ReadyState::Connecting,
+            history: vec![ReadyState::Connecting],
+            handshake: Handshake::default(),
+            traffic: Traffic::default(),
+            started: Instant::now(),
+            opened: None,
+            ended: None,
+            close: None,
+            capture: true,
+            skipped: 0,
+            last_error: None,
+            finished: false,
+            incoming: None,
+        }
+    }
+
+    /// `readyState 0 → 1 → 2 → 3`: the states this connection went through.
+    pub fn history_text(&self) -> String {
+        format!("readyState {}", self.history_steps())
+    }
+
+    /// `0 → 1 → 2 → 3`.
+    pub fn history_steps(&self) -> String {
+        let steps: Vec<String> = self
+            .history
+            .iter()
+            .map(|s| (*s as u8).to_string())
+            .collect();
+        steps.join(" → ")
+    }
+
+    fn set_ready_state(&mut self, state: ReadyState) {
+        self.ready_state = state;
+        if self.history.last() != Some(&state) {
+            self.history.push(state);
+        }
+        if state == ReadyState::Closed {
+            self.ended.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// How long the connection has been (or was) open.
+    pub fn open_for(&self) -> Option<Duration> {
+        let (_, since) = self.opened?;
+        Some(
+            self.ended
+                .unwrap_or_else(Instant::now)
+                .saturating_duration_since(since),
+        )
+    }
+
+    /// Applies one tap report.
+    fn apply(&mut self, event: TapEvent) {
+        let TapEvent {
+            time,
+            elapsed,
+            kind,
+        } = event;
+        match kind {
+            TapKind::State(state) => {
+                self.set_ready_state(state);
+                match state {
+                    ReadyState::Open => {
+                        self.opened = Some((time, Instant::now()));
+                        let event = LifecycleEvent::Open {
+                            protocol: self.handshake.protocol.clone(),
+                            extensions: self.handshake.extensions.clone(),
+                        };
+                        self.log.push_event(time, elapsed, event);
+                    }
+                    ReadyState::Connecting | ReadyState::Closing | ReadyState::Closed => {}
+                }
+            }
+            TapKind::TcpConnected { local, peer, proxy } => {
+                self.handshake.tcp = Some((local, peer, proxy));
+            }
+            TapKind::TlsEstablished(info) => self.handshake.tls = Some(*info),
+            TapKind::RequestSent { request, raw } => {
+                self.handshake.request = Some((*request, raw));
+            }
+            TapKind::ResponseReceived { response, raw } => {
+                let headers = response.headers();
+                self.handshake.protocol = headers
+                    .get("sec-websocket-protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.trim().to_owned());
+                self.handshake.extensions = headers
+                    .get_all("sec-websocket-extensions")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                self.handshake.response = Some((*response, raw));
+            }
+            TapKind::HandshakeFailed {
+                reason,
+                response,
+                body,
+            } => {
+                let failure = self.handshake.failure.get_or_insert_with(Failure::default);
+                failure.reason.clone_from(&reason);
+                if let Some(response) = response {
+                    failure.status = Some(response.status());
+                    failure.headers = header_pairs(response.headers());
+                }
+                failure.body = body;
+                self.last_error = Some(reason.clone());
+                self.log
+                    .push_event(time, elapsed, LifecycleEvent::Error(reason));
+                // As in a browser: a failed connection fires error, then close with 1006.
+                let close = CloseSummary {
+                    code: CloseCode::ABNORMAL,
+                    reason: String::new(),
+                    clean: false,
+                    initiator: Initiator::Nobody,
+                };
+                self.push_close(time, elapsed, close);
+            }
+            TapKind::Frame(frame) => {
+                let len = frame.header.payload_len;
+                let incoming = frame.direction == Direction::Incoming;
+                if incoming {
+                    self.traffic.frames_in += 1;
+                    self.traffic.bytes_in += len;
+                } else {
+                    self.traffic.frames_out += 1;
+                    self.traffic.bytes_out += len;
+                }
+                let message = if incoming {
+                    self.track_incoming(frame.header.opcode, frame.header.fin, len)
+                } else {
+                    None
+                };
+                if self.capture {
+                    self.log.push_frame(time, elapsed, frame);
+                    if let Some(event) = message {
+                        self.log.push_event(time, elapsed, event);
+                    }
+                } else {
+                    self.skipped += 1;
+                }
+            }
+            TapKind::Closed {
+                code,
+                reason,
+                initiator,
+                clean,
+            } => {
+                let close = CloseSummary {
+                    code,
+                    reason,
+                    clean,
+                    initiator,
+                };
+                self.push_close(time, elapsed, close);
+            }
+            TapKind::Error(error) => {
+                self.last_error = Some(error.clone());
+                self.log
+                    .push_event(time, elapsed, LifecycleEvent::Error(error));
+            }
+            // Server-side reports (and any added later) do not concern a client session.
+            _ => {}
+        }
+    }
+
+    fn push_close(&mut self, time: SystemTime, elapsed: Duration, close: CloseSummary) {
+        self.log.push_event(
+            time,
+            elapsed,
+            LifecycleEvent::Close {
+                code: close.code,
+                reason: close.reason.clone(),
+                clean: close.clean,
+                initiator: close.initiator,
+            },
+        );
+        self.close = Some(close);
+    }
+
+    /// Follows incoming data frames; returns the browser's `message` event when one completes.
+    fn track_incoming(&mut self, opcode: OpCode, fin: bool, len: u64) -> Option<LifecycleEvent> {
+        let (text, total) = match opcode {
+            OpCode::Text | OpCode::Binary => (opcode == OpCode::Text, len),
+            OpCode::Continuation => {
+                let (text, so_far) = self.incoming?;
+                (text, so_far + len)
+            }
+            _ => return None,
+        };
+        if fin {
+            self.incoming = None;
+            Some(LifecycleEvent::Message {
+                direction: Direction::Incoming,
+                text,
+                len: total,
+            })
+        } else {
+            self.incoming = Some((text, total));
+            None
+        }
+    }
+
+    /// Records the outcome of a failed connection attempt, with a plain-language reason.
+    fn fail(&mut self, error: &ws_net::Error) {
+        let failure = self.handshake.failure.get_or_insert_with(Failure::default);
+        if failure.reason.is_empty() {
+            failure.reason = error.to_string();
+        }
+        if failure.status.is_none()
+            && let Some(response) = error.http_response()
+        {
+            failure.status = Some(response.status());
+            failure.headers = header_pairs(response.headers());
+        }
+        if failure.body.is_none() {
+            failure.body = error.http_body().map(Bytes::copy_from_slice);
+        }
+        failure.explanation = explain(error);
+        if self.close.is_none() {
+            let close = CloseSummary {
+                code: CloseCode::ABNORMAL,
+                reason: String::new(),
+                clean: false,
+                initiator: Initiator::Nobody,
+            };
+            let reason = error.to_string();
+            self.last_error = Some(reason.clone());
+            self.log.push_event(
+                SystemTime::now(),
+                self.started.elapsed(),
+                LifecycleEvent::Error(reason),
+            );
+            self.push_close(SystemTime::now(), self.started.elapsed(), close);
+        }
+        self.set_ready_state(ReadyState::Closed);
+    }
+}
+
+/// The header map as (name, value) strings, in order.
+pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A connection error in plain language, for someone who wants to know what to do next.
+pub fn explain(error: &ws_net::Error) -> String {
+    use std::error::Error as _;
+    if let Some(response) = error.http_response() {
+        let status = response.status();
+        let reason = status.canonical_reason().unwrap_or("");
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            return format!(
+                "The server agreed to switch protocols, but its answer is not a valid \
+                 WebSocket upgrade: {error}"
+            );
+        }
+        let hint = match status.as_u16() {
+            400 => "the server found the upgrade request malformed",
+            401 => "authentication is required (add an Authorization header)",
+            403 => "the server refused the connection (check Origin, cookies or tokens)",
+            404 => "there is no WebSocket endpoint at this path",
+            426 => "the server wants a different protocol version",
+            429 => "too many requests; try again later",
+            300..=399 => "the server redirects elsewhere (see the Location header)",
+            500..=599 => "the server failed while handling the upgrade",
+            _ => "the server did not accept the WebSocket upgrade",
+        };
+        return format!(
+            "The server answered {} {reason} instead of 101 Switching Protocols: {hint}.",
+            status.as_u16()
+        );
+    }
+    if let Some(stage) = error.timeout_stage() {
+        let what = match stage {
+            ws_net::Stage::Connect => "opening the TCP connection",
+            ws_net::Stage::Proxy => "the proxy's CONNECT",
+            ws_net::Stage::Tls => "the TLS handshake",
+            ws_net::Stage::Handshake => "the server's answer to the upgrade request",
+            ws_net::Stage::Close => "the closing handshake",
+        };
+        return format!("Timed out waiting for {what} (see the timeouts under Options).");
+    }
+    if error.is_tls() {
+        return format!("{error}. Check the server name, the CA file, or the clock.");
+    }
+    if error.is_proxy() {
+        return format!("{error}. Check the proxy setting in Options.");
+    }
+    if error.is_config() {
+        return error.to_string();
+    }
+    if error.is_handshake() {
+        return error.to_string();
+    }
+    if error.is_io() {
+        let io = error
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>());
+        if let Some(io) = io {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    "Connection refused: nothing is listening at that host and port.".to_owned()
+                }
+                std::io::ErrorKind::ConnectionReset => {
+                    "The server reset the connection.".to_owned()
+                }
+                _ => format!("Network error: {io}."),
+            };
+        }
+    }
+    error.to_string()
+}
+
+/// Applies tap reports in batches until the connection's taps are all dropped.
+async fn drain(mut reports: TapReceiver, shared: Arc<Mutex<SessionState>>, ctx: egui::Context) {
+    while let Some(first) = reports.recv().await {
+        {
+            let mut state = lock(&shared);
+            state.apply(first);
+            for _ in 1..DRAIN_BATCH {
+                match reports.try_recv() {
+                    Some(event) => state.apply(event),
+                    None => break,
+                }
+            }
+        }
+        // At most one repaint per display frame, however fast frames arrive.
+        ctx.request_repaint_after(Duration::from_millis(15));
+    }
+}
+
+/// One connection, from the attempt to the end.
+async fn run_session(
+    options: ConnectOptions,
+    shared: Arc<Mutex<SessionState>>,
+    ctx: egui::Context,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    drain: tokio::task::JoinHandle<()>,
+) {
+    // Boxed, so that dropping it cancels the attempt and drops its tap at once.
+    let mut connect = Box::pin(ws_net::connect(options));
+    let mut queued: Vec<Outgoing> = Vec::new();
+    let result = loop {
+        tokio::select! {
+            result = &mut connect => break Some(result),
+            command = commands.recv() => match command {
+                Some(Command::Send(what)) => queued.extend(what),
+                Some(Command::Disconnect) | None => break None,
+            },
+        }
+    };
+    let ws = match result {
+        None => {
+            // Cancelled: dropping the attempt drops its tap, so the drain task ends.
+            drop(connect);
+            let _ = drain.await;
+            let mut state = lock(&shared);
+            let now = SystemTime::now();
+            let elapsed = state.started.elapsed();
+            state.last_error = Some("the connection attempt was cancelled".to_owned());
+            state.log.push_event(
+                now,
+                elapsed,
+                LifecycleEvent::Error("the connection attempt was cancelled".to_owned()),
+            );
+            let close = CloseSummary {
+                code: CloseCode::ABNORMAL,
+                reason: "cancelled".to_owned(),
+                clean: false,
+                initiator: Initiator::Local,
+            };
+            state.push_close(now, elapsed, close);
+            state.set_ready_state(ReadyState::Closed);
+            state.finished = true;
+            drop(state);
+            ctx.request_repaint();
+            return;
+        }
+        Some(Err(error)) => {
+            drop(connect);
+            let _ = drain.await;
+            let mut state = lock(&shared);
+            state.fail(&error);
+            state.finished = true;
+            drop(state);
+            ctx.request_repaint();
+            return;
+        }
+        Some(Ok(ws)) => ws,
+    };
+    let (sender, mut receiver) = ws.split();
+    // Read messages in a task of their own: a full message channel must never stop a send
+    // below from completing (the driver would wait for us while we wait for it).
+    let mut reader = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let mut pending = Some(queued);
+    loop {
+        let next = match pending.take() {
+            Some(queued) if !queued.is_empty() => Some(Command::Send(queued)),
+            _ => {
+                tokio::select! {
+                    _ = &mut reader => break,
+                    command = commands.recv() => command,
+                }
+            }
+        };
+        match next {
+            Some(Command::Send(what)) => {
+                for out in what {
+                    if let Err(e) = sender.send(out).await {
+                        let mut state = lock(&shared);
+                        let message = format!("could not send: {e}");
+                        state.last_error = Some(message.clone());
+                        let elapsed = state.started.elapsed();
+                        state.log.push_event(
+                            SystemTime::now(),
+                            elapsed,
+                            LifecycleEvent::Error(message),
+                        );
+                        drop(state);
+                        ctx.request_repaint();
+                        break;
+                    }
+                }
+            }
+            Some(Command::Disconnect) => {
+                let _ = sender.close(Some(CloseCode::NORMAL), "").await;
+            }
+            None => {
+                // The UI dropped the session: close politely and let the driver finish.
+                let _ = sender.close(Some(CloseCode::GOING_AWAY), "").await;
+                break;
+            }
+        }
+    }
+    drop(sender);
+    let _ = reader.await;
+    let _ = drain.await;
+    lock(&shared).finished = true;
+    ctx.request_repaint();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incoming_fragments_make_one_message_event() {
+        let mut state = SessionState::new("ws://x/");
+        assert!(state.track_incoming(OpCode::Text, false, 3).is_none());
+        assert!(state.track_incoming(OpCode::Ping, true, 2).is_none());
+        assert!(
+            state
+                .track_incoming(OpCode::Continuation, false, 4)
+                .is_none()
+        );
+        match state.track_incoming(OpCode::Continuation, true, 5) {
+            Some(LifecycleEvent::Message { text, len, .. }) => {
+                assert!(text);
+                assert_eq!(len, 12);
+            }
+            other => panic!("expected a message event, got {other:?}"),
+        }
+        assert!(matches!(
+            state.track_incoming(OpCode::Binary, true, 1),
+            Some(LifecycleEvent::Message {
+                text: false,
+                len: 1,
+                ..
+            })
+        ));
+    }
+}

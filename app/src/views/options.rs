@@ -1,0 +1,257 @@
+//! The connection options panel: it edits a [`Profile`] — headers, Origin, subprotocols,
+//! TLS, proxy, timeouts, auto-pong and the message size limit.
+
+use egui::{RichText, Ui};
+
+use super::{Palette, heading_ui};
+use crate::profiles::{HeaderRow, Profile};
+
+/// What the options panel asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionsAction {
+    /// Save the profile to its file.
+    Save,
+    /// Throw the edits away.
+    Revert,
+}
+
+/// Which file field a Browse button is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileField {
+    /// The extra CA (PEM).
+    CaFile,
+    /// The client certificate chain (PEM).
+    ClientCert,
+    /// The client key (PEM).
+    ClientKey,
+}
+
+/// The options panel. Stateless apart from the Browse request it hands back.
+#[derive(Debug, Default)]
+pub struct OptionsView {
+    /// A Browse… button was pressed: the app opens a file dialog for this field.
+    pub browse: Option<FileField>,
+}
+
+impl OptionsView {
+    /// Shows the editor for `profile`. `dirty`: it differs from the saved file.
+    pub fn ui(&mut self, ui: &mut Ui, profile: &mut Profile, dirty: bool) -> Option<OptionsAction> {
+        let palette = Palette::of(ui);
+        let mut action = None;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(&profile.name).strong());
+            if dirty {
+                ui.label(RichText::new("• edited").color(palette.warning));
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .add_enabled(dirty, egui::Button::new("Save profile"))
+                    .on_hover_text("Write these options to the profile file")
+                    .clicked()
+                {
+                    action = Some(OptionsAction::Save);
+                }
+                if ui.add_enabled(dirty, egui::Button::new("Revert")).clicked() {
+                    action = Some(OptionsAction::Revert);
+                }
+            });
+        });
+        egui::ScrollArea::vertical()
+            .id_salt("options-scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                self.fields_ui(ui, profile, &palette);
+            });
+        action
+    }
+
+    fn fields_ui(&mut self, ui: &mut Ui, profile: &mut Profile, palette: &Palette) {
+        heading_ui(ui, "Request");
+        egui::Grid::new("request-grid")
+            .num_columns(2)
+            .spacing([8.0, 4.0])
+            .show(ui, |ui| {
+                text_row(
+                    ui,
+                    "Origin",
+                    &mut profile.origin,
+                    "e.g. https://example.com",
+                );
+                text_row(
+                    ui,
+                    "Subprotocols",
+                    &mut profile.subprotocols,
+                    "comma-separated, in order of preference",
+                );
+            });
+
+        heading_ui(ui, "Headers");
+        let mut remove = None;
+        egui::Grid::new("headers-grid")
+            .num_columns(4)
+            .spacing([6.0, 4.0])
+            .show(ui, |ui| {
+                for (i, row) in profile.headers.iter_mut().enumerate() {
+                    ui.checkbox(&mut row.enabled, "on")
+                        .on_hover_text("Send this header");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut row.name)
+                            .hint_text("Name")
+                            .desired_width(110.0),
+                    );
+                    ui.add(
+                        egui::TextEdit::singleline(&mut row.value)
+                            .hint_text("Value")
+                            .desired_width(170.0),
+                    );
+                    if ui
+                        .small_button("✖")
+                        .on_hover_text("Remove this header")
+                        .clicked()
+                    {
+                        remove = Some(i);
+                    }
+                    ui.end_row();
+                }
+            });
+        if let Some(i) = remove {
+            profile.headers.remove(i);
+        }
+        if ui.button("+ Add header").clicked() {
+            profile.headers.push(HeaderRow {
+                enabled: true,
+                name: String::new(),
+                value: String::new(),
+            });
+        }
+
+        heading_ui(ui, "TLS (wss://)");
+        egui::Grid::new("tls-options-grid")
+            .num_columns(3)
+            .spacing([8.0, 4.0])
+            .show(ui, |ui| {
+                self.file_row(ui, "Extra CA", &mut profile.ca_file, FileField::CaFile);
+                self.file_row(
+                    ui,
+                    "Client certificate",
+                    &mut profile.client_cert_file,
+                    FileField::ClientCert,
+                );
+                self.file_row(
+                    ui,
+                    "Client key",
+                    &mut profile.client_key_file,
+                    FileField::ClientKey,
+                );
+            });
+        ui.checkbox(
+            &mut profile.accept_invalid_certs,
+            "Accept invalid certificates",
+        );
+        if profile.accept_invalid_certs {
+            egui::Frame::new()
+                .fill(palette.warning.gamma_multiply(0.15))
+                .stroke(egui::Stroke::new(1.0, palette.warning))
+                .corner_radius(4.0)
+                .inner_margin(6.0)
+                .show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(
+                                "⚠ Certificate checks are OFF: any server can pretend to be \
+                                 this one. Use only for testing.",
+                            )
+                            .color(palette.warning),
+                        )
+                        .wrap(),
+                    );
+                });
+        }
+
+        heading_ui(ui, "Proxy");
+        egui::Grid::new("proxy-grid")
+            .num_columns(2)
+            .spacing([8.0, 4.0])
+            .show(ui, |ui| {
+                text_row(
+                    ui,
+                    "HTTP proxy",
+                    &mut profile.proxy,
+                    "empty: none · env: from HTTP(S)_PROXY · http://user:pass@host:port",
+                );
+            });
+
+        heading_ui(ui, "Timeouts (seconds)");
+        egui::Grid::new("timeouts-grid")
+            .num_columns(2)
+            .spacing([8.0, 4.0])
+            .show(ui, |ui| {
+                seconds_row(ui, "TCP connect", &mut profile.connect_timeout_secs);
+                seconds_row(ui, "TLS handshake", &mut profile.tls_timeout_secs);
+                seconds_row(ui, "Opening handshake", &mut profile.handshake_timeout_secs);
+                seconds_row(ui, "Closing handshake", &mut profile.close_timeout_secs);
+            });
+
+        heading_ui(ui, "Protocol");
+        ui.checkbox(
+            &mut profile.auto_pong,
+            "Answer pings automatically (auto-pong)",
+        )
+        .on_hover_text("Off: pings stay unanswered unless you send a pong from the composer");
+        ui.horizontal(|ui| {
+            let label = ui.label("Max message size");
+            let mut kib = (profile.max_message_size / 1024) as u64;
+            let response = ui
+                .add(
+                    egui::DragValue::new(&mut kib)
+                        .range(1..=4 * 1024 * 1024)
+                        .speed(64.0)
+                        .suffix(" KiB"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Larger incoming messages fail the connection with 1009");
+            if response.changed() {
+                profile.max_message_size = usize::try_from(kib * 1024).unwrap_or(usize::MAX);
+            }
+        });
+    }
+
+    fn file_row(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {
+        let label = ui.label(name);
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .hint_text("PEM file path")
+                .desired_width(190.0),
+        )
+        .labelled_by(label.id);
+        if ui.small_button("Browse…").clicked() {
+            self.browse = Some(field);
+        }
+        ui.end_row();
+    }
+}
+
+fn text_row(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
+    let label = ui.label(name);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .hint_text(hint)
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(label.id);
+    ui.end_row();
+}
+
+fn seconds_row(ui: &mut Ui, name: &str, value: &mut f32) {
+    let label = ui.label(name);
+    ui.add(
+        egui::DragValue::new(value)
+            .range(0.1..=3600.0)
+            .speed(0.1)
+            .max_decimals(1)
+            .suffix(" s"),
+    )
+    .labelled_by(label.id);
+    ui.end_row();
+}
