@@ -486,7 +486,7 @@ impl Connection {
 
     /// Tells the connection that the peer closed its side of the TCP connection.
     ///
-    /// Before the close handshake completed that is an abnormal closure (1006), returned as
+    /// Before the peer's close frame arrived that is an abnormal closure (1006), returned as
     /// [`ProtocolError::AbnormalClosure`]; during the opening handshake it is
     /// [`HandshakeError::UnexpectedEof`] — or, if the server was sending a non-101 answer
     /// whose body runs until EOF, the [`HandshakeError::Rejected`] error with that body.
@@ -530,6 +530,12 @@ impl Connection {
                     return Ok(());
                 }
                 self.state = ReadyState::Closed;
+                if self.close_received.is_some() {
+                    // The peer's close frame arrived and was not answered yet (automatic reply
+                    // off): the close code is the peer's (RFC 6455 §7.1.5), and ending TCP
+                    // after a close frame is no fault.
+                    return Ok(());
+                }
                 let err = ProtocolError::AbnormalClosure;
                 self.fault = Some(err.clone());
                 Err(err.into())

@@ -296,6 +296,7 @@ fuzz_target!(|data: &[u8]| {
     config.auto_pong = first & 0x08 == 0;
     config.auto_close_reply = first & 0x10 == 0;
     config.report_frames = first & 0x20 != 0;
+    config.pause_after_message = first & 0x80 != 0;
     if first & 0x40 != 0 {
         config.max_frame_size = 100;
         config.max_message_size = 300;
@@ -320,8 +321,13 @@ fuzz_target!(|data: &[u8]| {
             0 | 1 => h.input(false, chunk),
             2 => h.command(op, chunk),
             _ if n == 0 => h.input(true, &[]),
+            // Resumes parsing after `pause_after_message` stopped it.
+            _ if n == 1 => h.input(false, &[]),
             _ => h.drain(),
         }
+    }
+    while h.conn.is_paused() {
+        h.input(false, &[]);
     }
     h.input(true, &[]);
     h.drain();
