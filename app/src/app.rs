@@ -22,7 +22,7 @@ use ws_net::ws_proto::{CloseCode, ReadyState};
 use crate::cli::Args;
 use crate::net::{Net, Session, SessionState};
 use crate::profiles::{Profile, ProfileStore};
-use crate::views::composer::Composer;
+use crate::views::composer::{Composer, HistoryItem, Kind};
 use crate::views::connection_bar::{BarAction, ConnectionBar, check_url};
 use crate::views::frame_log::{FrameLogView, LogAction, LogSettings};
 use crate::views::handshake::HandshakeView;
@@ -99,6 +99,21 @@ struct Tab {
 struct Demo {
     sent: bool,
     select_after: Option<std::time::Instant>,
+    /// Messages still to send, one every [`DEMO_STEP`], so that echoes interleave.
+    queue: std::collections::VecDeque<Vec<Outgoing>>,
+    next_at: std::time::Instant,
+}
+
+/// The pause between two demo messages.
+const DEMO_STEP: std::time::Duration = std::time::Duration::from_millis(60);
+
+/// A `--flood` run: once the active connection is open, flood it and report.
+#[derive(Debug)]
+struct Flood {
+    frames: u64,
+    /// When the flood started, and the frame count then.
+    started: Option<(std::time::Instant, u64)>,
+    done: bool,
 }
 
 /// The inspector.
@@ -112,6 +127,7 @@ pub struct WsInspectorApp {
     active: usize,
     persist: bool,
     demo: Option<Demo>,
+    flood: Option<Flood>,
     /// A message for the status bar (error?, text).
     notice: Option<(bool, String)>,
     /// A file dialog to open once the frame is laid out.
@@ -143,6 +159,13 @@ impl WsInspectorApp {
         app.demo = args.demo.then_some(Demo {
             sent: false,
             select_after: None,
+            queue: std::collections::VecDeque::new(),
+            next_at: std::time::Instant::now(),
+        });
+        app.flood = args.flood.map(|frames| Flood {
+            frames,
+            started: None,
+            done: false,
         });
         app.open_from_args(&cc.egui_ctx, &args);
         Ok(app)
@@ -183,6 +206,7 @@ impl WsInspectorApp {
             active: 0,
             persist,
             demo: None,
+            flood: None,
             notice: echo_error.map(|e| (true, e)),
             pending_dialog: None,
         };
@@ -237,7 +261,7 @@ impl WsInspectorApp {
         }
         if args.profile.is_none()
             && args.connect.is_none()
-            && (first_run || args.demo)
+            && (first_run || args.demo || args.flood.is_some())
             && let Some(i) = self.tabs.iter().position(|t| t.profile.local_echo)
         {
             self.active = i;
@@ -353,7 +377,8 @@ impl WsInspectorApp {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(500));
         }
-        self.run_demo();
+        self.run_demo(ui.ctx());
+        self.run_flood(ui.ctx());
         egui::Panel::top("tabs-bar").show(ui, |ui| self.tabs_ui(ui));
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_ui(ui));
         if self.settings.show_sidebar {
@@ -680,7 +705,13 @@ impl WsInspectorApp {
                     match settings.inspector_tab {
                         InspectorTab::Handshake => settings.handshake.ui(ui, state),
                         InspectorTab::Options => {
-                            options_action = self.options_view.ui(ui, profile, dirty);
+                            options_action = self.options_view.ui(
+                                ui,
+                                profile,
+                                saved.is_some(),
+                                dirty,
+                                state.is_some_and(|s| !s.finished),
+                            );
                         }
                     }
                 });
@@ -689,12 +720,13 @@ impl WsInspectorApp {
         let mut to_send = None;
         egui::Panel::bottom("composer-panel")
             .resizable(true)
-            .default_size(190.0)
+            .default_size(170.0)
             .min_size(120.0)
             .frame(
                 egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
             )
             .show(ui, |ui| {
+                ui.set_min_size(ui.available_size());
                 to_send = settings.composer.ui(ui, open);
             });
 
@@ -781,6 +813,16 @@ impl WsInspectorApp {
         if !profile.local_echo {
             profile.url.clone_from(&tab.url);
         }
+        if tab.saved_as.is_none() {
+            // A new profile: give it a name no other profile has.
+            match self.profiles.create(&profile.name) {
+                Ok(created) => profile.name = created.name,
+                Err(e) => {
+                    self.notice = Some((true, format!("Could not save: {e}")));
+                    return;
+                }
+            }
+        }
         match self.profiles.save(&profile) {
             Ok(()) => {
                 tab.profile = profile.clone();
@@ -861,7 +903,7 @@ impl WsInspectorApp {
     }
 
     /// `--demo`: once the active connection is open, send one of each kind of frame.
-    fn run_demo(&mut self) {
+    fn run_demo(&mut self, ctx: &egui::Context) {
         let Some(demo) = &mut self.demo else {
             return;
         };
@@ -877,37 +919,65 @@ impl WsInspectorApp {
             }
             let json = r#"{"type":"subscribe","channel":"ticker","symbols":["BTC-USD","ETH-USD"],"depth":10,"snapshot":true}"#;
             let frames = vec![
-                Outgoing::Text("hello from ws-inspector".to_owned()),
-                Outgoing::Text(json.to_owned()),
-                Outgoing::Ping(bytes::Bytes::from_static(b"are you there?")),
-                Outgoing::Binary(bytes::Bytes::from_static(&[
+                vec![Outgoing::Text("hello from ws-inspector".to_owned())],
+                vec![Outgoing::Text(json.to_owned())],
+                vec![Outgoing::Ping(bytes::Bytes::from_static(b"are you there?"))],
+                vec![Outgoing::Binary(bytes::Bytes::from_static(&[
                     0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03, 0x7f, 0x80, 0xff,
-                ])),
-                Outgoing::Fragment {
-                    kind: ws_net::ws_proto::MessageKind::Text,
-                    data: bytes::Bytes::from_static(b"a message sent "),
-                    fin: false,
-                },
-                Outgoing::Fragment {
-                    kind: ws_net::ws_proto::MessageKind::Text,
-                    data: bytes::Bytes::from_static(b"in three "),
-                    fin: false,
-                },
-                Outgoing::Fragment {
-                    kind: ws_net::ws_proto::MessageKind::Text,
-                    data: bytes::Bytes::from_static(b"fragments"),
-                    fin: true,
-                },
-                Outgoing::Text(
+                ]))],
+                vec![
+                    Outgoing::Fragment {
+                        kind: ws_net::ws_proto::MessageKind::Text,
+                        data: bytes::Bytes::from_static(b"a message sent "),
+                        fin: false,
+                    },
+                    Outgoing::Fragment {
+                        kind: ws_net::ws_proto::MessageKind::Text,
+                        data: bytes::Bytes::from_static(b"in three "),
+                        fin: false,
+                    },
+                    Outgoing::Fragment {
+                        kind: ws_net::ws_proto::MessageKind::Text,
+                        data: bytes::Bytes::from_static(b"fragments"),
+                        fin: true,
+                    },
+                ],
+                vec![Outgoing::Text(
                     r#"{"type":"order","id":42,"side":"buy","price":"64210.50","qty":"0.015"}"#
                         .to_owned(),
-                ),
+                )],
             ];
-            let _ = session.send(frames);
+            demo.queue = frames.into();
             self.settings.composer.text = json.to_owned();
+            for (kind, body) in [
+                (Kind::Text, "hello from ws-inspector"),
+                (Kind::Ping, "are you there?"),
+                (Kind::Binary, "de ad be ef 00 01 02 03 7f 80 ff"),
+                (Kind::Text, json),
+            ] {
+                self.settings.composer.history.push(HistoryItem {
+                    kind,
+                    body: body.to_owned(),
+                    code: 1000,
+                    fragments: 1,
+                });
+            }
             demo.sent = true;
-            demo.select_after =
-                Some(std::time::Instant::now() + std::time::Duration::from_millis(300));
+            return;
+        }
+        if std::time::Instant::now() >= demo.next_at
+            && let Some(frames) = demo.queue.pop_front()
+        {
+            let _ = session.send(frames);
+            demo.next_at = std::time::Instant::now() + DEMO_STEP;
+            if demo.queue.is_empty() {
+                demo.select_after = Some(demo.next_at + DEMO_STEP);
+            }
+        }
+        if !demo.queue.is_empty() || demo.select_after.is_some() {
+            ctx.request_repaint_after(DEMO_STEP);
+        }
+        if demo.select_after.is_none() {
             return;
         }
         if demo
@@ -933,6 +1003,51 @@ impl WsInspectorApp {
             if let Some(index) = found {
                 tab.log.select(index);
                 tab.log.payload_view = crate::views::frame_log::PayloadView::Json;
+            }
+        }
+    }
+}
+
+impl WsInspectorApp {
+    /// `--flood N`: floods the active connection once it is open; reports when all frames
+    /// are logged.
+    fn run_flood(&mut self, ctx: &egui::Context) {
+        let Some(flood) = &mut self.flood else {
+            return;
+        };
+        let Some(session) = self.tabs.get(self.active).and_then(|t| t.session.as_ref()) else {
+            return;
+        };
+        if flood.done {
+            return;
+        }
+        let (state, logged) = {
+            let s = session.state();
+            (s.ready_state, s.traffic.frames_in + s.traffic.frames_out)
+        };
+        match flood.started {
+            None if state == ReadyState::Open => {
+                session.flood(self.net.handle(), flood.frames.div_ceil(2));
+                flood.started = Some((std::time::Instant::now(), logged));
+            }
+            None => {}
+            Some((since, base)) => {
+                let done = logged - base;
+                if done >= flood.frames.div_ceil(2) * 2 {
+                    flood.done = true;
+                    let secs = since.elapsed().as_secs_f64().max(1e-9);
+                    let rss = crate::bench::vm_rss_kib()
+                        .map_or("?".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
+                    let report = format!(
+                        "flood: {done} frames logged in {secs:.2} s ({:.0} frames/s) with the \
+                         window open; VmRSS {rss}",
+                        done as f64 / secs
+                    );
+                    eprintln!("{report}");
+                    self.notice = Some((false, report));
+                } else {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(100));
+                }
             }
         }
     }

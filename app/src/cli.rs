@@ -35,6 +35,9 @@ pub struct Args {
     pub bench_ingest: Option<u64>,
     /// `--demo` (hidden): send a few messages of each kind after connecting.
     pub demo: bool,
+    /// `--flood N` (hidden): once connected, send N frames' worth of small messages to the
+    /// echo server and report the ingest rate and resident memory on stderr.
+    pub flood: Option<u64>,
     /// `--help`.
     pub help: bool,
 }
@@ -63,6 +66,14 @@ impl Args {
                     parsed.bench_ingest = Some(n);
                 }
                 "--demo" => parsed.demo = true,
+                "--flood" => {
+                    let n = value("--flood")?;
+                    let n = n
+                        .replace('_', "")
+                        .parse()
+                        .map_err(|_| format!("--flood needs a number, not {n:?}"))?;
+                    parsed.flood = Some(n);
+                }
                 other => {
                     if let Some(url) = other.strip_prefix("--connect=") {
                         parsed.connect = Some(url.to_owned());

@@ -32,7 +32,7 @@ fn main() -> std::process::ExitCode {
         viewport: egui::ViewportBuilder::default()
             .with_title("ws-inspector")
             .with_app_id("ws-inspector")
-            .with_inner_size([1360.0, 860.0])
+            .with_inner_size([1440.0, 900.0])
             .with_min_inner_size([820.0, 520.0]),
         persist_window: true,
         ..Default::default()

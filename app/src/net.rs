@@ -184,6 +184,34 @@ impl Session {
             .map_err(|_| "the connection has ended".to_owned())
     }
 
+    /// Sends `messages` small text messages as fast as the connection takes them, keeping at
+    /// most a few thousand queued (so that queued commands do not inflate memory). For the
+    /// ingest benchmark and `--flood`; progress shows in [`SessionState::traffic`].
+    pub fn flood(&self, handle: &tokio::runtime::Handle, messages: u64) {
+        const BATCH: u64 = 1000;
+        let commands = self.commands.clone();
+        let shared = self.shared.clone();
+        handle.spawn(async move {
+            let base = lock(&shared).traffic.frames_out;
+            let mut sent = 0;
+            while sent < messages {
+                let out = lock(&shared).traffic.frames_out - base;
+                if sent.saturating_sub(out) >= 4 * BATCH {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                    continue;
+                }
+                let n = BATCH.min(messages - sent);
+                let batch = (sent..sent + n)
+                    .map(|i| Outgoing::Text(format!("{{\"seq\":{i},\"v\":\"tick\"}}")))
+                    .collect();
+                if commands.send(Command::Send(batch)).is_err() {
+                    return;
+                }
+                sent += n;
+            }
+        });
+    }
+
     /// Cancels the connection attempt, or closes with 1000 Normal Closure.
     pub fn disconnect(&self) {
         let _ = self.commands.send(Command::Disconnect);

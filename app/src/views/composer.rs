@@ -145,11 +145,16 @@ impl Composer {
         }
 
         let history_width = 220.0;
+        // Fill the panel: the editor and the history grow with it (the Send row needs ~36).
+        let body_height = (ui.available_height() - 4.0).max(60.0);
+        let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
+        let rows = (((body_height - 40.0) / row_height) as usize).clamp(2, 60);
         ui.horizontal(|ui| {
+            ui.set_min_height(body_height);
             let editor_width = (ui.available_width() - history_width - 12.0).max(200.0);
             ui.vertical(|ui| {
                 ui.set_width(editor_width);
-                self.editor_ui(ui, editor_id, compose_label, &palette);
+                self.editor_ui(ui, editor_id, compose_label, rows, &palette);
                 ui.horizontal(|ui| {
                     let button = egui::Button::new(RichText::new("Send").strong())
                         .fill(palette.outgoing.gamma_multiply(0.35))
@@ -172,7 +177,7 @@ impl Composer {
             ui.separator();
             ui.vertical(|ui| {
                 ui.set_width(history_width);
-                self.history_ui(ui, &palette);
+                self.history_ui(ui, body_height - 28.0, &palette);
             });
         });
 
@@ -201,9 +206,9 @@ impl Composer {
         ui: &mut Ui,
         editor_id: egui::Id,
         label: Option<egui::Id>,
+        rows: usize,
         palette: &Palette,
     ) {
-        let rows = 4;
         let named = |response: egui::Response| match label {
             Some(label) => response.labelled_by(label),
             None => response,
@@ -293,7 +298,7 @@ impl Composer {
         }
     }
 
-    fn history_ui(&mut self, ui: &mut Ui, palette: &Palette) {
+    fn history_ui(&mut self, ui: &mut Ui, height: f32, palette: &Palette) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("History").strong());
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -306,7 +311,7 @@ impl Composer {
         egui::ScrollArea::vertical()
             .id_salt("history-scroll")
             .auto_shrink([false, false])
-            .max_height(ui.available_height().max(60.0))
+            .max_height(height.max(40.0))
             .show(ui, |ui| {
                 if self.history.is_empty() {
                     ui.label(RichText::new("Sent messages appear here.").color(palette.weak));

@@ -181,9 +181,11 @@ impl FrameLogView {
 
         egui::Panel::bottom("payload-detail")
             .resizable(true)
-            .default_size(190.0)
-            .min_size(80.0)
+            .default_size(215.0)
+            .min_size(90.0)
             .show(ui, |ui| {
+                // Fill the panel, so that it keeps its size whatever it shows.
+                ui.set_min_size(ui.available_size());
                 if self.settings.messages {
                     self.message_detail_ui(ui, log, &palette);
                 } else {

@@ -34,8 +34,16 @@ pub struct OptionsView {
 }
 
 impl OptionsView {
-    /// Shows the editor for `profile`. `dirty`: it differs from the saved file.
-    pub fn ui(&mut self, ui: &mut Ui, profile: &mut Profile, dirty: bool) -> Option<OptionsAction> {
+    /// Shows the editor for `profile`. `saved`: it came from a saved profile; `dirty`: it
+    /// differs from that file; `live`: a connection made with it is still open.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        profile: &mut Profile,
+        saved: bool,
+        dirty: bool,
+        live: bool,
+    ) -> Option<OptionsAction> {
         let palette = Palette::of(ui);
         let mut action = None;
         ui.horizontal(|ui| {
@@ -44,18 +52,33 @@ impl OptionsView {
                 ui.label(RichText::new("• edited").color(palette.warning));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui
-                    .add_enabled(dirty, egui::Button::new("Save profile"))
-                    .on_hover_text("Write these options to the profile file")
+                if saved {
+                    if ui
+                        .add_enabled(dirty, egui::Button::new("Save profile"))
+                        .on_hover_text("Write these options to the profile file")
+                        .clicked()
+                    {
+                        action = Some(OptionsAction::Save);
+                    }
+                    if ui.add_enabled(dirty, egui::Button::new("Revert")).clicked() {
+                        action = Some(OptionsAction::Revert);
+                    }
+                } else if ui
+                    .button("Save as profile")
+                    .on_hover_text("Keep this URL and these options as a new profile")
                     .clicked()
                 {
                     action = Some(OptionsAction::Save);
                 }
-                if ui.add_enabled(dirty, egui::Button::new("Revert")).clicked() {
-                    action = Some(OptionsAction::Revert);
-                }
             });
         });
+        if live {
+            ui.label(
+                RichText::new("Changes apply to the next connection.")
+                    .small()
+                    .color(palette.weak),
+            );
+        }
         egui::ScrollArea::vertical()
             .id_salt("options-scroll")
             .auto_shrink([false, false])
@@ -127,7 +150,7 @@ impl OptionsView {
 
         heading_ui(ui, "TLS (wss://)");
         egui::Grid::new("tls-options-grid")
-            .num_columns(3)
+            .num_columns(2)
             .spacing([8.0, 4.0])
             .show(ui, |ui| {
                 self.file_row(ui, "Extra CA", &mut profile.ca_file, FileField::CaFile);
@@ -219,15 +242,18 @@ impl OptionsView {
 
     fn file_row(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {
         let label = ui.label(name);
-        ui.add(
-            egui::TextEdit::singleline(value)
-                .hint_text("PEM file path")
-                .desired_width(190.0),
-        )
-        .labelled_by(label.id);
-        if ui.small_button("Browse…").clicked() {
-            self.browse = Some(field);
-        }
+        ui.horizontal(|ui| {
+            let browse_width = 70.0;
+            ui.add(
+                egui::TextEdit::singleline(value)
+                    .hint_text("PEM file path")
+                    .desired_width((ui.available_width() - browse_width).max(80.0)),
+            )
+            .labelled_by(label.id);
+            if ui.small_button("Browse…").clicked() {
+                self.browse = Some(field);
+            }
+        });
         ui.end_row();
     }
 }
