@@ -282,24 +282,34 @@ where
 {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
-        buf.clear();
-        let n = io
-            .read_buf(&mut buf)
-            .await
-            .map_err(crate::tls::stream_error)?;
-        let result = if n == 0 {
-            conn.receive_eof()
-        } else {
-            conn.receive_data(&buf)
-        };
+        let (eof, result) = read_and_feed(io, conn, &mut buf).await?;
         result?;
         if let Some(Event::Open(opened)) = conn.poll_event() {
             return Ok(*opened);
         }
-        if n == 0 {
+        if eof {
             return Err(ws_proto::Error::from(HandshakeError::UnexpectedEof).into());
         }
     }
+}
+
+/// One read during the opening handshake, fed to `conn` (the end of the stream as
+/// `receive_eof`): whether it was the end, and what the engine made of it.
+pub(crate) async fn read_and_feed<S>(
+    io: &mut S,
+    conn: &mut Connection,
+    buf: &mut BytesMut,
+) -> Result<(bool, Result<(), ws_proto::Error>), Error>
+where
+    S: AsyncRead + Unpin,
+{
+    buf.clear();
+    let n = io.read_buf(buf).await.map_err(crate::tls::stream_error)?;
+    Ok(if n == 0 {
+        (true, conn.receive_eof())
+    } else {
+        (false, conn.receive_data(buf))
+    })
 }
 
 pub(crate) async fn timeout<T>(

@@ -4,13 +4,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use ws_proto::bytes::BytesMut;
 use ws_proto::http::{HeaderMap, StatusCode};
 use ws_proto::{Config, Connection, Event, HandshakeError, UpgradeRequest, handshake};
 
-use crate::client::timeout;
+use crate::client::{read_and_feed, timeout};
 use crate::driver::{self, DriverSettings, HandshakeInfo, WebSocket};
 use crate::error::{Error, Stage};
 use crate::tap::{Tap, TapKind};
@@ -148,16 +148,7 @@ where
     let requested = timeout(options.handshake_timeout, Stage::Handshake, async {
         let mut buf = BytesMut::with_capacity(8 * 1024);
         loop {
-            buf.clear();
-            let n = io
-                .read_buf(&mut buf)
-                .await
-                .map_err(crate::tls::stream_error)?;
-            let result = if n == 0 {
-                conn.receive_eof()
-            } else {
-                conn.receive_data(&buf)
-            };
+            let (eof, result) = read_and_feed(&mut io, &mut conn, &mut buf).await?;
             if let Err(e) = result {
                 // A malformed request was answered (400/426); send that answer.
                 let mut out = BytesMut::new();
@@ -170,7 +161,7 @@ where
             if let Some(Event::Request(requested)) = conn.poll_event() {
                 return Ok(*requested);
             }
-            if n == 0 {
+            if eof {
                 return Err(ws_proto::Error::from(HandshakeError::UnexpectedEof).into());
             }
         }
