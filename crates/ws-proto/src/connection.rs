@@ -479,6 +479,15 @@ impl Connection {
         if self.discards_input() {
             return Ok(());
         }
+        // A client may not send frames before the 101; what it sends while the application
+        // decides is kept for after `accept`, but bounded like a head.
+        if matches!(self.handshake, Handshake::AwaitingAnswer)
+            && self.input.len() + data.len() > self.config.handshake_limits.max_head_size
+        {
+            return Err(self.fail_handshake(HandshakeError::TooLarge(
+                "data sent before the upgrade was answered",
+            )));
+        }
         self.input.extend_from_slice(data);
         self.paused = false;
         self.process()

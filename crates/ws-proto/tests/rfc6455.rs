@@ -3150,3 +3150,31 @@ mod properties {
         }
     }
 }
+
+mod section_4_2_server_waiting {
+    use ws_proto::{Config, Connection, Error, Event, HandshakeError, ReadyState, handshake};
+
+    /// A server waiting for the application's answer keeps early bytes, but not without bound.
+    #[test]
+    fn early_data_while_the_answer_is_pending_is_bounded() {
+        let request = handshake::client_request(
+            "ws://example.com/",
+            &handshake::random_key(),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        handshake::write_request(&request, &mut head);
+        let mut server = Connection::server(Config::default());
+        server.receive_data(&head).unwrap();
+        assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+        let limit = Config::default().handshake_limits.max_head_size;
+        server.receive_data(&vec![0x82; limit]).unwrap();
+        let err = server.receive_data(&[0x82]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Handshake(h) if matches!(**h, HandshakeError::TooLarge(_))),
+            "{err:?}"
+        );
+        assert_eq!(server.state(), ReadyState::Closed);
+    }
+}
