@@ -1090,6 +1090,9 @@ impl Connection {
         if !matches!(self.handshake, Handshake::AwaitingAnswer) {
             return Err(UsageError::NoPendingRequest.into());
         }
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return Err(UsageError::NotSwitchingProtocols(response.status().as_u16()).into());
+        }
         let mut head = Vec::with_capacity(256);
         handshake::write_response(&response, &mut head);
         self.output.extend_from_slice(&head);

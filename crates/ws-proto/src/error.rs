@@ -156,6 +156,9 @@ pub enum UsageError {
     /// `accept` or `reject` on a connection that is not a server waiting for its request.
     #[error("no handshake request is waiting for an answer")]
     NoPendingRequest,
+    /// `accept` with a response whose status is not 101 (use `reject` to refuse).
+    #[error("accept needs a 101 response, not {0}; use reject to refuse")]
+    NotSwitchingProtocols(u16),
 }
 
 /// Why an opening handshake failed. Where the peer answered, its response is kept whole.

@@ -3178,3 +3178,38 @@ mod section_4_2_server_waiting {
         assert_eq!(server.state(), ReadyState::Closed);
     }
 }
+
+mod section_4_2_2_accept_needs_101 {
+    use ws_proto::http::StatusCode;
+    use ws_proto::{Config, Connection, Error, Event, ReadyState, UsageError, handshake};
+
+    #[test]
+    fn accept_with_a_non_101_response_is_refused_and_changes_nothing() {
+        let request = handshake::client_request(
+            "ws://example.com/",
+            &handshake::random_key(),
+            &Default::default(),
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        handshake::write_request(&request, &mut head);
+        let mut server = Connection::server(Config::default());
+        server.receive_data(&head).unwrap();
+        let Some(Event::Request(req)) = server.poll_event() else {
+            panic!("no request event")
+        };
+        let mut response = handshake::accept_response(&req.upgrade, None);
+        *response.status_mut() = StatusCode::OK;
+        let err = server.accept(response).unwrap_err();
+        assert!(
+            matches!(err, Error::Usage(UsageError::NotSwitchingProtocols(200))),
+            "{err:?}"
+        );
+        assert_eq!(server.state(), ReadyState::Connecting);
+        assert_eq!(server.pending_output(), 0);
+        server
+            .accept(handshake::accept_response(&req.upgrade, None))
+            .unwrap();
+        assert_eq!(server.state(), ReadyState::Open);
+    }
+}
