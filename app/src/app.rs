@@ -132,6 +132,8 @@ pub struct WsInspectorApp {
     notice: Option<(bool, String)>,
     /// A file dialog to open once the frame is laid out.
     pending_dialog: Option<Dialog>,
+    /// The window title last set.
+    title: String,
 }
 
 impl std::fmt::Debug for WsInspectorApp {
@@ -209,6 +211,7 @@ impl WsInspectorApp {
             flood: None,
             notice: echo_error.map(|e| (true, e)),
             pending_dialog: None,
+            title: String::new(),
         };
         let first = app
             .settings
@@ -292,13 +295,18 @@ impl WsInspectorApp {
 
     fn add_tab(&mut self, profile: Profile, saved_as: Option<String>) -> usize {
         let url = self.url_for(&profile);
+        // A new tab keeps the display settings, but starts unfiltered.
+        let mut log_settings = self.settings.log.clone();
+        if !self.tabs.is_empty() {
+            log_settings.text.clear();
+        }
         let tab = Tab {
             profile,
             saved_as,
             url,
             session: None,
             bar: self.settings.close.clone(),
-            log: FrameLogView::new(self.settings.log.clone()),
+            log: FrameLogView::new(log_settings),
         };
         self.tabs.push(tab);
         self.active = self.tabs.len() - 1;
@@ -389,7 +397,28 @@ impl WsInspectorApp {
                 .show(ui, |ui| self.sidebar_ui(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| self.tab_ui(ui));
+        self.update_title(ui.ctx());
         self.file_dialogs();
+    }
+
+    /// `ws-inspector — Local echo (1 OPEN)`: the window title follows the active tab.
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let Some(tab) = self.tabs.get(self.active) else {
+            return;
+        };
+        let name = if tab.profile.name.is_empty() {
+            host_of(&tab.url)
+        } else {
+            tab.profile.name.clone()
+        };
+        let title = match tab.session.as_ref().map(|s| s.state().ready_state) {
+            Some(state) => format!("ws-inspector — {name} ({})", ready_state_text(state)),
+            None => format!("ws-inspector — {name}"),
+        };
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
     }
 
     fn shortcuts(&mut self, ui: &mut Ui) {

@@ -83,16 +83,17 @@ pub fn ingest(frames: u64) -> Result<Report, String> {
     session.flood(net.handle(), messages);
     let mut last_progress = Instant::now();
     loop {
-        let logged = {
+        let (frames_in, frames_out) = {
             let state = lock(&shared);
-            state.traffic.frames_in + state.traffic.frames_out
+            (state.traffic.frames_in, state.traffic.frames_out)
         };
+        let logged = frames_in + frames_out;
         if logged >= target {
             break;
         }
         if last_progress.elapsed() > Duration::from_secs(2) {
             last_progress = Instant::now();
-            eprintln!("… {logged} / {target} frames");
+            eprintln!("… {logged} / {target} frames ({frames_out} sent, {frames_in} received)");
         }
         if start.elapsed() > Duration::from_secs(600) {
             return Err(format!("gave up after 10 minutes at {logged} frames"));

@@ -136,13 +136,27 @@ async fn serve_echo(server: Server) {
                 return;
             };
             let (sender, mut receiver) = ws.split();
+            // Receive and send in two tasks. `Sender::send` waits until the driver has taken
+            // the message, and the driver waits for room in the bounded message channel: one
+            // task that alternates between the two can deadlock with the driver once that
+            // channel is full (it did, about once in fifteen floods of a million frames).
+            // The queue in between holds only what the driver has not yet taken, and the
+            // driver stops reading while it cannot write, so it stays bounded by TCP.
+            let (queue, mut queued) = mpsc::unbounded_channel::<Outgoing>();
+            tokio::spawn(async move {
+                while let Some(out) = queued.recv().await {
+                    if sender.send(out).await.is_err() {
+                        break;
+                    }
+                }
+            });
             while let Some(Ok(message)) = receiver.recv().await {
-                let sent = match message {
-                    Message::Text(text) => sender.send_text(text.as_str()).await,
-                    Message::Binary(data) => sender.send_binary(data).await,
-                    _ => Ok(()),
+                let echo = match message {
+                    Message::Text(text) => Outgoing::Text(text.as_str().to_owned()),
+                    Message::Binary(data) => Outgoing::Binary(data),
+                    _ => continue,
                 };
-                if sent.is_err() {
+                if queue.send(echo).is_err() {
                     break;
                 }
             }
@@ -184,19 +198,24 @@ impl Session {
             .map_err(|_| "the connection has ended".to_owned())
     }
 
-    /// Sends `messages` small text messages as fast as the connection takes them, keeping at
-    /// most a few thousand queued (so that queued commands do not inflate memory). For the
+    /// Sends `messages` small text messages to an echo server as fast as it answers, for the
     /// ingest benchmark and `--flood`; progress shows in [`SessionState::traffic`].
+    ///
+    /// At most a few thousand messages are queued or unanswered at any time. Queued commands
+    /// would only inflate memory; and unanswered ones would let both peers' TCP buffers fill
+    /// up: a ws-net driver does not read while it waits to write, so two of them streaming at
+    /// each other without limit can end up both waiting to write, for ever.
     pub fn flood(&self, handle: &tokio::runtime::Handle, messages: u64) {
         const BATCH: u64 = 1000;
         let commands = self.commands.clone();
         let shared = self.shared.clone();
         handle.spawn(async move {
-            let base = lock(&shared).traffic.frames_out;
+            let base = lock(&shared).traffic.frames_in;
             let mut sent = 0;
             while sent < messages {
-                let out = lock(&shared).traffic.frames_out - base;
-                if sent.saturating_sub(out) >= 4 * BATCH {
+                // Answered messages: no more than a few batches may be on their way.
+                let echoed = lock(&shared).traffic.frames_in - base;
+                if sent.saturating_sub(echoed) >= 4 * BATCH {
                     tokio::time::sleep(Duration::from_micros(200)).await;
                     continue;
                 }
@@ -787,6 +806,25 @@ async fn run_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_connection_is_explained() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let error = runtime.block_on(async {
+            // A port that was just free: nothing listens there any more.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            drop(listener);
+            ws_net::connect(ConnectOptions::new(format!("ws://{addr}/")))
+                .await
+                .unwrap_err()
+        });
+        assert!(
+            explain(&error).starts_with("Connection refused"),
+            "{}",
+            explain(&error)
+        );
+    }
 
     #[test]
     fn incoming_fragments_make_one_message_event() {

@@ -198,3 +198,52 @@ fn a_corrupt_profile_is_reported_and_kept_aside() {
     let kept = std::fs::read_to_string(dir.path().join(&kept[0])).expect("read");
     assert!(kept.contains("this is not RON"), "its contents are intact");
 }
+
+#[test]
+fn filter_shortcuts_and_a_second_tab_with_its_own_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    // Ctrl+K connects the active tab (the built-in Local echo profile).
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    wait_for(&mut harness, "readyState 1 OPEN", |h| {
+        has_label(h, "1 OPEN")
+    });
+
+    type_into(&mut harness, "Compose", "alpha");
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the alpha echo", |h| {
+        count_label(h, "alpha") == 2
+    });
+    // Ctrl+Enter in the composer sends.
+    type_into(&mut harness, "Compose", "beta");
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    wait_for(&mut harness, "the beta echo", |h| {
+        count_label(h, "beta") == 2
+    });
+
+    // The filter keeps only matching rows.
+    type_into(&mut harness, "Filter", "bet");
+    harness.run();
+    assert_eq!(count_label(&harness, "beta"), 2);
+    assert_eq!(count_label(&harness, "alpha"), 0, "filtered out");
+    // Only outgoing frames.
+    harness.get_by_label("⬇ Received").click();
+    harness.run();
+    assert_eq!(count_label(&harness, "beta"), 1);
+
+    // A second tab: a connection of its own, with an empty log.
+    harness.get_by_label("+").click();
+    harness.run();
+    assert_eq!(harness.state().tab_count(), 2);
+    assert!(has_label(&harness, "no connection"));
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    wait_for(&mut harness, "the second connection", |h| {
+        has_label(h, "1 OPEN")
+    });
+    assert_eq!(
+        count_label(&harness, "beta"),
+        0,
+        "the new tab has its own log"
+    );
+}
