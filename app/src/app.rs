@@ -713,6 +713,7 @@ impl WsInspectorApp {
                 .resizable(true)
                 .default_size(360.0)
                 .min_size(260.0)
+                .max_size(720.0)
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.selectable_value(

@@ -90,53 +90,45 @@ impl OptionsView {
 
     fn fields_ui(&mut self, ui: &mut Ui, profile: &mut Profile, palette: &Palette) {
         heading_ui(ui, "Request");
-        egui::Grid::new("request-grid")
-            .num_columns(2)
-            .spacing([8.0, 4.0])
-            .show(ui, |ui| {
-                text_row(
-                    ui,
-                    "Origin",
-                    &mut profile.origin,
-                    "e.g. https://example.com",
-                );
-                text_row(
-                    ui,
-                    "Subprotocols",
-                    &mut profile.subprotocols,
-                    "comma-separated, in order of preference",
-                );
-            });
+        text_row(
+            ui,
+            "Origin",
+            &mut profile.origin,
+            "e.g. https://example.com",
+        );
+        text_row(
+            ui,
+            "Subprotocols",
+            &mut profile.subprotocols,
+            "comma-separated, in order of preference",
+        );
 
         heading_ui(ui, "Headers");
         let mut remove = None;
-        egui::Grid::new("headers-grid")
-            .num_columns(4)
-            .spacing([6.0, 4.0])
-            .show(ui, |ui| {
-                for (i, row) in profile.headers.iter_mut().enumerate() {
-                    ui.checkbox(&mut row.enabled, "on")
-                        .on_hover_text("Send this header");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut row.name)
-                            .hint_text("Name")
-                            .desired_width(110.0),
-                    );
-                    ui.add(
-                        egui::TextEdit::singleline(&mut row.value)
-                            .hint_text("Value")
-                            .desired_width(170.0),
-                    );
-                    if ui
-                        .small_button("✖")
-                        .on_hover_text("Remove this header")
-                        .clicked()
-                    {
-                        remove = Some(i);
-                    }
-                    ui.end_row();
+        for (i, row) in profile.headers.iter_mut().enumerate() {
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut row.enabled, "on")
+                    .on_hover_text("Send this header");
+                let width = field_width(ui, 36.0 + 24.0).max(120.0);
+                ui.add(
+                    egui::TextEdit::singleline(&mut row.name)
+                        .hint_text("Name")
+                        .desired_width(width * 0.4 - 8.0),
+                );
+                ui.add(
+                    egui::TextEdit::singleline(&mut row.value)
+                        .hint_text("Value")
+                        .desired_width(width * 0.6 - 8.0),
+                );
+                if ui
+                    .small_button("✖")
+                    .on_hover_text("Remove this header")
+                    .clicked()
+                {
+                    remove = Some(i);
                 }
             });
+        }
         if let Some(i) = remove {
             profile.headers.remove(i);
         }
@@ -149,24 +141,19 @@ impl OptionsView {
         }
 
         heading_ui(ui, "TLS (wss://)");
-        egui::Grid::new("tls-options-grid")
-            .num_columns(2)
-            .spacing([8.0, 4.0])
-            .show(ui, |ui| {
-                self.file_row(ui, "Extra CA", &mut profile.ca_file, FileField::CaFile);
-                self.file_row(
-                    ui,
-                    "Client certificate",
-                    &mut profile.client_cert_file,
-                    FileField::ClientCert,
-                );
-                self.file_row(
-                    ui,
-                    "Client key",
-                    &mut profile.client_key_file,
-                    FileField::ClientKey,
-                );
-            });
+        self.file_row(ui, "Extra CA", &mut profile.ca_file, FileField::CaFile);
+        self.file_row(
+            ui,
+            "Client cert",
+            &mut profile.client_cert_file,
+            FileField::ClientCert,
+        );
+        self.file_row(
+            ui,
+            "Client key",
+            &mut profile.client_key_file,
+            FileField::ClientKey,
+        );
         ui.checkbox(
             &mut profile.accept_invalid_certs,
             "Accept invalid certificates",
@@ -178,7 +165,6 @@ impl OptionsView {
                 .corner_radius(4.0)
                 .inner_margin(6.0)
                 .show(ui, |ui| {
-                    ui.set_width(ui.available_width());
                     ui.add(
                         egui::Label::new(
                             RichText::new(
@@ -193,28 +179,18 @@ impl OptionsView {
         }
 
         heading_ui(ui, "Proxy");
-        egui::Grid::new("proxy-grid")
-            .num_columns(2)
-            .spacing([8.0, 4.0])
-            .show(ui, |ui| {
-                text_row(
-                    ui,
-                    "HTTP proxy",
-                    &mut profile.proxy,
-                    "empty: none · env: from HTTP(S)_PROXY · http://user:pass@host:port",
-                );
-            });
+        text_row(
+            ui,
+            "HTTP proxy",
+            &mut profile.proxy,
+            "none · env · http://user:pass@host:port",
+        );
 
-        heading_ui(ui, "Timeouts (seconds)");
-        egui::Grid::new("timeouts-grid")
-            .num_columns(2)
-            .spacing([8.0, 4.0])
-            .show(ui, |ui| {
-                seconds_row(ui, "TCP connect", &mut profile.connect_timeout_secs);
-                seconds_row(ui, "TLS handshake", &mut profile.tls_timeout_secs);
-                seconds_row(ui, "Opening handshake", &mut profile.handshake_timeout_secs);
-                seconds_row(ui, "Closing handshake", &mut profile.close_timeout_secs);
-            });
+        heading_ui(ui, "Timeouts");
+        seconds_row(ui, "TCP connect", &mut profile.connect_timeout_secs);
+        seconds_row(ui, "TLS handshake", &mut profile.tls_timeout_secs);
+        seconds_row(ui, "Opening handshake", &mut profile.handshake_timeout_secs);
+        seconds_row(ui, "Closing handshake", &mut profile.close_timeout_secs);
 
         heading_ui(ui, "Protocol");
         ui.checkbox(
@@ -223,7 +199,7 @@ impl OptionsView {
         )
         .on_hover_text("Off: pings stay unanswered unless you send a pong from the composer");
         ui.horizontal(|ui| {
-            let label = ui.label("Max message size");
+            let label = label_cell(ui, "Max message");
             let mut kib = (profile.max_message_size / 1024) as u64;
             let response = ui
                 .add(
@@ -241,43 +217,67 @@ impl OptionsView {
     }
 
     fn file_row(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {
-        let label = ui.label(name);
         ui.horizontal(|ui| {
-            let browse_width = 70.0;
+            let label = label_cell(ui, name);
             ui.add(
                 egui::TextEdit::singleline(value)
                     .hint_text("PEM file path")
-                    .desired_width((ui.available_width() - browse_width).max(80.0)),
+                    .desired_width(field_width(ui, 80.0)),
             )
             .labelled_by(label.id);
             if ui.small_button("Browse…").clicked() {
                 self.browse = Some(field);
             }
         });
-        ui.end_row();
     }
 }
 
-fn text_row(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
-    let label = ui.label(name);
-    ui.add(
-        egui::TextEdit::singleline(value)
-            .hint_text(hint)
-            .desired_width(f32::INFINITY),
+/// The text width for a field that fills the row, leaving `reserve` points for what follows
+/// it. A text field is wider than its text by its margins; a row that overflows would make
+/// the panel grow a little every frame.
+fn field_width(ui: &Ui, reserve: f32) -> f32 {
+    let margins = 2.0 * ui.spacing().button_padding.x + ui.spacing().item_spacing.x;
+    (ui.available_width() - reserve - margins).max(60.0)
+}
+
+/// Width of the label column of the options panel.
+const LABEL_WIDTH: f32 = 112.0;
+
+/// A label in a fixed-width cell, so that the fields of consecutive rows line up.
+fn label_cell(ui: &mut Ui, name: &str) -> egui::Response {
+    ui.allocate_ui_with_layout(
+        egui::vec2(LABEL_WIDTH, ui.spacing().interact_size.y),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(LABEL_WIDTH);
+            ui.add(egui::Label::new(name).truncate())
+        },
     )
-    .labelled_by(label.id);
-    ui.end_row();
+    .inner
+}
+
+fn text_row(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
+    ui.horizontal(|ui| {
+        let label = label_cell(ui, name);
+        ui.add(
+            egui::TextEdit::singleline(value)
+                .hint_text(hint)
+                .desired_width(field_width(ui, 0.0)),
+        )
+        .labelled_by(label.id);
+    });
 }
 
 fn seconds_row(ui: &mut Ui, name: &str, value: &mut f32) {
-    let label = ui.label(name);
-    ui.add(
-        egui::DragValue::new(value)
-            .range(0.1..=3600.0)
-            .speed(0.1)
-            .max_decimals(1)
-            .suffix(" s"),
-    )
-    .labelled_by(label.id);
-    ui.end_row();
+    ui.horizontal(|ui| {
+        let label = label_cell(ui, name);
+        ui.add(
+            egui::DragValue::new(value)
+                .range(0.1..=3600.0)
+                .speed(0.1)
+                .max_decimals(1)
+                .suffix(" s"),
+        )
+        .labelled_by(label.id);
+    });
 }
