@@ -442,15 +442,22 @@ impl FrameLogView {
     }
 
     fn messages_table_ui(&mut self, ui: &mut Ui, log: &LogStore, palette: &Palette) {
-        let rows: Vec<&MessageRow> = self
-            .messages
-            .rows()
-            .iter()
-            .filter(|m| match m.direction {
-                Direction::Incoming => self.settings.incoming,
-                Direction::Outgoing => self.settings.outgoing,
-            })
-            .collect();
+        // With both directions shown (the usual case) the rows are used as they are; only a
+        // one-direction view collects references.
+        let all = self.messages.rows();
+        let one_way: Vec<&MessageRow>;
+        let rows: Rows<'_> = if self.settings.incoming && self.settings.outgoing {
+            Rows::All(all)
+        } else {
+            one_way = all
+                .iter()
+                .filter(|m| match m.direction {
+                    Direction::Incoming => self.settings.incoming,
+                    Direction::Outgoing => self.settings.outgoing,
+                })
+                .collect();
+            Rows::Some(&one_way)
+        };
         let mut clicked = None;
         let selected = self.selected_message;
         let mut table = TableBuilder::new(ui)
@@ -488,7 +495,9 @@ impl FrameLogView {
             })
             .body(|body| {
                 body.rows(ROW_HEIGHT, rows.len(), |mut row| {
-                    let m = rows[row.index()];
+                    let Some(m) = rows.get(row.index()) else {
+                        return;
+                    };
                     row.set_selected(selected == Some(m.first));
                     let colour = palette.direction(m.direction);
                     let first = entry_at(log, m.first);
@@ -650,6 +659,32 @@ impl FrameLogView {
              frames are dropped at capacity).",
         );
         payload_ui(ui, &mut self.payload_view, &payload, None, note, palette);
+    }
+}
+
+/// The message rows a table shows: all of them, or a selection.
+enum Rows<'a> {
+    All(&'a [MessageRow]),
+    Some(&'a [&'a MessageRow]),
+}
+
+impl<'a> Rows<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Self::All(rows) => rows.len(),
+            Self::Some(rows) => rows.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, i: usize) -> Option<&'a MessageRow> {
+        match self {
+            Self::All(rows) => rows.get(i),
+            Self::Some(rows) => rows.get(i).copied(),
+        }
     }
 }
 
