@@ -395,10 +395,36 @@ where
                 }
                 _ => continue,
             };
-            // A dropped receiver only means nobody listens; keep the connection going.
-            let _ = self.messages.send(Ok(message)).await;
+            self.deliver(message).await;
         }
         Ok(())
+    }
+
+    /// Hands a message to the [`Receiver`], waiting for room in its bounded channel. While it
+    /// waits it keeps carrying out commands: a task that alternates `recv` and `send` may be
+    /// blocked in `send`, waiting for this very task, and would otherwise never drain the
+    /// channel. The commands' frames are queued in the engine and flushed afterwards.
+    async fn deliver(&mut self, message: Message) {
+        let message = match self.messages.try_send(Ok(message)) {
+            // A dropped receiver only means nobody listens; keep the connection going.
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
+            Err(mpsc::error::TrySendError::Full(message)) => message,
+        };
+        loop {
+            let command = tokio::select! {
+                permit = self.messages.reserve() => {
+                    if let Ok(permit) = permit {
+                        permit.send(message);
+                    }
+                    return;
+                }
+                command = self.commands.recv(), if !self.commands_closed => command,
+            };
+            match command {
+                Some(command) => self.run_command(command),
+                None => self.commands_closed = true,
+            }
+        }
     }
 
     async fn report_state(&mut self) {

@@ -294,3 +294,55 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
         start.elapsed()
     );
 }
+
+/// A server task that alternates `recv` and `send` on a tiny channel must not deadlock: while
+/// the driver waits for room in the message channel it keeps carrying out `send` commands.
+/// The echo task pauses after the first message so that the driver, which has the next
+/// messages in its read buffer already, fills the one-slot channel and has to wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echo_task_alternating_recv_and_send_does_not_deadlock() {
+    let options = ServerOptions {
+        channel_capacity: 1,
+        ..ServerOptions::default()
+    };
+    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(async move {
+        let ws = server
+            .accept()
+            .await
+            .unwrap()
+            .upgrade(|_| Decision::accept())
+            .await
+            .unwrap();
+        let (sender, mut receiver) = ws.split();
+        let mut first = true;
+        while let Some(Ok(Message::Binary(data))) = receiver.recv().await {
+            if first {
+                first = false;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            if sender.send_binary(data).await.is_err() {
+                break;
+            }
+        }
+    });
+    const N: usize = 10;
+    let (sender, mut receiver) = connect(ConnectOptions::new(format!("ws://{addr}/")))
+        .await
+        .unwrap()
+        .split();
+    for i in 0..N {
+        sender
+            .send_binary((i as u32).to_be_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+    for i in 0..N {
+        match tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => assert_eq!(&b[..], (i as u32).to_be_bytes()),
+            Ok(other) => panic!("echo {i}: {other:?}"),
+            Err(_) => panic!("echo {i} never came: the server's driver and echo task deadlocked"),
+        }
+    }
+}
