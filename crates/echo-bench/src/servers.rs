@@ -1,0 +1,189 @@
+//! The three echo servers, each written the way that library's own examples write one, each on
+//! a current-thread tokio runtime.
+//!
+//! - **ws-net**: `Server::bind`, `incoming.upgrade(|_| Decision::accept())`, `ws.split()`, a
+//!   recv/send loop — as `crates/ws-net/examples/echo_server.rs`.
+//! - **tokio-tungstenite**: `accept_async`, then `next()` / `send()` on the stream (`send`
+//!   flushes each message).
+//! - **fastwebsockets**: `WebSocket::after_handshake` in a `FragmentCollector`, `read_frame` /
+//!   `write_frame`, as its `echo_server` example. Its example upgrades through hyper; here the
+//!   handshake is done by hand on the bare `TcpStream`, which spares fastwebsockets hyper's
+//!   boxed `Upgraded` stream — its best case, so the comparison does not flatter ws-net.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Which library an echo server is built on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Impl {
+    /// This workspace's transport.
+    WsNet,
+    /// tokio-tungstenite 0.30.
+    Tungstenite,
+    /// fastwebsockets 0.10.
+    Fastwebsockets,
+}
+
+impl Impl {
+    /// All three, in the order they are measured.
+    pub const ALL: [Self; 3] = [Self::WsNet, Self::Tungstenite, Self::Fastwebsockets];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WsNet => "ws-net",
+            Self::Tungstenite => "tokio-tungstenite",
+            Self::Fastwebsockets => "fastwebsockets",
+        }
+    }
+}
+
+impl FromStr for Impl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ws-net" | "wsnet" => Ok(Self::WsNet),
+            "tokio-tungstenite" | "tungstenite" => Ok(Self::Tungstenite),
+            "fastwebsockets" | "fws" => Ok(Self::Fastwebsockets),
+            other => Err(format!(
+                "unknown server {other:?} (ws-net, tokio-tungstenite, fastwebsockets)"
+            )),
+        }
+    }
+}
+
+/// Runs an echo server on a current-thread runtime until the process is killed. Prints
+/// `LISTENING <addr>` on stdout once it accepts connections.
+pub fn run(which: Impl, addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match which {
+            Impl::WsNet => ws_net_server(addr).await,
+            Impl::Tungstenite => tungstenite_server(addr).await,
+            Impl::Fastwebsockets => fastwebsockets_server(addr).await,
+        }
+    })
+}
+
+fn announce(addr: SocketAddr) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "LISTENING {addr}")?;
+    out.flush()
+}
+
+async fn ws_net_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use ws_net::{Decision, Message, Server, ServerOptions};
+
+    let server = Server::bind(addr, ServerOptions::default()).await?;
+    announce(server.local_addr()?)?;
+    loop {
+        let incoming = server.accept().await?;
+        tokio::spawn(async move {
+            let Ok(ws) = incoming.upgrade(|_| Decision::accept()).await else {
+                return;
+            };
+            let (sender, mut receiver) = ws.split();
+            while let Some(Ok(message)) = receiver.recv().await {
+                let sent = match message {
+                    Message::Text(text) => sender.send_text(text.as_str()).await,
+                    Message::Binary(data) => sender.send_binary(data).await,
+                    _ => Ok(()),
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+async fn tungstenite_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(addr).await?;
+    announce(listener.local_addr()?)?;
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+async fn fastwebsockets_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
+
+    let listener = TcpListener::bind(addr).await?;
+    announce(listener.local_addr()?)?;
+    loop {
+        let (mut tcp, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            if handshake_by_hand(&mut tcp).await.is_err() {
+                return;
+            }
+            let mut ws = FragmentCollector::new(WebSocket::after_handshake(tcp, Role::Server));
+            while let Ok(frame) = ws.read_frame().await {
+                match frame.opcode {
+                    OpCode::Close => break,
+                    OpCode::Text | OpCode::Binary => {
+                        if ws.write_frame(frame).await.is_err() {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+}
+
+/// Answers the upgrade request with a 101. The load client sends nothing before the answer,
+/// so no frame bytes can be lost in the head's buffer.
+async fn handshake_by_hand(tcp: &mut TcpStream) -> Result<(), Box<dyn std::error::Error>> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let end = loop {
+        let n = tcp.read(&mut chunk).await?;
+        if n == 0 {
+            return Err("EOF before the request head".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        if buf.len() > 16 * 1024 {
+            return Err("request head too large".into());
+        }
+    };
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut request = httparse::Request::new(&mut headers);
+    request.parse(&buf[..end])?;
+    let key = request
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("sec-websocket-key"))
+        .ok_or("no Sec-WebSocket-Key")?
+        .value;
+    let accept = ws_proto::handshake::accept_key(key);
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    tcp.write_all(response.as_bytes()).await?;
+    Ok(())
+}
