@@ -138,14 +138,15 @@ async fn fastwebsockets_server(addr: &str) -> Result<(), Box<dyn std::error::Err
             }
             let mut ws = FragmentCollector::new(WebSocket::after_handshake(tcp, Role::Server));
             while let Ok(frame) = ws.read_frame().await {
-                match frame.opcode {
+                let echo = match frame.opcode {
                     OpCode::Close => break,
-                    OpCode::Text | OpCode::Binary => {
-                        if ws.write_frame(frame).await.is_err() {
-                            break;
-                        }
-                    }
-                    _ => {}
+                    OpCode::Text | OpCode::Binary => Some(frame),
+                    _ => None,
+                };
+                if let Some(frame) = echo
+                    && ws.write_frame(frame).await.is_err()
+                {
+                    break;
                 }
             }
         });

@@ -1,18 +1,30 @@
-//! The connection driver: one task per connection owns the socket and the
-//! [`ws_proto::Connection`]; the user holds a cloneable [`Sender`] and a [`Receiver`].
+//! The connection driver: one task per connection owns the socket; the user holds a cloneable
+//! [`Sender`] and a [`Receiver`].
 //!
-//! This is `quinn`'s shape. Because the task owns everything, the handles need no lock, are
-//! cancel-safe in `tokio::select!` (a `recv` that loses a race loses nothing; a `send` that is
-//! cancelled before its command is queued sends nothing), and split for free. Both channels
-//! are bounded: a consumer that does not read its messages makes the task stop reading the
-//! socket, so TCP flow control slows the peer instead of memory growing.
+//! This is `quinn`'s shape, lock included: the [`ws_proto::Connection`] sits behind a mutex
+//! shared by the task and the senders, held only for a synchronous step (feeding input,
+//! queuing a message, taking output), never across an `await`. A send copies the message into
+//! the engine and wakes the task, which writes it — one wake-up per message instead of a
+//! command round trip. The handles are cancel-safe in `tokio::select!` (a `recv` that loses a
+//! race loses nothing; a `send` that is cancelled before it queued its message sends nothing)
+//! and split for free.
+//!
+//! Flow control is bounded both ways. Messages go to the [`Receiver`] through a bounded
+//! channel; while it is full the task stops reading the socket, so TCP slows the peer instead
+//! of memory growing. A send waits while more than 64 KiB of output is queued in the engine.
+//! The task polls writing and reading together, so it keeps reading while a write waits for
+//! the peer: two peers that both write without reading cannot stall each other.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use ws_proto::bytes::{Bytes, BytesMut};
 use ws_proto::http::Response;
@@ -65,35 +77,133 @@ pub enum Outgoing {
     Raw(FrameHeader, Bytes),
 }
 
-struct Command {
-    what: Outgoing,
-    done: oneshot::Sender<Result<(), Error>>,
+/// What the [`Sender`]s and the driver task share: the engine, behind a lock that is never
+/// held across an `await`.
+struct Shared {
+    inner: Mutex<Inner>,
+    /// Wakes the driver: output was queued, or the last sender went away.
+    wake_driver: Notify,
+    /// Wakes senders waiting for the engine's output to drain below [`HIGH_WATER`].
+    drained: Notify,
 }
 
+struct Inner {
+    conn: Connection,
+    /// Who sent the first close frame, once known.
+    closed_by: Option<Initiator>,
+    /// The driver task has ended: sends fail with a "closed" error.
+    ended: bool,
+    /// Live [`Sender`] handles.
+    senders: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Nothing panics while the lock is held except a bug in the engine, which leaves no
+        // state that is unsafe to look at: carry on with it rather than panic again.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn execute(&mut self, what: Outgoing) -> Result<(), Error> {
+        let conn = &mut self.conn;
+        let result = match what {
+            Outgoing::Text(text) => conn.send_text(&text),
+            Outgoing::Binary(data) => conn.send_binary(&data),
+            Outgoing::Fragment { kind, data, fin } => conn.send_fragment(kind, &data, fin),
+            Outgoing::Ping(data) => conn.send_ping(&data),
+            Outgoing::Pong(data) => conn.send_pong(&data),
+            Outgoing::Close(code, reason) => {
+                let result = conn.send_close(code, &reason);
+                if result.is_ok() {
+                    self.closed_by.get_or_insert(Initiator::Local);
+                }
+                result
+            }
+            Outgoing::Raw(header, data) => conn.send_raw_frame(header, &data),
+        };
+        result.map_err(|e| Error::from(ws_proto::Error::Usage(e)))
+    }
+}
+
+/// A sender waits while at least this many bytes are queued in the engine and not yet handed
+/// to the socket; below it, a message of any size is taken at once. So at most about two
+/// messages plus this much wait for the socket: one being written, the rest queued.
+const HIGH_WATER: usize = 64 * 1024;
+
+/// The driver stops reading while this much output waits (only answers the engine makes by
+/// itself — pongs — can grow it past [`HIGH_WATER`]), so a peer that floods pings and never
+/// reads cannot make us buffer without bound.
+const READ_STALL: usize = 4 << 20;
+
 /// Sends to the connection. Cheap to clone; every clone talks to the same connection.
-#[derive(Clone)]
+///
+/// A send hands the message straight to the engine (under a lock held for the copy only) and
+/// wakes the connection task, which writes it; it waits only while the engine holds more than
+/// 64 KiB that the socket has not taken yet.
 pub struct Sender {
-    tx: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
 }
 
 impl fmt::Debug for Sender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender")
-            .field("closed", &self.tx.is_closed())
+            .field("closed", &self.is_closed())
             .finish()
     }
 }
 
+impl Clone for Sender {
+    fn clone(&self) -> Self {
+        self.shared.lock().senders += 1;
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        let last = {
+            let mut inner = self.shared.lock();
+            inner.senders -= 1;
+            inner.senders == 0
+        };
+        if last {
+            self.shared.wake_driver.notify_one();
+        }
+    }
+}
+
 impl Sender {
-    /// Queues `what` and waits until the connection has taken it. Errors: the connection is
-    /// closed, or the engine refused (e.g. data after a close frame was sent).
+    /// Hands `what` to the connection, first waiting while too much output is queued (control
+    /// frames never wait). Errors: the connection is closed, or the engine refused (e.g. data
+    /// after a close frame was sent). Cancel-safe: cancelled, it has sent nothing.
     pub async fn send(&self, what: Outgoing) -> Result<(), Error> {
-        let (done, result) = oneshot::channel();
-        self.tx
-            .send(Command { what, done })
-            .await
-            .map_err(|_| Error::closed())?;
-        result.await.map_err(|_| Error::closed())?
+        let control = matches!(
+            what,
+            Outgoing::Ping(_) | Outgoing::Pong(_) | Outgoing::Close(..)
+        );
+        loop {
+            let drained = self.shared.drained.notified();
+            tokio::pin!(drained);
+            // Registered before the check, so a drain between the check and the wait counts.
+            drained.as_mut().enable();
+            {
+                let mut inner = self.shared.lock();
+                if inner.ended {
+                    return Err(Error::closed());
+                }
+                if control || inner.conn.pending_output() < HIGH_WATER {
+                    let result = inner.execute(what);
+                    drop(inner);
+                    self.shared.wake_driver.notify_one();
+                    return result;
+                }
+            }
+            drained.await;
+        }
     }
 
     /// Sends a text message.
@@ -123,7 +233,7 @@ impl Sender {
 
     /// Whether the connection task has ended.
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.shared.lock().ended
     }
 }
 
@@ -196,38 +306,161 @@ pub(crate) fn spawn<S>(io: S, conn: Connection, settings: DriverSettings) -> (Se
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (cmd_tx, cmd_rx) = mpsc::channel(settings.channel_capacity.max(1));
     let (msg_tx, msg_rx) = mpsc::channel(settings.channel_capacity.max(1));
+    let last_state = conn.state();
+    let shared = Arc::new(Shared {
+        inner: Mutex::new(Inner {
+            conn,
+            closed_by: None,
+            ended: false,
+            senders: 1,
+        }),
+        wake_driver: Notify::new(),
+        drained: Notify::new(),
+    });
     let driver = Driver {
-        io,
-        conn,
-        commands: cmd_rx,
+        io: Io {
+            stream: io,
+            read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            write_buf: BytesMut::with_capacity(64 * 1024),
+            written: 0,
+            needs_flush: false,
+        },
+        shared: shared.clone(),
         messages: msg_tx,
         settings,
-        read_buf: BytesMut::with_capacity(64 * 1024),
-        write_buf: BytesMut::with_capacity(64 * 1024),
-        last_state: ReadyState::Open,
+        events: Vec::new(),
+        outbox: VecDeque::new(),
+        last_state,
         close_deadline: None,
-        commands_closed: false,
-        closed_by: None,
+        senders_gone: false,
     };
     tokio::spawn(driver.run());
-    (Sender { tx: cmd_tx }, Receiver { rx: msg_rx })
+    (Sender { shared }, Receiver { rx: msg_rx })
 }
 
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 64 * 1024;
+
 struct Driver<S> {
-    io: S,
-    conn: Connection,
-    commands: mpsc::Receiver<Command>,
+    io: Io<S>,
+    shared: Arc<Shared>,
     messages: mpsc::Sender<Result<Message, Error>>,
     settings: DriverSettings,
-    read_buf: BytesMut,
-    write_buf: BytesMut,
+    /// Events taken from the engine under the lock, handled after it (reused).
+    events: Vec<Event>,
+    /// Messages waiting for room in the bounded message channel. While any wait, the socket
+    /// is not read: a consumer that does not keep up slows the peer through TCP.
+    outbox: VecDeque<Message>,
     last_state: ReadyState,
     close_deadline: Option<Instant>,
-    commands_closed: bool,
-    /// Who sent the first close frame, once known.
-    closed_by: Option<Initiator>,
+    senders_gone: bool,
+}
+
+/// The socket and its buffers. Reading and writing are polled together, so a peer that does
+/// not read while it writes cannot stop us from reading (two such peers would otherwise wait
+/// for each other forever once both socket buffers are full).
+struct Io<S> {
+    stream: S,
+    read_buf: Box<[u8]>,
+    /// Output taken from the engine; `written` bytes of it are in the socket.
+    write_buf: BytesMut,
+    written: usize,
+    /// Everything was written; a flush (which TLS needs) is due.
+    needs_flush: bool,
+}
+
+/// Why the main loop woke up.
+enum Woken {
+    Io(IoProgress),
+    Delivered,
+    Senders,
+    Deadline,
+}
+
+/// What one poll of the socket achieved.
+struct IoProgress {
+    /// Bytes read (0: end of stream), or the read error.
+    read: Option<std::io::Result<usize>>,
+    /// A write or flush error.
+    write_error: Option<std::io::Error>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
+    fn unsent(&self) -> usize {
+        self.write_buf.len() - self.written
+    }
+
+    fn idle(&self) -> bool {
+        self.unsent() == 0 && !self.needs_flush
+    }
+
+    /// Writes what it can, flushes once all is written, and reads if `read` — all in one poll;
+    /// ready as soon as any of them made progress.
+    fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<IoProgress> {
+        let mut progress = false;
+        let mut write_error = None;
+        while self.unsent() > 0 {
+            match Pin::new(&mut self.stream).poll_write(cx, &self.write_buf[self.written..]) {
+                Poll::Ready(Ok(0)) => {
+                    write_error = Some(std::io::ErrorKind::WriteZero.into());
+                    break;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.written += n;
+                    self.needs_flush = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    write_error = Some(e);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.unsent() == 0 && write_error.is_none() {
+            self.write_buf.clear();
+            self.written = 0;
+            if self.needs_flush {
+                match Pin::new(&mut self.stream).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {
+                        self.needs_flush = false;
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => write_error = Some(e),
+                    Poll::Pending => {}
+                }
+            }
+        }
+        let mut read_result = None;
+        if read && write_error.is_none() {
+            let mut buf = ReadBuf::new(&mut self.read_buf);
+            if let Poll::Ready(result) = Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+                read_result = Some(result.map(|()| buf.filled().len()));
+            }
+        }
+        if progress || write_error.is_some() || read_result.is_some() {
+            Poll::Ready(IoProgress {
+                read: read_result,
+                write_error,
+            })
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Writes and flushes everything in `write_buf`.
+    async fn write_out(&mut self) -> std::io::Result<()> {
+        if self.unsent() > 0 {
+            self.stream
+                .write_all(&self.write_buf[self.written..])
+                .await?;
+        }
+        self.write_buf.clear();
+        self.written = 0;
+        self.needs_flush = false;
+        self.stream.flush().await
+    }
 }
 
 impl<S> Driver<S>
@@ -236,16 +469,27 @@ where
 {
     async fn run(mut self) {
         let result = self.drive().await;
-        let _ = self.io.shutdown().await;
+        let _ = self.io.stream.shutdown().await;
         if let (Err(e), Some(tap)) = (&result, &self.settings.tap) {
             tap.report(TapKind::Error(e.to_string())).await;
         }
-        if self.conn.state() != ReadyState::Closed {
-            // Lost or timed out: the engine learns that the stream is gone.
-            let _ = self.conn.receive_eof();
+        {
+            let mut inner = self.shared.lock();
+            if inner.conn.state() != ReadyState::Closed {
+                // Lost or timed out: the engine learns that the stream is gone.
+                let _ = inner.conn.receive_eof();
+            }
+            inner.ended = true;
         }
+        self.shared.drained.notify_waiters();
+        self.dispatch_events().await;
         self.report_state().await;
         self.report_closed().await;
+        while let Some(message) = self.outbox.pop_front() {
+            if self.messages.send(Ok(message)).await.is_err() {
+                break;
+            }
+        }
         if let Err(e) = result {
             let _ = self.messages.send(Err(e)).await;
         }
@@ -253,55 +497,70 @@ where
 
     async fn drive(&mut self) -> Result<(), Error> {
         loop {
-            self.dispatch_events().await?;
-            // Input parked during the handshake (frames right behind the 101) or by a pause.
+            self.dispatch_events().await;
             self.resume_parsing().await?;
-            self.flush().await?;
+            self.take_output();
             self.report_state().await;
-            if self.conn.should_close_transport() {
+            let (close_transport, closing, pending) = {
+                let inner = self.shared.lock();
+                let conn = &inner.conn;
+                (
+                    conn.should_close_transport(),
+                    conn.close_expected() || conn.state() == ReadyState::Closing,
+                    conn.pending_output(),
+                )
+            };
+            if close_transport && self.io.idle() {
                 return Ok(());
             }
-            if self.close_deadline.is_none()
-                && (self.conn.close_expected() || self.conn.state() == ReadyState::Closing)
-            {
+            if self.close_deadline.is_none() && closing {
                 self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
             }
             let deadline = self.close_deadline;
-            tokio::select! {
+            let read = self.outbox.is_empty() && pending + self.io.unsent() < READ_STALL;
+            let io = &mut self.io;
+            let woken = tokio::select! {
                 biased;
-                read = self.io.read_buf(&mut self.read_buf) => {
-                    let n = match read {
-                        Ok(n) => n,
-                        // A reset after the close handshake completed loses nothing.
-                        Err(_) if self.conn.state() == ReadyState::Closed => 0,
-                        Err(e) => return Err(crate::tls::stream_error(e)),
-                    };
-                    if n == 0 {
-                        let result = self.conn.receive_eof();
-                        self.dispatch_events().await?;
-                        return result.map_err(Error::from);
-                    }
-                    let result = self.conn.receive_data(&self.read_buf);
-                    self.read_buf.clear();
-                    self.after_input(result).await?;
-                    self.resume_parsing().await?;
-                }
-                command = self.commands.recv(), if !self.commands_closed => {
-                    match command {
-                        Some(command) => self.run_command(command),
-                        None => {
-                            self.commands_closed = true;
-                            if self.messages.is_closed()
-                                && self.conn.send_close(Some(CloseCode::GOING_AWAY), "").is_ok()
-                            {
-                                // Nobody holds a handle any more: go away politely.
-                                self.closed_by.get_or_insert(Initiator::Local);
+                progress = std::future::poll_fn(|cx| io.poll_io(cx, read)) => Woken::Io(progress),
+                permit = self.messages.reserve(), if !self.outbox.is_empty() => {
+                    match permit {
+                        Ok(permit) => {
+                            if let Some(message) = self.outbox.pop_front() {
+                                permit.send(Ok(message));
                             }
                         }
+                        // Nobody listens any more; keep the connection going.
+                        Err(_) => self.outbox.clear(),
+                    }
+                    Woken::Delivered
+                }
+                () = self.shared.wake_driver.notified() => Woken::Senders,
+                () = sleep_until(deadline), if deadline.is_some() => Woken::Deadline,
+            };
+            match woken {
+                Woken::Io(progress) => {
+                    if let Some(e) = progress.write_error {
+                        return Err(crate::tls::stream_error(e));
+                    }
+                    match progress.read {
+                        None => {}
+                        Some(Ok(0)) => return self.end_of_stream().await,
+                        Some(Ok(n)) => {
+                            let result =
+                                self.shared.lock().conn.receive_data(&self.io.read_buf[..n]);
+                            self.after_input(result).await?;
+                        }
+                        // A reset after the close handshake completed loses nothing.
+                        Some(Err(_)) if self.state() == ReadyState::Closed => {
+                            return self.end_of_stream().await;
+                        }
+                        Some(Err(e)) => return Err(crate::tls::stream_error(e)),
                     }
                 }
-                () = sleep_until(deadline), if deadline.is_some() => {
-                    if self.conn.state() == ReadyState::Closed {
+                Woken::Delivered => {}
+                Woken::Senders => self.check_senders(),
+                Woken::Deadline => {
+                    if self.state() == ReadyState::Closed {
                         // The close handshake is done; the server did not close TCP in time.
                         return Ok(());
                     }
@@ -311,12 +570,55 @@ where
         }
     }
 
-    /// Handles the outcome of feeding input: events go out; on a fault the close frame is
-    /// flushed and the fault ends the connection.
+    fn state(&self) -> ReadyState {
+        self.shared.lock().conn.state()
+    }
+
+    /// Once nobody holds a handle any more, go away politely.
+    fn check_senders(&mut self) {
+        if self.senders_gone {
+            return;
+        }
+        let mut inner = self.shared.lock();
+        if inner.senders > 0 {
+            return;
+        }
+        self.senders_gone = true;
+        if self.messages.is_closed()
+            && inner
+                .conn
+                .send_close(Some(CloseCode::GOING_AWAY), "")
+                .is_ok()
+        {
+            inner.closed_by.get_or_insert(Initiator::Local);
+        }
+    }
+
+    /// The peer closed its side: the engine judges whether that was clean; what it still
+    /// wants to send goes out if the socket takes it.
+    async fn end_of_stream(&mut self) -> Result<(), Error> {
+        let result = self.shared.lock().conn.receive_eof();
+        self.dispatch_events().await;
+        self.take_output();
+        let _ = self.io.write_out().await;
+        result.map_err(Error::from)
+    }
+
+    /// Handles the outcome of feeding input: on a fault the close frame is flushed and the
+    /// fault ends the connection (the events are dispatched first, either way).
     async fn after_input(&mut self, result: Result<(), ws_proto::Error>) -> Result<(), Error> {
-        self.dispatch_events().await?;
+        self.dispatch_events().await;
         if let Err(e) = result {
-            self.flush().await?;
+            self.take_output();
+            self.io
+                .write_out()
+                .await
+                .map_err(crate::tls::stream_error)?;
+            self.take_output();
+            self.io
+                .write_out()
+                .await
+                .map_err(crate::tls::stream_error)?;
             return Err(e.into());
         }
         Ok(())
@@ -324,60 +626,50 @@ where
 
     /// With [`ws_proto::Config::pause_after_message`] on, parsing stops after each message.
     /// Before the next one is parsed the application gets the chance to answer the message it
-    /// just got, so replies keep their order relative to a failure caused by a later frame in
+    /// just got (it runs while this task yields; its answer joins the engine's output queue
+    /// in order), so replies keep their order relative to a failure caused by a later frame in
     /// the same read — as with a frame-by-frame reader.
     async fn resume_parsing(&mut self) -> Result<(), Error> {
-        while self.conn.is_paused() {
+        while self.outbox.is_empty() && self.shared.lock().conn.is_paused() {
             tokio::task::yield_now().await;
-            while let Ok(command) = self.commands.try_recv() {
-                self.run_command(command);
-            }
-            self.flush().await?;
-            let result = self.conn.receive_data(&[]);
+            let result = self.shared.lock().conn.receive_data(&[]);
             self.after_input(result).await?;
         }
         Ok(())
     }
 
-    fn run_command(&mut self, command: Command) {
-        let result = self.execute(command.what);
-        let _ = command.done.send(result);
-    }
-
-    fn execute(&mut self, what: Outgoing) -> Result<(), Error> {
-        let conn = &mut self.conn;
-        let result = match what {
-            Outgoing::Text(text) => conn.send_text(&text),
-            Outgoing::Binary(data) => conn.send_binary(&data),
-            Outgoing::Fragment { kind, data, fin } => conn.send_fragment(kind, &data, fin),
-            Outgoing::Ping(data) => conn.send_ping(&data),
-            Outgoing::Pong(data) => conn.send_pong(&data),
-            Outgoing::Close(code, reason) => {
-                let result = conn.send_close(code, &reason);
-                if result.is_ok() {
-                    self.closed_by.get_or_insert(Initiator::Local);
-                }
-                result
-            }
-            Outgoing::Raw(header, data) => conn.send_raw_frame(header, &data),
-        };
-        result.map_err(|e| Error::from(ws_proto::Error::Usage(e)))
-    }
-
-    async fn flush(&mut self) -> Result<(), Error> {
-        if self.conn.poll_transmit(&mut self.write_buf) > 0 {
-            self.io
-                .write_all(&self.write_buf)
-                .await
-                .map_err(crate::tls::stream_error)?;
-            self.write_buf.clear();
-            self.io.flush().await.map_err(crate::tls::stream_error)?;
+    /// Moves the engine's output to the socket's buffer once that is empty (a swap of
+    /// buffers, no copy) and lets waiting senders queue more.
+    fn take_output(&mut self) {
+        if self.io.unsent() > 0 {
+            return;
         }
-        Ok(())
+        self.io.write_buf.clear();
+        self.io.written = 0;
+        let taken = self
+            .shared
+            .lock()
+            .conn
+            .poll_transmit(&mut self.io.write_buf);
+        if taken > 0 {
+            self.shared.drained.notify_waiters();
+        }
     }
 
-    async fn dispatch_events(&mut self) -> Result<(), Error> {
-        while let Some(event) = self.conn.poll_event() {
+    /// Takes the engine's events and hands them on: frames to the tap, messages to the
+    /// receiver (or the outbox, when its channel is full).
+    async fn dispatch_events(&mut self) {
+        {
+            let mut inner = self.shared.lock();
+            while let Some(event) = inner.conn.poll_event() {
+                if matches!(event, Event::Close(_)) {
+                    inner.closed_by.get_or_insert(Initiator::Remote);
+                }
+                self.events.push(event);
+            }
+        }
+        let mut events = std::mem::take(&mut self.events);
+        for event in events.drain(..) {
             let message = match event {
                 Event::Frame(frame) => {
                     if let Some(tap) = &self.settings.tap {
@@ -389,46 +681,33 @@ where
                 Event::Binary(b) => Message::Binary(b),
                 Event::Ping(b) => Message::Ping(b),
                 Event::Pong(b) => Message::Pong(b),
-                Event::Close(frame) => {
-                    self.closed_by.get_or_insert(Initiator::Remote);
-                    Message::Close(frame)
-                }
+                Event::Close(frame) => Message::Close(frame),
                 _ => continue,
             };
-            self.deliver(message).await;
+            self.deliver(message);
         }
-        Ok(())
+        self.events = events;
     }
 
-    /// Hands a message to the [`Receiver`], waiting for room in its bounded channel. While it
-    /// waits it keeps carrying out commands: a task that alternates `recv` and `send` may be
-    /// blocked in `send`, waiting for this very task, and would otherwise never drain the
-    /// channel. The commands' frames are queued in the engine and flushed afterwards.
-    async fn deliver(&mut self, message: Message) {
-        let message = match self.messages.try_send(Ok(message)) {
+    /// Hands a message to the [`Receiver`] if its channel has room and nothing is queued
+    /// before it; otherwise queues it in the outbox, which the main loop drains as room
+    /// appears. Meanwhile senders keep sending and the driver keeps writing: a task that
+    /// alternates `recv` and `send` never waits for this task.
+    fn deliver(&mut self, message: Message) {
+        if !self.outbox.is_empty() {
+            self.outbox.push_back(message);
+            return;
+        }
+        match self.messages.try_send(Ok(message)) {
             // A dropped receiver only means nobody listens; keep the connection going.
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => return,
-            Err(mpsc::error::TrySendError::Full(message)) => message,
-        };
-        loop {
-            let command = tokio::select! {
-                permit = self.messages.reserve() => {
-                    if let Ok(permit) = permit {
-                        permit.send(message);
-                    }
-                    return;
-                }
-                command = self.commands.recv(), if !self.commands_closed => command,
-            };
-            match command {
-                Some(command) => self.run_command(command),
-                None => self.commands_closed = true,
-            }
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(Ok(message))) => self.outbox.push_back(message),
+            Err(mpsc::error::TrySendError::Full(Err(_))) => {}
         }
     }
 
     async fn report_state(&mut self) {
-        let state = self.conn.state();
+        let state = self.state();
         if state != self.last_state {
             self.last_state = state;
             if let Some(tap) = &self.settings.tap {
@@ -441,28 +720,31 @@ where
         let Some(tap) = &self.settings.tap else {
             return;
         };
-        let conn = &self.conn;
-        let initiator = match (self.closed_by, conn.fault()) {
-            (Some(who), _) => who,
-            (None, Some(ws_proto::ProtocolError::AbnormalClosure) | None) => Initiator::Nobody,
-            (None, Some(_)) => Initiator::Local,
-        };
-        let (code, reason) = match (conn.fault(), conn.close_received()) {
-            (Some(fault), _) if !matches!(fault, ws_proto::ProtocolError::AbnormalClosure) => {
-                (fault.close_code(), fault.to_string())
+        let kind = {
+            let inner = self.shared.lock();
+            let conn = &inner.conn;
+            let initiator = match (inner.closed_by, conn.fault()) {
+                (Some(who), _) => who,
+                (None, Some(ws_proto::ProtocolError::AbnormalClosure) | None) => Initiator::Nobody,
+                (None, Some(_)) => Initiator::Local,
+            };
+            let (code, reason) = match (conn.fault(), conn.close_received()) {
+                (Some(fault), _) if !matches!(fault, ws_proto::ProtocolError::AbnormalClosure) => {
+                    (fault.close_code(), fault.to_string())
+                }
+                _ => (
+                    conn.close_code().unwrap_or(CloseCode::ABNORMAL),
+                    conn.close_reason().to_owned(),
+                ),
+            };
+            TapKind::Closed {
+                code,
+                reason,
+                initiator,
+                clean: conn.was_clean(),
             }
-            _ => (
-                conn.close_code().unwrap_or(CloseCode::ABNORMAL),
-                conn.close_reason().to_owned(),
-            ),
         };
-        tap.report(TapKind::Closed {
-            code,
-            reason,
-            initiator,
-            clean: conn.was_clean(),
-        })
-        .await;
+        tap.report(kind).await;
     }
 }
 
