@@ -30,6 +30,7 @@ use bytes::{Buf as _, Bytes, BytesMut};
 use http::{Request, Response, StatusCode};
 
 use crate::close::{CloseCode, CloseFrame};
+use crate::deflate::{self, Codec, DeflateConfig, DeflateParams, InflateError};
 use crate::error::{Error, HandshakeError, ProtocolError, UsageError};
 use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
 use crate::handshake::{
@@ -138,6 +139,12 @@ pub struct Config {
     pub pause_after_message: bool,
     /// Limits for the opening handshake.
     pub handshake_limits: HandshakeLimits,
+    /// permessage-deflate (RFC 7692), off by default. With it, a client built by a transport
+    /// offers [`DeflateConfig::offer`] and a server accepts offers with
+    /// [`deflate::negotiate`]; the connection compresses and inflates as the handshake agreed.
+    /// A client whose request carried a permessage-deflate offer uses the extension if the
+    /// server accepts it even when this is `None` (with default settings).
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -151,6 +158,7 @@ impl Default for Config {
             report_frames: false,
             pause_after_message: false,
             handshake_limits: HandshakeLimits::default(),
+            deflate: None,
         }
     }
 }
@@ -162,8 +170,12 @@ pub struct Frame {
     pub direction: Direction,
     /// The header as sent or received, mask key included.
     pub header: FrameHeader,
-    /// The payload, unmasked.
+    /// The payload, unmasked — as on the wire, so compressed if `header.rsv1` or an earlier
+    /// frame of its message says so.
     pub payload: Bytes,
+    /// For a frame of a compressed message: the size of its payload once inflated (or, sent,
+    /// before it was deflated). `None` for frames that carry no compressed data.
+    pub decompressed_len: Option<usize>,
 }
 
 /// A client's successful opening handshake.
@@ -267,16 +279,22 @@ struct InFrame {
     header: FrameHeader,
     /// Payload bytes already unmasked (and checked, for text).
     processed: usize,
-    /// Whether the payload is part of a text message.
+    /// Whether the payload is part of a text message (checked as it arrives unless compressed).
     text: bool,
+    /// Whether the payload is compressed (RSV1 on the message's first frame).
+    compressed: bool,
 }
 
 /// A fragmented message being received.
 #[derive(Debug)]
 struct InMessage {
     kind: MessageKind,
-    data: BytesMut,
+    /// The payload so far, inflated if the message is compressed.
+    data: Vec<u8>,
     fragments: usize,
+    compressed: bool,
+    /// Bytes received on the wire for this message.
+    wire_len: u64,
 }
 
 /// A WebSocket connection, either role, with no I/O of its own.
@@ -293,8 +311,14 @@ pub struct Connection {
     output: BytesMut,
     events: VecDeque<Event>,
     masks: Box<dyn MaskSource>,
-    /// The type of the fragmented message being sent, if any.
-    out_message: Option<MessageKind>,
+    /// The type of the fragmented message being sent, if any, and whether it is compressed.
+    out_message: Option<(MessageKind, bool)>,
+    /// permessage-deflate at work, once agreed.
+    deflate: Option<Codec>,
+    /// Scratch space for compressed output.
+    scratch: Vec<u8>,
+    /// Server: the extension offers of the request awaiting an answer.
+    extension_offers: Vec<String>,
     close_sent: Option<CloseFrame>,
     close_received: Option<CloseFrame>,
     fault: Option<ProtocolError>,
@@ -329,8 +353,13 @@ impl fmt::Debug for Connection {
 impl Connection {
     /// A client that has sent `request` (built with [`handshake::client_request`] and perhaps
     /// edited): the request bytes are waiting in [`poll_transmit`](Self::poll_transmit). The
-    /// answer is checked against this request's key, subprotocols and extensions.
-    pub fn client(request: Request<()>, config: Config) -> Self {
+    /// answer is checked against this request's key, subprotocols and extensions. With
+    /// [`Config::deflate`] set and no permessage-deflate offer in the request, its offer is
+    /// added to `Sec-WebSocket-Extensions`.
+    pub fn client(mut request: Request<()>, config: Config) -> Self {
+        if let Some(deflate) = &config.deflate {
+            deflate::add_offer(&mut request, deflate);
+        }
         let mut conn = Self::new(Role::Client, config, ReadyState::Connecting);
         let mut head = Vec::with_capacity(256);
         handshake::write_request(&request, &mut head);
@@ -350,6 +379,7 @@ impl Connection {
     /// already open, with the given negotiated subprotocol and extensions.
     pub fn open(role: Role, config: Config, negotiated: Negotiated) -> Self {
         let mut conn = Self::new(role, config, ReadyState::Open);
+        conn.set_up_extensions(&negotiated);
         conn.negotiated = negotiated;
         conn
     }
@@ -369,6 +399,9 @@ impl Connection {
             events: VecDeque::new(),
             masks: Box::new(OsRandom::new()),
             out_message: None,
+            deflate: None,
+            scratch: Vec::new(),
+            extension_offers: Vec::new(),
             close_sent: None,
             close_received: None,
             fault: None,
@@ -376,6 +409,26 @@ impl Connection {
             opened: state == ReadyState::Open,
             head_scan: HeadScan::default(),
             paused: false,
+        }
+    }
+
+    /// Turns on permessage-deflate as recorded in `negotiated` (for [`open`](Self::open)); an
+    /// answer element that does not parse leaves the extension off.
+    fn set_up_extensions(&mut self, negotiated: &Negotiated) {
+        self.deflate = negotiated
+            .extensions
+            .iter()
+            .find(|e| deflate::is_deflate(e))
+            .and_then(|e| DeflateParams::parse_response(e).ok())
+            .map(|p| Codec::new(self.role, p, self.config.deflate.as_ref()));
+    }
+
+    /// Whether outgoing data messages are compressed when permessage-deflate is in use
+    /// (default on). Turned off, messages go out plain (RSV1 clear), which RFC 7692 allows;
+    /// incoming compressed messages are inflated either way.
+    pub fn set_compression(&mut self, enabled: bool) {
+        if let Some(codec) = &mut self.deflate {
+            codec.enabled = enabled;
         }
     }
 
@@ -413,6 +466,11 @@ impl Connection {
     /// The extensions agreed in the handshake, as header elements.
     pub fn extensions(&self) -> &[String] {
         &self.negotiated.extensions
+    }
+
+    /// The permessage-deflate parameters agreed in the handshake, if the extension is in use.
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.deflate.as_ref().map(Codec::params)
     }
 
     /// The close frame this side sent, if any.
@@ -600,8 +658,28 @@ impl Connection {
                     };
                     return self.process_rejection_body();
                 }
-                match handshake::check_response(&request, &response) {
-                    Ok(negotiated) => {
+                let checked = handshake::check_response(&request, &response).and_then(|n| {
+                    let offers = handshake::header_tokens(
+                        request.headers(),
+                        &http::header::SEC_WEBSOCKET_EXTENSIONS,
+                    );
+                    let mut answers = n.extensions.iter().filter(|e| deflate::is_deflate(e));
+                    let params = match (answers.next(), answers.next()) {
+                        (None, _) => None,
+                        (Some(_), Some(_)) => {
+                            return Err("permessage-deflate was accepted twice".to_owned());
+                        }
+                        (Some(answer), None) => Some(
+                            deflate::check_response(answer, &offers)
+                                .map_err(|e| format!("permessage-deflate: {e}"))?,
+                        ),
+                    };
+                    Ok((n, params))
+                });
+                match checked {
+                    Ok((negotiated, params)) => {
+                        self.deflate =
+                            params.map(|p| Codec::new(self.role, p, self.config.deflate.as_ref()));
                         self.negotiated = negotiated.clone();
                         self.state = ReadyState::Open;
                         self.opened = true;
@@ -643,6 +721,7 @@ impl Connection {
                 match handshake::check_request(request) {
                     Ok(upgrade) => {
                         self.handshake = Handshake::AwaitingAnswer;
+                        self.extension_offers.clone_from(&upgrade.extensions);
                         self.events
                             .push_back(Event::Request(Box::new(Requested { upgrade, head })));
                         Ok(())
@@ -727,18 +806,21 @@ impl Connection {
                             return Err(self.fail_peer(e));
                         }
                         self.input.advance(header_len);
-                        let text = match header.opcode {
-                            OpCode::Text => true,
-                            OpCode::Continuation => self
-                                .in_message
-                                .as_ref()
-                                .is_some_and(|m| m.kind == MessageKind::Text),
-                            _ => false,
+                        let (text, compressed) = match header.opcode {
+                            OpCode::Text => (true, header.rsv1),
+                            OpCode::Binary => (false, header.rsv1),
+                            OpCode::Continuation => {
+                                self.in_message.as_ref().map_or((false, false), |m| {
+                                    (m.kind == MessageKind::Text, m.compressed)
+                                })
+                            }
+                            _ => (false, false),
                         };
                         InFrame {
                             header,
                             processed: 0,
                             text,
+                            compressed,
                         }
                     }
                 },
@@ -751,7 +833,7 @@ impl Connection {
                 if let Some(key) = frame.header.mask {
                     apply_mask(chunk, key, frame.processed);
                 }
-                if frame.text && self.utf8.feed(chunk, false).is_err() {
+                if frame.text && !frame.compressed && self.utf8.feed(chunk, false).is_err() {
                     return Err(self.fail_peer(ProtocolError::InvalidUtf8));
                 }
                 frame.processed = available;
@@ -761,17 +843,26 @@ impl Connection {
                 return Ok(());
             }
             self.in_frame = None;
-            if frame.text && frame.header.fin && self.utf8.finish().is_err() {
+            if frame.text && !frame.compressed && frame.header.fin && self.utf8.finish().is_err() {
                 return Err(self.fail_peer(ProtocolError::InvalidUtf8));
             }
             let payload = self.input.split_to(len).freeze();
-            self.handle_frame(frame.header, payload)?;
+            if frame.compressed {
+                self.handle_compressed_frame(frame, payload)?;
+            } else {
+                self.handle_frame(frame.header, payload)?;
+            }
         }
     }
 
     /// Judges a header before any of its payload is buffered.
     fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
-        if h.rsv1 || h.rsv2 || h.rsv3 {
+        if h.rsv1 && self.deflate.is_some() && !h.rsv2 && !h.rsv3 {
+            // RFC 7692 §6: RSV1 marks a compressed message, on its first frame only.
+            if !matches!(h.opcode, OpCode::Text | OpCode::Binary) && !h.opcode.is_reserved() {
+                return Err(ProtocolError::Rsv1NotAllowed(h.opcode));
+            }
+        } else if h.rsv1 || h.rsv2 || h.rsv3 {
             return Err(ProtocolError::ReservedBits {
                 rsv1: h.rsv1,
                 rsv2: h.rsv2,
@@ -803,8 +894,19 @@ impl Connection {
             (Some(_), OpCode::Text | OpCode::Binary) => {
                 return Err(ProtocolError::ExpectedContinuation(h.opcode));
             }
+            (Some(m), _) if m.compressed => (m.wire_len, m.fragments),
             (Some(m), _) => (m.data.len() as u64, m.fragments),
             (None, _) => (0, 0),
+        };
+        // A compressed message is bounded by its inflated size as it is inflated; its wire
+        // size is bounded here too, with room for deflate's worst case on incompressible data
+        // (a stored block's 5 bytes per 16 KiB, and a little more).
+        let compressed = h.rsv1 || self.in_message.as_ref().is_some_and(|m| m.compressed);
+        let max = self.config.max_message_size as u64;
+        let message_limit = if compressed {
+            max.saturating_add(max / 1024 + 1024)
+        } else {
+            max
         };
         if h.payload_len > self.config.max_frame_size as u64 {
             return Err(ProtocolError::FrameTooLarge {
@@ -813,7 +915,7 @@ impl Connection {
             });
         }
         let total = so_far.saturating_add(h.payload_len);
-        if total > self.config.max_message_size as u64 {
+        if total > message_limit {
             return Err(ProtocolError::MessageTooLarge {
                 len: total,
                 limit: self.config.max_message_size,
@@ -835,6 +937,7 @@ impl Connection {
                 direction: Direction::Incoming,
                 header,
                 payload: payload.clone(),
+                decompressed_len: None,
             }));
         }
         match header.opcode {
@@ -852,23 +955,26 @@ impl Connection {
                 } else {
                     MessageKind::Binary
                 };
-                let mut data = BytesMut::with_capacity(payload.len().max(1024));
+                let mut data = Vec::with_capacity(payload.len().max(1024));
                 data.extend_from_slice(&payload);
                 self.in_message = Some(InMessage {
                     kind,
                     data,
                     fragments: 1,
+                    compressed: false,
+                    wire_len: payload.len() as u64,
                 });
             }
             OpCode::Continuation => {
                 if let Some(message) = &mut self.in_message {
                     message.data.extend_from_slice(&payload);
                     message.fragments += 1;
+                    message.wire_len += payload.len() as u64;
                 }
                 if header.fin
                     && let Some(message) = self.in_message.take()
                 {
-                    self.deliver(message.kind, message.data.freeze());
+                    self.deliver(message.kind, Bytes::from(message.data));
                 }
             }
             OpCode::Ping => {
@@ -899,6 +1005,73 @@ impl Connection {
             OpCode::ReservedData(_) | OpCode::ReservedControl(_) => {
                 unreachable!("rejected by check_header")
             }
+        }
+        Ok(())
+    }
+
+    /// A frame of a compressed message (RFC 7692 §6.2): its payload is inflated onto the
+    /// message so far, bounded by the message limit, and text is checked as it comes out.
+    fn handle_compressed_frame(&mut self, frame: InFrame, payload: Bytes) -> Result<(), Error> {
+        let header = frame.header;
+        let kind = if frame.text {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        };
+        let mut message = match header.opcode {
+            OpCode::Continuation => match self.in_message.take() {
+                Some(message) => message,
+                None => return Err(self.fail_peer(ProtocolError::UnexpectedContinuation)),
+            },
+            _ => InMessage {
+                kind,
+                data: Vec::new(),
+                fragments: 0,
+                compressed: true,
+                wire_len: 0,
+            },
+        };
+        message.fragments += 1;
+        message.wire_len += payload.len() as u64;
+        let limit = self.config.max_message_size;
+        let before = message.data.len();
+        let result = match &mut self.deflate {
+            Some(codec) => codec.decompress(&payload, header.fin, &mut message.data, limit),
+            None => Err(InflateError::Corrupt(
+                "permessage-deflate is not in use".into(),
+            )),
+        };
+        self.paused = self.config.pause_after_message && header.fin;
+        if self.config.report_frames {
+            self.events.push_back(Event::Frame(Frame {
+                direction: Direction::Incoming,
+                header,
+                payload,
+                decompressed_len: Some(message.data.len().min(limit) - before.min(limit)),
+            }));
+        }
+        match result {
+            Ok(()) => {}
+            Err(InflateError::TooLarge) => {
+                let len = message.data.len() as u64;
+                return Err(self.fail_peer(ProtocolError::MessageTooLarge { len, limit }));
+            }
+            Err(InflateError::Corrupt(why)) => {
+                return Err(self.fail_peer(ProtocolError::Extension(format!(
+                    "invalid compressed data: {why}"
+                ))));
+            }
+        }
+        if frame.text
+            && (self.utf8.feed(&message.data[before..], false).is_err()
+                || (header.fin && self.utf8.finish().is_err()))
+        {
+            return Err(self.fail_peer(ProtocolError::InvalidUtf8));
+        }
+        if header.fin {
+            self.deliver(kind, Bytes::from(message.data));
+        } else {
+            self.in_message = Some(message);
         }
         Ok(())
     }
@@ -975,8 +1148,33 @@ impl Connection {
         if self.out_message.is_some() {
             return Err(UsageError::MessageInProgress);
         }
-        self.write_frame(FrameHeader::new(opcode, 0), data);
+        let compress = self
+            .deflate
+            .as_ref()
+            .is_some_and(|c| c.compresses(data.len()));
+        let mut header = FrameHeader::new(opcode, 0);
+        if compress {
+            header.rsv1 = true;
+            self.write_compressed(header, data, true);
+        } else {
+            self.write_frame(header, data);
+        }
         Ok(())
+    }
+
+    /// Deflates `data` (a whole message, or with `last` clear one fragment of it) and writes
+    /// it in one frame.
+    fn write_compressed(&mut self, header: FrameHeader, data: &[u8], last: bool) {
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        if let Some(codec) = &mut self.deflate {
+            codec.compress(data, last, &mut out);
+        }
+        self.write_frame_with(header, &out, Some(data.len()));
+        // Keep the scratch buffer for the next message unless a large one made it large.
+        if out.capacity() <= 256 * 1024 {
+            self.scratch = out;
+        }
     }
 
     /// Sends one fragment of a message: the first call starts a `kind` message (opcode 0x1 or
@@ -990,15 +1188,25 @@ impl Connection {
         fin: bool,
     ) -> Result<(), UsageError> {
         self.check_can_send()?;
-        let opcode = match self.out_message {
-            None => kind.opcode(),
-            Some(current) if current == kind => OpCode::Continuation,
+        let (opcode, compressed) = match self.out_message {
+            None => (
+                kind.opcode(),
+                self.deflate
+                    .as_ref()
+                    .is_some_and(Codec::compresses_fragments),
+            ),
+            Some((current, compressed)) if current == kind => (OpCode::Continuation, compressed),
             Some(_) => return Err(UsageError::NoMessageInProgress),
         };
         let mut header = FrameHeader::new(opcode, 0);
         header.fin = fin;
-        self.write_frame(header, data);
-        self.out_message = if fin { None } else { Some(kind) };
+        if compressed {
+            header.rsv1 = opcode != OpCode::Continuation;
+            self.write_compressed(header, data, fin);
+        } else {
+            self.write_frame(header, data);
+        }
+        self.out_message = if fin { None } else { Some((kind, compressed)) };
         Ok(())
     }
 
@@ -1060,7 +1268,7 @@ impl Connection {
     ) -> Result<(), UsageError> {
         self.check_can_send()?;
         header.payload_len = payload.len() as u64;
-        self.encode_frame(header, payload);
+        self.encode_frame(header, payload, None);
         Ok(())
     }
 
@@ -1086,26 +1294,43 @@ impl Connection {
     /// Server: accepts the upgrade request reported in [`Event::Request`] with `response`
     /// (normally [`handshake::accept_response`], perhaps with headers added). Frames that
     /// arrived right behind the request are processed now.
-    pub fn accept(&mut self, response: Response<()>) -> Result<(), Error> {
+    ///
+    /// With [`Config::deflate`] set and no permessage-deflate answer in `response`, the
+    /// request's offers are negotiated ([`deflate::negotiate`]) and the answer added. A
+    /// permessage-deflate answer already in `response` is used as it is.
+    pub fn accept(&mut self, mut response: Response<()>) -> Result<(), Error> {
         if !matches!(self.handshake, Handshake::AwaitingAnswer) {
             return Err(UsageError::NoPendingRequest.into());
         }
         if response.status() != StatusCode::SWITCHING_PROTOCOLS {
             return Err(UsageError::NotSwitchingProtocols(response.status().as_u16()).into());
         }
+        let offers = std::mem::take(&mut self.extension_offers);
+        if let Some(policy) = &self.config.deflate {
+            deflate::add_answer(&mut response, &offers, policy);
+        }
+        let headers = response.headers();
+        let extensions: Vec<String> =
+            handshake::header_tokens(headers, &http::header::SEC_WEBSOCKET_EXTENSIONS)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        let deflate = match extensions.iter().find(|e| deflate::is_deflate(e)) {
+            Some(e) => {
+                Some(DeflateParams::parse_response(e).map_err(UsageError::InvalidExtension)?)
+            }
+            None => None,
+        };
         let mut head = Vec::with_capacity(256);
         handshake::write_response(&response, &mut head);
         self.output.extend_from_slice(&head);
-        let headers = response.headers();
+        self.deflate = deflate.map(|p| Codec::new(self.role, p, self.config.deflate.as_ref()));
         self.negotiated = Negotiated {
             protocol: headers
                 .get(http::header::SEC_WEBSOCKET_PROTOCOL)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
-            extensions: handshake::header_tokens(headers, &http::header::SEC_WEBSOCKET_EXTENSIONS)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            extensions,
         };
         self.handshake = Handshake::Done;
         self.state = ReadyState::Open;
@@ -1163,16 +1388,27 @@ impl Connection {
     }
 
     /// Writes a frame with this role's masking.
-    fn write_frame(&mut self, mut header: FrameHeader, payload: &[u8]) {
+    fn write_frame(&mut self, header: FrameHeader, payload: &[u8]) {
+        self.write_frame_with(header, payload, None);
+    }
+
+    /// Writes a frame with this role's masking; `plain_len` is the size before compression,
+    /// for the frame report.
+    fn write_frame_with(
+        &mut self,
+        mut header: FrameHeader,
+        payload: &[u8],
+        plain_len: Option<usize>,
+    ) {
         header.payload_len = payload.len() as u64;
         header.mask = match self.role {
             Role::Client => Some(self.masks.next_mask()),
             Role::Server => None,
         };
-        self.encode_frame(header, payload);
+        self.encode_frame(header, payload, plain_len);
     }
 
-    fn encode_frame(&mut self, header: FrameHeader, payload: &[u8]) {
+    fn encode_frame(&mut self, header: FrameHeader, payload: &[u8], plain_len: Option<usize>) {
         self.output.reserve(header.encoded_len() + payload.len());
         header.encode(&mut self.output);
         let start = self.output.len();
@@ -1185,6 +1421,7 @@ impl Connection {
                 direction: Direction::Outgoing,
                 header,
                 payload: Bytes::copy_from_slice(payload),
+                decompressed_len: plain_len,
             }));
         }
     }

@@ -47,6 +47,12 @@ pub enum ProtocolError {
         /// RSV3 as received.
         rsv3: bool,
     },
+    /// RSV1 on a frame where permessage-deflate does not allow it: a continuation or control
+    /// frame (→ 1002).
+    #[error(
+        "RSV1 set on a {0} frame (permessage-deflate allows it only on a message's first frame)"
+    )]
+    Rsv1NotAllowed(OpCode),
     /// A reserved opcode (0x3–0x7, 0xB–0xF) (→ 1002).
     #[error("reserved opcode {0}")]
     ReservedOpcode(OpCode),
@@ -156,6 +162,9 @@ pub enum UsageError {
     /// `accept` or `reject` on a connection that is not a server waiting for its request.
     #[error("no handshake request is waiting for an answer")]
     NoPendingRequest,
+    /// `accept` with a response whose extension answer cannot be parsed.
+    #[error("the response's extension answer is invalid: {0}")]
+    InvalidExtension(String),
     /// `accept` with a response whose status is not 101 (use `reject` to refuse).
     #[error("accept needs a 101 response, not {0}; use reject to refuse")]
     NotSwitchingProtocols(u16),

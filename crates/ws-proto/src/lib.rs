@@ -15,6 +15,8 @@
 //!   a failed upgrade keeps the server's status, headers and body.
 //! - [`frame`]: the header codec and word-at-a-time masking, for anyone who needs raw frames.
 //! - [`Connection`]: one state machine for both [`Role`]s with the browser's [`ReadyState`]s.
+//! - [`deflate`]: permessage-deflate (RFC 7692) — negotiation in both roles, compression, and
+//!   inflating bounded by the message limit.
 //! - Errors by category: [`ProtocolError`] (the peer's fault, each mapped to one close code),
 //!   [`UsageError`] (the caller's), [`HandshakeError`].
 //! - [`manual`]: design, limits and why, and how to drive a connection from an I/O loop.
@@ -48,6 +50,7 @@
 
 mod close;
 mod connection;
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
@@ -56,6 +59,7 @@ mod mask;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use connection::{
     Config, Connection, Direction, Event, Frame, MessageKind, Opened, ReadyState, Requested, Role,
 };
