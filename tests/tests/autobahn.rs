@@ -2,8 +2,8 @@
 //! `wstest -m fuzzingclient` against the `echo_server` example and `wstest -m fuzzingserver`
 //! against the `autobahn_client` example (both compiled in here from their example files, so
 //! what is tested is exactly what the examples run). Each prints one summary line; any
-//! FAILED or NON-STRICT case, or a close behaviour that is not OK, fails the test.
-//! permessage-deflate's 12.* and 13.* may be UNIMPLEMENTED until it lands.
+//! FAILED, NON-STRICT or UNIMPLEMENTED case, or a close behaviour that is not OK, fails the
+//! test. Both examples negotiate permessage-deflate, so 12.* and 13.* run in both roles.
 
 #[allow(dead_code)]
 #[path = "../../crates/ws-net/examples/autobahn_client.rs"]
@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ws_net::{Server, ServerOptions};
+use ws_net::Server;
 use ws_tests::{autobahn_setup, free_port, repo_root, wait_for_port};
 
 /// Both roles load the two cores fully; run them one after the other.
@@ -40,7 +40,7 @@ fn fuzzingclient_against_echo_server() {
         .build()
         .unwrap();
     let server = runtime
-        .block_on(Server::bind("127.0.0.1:0", ServerOptions::default()))
+        .block_on(Server::bind("127.0.0.1:0", echo_server::options(true)))
         .unwrap();
     let addr = server.local_addr().unwrap();
     // The server runs on its own thread's runtime while wstest runs.

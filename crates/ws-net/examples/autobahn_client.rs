@@ -5,11 +5,17 @@
 //! ```
 //!
 //! It asks `/getCaseCount`, runs `/runCase?case=N&agent=A` for each case (echoing every
-//! message back), then `/updateReports?agent=A` so the suite writes its report.
+//! message back), then `/updateReports?agent=A` so the suite writes its report. Every
+//! connection offers permessage-deflate (`permessage-deflate; client_max_window_bits`) and
+//! uses it when the server accepts; `--no-deflate` turns the offer off.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ws_net::{ConnectOptions, Message, connect};
+
+/// Whether connections offer permessage-deflate (on unless `--no-deflate`).
+static DEFLATE: AtomicBool = AtomicBool::new(true);
 
 /// Runs all cases against the fuzzingserver at `base` (e.g. `ws://127.0.0.1:9001`).
 pub async fn run_all(base: &str, agent: &str) -> Result<u32, ws_net::Error> {
@@ -67,6 +73,9 @@ async fn update_reports(base: &str, agent: &str) -> Result<(), ws_net::Error> {
 fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options.timeouts.close = Duration::from_secs(5);
+    if DEFLATE.load(Ordering::Relaxed) {
+        options.config.deflate = Some(ws_net::ws_proto::DeflateConfig::default());
+    }
     options
 }
 
@@ -79,8 +88,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match arg.as_str() {
             "--url" => url = args.next().ok_or("--url needs a value")?,
             "--agent" => agent = args.next().ok_or("--agent needs a value")?,
+            "--no-deflate" => DEFLATE.store(false, Ordering::Relaxed),
             "-h" | "--help" => {
-                println!("usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent ws-net]");
+                println!(
+                    "usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent ws-net] \
+                     [--no-deflate]"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),

@@ -4,7 +4,8 @@
 //! cargo run --release -p ws-net --example echo_server -- --addr 127.0.0.1:9002
 //! ```
 //!
-//! The Autobahn Testsuite's fuzzingclient runs against it (see `tests/autobahn`).
+//! The Autobahn Testsuite's fuzzingclient runs against it (see `tests/autobahn`). It accepts
+//! permessage-deflate when a client offers it (`--no-deflate` declines).
 
 use ws_net::{Decision, Message, Server, ServerOptions};
 
@@ -46,15 +47,29 @@ pub async fn echo(ws: ws_net::WebSocket) {
     }
 }
 
+/// Server options: defaults, with permessage-deflate accepted if `deflate`.
+pub fn options(deflate: bool) -> ServerOptions {
+    let mut options = ServerOptions::default();
+    if deflate {
+        options.config.deflate = Some(ws_net::ws_proto::DeflateConfig::default());
+    }
+    options
+}
+
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut addr = "127.0.0.1:9002".to_owned();
+    let mut deflate = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().ok_or("--addr needs a value")?,
+            "--no-deflate" => deflate = false,
             "-h" | "--help" => {
-                println!("usage: echo_server [--addr HOST:PORT]   (default 127.0.0.1:9002)");
+                println!(
+                    "usage: echo_server [--addr HOST:PORT] [--no-deflate]   \
+                     (default 127.0.0.1:9002)"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)").into()),
@@ -64,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let server = Server::bind(addr.as_str(), ServerOptions::default()).await?;
+        let server = Server::bind(addr.as_str(), options(deflate)).await?;
         eprintln!("echo_server listening on ws://{}", server.local_addr()?);
         tokio::select! {
             () = serve(server) => {}

@@ -232,6 +232,12 @@ async fn open<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // The engine would add the permessage-deflate offer itself; adding it here first keeps
+    // the request in the handshake info and the tap exactly as sent.
+    let mut request = request;
+    if let Some(deflate) = &config.deflate {
+        ws_proto::deflate::add_offer(&mut request, deflate);
+    }
     let mut conn = Connection::client(request.clone(), config);
     let mut out = BytesMut::new();
     conn.poll_transmit(&mut out);
@@ -262,6 +268,7 @@ where
         response: opened.response,
         protocol: opened.negotiated.protocol,
         extensions: opened.negotiated.extensions,
+        deflate: conn.deflate().copied(),
         tls,
         local_addr,
         peer_addr,

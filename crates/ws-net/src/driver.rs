@@ -267,6 +267,9 @@ pub struct HandshakeInfo {
     pub protocol: Option<String>,
     /// The agreed extensions.
     pub extensions: Vec<String>,
+    /// The permessage-deflate parameters, if it was agreed (see
+    /// [`Config::deflate`](ws_proto::Config::deflate)).
+    pub deflate: Option<ws_proto::DeflateParams>,
     /// The TLS session, for wss.
     pub tls: Option<TlsInfo>,
     /// Our address.

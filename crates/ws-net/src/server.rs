@@ -178,6 +178,11 @@ where
         Decision::Accept { protocol, headers } => {
             let mut response = handshake::accept_response(&requested.upgrade, protocol.as_deref());
             response.headers_mut().extend(headers);
+            // The engine would negotiate permessage-deflate itself; answering here first keeps
+            // the response in the handshake info exactly as sent.
+            if let Some(policy) = &conn.config().deflate {
+                ws_proto::deflate::add_answer(&mut response, &requested.upgrade.extensions, policy);
+            }
             let result = conn.accept(response.clone());
             let mut out = BytesMut::new();
             conn.poll_transmit(&mut out);
@@ -216,6 +221,7 @@ where
     let handshake = HandshakeInfo {
         protocol: conn.protocol().map(str::to_owned),
         extensions: conn.extensions().to_vec(),
+        deflate: conn.deflate().copied(),
         request: requested.upgrade.request,
         response,
         tls,
