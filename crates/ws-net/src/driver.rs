@@ -185,11 +185,8 @@ impl Sender {
             what,
             Outgoing::Ping(_) | Outgoing::Pong(_) | Outgoing::Close(..)
         );
+        let mut waiting = None;
         loop {
-            let drained = self.shared.drained.notified();
-            tokio::pin!(drained);
-            // Registered before the check, so a drain between the check and the wait counts.
-            drained.as_mut().enable();
             {
                 let mut inner = self.shared.lock();
                 if inner.ended {
@@ -202,7 +199,18 @@ impl Sender {
                     return result;
                 }
             }
-            drained.await;
+            match waiting.as_mut() {
+                // Registered, then checked again: a drain in between is not missed.
+                None => {
+                    let mut drained = Box::pin(self.shared.drained.notified());
+                    drained.as_mut().enable();
+                    waiting = Some(drained);
+                }
+                Some(drained) => {
+                    drained.await;
+                    waiting = None;
+                }
+            }
         }
     }
 
@@ -500,19 +508,35 @@ where
 
     async fn drive(&mut self) -> Result<(), Error> {
         loop {
-            self.dispatch_events().await;
-            self.resume_parsing().await?;
-            self.take_output();
-            self.report_state().await;
-            let (close_transport, closing, pending) = {
-                let inner = self.shared.lock();
+            // One lock per turn: take the events and the output, read the flags.
+            let (state, close_transport, closing, pending, paused, took) = {
+                let mut guard = self.shared.lock();
+                let inner = &mut *guard;
+                drain_events(inner, &mut self.events);
+                let took = self.io.unsent() == 0 && {
+                    self.io.write_buf.clear();
+                    self.io.written = 0;
+                    inner.conn.poll_transmit(&mut self.io.write_buf) > 0
+                };
                 let conn = &inner.conn;
                 (
+                    conn.state(),
                     conn.should_close_transport(),
                     conn.close_expected() || conn.state() == ReadyState::Closing,
                     conn.pending_output(),
+                    conn.is_paused(),
+                    took,
                 )
             };
+            if took {
+                self.shared.drained.notify_waiters();
+            }
+            self.handle_events().await;
+            self.report_state_as(state).await;
+            if paused && self.outbox.is_empty() {
+                self.resume_parsing().await?;
+                continue;
+            }
             if close_transport && self.io.idle() {
                 return Ok(());
             }
@@ -662,14 +686,14 @@ where
     /// Takes the engine's events and hands them on: frames to the tap, messages to the
     /// receiver (or the outbox, when its channel is full).
     async fn dispatch_events(&mut self) {
-        {
-            let mut inner = self.shared.lock();
-            while let Some(event) = inner.conn.poll_event() {
-                if matches!(event, Event::Close(_)) {
-                    inner.closed_by.get_or_insert(Initiator::Remote);
-                }
-                self.events.push(event);
-            }
+        drain_events(&mut self.shared.lock(), &mut self.events);
+        self.handle_events().await;
+    }
+
+    /// Hands on the events taken by [`drain_events`].
+    async fn handle_events(&mut self) {
+        if self.events.is_empty() {
+            return;
         }
         let mut events = std::mem::take(&mut self.events);
         for event in events.drain(..) {
@@ -711,6 +735,10 @@ where
 
     async fn report_state(&mut self) {
         let state = self.state();
+        self.report_state_as(state).await;
+    }
+
+    async fn report_state_as(&mut self, state: ReadyState) {
         if state != self.last_state {
             self.last_state = state;
             if let Some(tap) = &self.settings.tap {
@@ -748,6 +776,16 @@ where
             }
         };
         tap.report(kind).await;
+    }
+}
+
+/// Takes the engine's events (noting who closed first).
+fn drain_events(inner: &mut Inner, events: &mut Vec<Event>) {
+    while let Some(event) = inner.conn.poll_event() {
+        if matches!(event, Event::Close(_)) {
+            inner.closed_by.get_or_insert(Initiator::Remote);
+        }
+        events.push(event);
     }
 }
 
