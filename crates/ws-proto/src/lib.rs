@@ -1,6 +1,7 @@
 //! A sans-IO implementation of the WebSocket protocol (RFC 6455): the opening handshake for
 //! clients and servers, framing, masking, fragmentation, UTF-8 validation, control frames,
-//! the close handshake, and limits — with every frame observable as it was on the wire.
+//! the close handshake, limits, and permessage-deflate (RFC 7692) — with every frame
+//! observable as it was on the wire.
 //!
 //! **No I/O, no clock, no threads, no async.** A [`Connection`] takes bytes in
 //! ([`Connection::receive_data`], [`Connection::receive_eof`]) and gives bytes and events out

@@ -26,13 +26,31 @@
 //! | limit | default | why |
 //! |---|---|---|
 //! | [`max_frame_size`](crate::Config::max_frame_size) | 16 MiB | the length is in the header, so an oversized frame fails (1009) before its payload is buffered |
-//! | [`max_message_size`](crate::Config::max_message_size) | 16 MiB | the memory one peer can make us hold for one message; Autobahn's largest case is exactly 16 MiB |
+//! | [`max_message_size`](crate::Config::max_message_size) | 16 MiB | the memory one peer can make us hold for one message; Autobahn's largest case is exactly 16 MiB. Counted after decompression, *while* inflating: a compressed message stops at the limit (1009) |
 //! | [`max_fragments`](crate::Config::max_fragments) | 262,144 | an endless run of empty continuation frames costs CPU without ever completing a message |
 //! | [`HandshakeLimits::max_head_size`](crate::HandshakeLimits) | 64 KiB | what a peer can make us buffer before the connection even opens; room for big cookies |
 //! | `max_headers` / `max_line_len` | 128 / 16 KiB | the same, per field and per line |
 //! | `max_body_size` | 64 KiB | the body of a refusal (403, 500 …) kept for display |
 //!
 //! Every limit is checked before the data it bounds is stored.
+//!
+//! # permessage-deflate
+//!
+//! Off unless [`Config::deflate`](crate::Config::deflate) is set (then a client offers it
+//! and a server accepts offers; see [`deflate`](crate::deflate) for the negotiation rules).
+//! Receiving, the compressed payload of each frame is inflated as soon as the frame is
+//! complete, into a buffer that may grow only to the message limit plus one byte, so a
+//! decompression bomb (16 MiB of zeros is 16 KiB compressed) costs at most the limit: the
+//! test `sixteen_mib_of_zeros_against_a_one_mib_limit_fails_with_1009_near_the_limit` measures
+//! the heap with a counting allocator. Text is checked for UTF-8 as it comes out of the
+//! inflater. Corrupt compressed data closes with 1007; RSV1 on a continuation or control
+//! frame with 1002. [`Frame::decompressed_len`](crate::Frame::decompressed_len) reports the
+//! plain size of each compressed frame beside its wire size, both ways.
+//!
+//! Memory per connection with the extension in use: zlib's inflate state (≈ 7 KiB plus the
+//! window, 32 KiB at 15 bits) and, once this side sends a compressed message, the deflate
+//! state (≈ 256 KiB at level 6, window 15; smaller windows and levels use less). A server
+//! with many connections may set `server_max_window_bits` and a lower `level`.
 //!
 //! # Faults and close codes
 //!
@@ -41,7 +59,8 @@
 //! and the [`ProtocolError`](crate::ProtocolError) is returned from `receive_data`. Each fault
 //! has exactly one code: 1002 for framing and protocol violations, 1007 for invalid UTF-8 in a
 //! text message or close reason (found at the first byte that makes it invalid, even in the
-//! middle of a frame), 1009 for anything over a limit.
+//! middle of a frame) and for compressed data that does not inflate, 1009 for anything over a
+//! limit.
 //!
 //! # Security notes
 //!

@@ -1,6 +1,7 @@
 //! Arbitrary bytes, split into arbitrary chunks and interleaved with commands, into a
 //! `Connection` of either role at any stage: a fresh server, a fresh client, a client after a
-//! valid 101, a server after `accept`, and connections built with `Connection::open`.
+//! valid 101, a server after `accept`, and connections built with `Connection::open` — with
+//! and without permessage-deflate agreed (so compressed input, bombs included, is fuzzed too).
 //!
 //! Besides "never panics", it checks what the engine promises:
 //! - a protocol error leaves the state Closed, is the recorded fault, and — unless a close was
@@ -231,9 +232,16 @@ fn client(config: Config) -> Connection {
     conn
 }
 
+fn deflate(answer: &str) -> Negotiated {
+    Negotiated {
+        protocol: None,
+        extensions: vec![answer.to_owned()],
+    }
+}
+
 fn setup(scenario: u8, config: Config) -> Harness {
     let max_message = config.max_message_size;
-    let (conn, wire) = match scenario % 6 {
+    let (conn, wire) = match scenario % 8 {
         // A fresh server.
         0 => (Connection::server(config), Wire::new(Role::Server, true)),
         // A fresh client, its request drained.
@@ -272,6 +280,18 @@ fn setup(scenario: u8, config: Config) -> Harness {
             Connection::open(Role::Server, config, Negotiated::default()),
             Wire::new(Role::Server, false),
         ),
+        // permessage-deflate agreed: a server, and a client limited to an 8-bit window.
+        6 => (
+            Connection::open(Role::Server, config, deflate("permessage-deflate")),
+            Wire::new(Role::Server, false),
+        ),
+        7 => {
+            let agreed =
+                deflate("permessage-deflate; server_no_context_takeover; client_max_window_bits=8");
+            let mut conn = Connection::open(Role::Client, config, agreed);
+            conn.set_mask_source(Box::new(FixedMask([1, 2, 3, 4])));
+            (conn, Wire::new(Role::Client, false))
+        }
         _ => {
             let mut conn = Connection::open(Role::Client, config, Negotiated::default());
             conn.set_mask_source(Box::new(FixedMask([1, 2, 3, 4])));
