@@ -31,6 +31,31 @@ pub fn autobahn_setup() {
     }
 }
 
+/// Runs `tests/python/setup.sh` (idempotent: instant once the venv exists) and returns the
+/// venv's Python, which has the pinned Python `websockets`. Panics with the script's output if
+/// it fails — e.g. when `python3` or its `venv` module is missing. Never skips.
+pub fn python_setup() -> PathBuf {
+    let script = repo_root().join("tests/python/setup.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        panic!(
+            "Python websockets could not be set up ({}):\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let venv = stdout
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("python: venv="))
+        .unwrap_or_else(|| panic!("{} did not name the venv:\n{stdout}", script.display()));
+    PathBuf::from(venv).join("bin/python")
+}
+
 /// A free loopback port (bound and released; fine for a test that binds it right away).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
