@@ -23,7 +23,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -191,13 +191,11 @@ async fn our_client_against(server_args: &[&str], offer: DeflateConfig) -> Clien
         .close(Some(CloseCode::NORMAL), "done")
         .await
         .expect("close");
-    let deadline = Instant::now() + STEP;
-    while Instant::now() < deadline {
-        match tokio::time::timeout(STEP, receiver.recv()).await {
-            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Err(_) => break,
-            Ok(Some(Ok(other))) => panic!("unexpected message after the script: {other:?}"),
-            Ok(Some(Err(e))) => panic!("the connection failed while closing: {e}"),
-        }
+    match tokio::time::timeout(STEP, receiver.recv()).await {
+        Ok(Some(Ok(Message::Close(_))) | None) => {}
+        Ok(Some(Ok(other))) => panic!("unexpected message after the script: {other:?}"),
+        Ok(Some(Err(e))) => panic!("the connection failed while closing: {e}"),
+        Err(_) => panic!("the Python server did not answer our close in {STEP:?}"),
     }
     drop((sender, receiver));
 
@@ -871,6 +869,7 @@ impl Python {
         let what = format!("{script} {}", args.join(" "));
         let mut child = Command::new(python)
             .arg("-u")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .arg(&path)
             .args(args)
             .stdin(Stdio::piped())
