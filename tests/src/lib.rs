@@ -14,8 +14,12 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Runs `tests/autobahn/setup.sh` (idempotent: instant once the virtualenv exists) and
-/// panics with its output if it fails — e.g. when Python 2.7 is missing. Never skips.
+/// panics with its output if it fails — e.g. when Python 2.7 is missing. Never skips. Calls
+/// from several threads of one test binary run the script one at a time, so two tests never
+/// build the virtualenv at once.
 pub fn autobahn_setup() {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let script = repo_root().join("tests/autobahn/setup.sh");
     let output = Command::new("bash")
         .arg(&script)
