@@ -288,6 +288,20 @@ impl WsInspectorApp {
         &self.profiles
     }
 
+    /// Scrolls the active tab's frame log so that the row at `fraction` of it (0 = first,
+    /// 1 = last) is in view, and stops following the tail (for benchmarks and tests).
+    pub fn scroll_log_to(&mut self, fraction: f32) {
+        if let Some(tab) = self.tabs.get_mut(self.active) {
+            tab.log.scroll_to(fraction);
+        }
+    }
+
+    /// The active tab's session state, if it has a session (for benchmarks and tests; hold
+    /// the guard briefly).
+    pub fn session_state(&self) -> Option<std::sync::MutexGuard<'_, SessionState>> {
+        Some(self.tabs.get(self.active)?.session.as_ref()?.state())
+    }
+
     /// How many tabs are open.
     pub fn tab_count(&self) -> usize {
         self.tabs.len()
@@ -298,7 +312,7 @@ impl WsInspectorApp {
         // A new tab keeps the display settings, but starts unfiltered.
         let mut log_settings = self.settings.log.clone();
         if !self.tabs.is_empty() {
-            log_settings.text.clear();
+            log_settings.filter.text.clear();
         }
         let tab = Tab {
             profile,

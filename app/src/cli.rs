@@ -14,8 +14,10 @@ OPTIONS:
     --profile NAME       open a tab with the saved profile NAME and connect
     --config-dir DIR     keep profiles in DIR (default: the platform config dir;
                          the WS_INSPECTOR_CONFIG_DIR environment variable also sets it)
-    --bench-ingest N     no window: flood the built-in echo server with N frames through a
-                         session, then report frames/s and resident memory
+    --bench-ingest N     no window: a local server floods a session with N small messages;
+                         report frames/s logged, resident memory and bytes per frame
+    --bench-echo N       no window: send N/2 small messages to the built-in echo server and
+                         log the N frames both ways; report as above
     -h, --help           print this help
 
 With no option, the last layout opens; the first run opens the built-in \"Local echo\"
@@ -33,6 +35,8 @@ pub struct Args {
     pub config_dir: Option<PathBuf>,
     /// `--bench-ingest N`.
     pub bench_ingest: Option<u64>,
+    /// `--bench-echo N`.
+    pub bench_echo: Option<u64>,
     /// `--demo` (hidden): send a few messages of each kind after connecting.
     pub demo: bool,
     /// `--flood N` (hidden): once connected, send N frames' worth of small messages to the
@@ -64,6 +68,14 @@ impl Args {
                         .parse()
                         .map_err(|_| format!("--bench-ingest needs a number, not {n:?}"))?;
                     parsed.bench_ingest = Some(n);
+                }
+                "--bench-echo" => {
+                    let n = value("--bench-echo")?;
+                    let n = n
+                        .replace('_', "")
+                        .parse()
+                        .map_err(|_| format!("--bench-echo needs a number, not {n:?}"))?;
+                    parsed.bench_echo = Some(n);
                 }
                 "--demo" => parsed.demo = true,
                 "--flood" => {

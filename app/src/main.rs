@@ -15,8 +15,13 @@ fn main() -> std::process::ExitCode {
         print!("{USAGE}");
         return std::process::ExitCode::SUCCESS;
     }
-    if let Some(frames) = args.bench_ingest {
-        return match ws_inspector::bench::ingest(frames) {
+    let bench = match (args.bench_ingest, args.bench_echo) {
+        (Some(frames), _) => Some(ws_inspector::bench::ingest(frames)),
+        (None, Some(frames)) => Some(ws_inspector::bench::echo(frames)),
+        (None, None) => None,
+    };
+    if let Some(result) = bench {
+        return match result {
             Ok(report) => {
                 println!("{report}");
                 std::process::ExitCode::SUCCESS

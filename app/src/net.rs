@@ -7,8 +7,9 @@
 //! Commands from the UI (send, close, cancel) go through an unbounded channel to one task per
 //! session, so they reach the connection in the order they were given.
 //!
-//! Lock discipline: the drain task holds the lock for at most [`DRAIN_BATCH`] reports at a time;
-//! the UI holds it while it lays out one frame. Neither ever awaits while holding it.
+//! Lock discipline: the drain task holds the lock for at most [`DRAIN_BATCH`] reports at a time
+//! and does not wait for it while the UI has it (it collects reports meanwhile); the UI holds
+//! it while it lays out one frame. Neither ever awaits while holding it.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,8 +24,8 @@ use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions,
 
 use crate::store::{LifecycleEvent, LogStore};
 
-/// How many tap reports the drain task applies under one lock.
-pub const DRAIN_BATCH: usize = 2048;
+/// The most tap reports the drain task collects before it applies them under one lock.
+pub const DRAIN_BATCH: usize = 8192;
 
 /// How many tap reports may wait between a connection and its drain task.
 const TAP_CAPACITY: usize = 8192;
@@ -65,9 +66,12 @@ impl Net {
         if let Some(addr) = self.local_echo {
             return Ok(echo_url(addr));
         }
+        // It accepts permessage-deflate when a profile offers it ("Offer compression").
+        let mut options = ServerOptions::default();
+        options.config.deflate = Some(ws_net::ws_proto::DeflateConfig::default());
         let server = self
             .handle
-            .block_on(Server::bind("127.0.0.1:0", ServerOptions::default()))
+            .block_on(Server::bind("127.0.0.1:0", options))
             .map_err(|e| format!("could not start the local echo server: {e}"))?;
         let addr = server
             .local_addr()
@@ -86,6 +90,7 @@ impl Net {
     /// whenever something happened.
     pub fn connect(&self, mut options: ConnectOptions, ctx: egui::Context) -> Session {
         let shared = Arc::new(Mutex::new(SessionState::new(&options.url)));
+        lock(&shared).handshake.deflate_offered = options.config.deflate.is_some();
         let (tap, reports) = ws_net::tap::channel(TAP_CAPACITY);
         options.tap = Some(tap);
         let (commands, command_rx) = mpsc::unbounded_channel();
@@ -286,6 +291,10 @@ pub struct Handshake {
     pub protocol: Option<String>,
     /// The negotiated extensions.
     pub extensions: Vec<String>,
+    /// The permessage-deflate parameters, when compression was agreed.
+    pub deflate: Option<ws_net::ws_proto::DeflateParams>,
+    /// Whether this connection offered permessage-deflate.
+    pub deflate_offered: bool,
     /// Set when the connection attempt failed.
     pub failure: Option<Failure>,
 }
@@ -676,20 +685,64 @@ pub fn explain(error: &ws_net::Error) -> String {
 }
 
 /// Applies tap reports in batches until the connection's taps are all dropped.
+///
+/// The UI holds the state's lock while it lays out a frame (a few milliseconds). The drain
+/// task does not wait for it: while the lock is taken it keeps receiving reports into a local
+/// batch (so the connection keeps going at full speed), and applies the whole batch once the
+/// lock is free. Only a batch of [`DRAIN_BATCH`] reports waits for the lock, which bounds the
+/// memory in between and slows the connection down (through the tap's bounded channel)
+/// instead of letting it grow.
 async fn drain(mut reports: TapReceiver, shared: Arc<Mutex<SessionState>>, ctx: egui::Context) {
-    while let Some(first) = reports.recv().await {
-        {
-            let mut state = lock(&shared);
-            state.apply(first);
-            for _ in 1..DRAIN_BATCH {
-                match reports.try_recv() {
-                    Some(event) => state.apply(event),
-                    None => break,
+    let mut batch: Vec<TapEvent> = Vec::with_capacity(DRAIN_BATCH);
+    let mut open = true;
+    while open || !batch.is_empty() {
+        if batch.is_empty() {
+            match reports.recv().await {
+                Some(event) => batch.push(event),
+                None => break,
+            }
+        }
+        while batch.len() < DRAIN_BATCH {
+            match reports.try_recv() {
+                Some(event) => batch.push(event),
+                None => break,
+            }
+        }
+        let applied = {
+            let state = match shared.try_lock() {
+                Ok(state) => Some(state),
+                Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if batch.len() >= DRAIN_BATCH || !open => {
+                    Some(lock(&shared))
+                }
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            };
+            match state {
+                Some(mut state) => {
+                    for event in batch.drain(..) {
+                        state.apply(event);
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        match applied {
+            true => {
+                // At most one repaint per display frame, however fast frames arrive.
+                ctx.request_repaint_after(Duration::from_millis(15));
+            }
+            false => {
+                // The UI is laying out a frame: collect more, and try again soon.
+                tokio::select! {
+                    event = reports.recv() => match event {
+                        Some(event) => batch.push(event),
+                        None => open = false,
+                    },
+                    () = tokio::time::sleep(Duration::from_micros(500)) => {}
                 }
             }
         }
-        // At most one repaint per display frame, however fast frames arrive.
-        ctx.request_repaint_after(Duration::from_millis(15));
     }
 }
 
@@ -752,6 +805,7 @@ async fn run_session(
         }
         Some(Ok(ws)) => ws,
     };
+    lock(&shared).handshake.deflate = ws.handshake.deflate;
     let (sender, mut receiver) = ws.split();
     // Read messages in a task of their own: a full message channel must never stop a send
     // below from completing (the driver would wait for us while we wait for it).

@@ -96,10 +96,18 @@ pub struct Profile {
     pub auto_pong: bool,
     /// The largest message (and frame) accepted, in bytes.
     pub max_message_size: usize,
+    /// Offer permessage-deflate (RFC 7692) in the upgrade request, as browsers do.
+    ///
+    /// Off by default, and for profiles saved before the option existed (a missing field
+    /// takes the default): the frame log shows payloads as they are on the wire, and a
+    /// compressed payload is not readable there, so compression is something to ask for
+    /// when it is what you are inspecting.
+    pub offer_compression: bool,
 }
 
 impl Default for Profile {
-    /// No name, `ws://127.0.0.1:9002/`, 10 s timeouts, auto-pong on, 16 MiB messages.
+    /// No name, `ws://127.0.0.1:9002/`, 10 s timeouts, auto-pong on, 16 MiB messages, no
+    /// compression offered.
     fn default() -> Self {
         Self {
             name: String::new(),
@@ -119,6 +127,7 @@ impl Default for Profile {
             close_timeout_secs: 10.0,
             auto_pong: true,
             max_message_size: 16 << 20,
+            offer_compression: false,
         }
     }
 }
@@ -216,6 +225,10 @@ impl Profile {
             return Err("the maximum message size must be at least 1 byte".to_owned());
         }
         options.config.auto_pong = self.auto_pong;
+        // The browser-like offer: permessage-deflate with client_max_window_bits.
+        options.config.deflate = self
+            .offer_compression
+            .then(ws_net::ws_proto::DeflateConfig::default);
         options.config.max_message_size = self.max_message_size;
         // A single-frame message is a frame: the user's limit is for both.
         options.config.max_frame_size = self.max_message_size;
@@ -888,6 +901,27 @@ mod tests {
         assert_eq!(profile.close_timeout_secs, 10.0);
         assert!(profile.auto_pong);
         assert_eq!(profile.max_message_size, 16 * 1024 * 1024);
+        assert!(!profile.offer_compression);
+        // A profile saved before the option existed loads with it off.
+        let old: Profile = ron::from_str("(name: \"Old\", auto_pong: false)").unwrap();
+        assert!(!old.offer_compression && !old.auto_pong);
+        let offered = Profile {
+            offer_compression: true,
+            ..Profile::default()
+        };
+        let options = offered.to_connect_options(None).unwrap();
+        assert_eq!(
+            options.config.deflate,
+            Some(ws_net::ws_proto::DeflateConfig::default())
+        );
+        assert_eq!(
+            Profile::default()
+                .to_connect_options(None)
+                .unwrap()
+                .config
+                .deflate,
+            None
+        );
         let echo = Profile::local_echo();
         assert_eq!((echo.name.as_str(), echo.local_echo), ("Local echo", true));
         // Every field may be missing from a file.

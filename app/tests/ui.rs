@@ -247,3 +247,57 @@ fn filter_shortcuts_and_a_second_tab_with_its_own_log() {
         "the new tab has its own log"
     );
 }
+
+#[test]
+fn compression_offered_agreed_and_shown_per_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    // The option is in the profile, under Options; off by default.
+    harness.get_by_label("Options").click();
+    harness.run();
+    let offer = "Offer compression (permessage-deflate)";
+    harness.get_by_label(offer).click();
+    harness.run();
+    harness.get_by_label("Handshake").click();
+    harness.run();
+    assert!(has_label(&harness, "off (not offered)") || !has_label(&harness, "Compression"));
+
+    // The built-in echo server accepts the offer.
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    wait_for(&mut harness, "readyState 1 OPEN", |h| {
+        has_label(h, "1 OPEN")
+    });
+    wait_for(&mut harness, "the agreed compression", |h| {
+        has_label(h, "permessage-deflate")
+    });
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("15 bits (32 KiB)")
+            .count(),
+        2,
+        "the agreed windows are shown"
+    );
+    assert!(has_label(&harness, "context takeover"));
+
+    // A compressible message: each frame shows its wire and plain sizes.
+    let text = "tick tock ".repeat(12);
+    type_into(&mut harness, "Compose", &text);
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    wait_for(&mut harness, "the compressed frames both ways", |h| {
+        h.query_all_by_label_contains("compressed · ").count() == 2
+    });
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("B on the wire, 120 B plain (")
+            .count(),
+        2,
+        "wire size, plain size and ratio, each way"
+    );
+
+    // The message view shows the same per message.
+    harness.get_by_label("Messages").click();
+    wait_for(&mut harness, "compressed messages", |h| {
+        h.query_all_by_label_contains("120 B plain").count() == 2
+    });
+}

@@ -17,30 +17,28 @@ use crate::store::{
     LogStore, MessageRow, MessageView,
 };
 
-/// How many log entries the filter tests per frame while it rebuilds.
-const FILTER_SCAN_PER_FRAME: usize = 250_000;
+/// How many log entries the filter tests between two looks at the clock while it rebuilds.
+const FILTER_SCAN_BLOCK: usize = 16_384;
+
+/// How long a frame may spend rebuilding the filtered view (the rest waits for the next
+/// frame): a 60 Hz frame has 16.7 ms, and the layout needs a few.
+const FILTER_BUDGET: std::time::Duration = std::time::Duration::from_millis(6);
 
 /// Row height of the tables, in points.
 const ROW_HEIGHT: f32 = 20.0;
 
-/// The log's persisted settings.
+/// The log's persisted settings: the filter, and how the log is shown.
+///
+/// The filter is a nested field, not `#[serde(flatten)]`: eframe persists settings as RON,
+/// and RON reads a flattened struct only in map syntax (`{"text": …}`), so settings saved in
+/// the struct syntax of earlier versions would fail to load — and with them the whole
+/// [`Settings`](crate::app::Settings). Nested, such old settings still load: their flat
+/// filter fields are ignored (the filter starts empty once) and the rest is kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogSettings {
-    /// Filter text: a substring, or a regex when `regex` is set.
-    pub text: String,
-    /// Treat `text` as a regular expression.
-    pub regex: bool,
-    /// Show incoming frames.
-    pub incoming: bool,
-    /// Show outgoing frames.
-    pub outgoing: bool,
-    /// Show data frames (text, binary, continuation).
-    pub data: bool,
-    /// Show control frames (ping, pong, close).
-    pub control: bool,
-    /// Show lifecycle events.
-    pub events: bool,
+    /// What the log shows: text, direction and kind.
+    pub filter: Filter,
     /// Group fragments into messages instead of listing frames.
     pub messages: bool,
     /// Follow the tail of the log.
@@ -50,29 +48,9 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
-            text: String::new(),
-            regex: false,
-            incoming: true,
-            outgoing: true,
-            data: true,
-            control: true,
-            events: true,
+            filter: Filter::default(),
             messages: false,
             follow: true,
-        }
-    }
-}
-
-impl LogSettings {
-    fn filter(&self) -> Filter {
-        Filter {
-            text: self.text.clone(),
-            regex: self.regex,
-            incoming: self.incoming,
-            outgoing: self.outgoing,
-            data: self.data,
-            control: self.control,
-            events: self.events,
         }
     }
 }
@@ -107,7 +85,8 @@ pub struct FrameLogView {
     pub payload_view: PayloadView,
     filtered: FilteredView,
     compiled: Option<CompiledFilter>,
-    compiled_for: Option<LogSettings>,
+    /// The filter `compiled` (or `filter_error`) was made from.
+    compiled_for: Option<Filter>,
     filter_error: Option<String>,
     messages: MessageView,
     messages_seen: u64,
@@ -118,6 +97,8 @@ pub struct FrameLogView {
     /// Identifies the store the filtered view was built from.
     built_for: usize,
     jump_to_end: bool,
+    /// A row to bring into view next frame, as a fraction of the rows (0 = first, 1 = last).
+    scroll_to: Option<f32>,
     /// Set by Ctrl+F: focus the filter field next frame.
     pub focus_filter: bool,
 }
@@ -145,6 +126,13 @@ impl FrameLogView {
         self.selected = Some(index);
     }
 
+    /// Brings the row at `fraction` of the table (0 = first, 1 = last) into view next frame
+    /// and stops following the tail (benchmarks and tests use it).
+    pub fn scroll_to(&mut self, fraction: f32) {
+        self.scroll_to = Some(fraction.clamp(0.0, 1.0));
+        self.settings.follow = false;
+    }
+
     /// Shows the log of `session` (a placeholder when there is none).
     pub fn ui(&mut self, ui: &mut Ui, session: Option<&SessionState>) -> Option<LogAction> {
         let palette = Palette::of(ui);
@@ -170,12 +158,17 @@ impl FrameLogView {
             self.built_for = store_id;
         }
         if let Some(filter) = &self.compiled {
-            // A rebuild over a long log is spread over frames, so typing stays responsive.
-            if !self
-                .filtered
-                .update_bounded(log, filter, FILTER_SCAN_PER_FRAME)
-            {
-                ui.ctx().request_repaint();
+            // A rebuild over a long log is spread over frames, so typing stays responsive:
+            // blocks of entries until the frame's budget is spent.
+            let start = std::time::Instant::now();
+            loop {
+                if self.filtered.update_bounded(log, filter, FILTER_SCAN_BLOCK) {
+                    break;
+                }
+                if start.elapsed() >= FILTER_BUDGET {
+                    ui.ctx().request_repaint();
+                    break;
+                }
             }
         }
 
@@ -248,8 +241,11 @@ impl FrameLogView {
                     self.jump_to_end = true;
                 }
                 ui.separator();
-                ui.toggle_value(&mut self.settings.regex, RichText::new(".*").monospace())
-                    .on_hover_text("Regular expression");
+                ui.toggle_value(
+                    &mut self.settings.filter.regex,
+                    RichText::new(".*").monospace(),
+                )
+                .on_hover_text("Regular expression");
                 ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
                     let label = ui.label("Filter");
                     let filter_id = ui.make_persistent_id("log-filter");
@@ -258,9 +254,9 @@ impl FrameLogView {
                         self.focus_filter = false;
                     }
                     ui.add(
-                        egui::TextEdit::singleline(&mut self.settings.text)
+                        egui::TextEdit::singleline(&mut self.settings.filter.text)
                             .id(filter_id)
-                            .hint_text(if self.settings.regex {
+                            .hint_text(if self.settings.filter.regex {
                                 "regular expression (Ctrl+F)"
                             } else {
                                 "text in payloads and events (Ctrl+F)"
@@ -275,24 +271,24 @@ impl FrameLogView {
             ui.spacing_mut().item_spacing.x = 4.0;
             ui.label(RichText::new("Show").color(palette.weak));
             ui.toggle_value(
-                &mut self.settings.outgoing,
+                &mut self.settings.filter.outgoing,
                 RichText::new("⬆ Sent").color(palette.outgoing),
             )
             .on_hover_text("Show frames sent");
             ui.toggle_value(
-                &mut self.settings.incoming,
+                &mut self.settings.filter.incoming,
                 RichText::new("⬇ Received").color(palette.incoming),
             )
             .on_hover_text("Show frames received");
-            ui.toggle_value(&mut self.settings.data, "data")
+            ui.toggle_value(&mut self.settings.filter.data, "data")
                 .on_hover_text("Text, binary and continuation frames");
             ui.toggle_value(
-                &mut self.settings.control,
+                &mut self.settings.filter.control,
                 RichText::new("control").color(palette.control),
             )
             .on_hover_text("Ping, pong and close frames");
             ui.toggle_value(
-                &mut self.settings.events,
+                &mut self.settings.filter.events,
                 RichText::new("events").color(palette.event),
             )
             .on_hover_text("open, message, error, close");
@@ -300,22 +296,16 @@ impl FrameLogView {
             self.counts_ui(ui, session, palette);
         });
         // Recompile the filter when it changed.
-        if self.compiled_for.as_ref() != Some(&self.settings) {
-            let filter_changed = self
-                .compiled_for
-                .as_ref()
-                .is_none_or(|old| old.filter() != self.settings.filter());
-            if filter_changed {
-                match self.settings.filter().compile() {
-                    Ok(compiled) => {
-                        self.compiled = Some(compiled);
-                        self.filter_error = None;
-                        self.filtered.invalidate();
-                    }
-                    Err(e) => self.filter_error = Some(e),
+        if self.compiled_for.as_ref() != Some(&self.settings.filter) {
+            match self.settings.filter.compile() {
+                Ok(compiled) => {
+                    self.compiled = Some(compiled);
+                    self.filter_error = None;
+                    self.filtered.invalidate();
                 }
+                Err(e) => self.filter_error = Some(e),
             }
-            self.compiled_for = Some(self.settings.clone());
+            self.compiled_for = Some(self.settings.filter.clone());
         }
 
         action
@@ -393,6 +383,12 @@ impl FrameLogView {
         if std::mem::take(&mut self.jump_to_end) && rows > 0 {
             table = table.scroll_to_row(rows - 1, Some(Align::BOTTOM));
         }
+        if let Some(fraction) = self.scroll_to.take()
+            && rows > 0
+        {
+            let row = ((rows - 1) as f32 * fraction).round() as usize;
+            table = table.scroll_to_row(row, Some(Align::Center));
+        }
         let mut clicked = None;
         let selected = self.selected;
         let filtered = &self.filtered;
@@ -417,7 +413,7 @@ impl FrameLogView {
                         .and_then(|j| filtered.position(j))
                         .and_then(|p| log.get(p));
                     row.set_selected(selected == Some(entry.index));
-                    entry_row_ui(&mut row, entry, previous, palette);
+                    entry_row_ui(&mut row, &entry, previous.as_ref(), palette);
                     if row.response().clicked() {
                         clicked = Some(entry.index);
                     }
@@ -446,14 +442,14 @@ impl FrameLogView {
         // one-direction view collects references.
         let all = self.messages.rows();
         let one_way: Vec<&MessageRow>;
-        let rows: Rows<'_> = if self.settings.incoming && self.settings.outgoing {
+        let rows: Rows<'_> = if self.settings.filter.incoming && self.settings.filter.outgoing {
             Rows::All(all)
         } else {
             one_way = all
                 .iter()
                 .filter(|m| match m.direction {
-                    Direction::Incoming => self.settings.incoming,
-                    Direction::Outgoing => self.settings.outgoing,
+                    Direction::Incoming => self.settings.filter.incoming,
+                    Direction::Outgoing => self.settings.filter.outgoing,
                 })
                 .collect();
             Rows::Some(&one_way)
@@ -510,7 +506,7 @@ impl FrameLogView {
                         ui.label(RichText::new(span).monospace().color(palette.weak));
                     });
                     row.col(|ui| {
-                        if let Some(e) = first {
+                        if let Some(e) = &first {
                             ui.label(RichText::new(format_time(e.time)).monospace());
                         }
                     });
@@ -528,10 +524,24 @@ impl FrameLogView {
                         ui.label(RichText::new(text).monospace());
                     });
                     row.col(|ui| {
-                        ui.label(RichText::new(format_count(m.len)).monospace());
+                        let length = ui.label(RichText::new(format_count(m.len)).monospace());
+                        if let Some(plain) = m.plain {
+                            length.on_hover_text(format!(
+                                "compressed: {}",
+                                compression_text(m.len, plain)
+                            ));
+                        }
                     });
                     row.col(|ui| {
-                        if let Some(Item::Frame(f)) = first.map(|e| &e.item) {
+                        if let Some(plain) = m.plain {
+                            ui.label(
+                                RichText::new(format!(
+                                    "compressed · {}",
+                                    compression_text(m.len, plain)
+                                ))
+                                .color(palette.weak),
+                            );
+                        } else if let Some(Item::Frame(f)) = first.as_ref().map(|e| &e.item) {
                             ui.label(RichText::new(f.preview(160)).monospace().color(colour));
                         }
                     });
@@ -581,8 +591,8 @@ impl FrameLogView {
                     );
                     ui.label(RichText::new(frame_facts(frame)).color(palette.weak));
                 });
-                let payload = frame.payload.clone();
-                let close = (frame.header.opcode == OpCode::Close).then(|| close_text(&payload));
+                let payload = frame.payload;
+                let close = (frame.header.opcode == OpCode::Close).then(|| close_text(payload));
                 let note = frame.truncated().then(|| {
                     format!(
                         "Showing the first {} of {} bytes: the log keeps large payloads truncated.",
@@ -593,7 +603,7 @@ impl FrameLogView {
                 payload_ui(
                     ui,
                     &mut self.payload_view,
-                    &payload,
+                    payload,
                     close.as_deref(),
                     note.as_deref(),
                     palette,
@@ -617,19 +627,19 @@ impl FrameLogView {
         let mut payload = Vec::new();
         let mut truncated = false;
         let mut missing = false;
-        let message_id = match entry_at(log, m.first).map(|e| &e.item) {
+        let message_id = match entry_at(log, m.first).map(|e| e.item) {
             Some(Item::Frame(f)) => Some(f.message),
             _ => None,
         };
         for index in m.first..=m.last {
-            match entry_at(log, index).map(|e| &e.item) {
+            match entry_at(log, index).map(|e| e.item) {
                 Some(Item::Frame(f))
                     if f.direction == m.direction
                         && Some(f.message) == message_id
                         && f.fragment != Fragment::Control =>
                 {
                     truncated |= f.truncated();
-                    payload.extend_from_slice(&f.payload);
+                    payload.extend_from_slice(f.payload);
                 }
                 Some(_) => {}
                 None => missing = true,
@@ -647,6 +657,12 @@ impl FrameLogView {
                 .strong()
                 .color(palette.direction(m.direction)),
             );
+            if let Some(plain) = m.plain {
+                ui.label(
+                    RichText::new(format!("compressed: {}", compression_text(m.len, plain)))
+                        .color(palette.weak),
+                );
+            }
             if !m.complete {
                 ui.colored_label(
                     palette.warning,
@@ -689,7 +705,7 @@ impl<'a> Rows<'a> {
 }
 
 /// The entry with global index `index`, if it is still kept.
-fn entry_at(log: &LogStore, index: u64) -> Option<&Entry> {
+fn entry_at(log: &LogStore, index: u64) -> Option<Entry<'_>> {
     log.by_index(index)
 }
 
@@ -726,7 +742,7 @@ fn mask_text(mask: Option<[u8; 4]>) -> String {
     }
 }
 
-fn rsv_text(frame: &FrameEntry) -> String {
+fn rsv_text(frame: &FrameEntry<'_>) -> String {
     let h = &frame.header;
     [h.rsv1, h.rsv2, h.rsv3]
         .iter()
@@ -735,7 +751,7 @@ fn rsv_text(frame: &FrameEntry) -> String {
 }
 
 /// `FIN 1 · RSV 000 · mask a1b2c3d4 · 12 bytes`.
-fn frame_facts(frame: &FrameEntry) -> String {
+fn frame_facts(frame: &FrameEntry<'_>) -> String {
     let h = &frame.header;
     let mut facts = format!(
         "FIN {} · RSV {} · mask {} · {} bytes",
@@ -751,7 +767,27 @@ fn frame_facts(frame: &FrameEntry) -> String {
             frame.message
         ));
     }
+    if let Some(plain) = frame.decompressed_len {
+        facts.push_str(&format!(
+            " · compressed: {}",
+            compression_text(h.payload_len, plain as u64)
+        ));
+    }
     facts
+}
+
+/// `31 B on the wire, 120 B plain (26%)`: a compressed payload's sizes and ratio (the wire
+/// size as a share of the plain size).
+pub fn compression_text(wire: u64, plain: u64) -> String {
+    let ratio = match plain {
+        0 => "—".to_owned(),
+        _ => format!("{:.0}%", wire as f64 * 100.0 / plain as f64),
+    };
+    format!(
+        "{} B on the wire, {} B plain ({ratio})",
+        format_count(wire),
+        format_count(plain)
+    )
 }
 
 /// `1000 (Normal Closure) “bye”` for a close frame's payload.
@@ -774,8 +810,8 @@ fn close_text(payload: &[u8]) -> String {
 /// One row of the frames table.
 fn entry_row_ui(
     row: &mut egui_extras::TableRow<'_, '_>,
-    entry: &Entry,
-    previous: Option<&Entry>,
+    entry: &Entry<'_>,
+    previous: Option<&Entry<'_>>,
     palette: &Palette,
 ) {
     let tint = match &entry.item {
@@ -851,11 +887,28 @@ fn entry_row_ui(
                 );
             });
             cell(row, &mut |ui| {
-                ui.label(RichText::new(format_count(h.payload_len)).monospace());
+                let length = ui.label(RichText::new(format_count(h.payload_len)).monospace());
+                if let Some(plain) = frame.decompressed_len {
+                    length.on_hover_text(format!(
+                        "compressed: {}",
+                        compression_text(h.payload_len, plain as u64)
+                    ));
+                }
             });
             cell(row, &mut |ui| {
+                if let Some(plain) = frame.decompressed_len {
+                    // The payload is deflated: its bytes say nothing; its sizes do.
+                    ui.label(
+                        RichText::new(format!(
+                            "compressed · {}",
+                            compression_text(h.payload_len, plain as u64)
+                        ))
+                        .color(palette.weak),
+                    );
+                    return;
+                }
                 let preview = if h.opcode == OpCode::Close {
-                    close_text(&frame.payload)
+                    close_text(frame.payload)
                 } else {
                     frame.preview(200)
                 };
@@ -866,7 +919,7 @@ fn entry_row_ui(
             });
         }
         Item::Event(event) => {
-            let colour = match event {
+            let colour = match &**event {
                 LifecycleEvent::Error(_) => palette.error,
                 LifecycleEvent::Close { clean: false, .. } => palette.error,
                 _ => palette.event,
@@ -952,4 +1005,41 @@ fn payload_ui(
                     .desired_width(f32::INFINITY),
             );
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_settings_load_old_and_new_forms() {
+        // As settings were saved before the filter was embedded: flat fields. They load; the
+        // old filter fields are ignored, the rest is kept.
+        let old = r#"(text: "seq", regex: true, incoming: false, outgoing: true, data: true,
+            control: false, events: true, messages: true, follow: false)"#;
+        let settings: LogSettings = ron::from_str(old).expect("old settings load");
+        assert_eq!(settings.filter, Filter::default());
+        assert!(settings.messages);
+        assert!(!settings.follow);
+        // Missing fields take their defaults.
+        let partial: LogSettings = ron::from_str("(messages: true)").expect("partial loads");
+        assert_eq!(partial.filter, Filter::default());
+        assert!(partial.messages && partial.follow);
+        // A round trip keeps everything.
+        let settings = LogSettings {
+            filter: Filter {
+                text: "seq".into(),
+                regex: true,
+                incoming: false,
+                ..Filter::default()
+            },
+            messages: true,
+            follow: false,
+        };
+        let text = ron::to_string(&settings).expect("serializes");
+        assert_eq!(
+            ron::from_str::<LogSettings>(&text).expect("loads"),
+            settings
+        );
+    }
 }

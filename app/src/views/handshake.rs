@@ -145,6 +145,7 @@ impl HandshakeView {
                 };
                 ui.label(RichText::new(extensions).monospace());
                 ui.end_row();
+                compression_rows_ui(ui, s);
             });
 
         if let Some((request, raw)) = &s.handshake.request {
@@ -273,5 +274,51 @@ fn raw_ui(ui: &mut Ui, id: &str, raw: &str) {
     );
     if ui.small_button("Copy raw").clicked() {
         ui.ctx().copy_text(raw.to_owned());
+    }
+}
+
+/// The "Compression" rows of the connection grid: whether permessage-deflate was offered and
+/// agreed, and the parameters agreed (RFC 7692 §7.1).
+fn compression_rows_ui(ui: &mut Ui, s: &SessionState) {
+    let handshake = &s.handshake;
+    ui.label("Compression");
+    let summary = match (&handshake.deflate, handshake.deflate_offered) {
+        (Some(_), _) => "permessage-deflate".to_owned(),
+        (None, false) => "off (not offered)".to_owned(),
+        (None, true) if handshake.response.is_some() => "offered, declined by the server".into(),
+        (None, true) => "offered".to_owned(),
+    };
+    ui.label(RichText::new(summary).monospace());
+    ui.end_row();
+    let Some(params) = &handshake.deflate else {
+        return;
+    };
+    let window = |bits: Option<u8>| match bits {
+        Some(bits) => format!("{bits} bits ({} KiB)", (1u32 << bits) / 1024),
+        None => "15 bits (32 KiB)".to_owned(),
+    };
+    let takeover = |off: bool| {
+        if off {
+            "no context takeover (reset after each message)"
+        } else {
+            "context takeover"
+        }
+    };
+    for (name, value) in [
+        ("  server window", window(params.server_max_window_bits)),
+        ("  client window", window(params.client_max_window_bits)),
+        (
+            "  server",
+            takeover(params.server_no_context_takeover).to_owned(),
+        ),
+        (
+            "  client",
+            takeover(params.client_no_context_takeover).to_owned(),
+        ),
+        ("  agreed", params.to_string()),
+    ] {
+        ui.label(name);
+        ui.label(RichText::new(value).monospace());
+        ui.end_row();
     }
 }

@@ -198,6 +198,14 @@ impl OptionsView {
             "Answer pings automatically (auto-pong)",
         )
         .on_hover_text("Off: pings stay unanswered unless you send a pong from the composer");
+        ui.checkbox(
+            &mut profile.offer_compression,
+            "Offer compression (permessage-deflate)",
+        )
+        .on_hover_text(
+            "Offer RFC 7692 compression in the upgrade request, as browsers do. The log then \
+             shows compressed payloads as on the wire, with their plain sizes.",
+        );
         ui.horizontal(|ui| {
             let label = label_cell(ui, "Max message");
             let mut kib = (profile.max_message_size / 1024) as u64;
