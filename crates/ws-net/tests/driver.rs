@@ -54,3 +54,71 @@ async fn two_peers_that_both_write_before_reading_do_not_stall() {
     .await
     .expect("both peers wrote before reading and stalled each other");
 }
+
+/// A server floods small messages at a client whose tap and receiver are read by two slow,
+/// bursty consumers (each pauses now and then, as a UI thread does between frames). Every
+/// message and every frame report must arrive: backpressure may slow the flood, never stop it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_read_through_a_slow_tap_and_receiver_completes() {
+    const COUNT: usize = 60_000;
+    let server = Server::bind("127.0.0.1:0", ServerOptions::default())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(async move {
+        let ws = server
+            .accept()
+            .await
+            .unwrap()
+            .upgrade(|_| Decision::accept())
+            .await
+            .unwrap();
+        let (sender, _receiver) = ws.split();
+        for i in 0..COUNT {
+            if sender.send_text(format!("flood {i}")).await.is_err() {
+                return;
+            }
+        }
+        // Keep the connection open until the client is done.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    let (tap, mut taps) = ws_net::tap::channel(256);
+    let mut options = ConnectOptions::new(format!("ws://{addr}/"));
+    options.tap = Some(tap);
+    options.channel_capacity = 64;
+    let (_sender, mut receiver) = connect(options).await.unwrap().split();
+    let tap_reader = tokio::spawn(async move {
+        let mut frames = 0;
+        while frames < COUNT {
+            match taps.recv().await {
+                Some(event) => {
+                    if let ws_net::tap::TapKind::Frame(_) = event.kind {
+                        frames += 1;
+                        if frames % 5_000 == 0 {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                None => break,
+            }
+        }
+        frames
+    });
+    let messages = async {
+        for i in 0..COUNT {
+            match receiver.recv().await {
+                Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), format!("flood {i}")),
+                other => panic!("message {i}: {other:?}"),
+            }
+            if i % 7_000 == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), async {
+        messages.await;
+        assert_eq!(tap_reader.await.unwrap(), COUNT);
+    })
+    .await
+    .expect("the flood stalled");
+}
