@@ -31,7 +31,7 @@ import websockets
 from websockets.asyncio.client import connect
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
-from common import MAX_SIZE, describe, emit, frame_stats, pmd, script
+from common import MAX_SIZE, add_deflate_args, describe, emit, extensions, frame_stats, pmd, script
 
 STEP = 30  # seconds for any one step
 
@@ -39,40 +39,14 @@ STEP = 30  # seconds for any one step
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("url")
-    p.add_argument("--compression", choices=["deflate", "none"], default="deflate")
-    p.add_argument("--server-no-context-takeover", action="store_true")
-    p.add_argument("--client-no-context-takeover", action="store_true")
-    p.add_argument("--server-max-window-bits", type=int)
-    p.add_argument("--client-max-window-bits", type=int)
+    add_deflate_args(p)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--timeout", type=float, default=120, help="limit for the whole run")
     return p.parse_args()
 
 
-def extensions(args):
-    """(compression, extensions) for connect()."""
-    if args.compression == "none":
-        return None, None
-    custom = (
-        args.server_no_context_takeover
-        or args.client_no_context_takeover
-        or args.server_max_window_bits is not None
-        or args.client_max_window_bits is not None
-    )
-    if not custom:
-        return "deflate", None
-    factory = ClientPerMessageDeflateFactory(
-        server_no_context_takeover=args.server_no_context_takeover,
-        client_no_context_takeover=args.client_no_context_takeover,
-        server_max_window_bits=args.server_max_window_bits,
-        client_max_window_bits=args.client_max_window_bits,
-        compress_settings={"memLevel": 5},
-    )
-    return "deflate", [factory]
-
-
 async def run(args, report):
-    compression, exts = extensions(args)
+    compression, exts = extensions(args, ClientPerMessageDeflateFactory)
     try:
         ws = await connect(
             args.url,

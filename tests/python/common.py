@@ -110,3 +110,35 @@ def script(seed):
         ("binary-repetitive-1m", bytes(i % 251 for i in range(1 << 20))),
         ("binary-random-1m", rnd.randbytes(1 << 20)),
     ]
+
+
+def add_deflate_args(p):
+    """The permessage-deflate options both programs take."""
+    p.add_argument("--compression", choices=["deflate", "none"], default="deflate")
+    p.add_argument("--server-no-context-takeover", action="store_true")
+    p.add_argument("--client-no-context-takeover", action="store_true")
+    p.add_argument("--server-max-window-bits", type=int)
+    p.add_argument("--client-max-window-bits", type=int)
+
+
+def extensions(args, factory_class):
+    """(compression, extensions) for connect() or serve(): websockets' default deflate, or a
+    factory of `factory_class` with the parameters given, or no compression."""
+    if args.compression == "none":
+        return None, None
+    custom = (
+        args.server_no_context_takeover
+        or args.client_no_context_takeover
+        or args.server_max_window_bits is not None
+        or args.client_max_window_bits is not None
+    )
+    if not custom:
+        return "deflate", None
+    factory = factory_class(
+        server_no_context_takeover=args.server_no_context_takeover,
+        client_no_context_takeover=args.client_no_context_takeover,
+        server_max_window_bits=args.server_max_window_bits,
+        client_max_window_bits=args.client_max_window_bits,
+        compress_settings={"memLevel": 5},
+    )
+    return "deflate", [factory]

@@ -30,46 +30,20 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
-from common import MAX_SIZE, describe, emit, frame_stats, pmd
+from common import MAX_SIZE, add_deflate_args, describe, emit, extensions, frame_stats, pmd
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--compression", choices=["deflate", "none"], default="deflate")
-    p.add_argument("--server-no-context-takeover", action="store_true")
-    p.add_argument("--client-no-context-takeover", action="store_true")
-    p.add_argument("--server-max-window-bits", type=int)
-    p.add_argument("--client-max-window-bits", type=int)
+    add_deflate_args(p)
     p.add_argument("--lifetime", type=float, default=300, help="seconds before exiting anyway")
     return p.parse_args()
 
 
-def extensions(args):
-    """(compression, extensions) for serve()."""
-    if args.compression == "none":
-        return None, None
-    custom = (
-        args.server_no_context_takeover
-        or args.client_no_context_takeover
-        or args.server_max_window_bits is not None
-        or args.client_max_window_bits is not None
-    )
-    if not custom:
-        return "deflate", None
-    factory = ServerPerMessageDeflateFactory(
-        server_no_context_takeover=args.server_no_context_takeover,
-        client_no_context_takeover=args.client_no_context_takeover,
-        server_max_window_bits=args.server_max_window_bits,
-        client_max_window_bits=args.client_max_window_bits,
-        compress_settings={"memLevel": 5},
-    )
-    return "deflate", [factory]
-
-
 async def main():
     args = parse_args()
-    compression, exts = extensions(args)
+    compression, exts = extensions(args, ServerPerMessageDeflateFactory)
     ids = itertools.count(1)
 
     async def echo(ws):
