@@ -60,10 +60,10 @@ mod mask;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
-pub use deflate::{DeflateConfig, DeflateParams};
 pub use connection::{
     Config, Connection, Direction, Event, Frame, MessageKind, Opened, ReadyState, Requested, Role,
 };
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{Error, HandshakeError, ProtocolError, UsageError};
 pub use frame::{FrameHeader, OpCode};
 pub use handshake::{ClientOptions, HandshakeLimits, Negotiated, UpgradeRequest};
