@@ -889,19 +889,17 @@ impl Connection {
             }
             return Ok(());
         }
-        let (so_far, fragments) = match (&self.in_message, h.opcode) {
+        let (so_far, fragments, compressed) = match (&self.in_message, h.opcode) {
             (None, OpCode::Continuation) => return Err(ProtocolError::UnexpectedContinuation),
             (Some(_), OpCode::Text | OpCode::Binary) => {
                 return Err(ProtocolError::ExpectedContinuation(h.opcode));
             }
-            (Some(m), _) if m.compressed => (m.wire_len, m.fragments),
-            (Some(m), _) => (m.data.len() as u64, m.fragments),
-            (None, _) => (0, 0),
+            (Some(m), _) => (m.wire_len, m.fragments, m.compressed),
+            (None, _) => (0, 0, h.rsv1),
         };
         // A compressed message is bounded by its inflated size as it is inflated; its wire
         // size is bounded here too, with room for deflate's worst case on incompressible data
         // (a stored block's 5 bytes per 16 KiB, and a little more).
-        let compressed = h.rsv1 || self.in_message.as_ref().is_some_and(|m| m.compressed);
         let max = self.config.max_message_size as u64;
         let message_limit = if compressed {
             max.saturating_add(max / 1024 + 1024)

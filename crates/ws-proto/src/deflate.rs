@@ -159,17 +159,14 @@ impl DeflateParams {
     /// values are required for the window sizes, nothing may repeat, nothing unknown.
     pub fn parse_response(element: &str) -> Result<Self, String> {
         let parsed = Parsed::parse(element)?;
-        if let Some(ClientWindow::Offered(None)) = parsed.client_max_window_bits {
+        if parsed.client_max_window_bits == Some(None) {
             return Err("client_max_window_bits needs a value in an answer".into());
         }
         Ok(Self {
             server_no_context_takeover: parsed.server_no_context_takeover,
             client_no_context_takeover: parsed.client_no_context_takeover,
             server_max_window_bits: parsed.server_max_window_bits,
-            client_max_window_bits: match parsed.client_max_window_bits {
-                Some(ClientWindow::Offered(bits)) => bits,
-                None => None,
-            },
+            client_max_window_bits: parsed.client_max_window_bits.flatten(),
         })
     }
 }
@@ -206,10 +203,8 @@ fn accept_offer(offer: &Parsed, policy: &DeflateConfig) -> Option<DeflateParams>
         // The client cannot be limited unless it said it understands the parameter.
         (None, Some(ours)) if ours < 15 => return None,
         (None, _) => None,
-        (Some(ClientWindow::Offered(hint)), Some(ours)) if ours < 15 => {
-            Some(hint.unwrap_or(15).min(ours))
-        }
-        (Some(ClientWindow::Offered(hint)), _) => hint,
+        (Some(hint), Some(ours)) if ours < 15 => Some(hint.unwrap_or(15).min(ours)),
+        (Some(hint), _) => hint,
     };
     Some(DeflateParams {
         server_no_context_takeover: offer.server_no_context_takeover
@@ -293,7 +288,7 @@ pub fn check_response<S: AsRef<str>>(element: &str, offers: &[S]) -> Result<Defl
             let mut params = params;
             // A value offered for our own window is a promise: keep to it even if the answer
             // leaves the parameter out.
-            if let (None, Some(ClientWindow::Offered(Some(hint)))) =
+            if let (None, Some(Some(hint))) =
                 (params.client_max_window_bits, offer.client_max_window_bits)
             {
                 params.client_max_window_bits = Some(hint);
@@ -316,12 +311,6 @@ pub fn is_deflate(element: &str) -> bool {
         .is_some_and(|name| name.trim().eq_ignore_ascii_case(EXTENSION_NAME))
 }
 
-/// `client_max_window_bits` as it appeared: in an offer the value is optional.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ClientWindow {
-    Offered(Option<u8>),
-}
-
 /// The parameters of one permessage-deflate element, checked for RFC 7692's rules on names,
 /// duplicates and values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -329,7 +318,8 @@ struct Parsed {
     server_no_context_takeover: bool,
     client_no_context_takeover: bool,
     server_max_window_bits: Option<u8>,
-    client_max_window_bits: Option<ClientWindow>,
+    /// Present or not, and its value, which is optional in an offer.
+    client_max_window_bits: Option<Option<u8>>,
 }
 
 impl Parsed {
@@ -370,7 +360,7 @@ impl Parsed {
                 }
                 "client_max_window_bits" => {
                     let bits = value.map(|v| window_bits(&v)).transpose()?;
-                    out.client_max_window_bits = Some(ClientWindow::Offered(bits));
+                    out.client_max_window_bits = Some(bits);
                 }
                 _ => return Err(format!("unknown parameter {key:?}")),
             }
@@ -382,12 +372,11 @@ impl Parsed {
 
 /// A window size: a decimal 8–15 without leading zeros (RFC 7692 §7.1.2).
 fn window_bits(value: &str) -> Result<u8, String> {
-    match value {
-        "8" | "9" | "10" | "11" | "12" | "13" | "14" | "15" => {
-            value.parse().map_err(|_| "unreachable".to_owned())
-        }
-        _ => Err(format!("window bits must be 8 to 15, not {value:?}")),
-    }
+    const VALID: [&str; 8] = ["8", "9", "10", "11", "12", "13", "14", "15"];
+    (8..=15)
+        .zip(VALID)
+        .find_map(|(bits, text)| (text == value).then_some(bits))
+        .ok_or_else(|| format!("window bits must be 8 to 15, not {value:?}"))
 }
 
 /// A token or a quoted-string (RFC 7230 §3.2.6) without its quotes and escapes.
@@ -514,15 +503,17 @@ impl Codec {
         let start_in = compressor.total_in();
         loop {
             let consumed = (compressor.total_in() - start_in) as usize;
-            // Sync flush writes everything; the loop ends once all input is in and there was
-            // output room to spare, i.e. nothing is left inside the compressor.
             let before_out = out.len();
-            let res = compressor.compress_vec(&data[consumed..], out, FlushCompress::Sync);
-            let done = (compressor.total_in() - start_in) as usize == data.len();
-            if res.is_err() || (done && out.len() < out.capacity()) {
+            if compressor
+                .compress_vec(&data[consumed..], out, FlushCompress::Sync)
+                .is_err()
+            {
                 break;
             }
-            if out.len() == before_out && done {
+            // A sync flush writes everything: once all input is in and the output had room to
+            // spare (or nothing more came out), nothing is left inside the compressor.
+            let all_in = (compressor.total_in() - start_in) as usize == data.len();
+            if all_in && (out.len() < out.capacity() || out.len() == before_out) {
                 break;
             }
             out.reserve(out.capacity().max(64));
