@@ -3152,22 +3152,14 @@ mod properties {
 }
 
 mod section_4_2_server_waiting {
-    use ws_proto::{Config, Connection, Error, Event, HandshakeError, ReadyState, handshake};
+    use ws_proto::{Config, Error, HandshakeError, ReadyState};
+
+    use super::support::server_with_request;
 
     /// A server waiting for the application's answer keeps early bytes, but not without bound.
     #[test]
     fn early_data_while_the_answer_is_pending_is_bounded() {
-        let request = handshake::client_request(
-            "ws://example.com/",
-            &handshake::random_key(),
-            &Default::default(),
-        )
-        .unwrap();
-        let mut head = Vec::new();
-        handshake::write_request(&request, &mut head);
-        let mut server = Connection::server(Config::default());
-        server.receive_data(&head).unwrap();
-        assert!(matches!(server.poll_event(), Some(Event::Request(_))));
+        let (mut server, _request) = server_with_request(Config::default(), "");
         let limit = Config::default().handshake_limits.max_head_size;
         server.receive_data(&vec![0x82; limit]).unwrap();
         let err = server.receive_data(&[0x82]).unwrap_err();
@@ -3181,23 +3173,13 @@ mod section_4_2_server_waiting {
 
 mod section_4_2_2_accept_needs_101 {
     use ws_proto::http::StatusCode;
-    use ws_proto::{Config, Connection, Error, Event, ReadyState, UsageError, handshake};
+    use ws_proto::{Config, Error, ReadyState, UsageError, handshake};
+
+    use super::support::server_with_request;
 
     #[test]
     fn accept_with_a_non_101_response_is_refused_and_changes_nothing() {
-        let request = handshake::client_request(
-            "ws://example.com/",
-            &handshake::random_key(),
-            &Default::default(),
-        )
-        .unwrap();
-        let mut head = Vec::new();
-        handshake::write_request(&request, &mut head);
-        let mut server = Connection::server(Config::default());
-        server.receive_data(&head).unwrap();
-        let Some(Event::Request(req)) = server.poll_event() else {
-            panic!("no request event")
-        };
+        let (mut server, req) = server_with_request(Config::default(), "");
         let mut response = handshake::accept_response(&req.upgrade, None);
         *response.status_mut() = StatusCode::OK;
         let err = server.accept(response).unwrap_err();

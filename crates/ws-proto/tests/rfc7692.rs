@@ -203,16 +203,12 @@ mod section_7_1_negotiation {
 
     #[test]
     fn the_server_takes_the_first_acceptable_of_several_offers() {
-        let mut server = Connection::server(deflate_config(|_| {}));
-        let head = request_bytes(
+        let (mut server, req) = server_with_request(
+            deflate_config(|_| {}),
             "Sec-WebSocket-Extensions: permessage-deflate; bogus, \
              permessage-deflate; server_max_window_bits=10; client_max_window_bits, \
              permessage-deflate\r\n",
         );
-        server.receive_data(head.as_bytes()).unwrap();
-        let Some(Event::Request(req)) = server.poll_event() else {
-            panic!("no request")
-        };
         assert_eq!(req.upgrade.extensions.len(), 3);
         server
             .accept(ws_proto::handshake::accept_response(&req.upgrade, None))
@@ -237,12 +233,10 @@ mod section_7_1_negotiation {
             "permessage-deflate; server_no_context_takeover=yes",
             "permessage-deflate; x-unknown",
         ] {
-            let mut server = Connection::server(deflate_config(|_| {}));
-            let head = request_bytes(&format!("Sec-WebSocket-Extensions: {offer}\r\n"));
-            server.receive_data(head.as_bytes()).unwrap();
-            let Some(Event::Request(req)) = server.poll_event() else {
-                panic!("no request")
-            };
+            let (mut server, req) = server_with_request(
+                deflate_config(|_| {}),
+                &format!("Sec-WebSocket-Extensions: {offer}\r\n"),
+            );
             server
                 .accept(ws_proto::handshake::accept_response(&req.upgrade, None))
                 .unwrap();

@@ -64,6 +64,19 @@ pub fn open_client(config: Config) -> Connection {
     conn
 }
 
+/// A server that received a valid upgrade request (the RFC key, with `extra` header lines)
+/// and reported it: its `accept` or `reject` is awaited.
+pub fn server_with_request(config: Config, extra: &str) -> (Connection, Box<ws_proto::Requested>) {
+    let mut server = Connection::server(config);
+    server
+        .receive_data(request_bytes(extra).as_bytes())
+        .expect("a valid request");
+    let Some(Event::Request(req)) = server.poll_event() else {
+        panic!("no request event")
+    };
+    (server, req)
+}
+
 /// A server that is open (made with `Connection::open`).
 pub fn server(config: Config) -> Connection {
     Connection::open(Role::Server, config, Negotiated::default())
