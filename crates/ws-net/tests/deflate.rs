@@ -2,45 +2,17 @@
 //! (whole and fragmented) come back intact, the handshake info and the tap report what was
 //! agreed and, per frame, RSV1 and both sizes; a server that declines leaves it off.
 
-use std::time::Duration;
+mod support;
 
+use support::{LIMIT, next_message};
 use ws_net::ws_proto::{DeflateConfig, MessageKind};
-use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect, tap};
+use ws_net::{ConnectOptions, Message, Outgoing, ServerOptions, connect, tap};
 
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// An echo server; `deflate` says whether it accepts permessage-deflate.
+/// The `echo_server` example; `deflate` says whether it accepts permessage-deflate.
 async fn echo_server(deflate: Option<DeflateConfig>) -> String {
     let mut options = ServerOptions::default();
     options.config.deflate = deflate;
-    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok(incoming) = server.accept().await {
-            tokio::spawn(async move {
-                let Ok(ws) = incoming.upgrade(|_| Decision::accept()).await else {
-                    return;
-                };
-                let (sender, mut receiver) = ws.split();
-                while let Some(Ok(message)) = receiver.recv().await {
-                    let _ = match message {
-                        Message::Text(t) => sender.send_text(t.as_str()).await,
-                        Message::Binary(b) => sender.send_binary(b).await,
-                        _ => Ok(()),
-                    };
-                }
-            });
-        }
-    });
-    format!("ws://{addr}/")
-}
-
-async fn next_message(receiver: &mut ws_net::Receiver) -> Message {
-    tokio::time::timeout(LIMIT, receiver.recv())
-        .await
-        .expect("timed out waiting for a message")
-        .expect("the connection ended")
-        .expect("the connection failed")
+    format!("ws://{}/", support::echo_server(options).await)
 }
 
 fn json_like(n: usize) -> String {

@@ -1,8 +1,10 @@
 //! The connection task under load: flow control in both directions at once.
 
+mod support;
+
 use std::time::Duration;
 
-use ws_net::{ConnectOptions, Decision, Message, Receiver, Sender, Server, ServerOptions, connect};
+use ws_net::{ConnectOptions, Message, Receiver, Sender, Server, ServerOptions, connect};
 
 /// Sends `count` messages of `size` bytes, and only then reads as many.
 async fn write_then_read(sender: Sender, mut receiver: Receiver, count: usize, size: usize) {
@@ -32,13 +34,7 @@ async fn two_peers_that_both_write_before_reading_do_not_stall() {
         .unwrap();
     let addr = server.local_addr().unwrap();
     let server_side = tokio::spawn(async move {
-        let ws = server
-            .accept()
-            .await
-            .unwrap()
-            .upgrade(|_| Decision::accept())
-            .await
-            .unwrap();
+        let ws = support::accept_one(&server).await;
         let (sender, receiver) = ws.split();
         write_then_read(sender, receiver, COUNT, SIZE).await;
     });
@@ -66,13 +62,7 @@ async fn a_flood_read_through_a_slow_tap_and_receiver_completes() {
         .unwrap();
     let addr = server.local_addr().unwrap();
     tokio::spawn(async move {
-        let ws = server
-            .accept()
-            .await
-            .unwrap()
-            .upgrade(|_| Decision::accept())
-            .await
-            .unwrap();
+        let ws = support::accept_one(&server).await;
         let (sender, _receiver) = ws.split();
         for i in 0..COUNT {
             if sender.send_text(format!("flood {i}")).await.is_err() {

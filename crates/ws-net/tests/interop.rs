@@ -2,9 +2,10 @@
 //! server, its client against our server. Text, binary, a 16 MiB message, fragmented messages,
 //! ping/pong, and the close handshake started from either side with a code and a reason.
 
-use std::time::Duration;
+mod support;
 
 use futures_util::{SinkExt, StreamExt};
+use support::{LIMIT, next_message};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode as TOpCode};
@@ -14,8 +15,6 @@ use tokio_tungstenite::tungstenite::{
 };
 use ws_net::ws_proto::{CloseCode, CloseFrame, MessageKind};
 use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect};
-
-const LIMIT: Duration = Duration::from_secs(30);
 
 /// A tokio-tungstenite echo server. A text "close-please" makes it close with 4001 "as asked".
 async fn tungstenite_server() -> String {
@@ -43,14 +42,6 @@ async fn tungstenite_server() -> String {
         }
     });
     format!("ws://{addr}/")
-}
-
-async fn next_message(receiver: &mut ws_net::Receiver) -> Message {
-    tokio::time::timeout(LIMIT, receiver.recv())
-        .await
-        .expect("timed out waiting for a message")
-        .expect("the connection ended")
-        .expect("the connection failed")
 }
 
 #[tokio::test]

@@ -2,19 +2,18 @@
 //! rcgen (nothing secret is committed), an HTTP CONNECT proxy started by the test, and the
 //! timeouts for a silent server and for a peer that never answers a close.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use support::LIMIT;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use ws_net::tls::{self, ClientCertificate};
 use ws_net::ws_proto::{CloseCode, handshake};
-use ws_net::{
-    ConnectOptions, Decision, Message, Proxy, Server, ServerOptions, Stage, TlsOptions, connect,
-};
-
-const LIMIT: Duration = Duration::from_secs(30);
+use ws_net::{ConnectOptions, Message, Proxy, Server, ServerOptions, Stage, TlsOptions, connect};
 
 fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -33,30 +32,13 @@ fn leaf(ca: &CertifiedIssuer<'static, KeyPair>, names: &[&str]) -> (String, Stri
     (cert.pem(), key.serialize_pem())
 }
 
-/// An echo server on 127.0.0.1 with the given TLS config (None: plain ws).
+/// The `echo_server` example on 127.0.0.1 with the given TLS config (None: plain ws).
 async fn echo_server(tls: Option<Arc<rustls::ServerConfig>>) -> std::net::SocketAddr {
-    let options = ServerOptions {
+    support::echo_server(ServerOptions {
         tls,
         ..ServerOptions::default()
-    };
-    let server = Server::bind("127.0.0.1:0", options).await.unwrap();
-    let addr = server.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok(incoming) = server.accept().await {
-            tokio::spawn(async move {
-                let Ok(ws) = incoming.upgrade(|_| Decision::accept()).await else {
-                    return;
-                };
-                let (sender, mut receiver) = ws.split();
-                while let Some(Ok(message)) = receiver.recv().await {
-                    if let Message::Text(t) = message {
-                        let _ = sender.send_text(t.as_str()).await;
-                    }
-                }
-            });
-        }
-    });
-    addr
+    })
+    .await
 }
 
 #[tokio::test]
@@ -308,14 +290,7 @@ async fn an_echo_task_alternating_recv_and_send_does_not_deadlock() {
     let server = Server::bind("127.0.0.1:0", options).await.unwrap();
     let addr = server.local_addr().unwrap();
     tokio::spawn(async move {
-        let ws = server
-            .accept()
-            .await
-            .unwrap()
-            .upgrade(|_| Decision::accept())
-            .await
-            .unwrap();
-        let (sender, mut receiver) = ws.split();
+        let (sender, mut receiver) = support::accept_one(&server).await.split();
         let mut first = true;
         while let Some(Ok(Message::Binary(data))) = receiver.recv().await {
             if first {
