@@ -2,7 +2,7 @@
 //! a current-thread tokio runtime.
 //!
 //! - **ws-net**: `Server::bind`, `incoming.upgrade(|_| Decision::accept())`, `ws.split()`, a
-//!   recv/send loop — as `crates/ws-net/examples/echo_server.rs`.
+//!   recv/send loop — the code of `crates/ws-net/examples/echo_server.rs` itself, included.
 //! - **tokio-tungstenite**: `accept_async`, then `next()` / `send()` on the stream (`send`
 //!   flushes each message).
 //! - **fastwebsockets**: `WebSocket::after_handshake` in a `FragmentCollector`, `read_frame` /
@@ -17,6 +17,10 @@ use std::str::FromStr;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
+
+#[allow(dead_code)]
+#[path = "../../ws-net/examples/echo_server.rs"]
+mod echo_example;
 
 /// Which library an echo server is built on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,29 +84,11 @@ fn announce(addr: SocketAddr) -> std::io::Result<()> {
 }
 
 async fn ws_net_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
-    use ws_net::{Decision, Message, Server, ServerOptions};
-
-    let server = Server::bind(addr, ServerOptions::default()).await?;
+    // Exactly the `echo_server` example: what we measure is what users run.
+    let server = ws_net::Server::bind(addr, echo_example::options(false)).await?;
     announce(server.local_addr()?)?;
-    loop {
-        let incoming = server.accept().await?;
-        tokio::spawn(async move {
-            let Ok(ws) = incoming.upgrade(|_| Decision::accept()).await else {
-                return;
-            };
-            let (sender, mut receiver) = ws.split();
-            while let Some(Ok(message)) = receiver.recv().await {
-                let sent = match message {
-                    Message::Text(text) => sender.send_text(text.as_str()).await,
-                    Message::Binary(data) => sender.send_binary(data).await,
-                    _ => Ok(()),
-                };
-                if sent.is_err() {
-                    break;
-                }
-            }
-        });
-    }
+    echo_example::serve(server).await;
+    Ok(())
 }
 
 async fn tungstenite_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
