@@ -173,8 +173,8 @@ impl Report {
         })
     }
 
-    fn ratio(&self, shape: Shape, other: Impl) -> Option<f64> {
-        let ours = self.summary(Impl::WsNet, shape)?;
+    fn ratio(&self, shape: Shape, ours: Impl, other: Impl) -> Option<f64> {
+        let ours = self.summary(ours, shape)?;
         let theirs = self.summary(other, shape)?;
         Some(ours.msgs_per_s / theirs.msgs_per_s)
     }
@@ -215,16 +215,17 @@ impl Report {
         let _ = writeln!(out, "\nws-net msg/s ratios");
         let _ = writeln!(
             out,
-            "{:<10} {:>16} {:>20}",
-            "shape", "/ fastwebsockets", "/ tokio-tungstenite"
+            "{:<10} {:>16} {:>20} {:>24}",
+            "shape", "/ fastwebsockets", "/ tokio-tungstenite", "driven / fastwebsockets"
         );
         for &shape in &self.shapes {
             let _ = writeln!(
                 out,
-                "{:<10} {:>16} {:>20}",
+                "{:<10} {:>16} {:>20} {:>24}",
                 shape.label(),
-                fmt_ratio(self.ratio(shape, Impl::Fastwebsockets)),
-                fmt_ratio(self.ratio(shape, Impl::Tungstenite)),
+                fmt_ratio(self.ratio(shape, Impl::WsNet, Impl::Fastwebsockets)),
+                fmt_ratio(self.ratio(shape, Impl::WsNet, Impl::Tungstenite)),
+                fmt_ratio(self.ratio(shape, Impl::WsNetDriven, Impl::Fastwebsockets)),
             );
         }
         out
@@ -266,16 +267,19 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n| shape | ws-net / fastwebsockets | ws-net / tokio-tungstenite |"
+            "\n| shape | ws-net / fastwebsockets | ws-net / tokio-tungstenite | \
+             ws-net-driven / fastwebsockets | ws-net-driven / tokio-tungstenite |"
         );
-        let _ = writeln!(out, "|---|--:|--:|");
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|");
         for &shape in &self.shapes {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 shape.label(),
-                fmt_ratio(self.ratio(shape, Impl::Fastwebsockets)),
-                fmt_ratio(self.ratio(shape, Impl::Tungstenite)),
+                fmt_ratio(self.ratio(shape, Impl::WsNet, Impl::Fastwebsockets)),
+                fmt_ratio(self.ratio(shape, Impl::WsNet, Impl::Tungstenite)),
+                fmt_ratio(self.ratio(shape, Impl::WsNetDriven, Impl::Fastwebsockets)),
+                fmt_ratio(self.ratio(shape, Impl::WsNetDriven, Impl::Tungstenite)),
             );
         }
         let _ = writeln!(out, "\nRaw runs:\n");

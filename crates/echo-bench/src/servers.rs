@@ -1,8 +1,11 @@
 //! The three echo servers, each written the way that library's own examples write one, each on
 //! a current-thread tokio runtime.
 //!
-//! - **ws-net**: `Server::bind`, `incoming.upgrade(|_| Decision::accept())`, `ws.split()`, a
-//!   recv/send loop — the code of `crates/ws-net/examples/echo_server.rs` itself, included.
+//! - **ws-net**: `Server::bind`, `incoming.upgrade_direct(|_| Decision::accept())`, a
+//!   `recv` / `send` loop on the `WsStream` — the code of `crates/ws-net/examples/echo_server.rs`
+//!   itself, included.
+//! - **ws-net-driven**: the same example with `--driven`: `ws.into_driven().split()`, a loop of
+//!   `receiver.recv()` / `sender.send()` while the connection's own task does the I/O.
 //! - **tokio-tungstenite**: `accept_async`, then `next()` / `send()` on the stream (`send`
 //!   flushes each message).
 //! - **fastwebsockets**: `WebSocket::after_handshake` in a `FragmentCollector`, `read_frame` /
@@ -25,8 +28,10 @@ mod echo_example;
 /// Which library an echo server is built on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Impl {
-    /// This workspace's transport.
+    /// This workspace's transport: a `WsStream` per connection, driven by its task.
     WsNet,
+    /// This workspace's transport with the task-driven `Sender` / `Receiver` handles.
+    WsNetDriven,
     /// tokio-tungstenite 0.30.
     Tungstenite,
     /// fastwebsockets 0.10.
@@ -35,12 +40,18 @@ pub enum Impl {
 
 impl Impl {
     /// All three, in the order they are measured.
-    pub const ALL: [Self; 3] = [Self::WsNet, Self::Tungstenite, Self::Fastwebsockets];
+    pub const ALL: [Self; 4] = [
+        Self::WsNet,
+        Self::WsNetDriven,
+        Self::Tungstenite,
+        Self::Fastwebsockets,
+    ];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Self::WsNet => "ws-net",
+            Self::WsNetDriven => "ws-net-driven",
             Self::Tungstenite => "tokio-tungstenite",
             Self::Fastwebsockets => "fastwebsockets",
         }
@@ -53,10 +64,12 @@ impl FromStr for Impl {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "ws-net" | "wsnet" => Ok(Self::WsNet),
+            "ws-net-driven" => Ok(Self::WsNetDriven),
             "tokio-tungstenite" | "tungstenite" => Ok(Self::Tungstenite),
             "fastwebsockets" | "fws" => Ok(Self::Fastwebsockets),
             other => Err(format!(
-                "unknown server {other:?} (ws-net, tokio-tungstenite, fastwebsockets)"
+                "unknown server {other:?} \
+                 (ws-net, ws-net-driven, tokio-tungstenite, fastwebsockets)"
             )),
         }
     }
@@ -70,7 +83,8 @@ pub fn run(which: Impl, addr: &str) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     runtime.block_on(async move {
         match which {
-            Impl::WsNet => ws_net_server(addr).await,
+            Impl::WsNet => ws_net_server(addr, false).await,
+            Impl::WsNetDriven => ws_net_server(addr, true).await,
             Impl::Tungstenite => tungstenite_server(addr).await,
             Impl::Fastwebsockets => fastwebsockets_server(addr).await,
         }
@@ -83,11 +97,11 @@ fn announce(addr: SocketAddr) -> std::io::Result<()> {
     out.flush()
 }
 
-async fn ws_net_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn ws_net_server(addr: &str, driven: bool) -> Result<(), Box<dyn std::error::Error>> {
     // Exactly the `echo_server` example: what we measure is what users run.
     let server = ws_net::Server::bind(addr, echo_example::options(false)).await?;
     announce(server.local_addr()?)?;
-    echo_example::serve(server).await;
+    echo_example::serve(server, driven).await;
     Ok(())
 }
 

@@ -4,13 +4,17 @@
 //! cargo run --release -p ws-net --example echo_server -- --addr 127.0.0.1:9002
 //! ```
 //!
-//! The Autobahn Testsuite's fuzzingclient runs against it (see `tests/autobahn`). It accepts
-//! permessage-deflate when a client offers it (`--no-deflate` declines).
+//! Each connection is a [`WsStream`] that its task drives: receive, send back, repeat.
+//! `--driven` serves with the task-driven [`WebSocket`](ws_net::WebSocket) handles instead
+//! (a `Receiver` to read, a `Sender` to answer). The Autobahn Testsuite's fuzzingclient runs
+//! against it (see `tests/autobahn`). It accepts permessage-deflate when a client offers it
+//! (`--no-deflate` declines).
 
-use ws_net::{Decision, Message, Server, ServerOptions};
+use ws_net::{Decision, Message, Server, ServerOptions, WsStream};
 
-/// Serves until the future is dropped.
-pub async fn serve(server: Server) {
+/// Serves until the future is dropped: each connection in a task of its own, driven by that
+/// task ([`WsStream`]) or, if `driven`, by the connection's own task.
+pub async fn serve(server: Server, driven: bool) {
     loop {
         let incoming = match server.accept().await {
             Ok(incoming) => incoming,
@@ -20,20 +24,41 @@ pub async fn serve(server: Server) {
             }
         };
         tokio::spawn(async move {
-            let ws = match incoming.upgrade(|_| Decision::accept()).await {
+            let ws = match incoming.upgrade_direct(|_| Decision::accept()).await {
                 Ok(ws) => ws,
                 Err(e) => {
                     eprintln!("upgrade: {e}");
                     return;
                 }
             };
-            echo(ws).await;
+            if driven {
+                echo_driven(ws.into_driven()).await;
+            } else {
+                echo(ws).await;
+            }
         });
     }
 }
 
 /// Echoes messages until the connection ends.
-pub async fn echo(ws: ws_net::WebSocket) {
+pub async fn echo<S>(mut ws: WsStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    while let Some(Ok(message)) = ws.recv().await {
+        let sent = match message {
+            Message::Text(text) => ws.send_text(text.as_str()).await,
+            Message::Binary(data) => ws.send_binary(data).await,
+            _ => Ok(()),
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+}
+
+/// Echoes messages until the connection ends, with the task-driven handles.
+pub async fn echo_driven(ws: ws_net::WebSocket) {
     let (sender, mut receiver) = ws.split();
     while let Some(Ok(message)) = receiver.recv().await {
         let sent = match message {
@@ -60,14 +85,16 @@ pub fn options(deflate: bool) -> ServerOptions {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut addr = "127.0.0.1:9002".to_owned();
     let mut deflate = true;
+    let mut driven = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().ok_or("--addr needs a value")?,
             "--no-deflate" => deflate = false,
+            "--driven" => driven = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: echo_server [--addr HOST:PORT] [--no-deflate]   \
+                    "usage: echo_server [--addr HOST:PORT] [--no-deflate] [--driven]   \
                      (default 127.0.0.1:9002)"
                 );
                 return Ok(());
@@ -82,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let server = Server::bind(addr.as_str(), options(deflate)).await?;
         eprintln!("echo_server listening on ws://{}", server.local_addr()?);
         tokio::select! {
-            () = serve(server) => {}
+            () = serve(server, driven) => {}
             _ = tokio::signal::ctrl_c() => eprintln!("echo_server: stopping"),
         }
         Ok::<_, ws_net::Error>(())

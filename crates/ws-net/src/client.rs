@@ -8,9 +8,10 @@ use ws_proto::bytes::BytesMut;
 use ws_proto::http::Request;
 use ws_proto::{ClientOptions, Config, Connection, Event, HandshakeError, handshake};
 
-use crate::driver::{self, DriverSettings, HandshakeInfo, WebSocket};
+use crate::driver::{DriverSettings, HandshakeInfo, WebSocket};
 use crate::error::{Error, Stage};
 use crate::proxy::{self, Proxy};
+use crate::stream::{MaybeTlsStream, WsStream};
 use crate::tap::{Tap, TapKind};
 use crate::tls::{self, TlsInfo, TlsOptions};
 
@@ -89,6 +90,13 @@ pub async fn connect(options: ConnectOptions) -> Result<WebSocket, Error> {
     connect_with_request(request, options).await
 }
 
+/// [`connect`], for a [`WsStream`] that the caller drives (no task of its own; see
+/// [`crate::stream`]).
+pub async fn connect_direct(options: ConnectOptions) -> Result<WsStream<MaybeTlsStream>, Error> {
+    let request = options.build_request()?;
+    connect_direct_with_request(request, options).await
+}
+
 /// Connects with a request built (and perhaps edited) by the caller; its URI must be the full
 /// `ws://` or `wss://` URL, as [`ws_proto::handshake::client_request`] makes it. `options.url`
 /// and `options.request` are ignored.
@@ -96,6 +104,16 @@ pub async fn connect_with_request(
     request: Request<()>,
     options: ConnectOptions,
 ) -> Result<WebSocket, Error> {
+    Ok(connect_direct_with_request(request, options)
+        .await?
+        .into_driven())
+}
+
+/// [`connect_with_request`], for a [`WsStream`] that the caller drives.
+pub async fn connect_direct_with_request(
+    request: Request<()>,
+    options: ConnectOptions,
+) -> Result<WsStream<MaybeTlsStream>, Error> {
     let tap = options.tap.clone();
     if let Some(tap) = &tap {
         tap.report(TapKind::State(ws_proto::ReadyState::Connecting))
@@ -119,7 +137,10 @@ pub async fn connect_with_request(
     result
 }
 
-async fn establish(request: Request<()>, options: &ConnectOptions) -> Result<WebSocket, Error> {
+async fn establish(
+    request: Request<()>,
+    options: &ConnectOptions,
+) -> Result<WsStream<MaybeTlsStream>, Error> {
     let uri = request.uri().clone();
     let secure = match uri.scheme_str() {
         Some("wss") => true,
@@ -200,7 +221,7 @@ async fn establish(request: Request<()>, options: &ConnectOptions) -> Result<Web
                 .await;
         }
         open(
-            stream,
+            MaybeTlsStream::Tls(Box::new(stream.into())),
             request,
             config,
             settings,
@@ -212,7 +233,14 @@ async fn establish(request: Request<()>, options: &ConnectOptions) -> Result<Web
         .await
     } else {
         open(
-            tcp, request, config, settings, timeouts, None, local_addr, peer_addr,
+            MaybeTlsStream::Plain(tcp),
+            request,
+            config,
+            settings,
+            timeouts,
+            None,
+            local_addr,
+            peer_addr,
         )
         .await
     }
@@ -228,9 +256,9 @@ async fn open<S>(
     tls: Option<TlsInfo>,
     local_addr: Option<std::net::SocketAddr>,
     peer_addr: Option<std::net::SocketAddr>,
-) -> Result<WebSocket, Error>
+) -> Result<WsStream<S>, Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     // The engine would add the permessage-deflate offer itself; adding it here first keeps
     // the request in the handshake info and the tap exactly as sent.
@@ -273,12 +301,7 @@ where
         local_addr,
         peer_addr,
     };
-    let (sender, receiver) = driver::spawn(io, conn, settings);
-    Ok(WebSocket {
-        sender,
-        receiver,
-        handshake,
-    })
+    Ok(WsStream::new(io, conn, handshake, settings))
 }
 
 /// Reads the server's answer until the connection opens or the handshake fails. Events that

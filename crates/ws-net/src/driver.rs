@@ -107,24 +107,32 @@ impl Shared {
 
 impl Inner {
     fn execute(&mut self, what: Outgoing) -> Result<(), Error> {
-        let conn = &mut self.conn;
-        let result = match what {
-            Outgoing::Text(text) => conn.send_text(&text),
-            Outgoing::Binary(data) => conn.send_binary(&data),
-            Outgoing::Fragment { kind, data, fin } => conn.send_fragment(kind, &data, fin),
-            Outgoing::Ping(data) => conn.send_ping(&data),
-            Outgoing::Pong(data) => conn.send_pong(&data),
-            Outgoing::Close(code, reason) => {
-                let result = conn.send_close(code, &reason);
-                if result.is_ok() {
-                    self.closed_by.get_or_insert(Initiator::Local);
-                }
-                result
-            }
-            Outgoing::Raw(header, data) => conn.send_raw_frame(header, &data),
-        };
-        result.map_err(|e| Error::from(ws_proto::Error::Usage(e)))
+        execute(&mut self.conn, what, &mut self.closed_by)
     }
+}
+
+/// Hands `what` to the engine, noting in `closed_by` a close frame that we sent first.
+pub(crate) fn execute(
+    conn: &mut Connection,
+    what: Outgoing,
+    closed_by: &mut Option<Initiator>,
+) -> Result<(), Error> {
+    let result = match what {
+        Outgoing::Text(text) => conn.send_text(&text),
+        Outgoing::Binary(data) => conn.send_binary(&data),
+        Outgoing::Fragment { kind, data, fin } => conn.send_fragment(kind, &data, fin),
+        Outgoing::Ping(data) => conn.send_ping(&data),
+        Outgoing::Pong(data) => conn.send_pong(&data),
+        Outgoing::Close(code, reason) => {
+            let result = conn.send_close(code, &reason);
+            if result.is_ok() {
+                closed_by.get_or_insert(Initiator::Local);
+            }
+            result
+        }
+        Outgoing::Raw(header, data) => conn.send_raw_frame(header, &data),
+    };
+    result.map_err(|e| Error::from(ws_proto::Error::Usage(e)))
 }
 
 /// A sender waits while at least this many bytes are queued in the engine and not yet handed
@@ -312,8 +320,14 @@ pub(crate) struct DriverSettings {
     pub tap: Option<Tap>,
 }
 
-/// Spawns the task for an open connection and returns its handles.
-pub(crate) fn spawn<S>(io: S, conn: Connection, settings: DriverSettings) -> (Sender, Receiver)
+/// Spawns the task for an open connection and returns its handles; `closed_by` is who sent
+/// the first close frame, if one was sent already.
+pub(crate) fn spawn_with<S>(
+    io: S,
+    conn: Connection,
+    settings: DriverSettings,
+    closed_by: Option<Initiator>,
+) -> (Sender, Receiver)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -322,7 +336,7 @@ where
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             conn,
-            closed_by: None,
+            closed_by,
             ended: false,
             senders: 1,
         }),
@@ -753,29 +767,33 @@ where
         };
         let kind = {
             let inner = self.shared.lock();
-            let conn = &inner.conn;
-            let initiator = match (inner.closed_by, conn.fault()) {
-                (Some(who), _) => who,
-                (None, Some(ws_proto::ProtocolError::AbnormalClosure) | None) => Initiator::Nobody,
-                (None, Some(_)) => Initiator::Local,
-            };
-            let (code, reason) = match (conn.fault(), conn.close_received()) {
-                (Some(fault), _) if !matches!(fault, ws_proto::ProtocolError::AbnormalClosure) => {
-                    (fault.close_code(), fault.to_string())
-                }
-                _ => (
-                    conn.close_code().unwrap_or(CloseCode::ABNORMAL),
-                    conn.close_reason().to_owned(),
-                ),
-            };
-            TapKind::Closed {
-                code,
-                reason,
-                initiator,
-                clean: conn.was_clean(),
-            }
+            closed_report(&inner.conn, inner.closed_by)
         };
         tap.report(kind).await;
+    }
+}
+
+/// The tap's last report on a connection: who closed it, with which code, and whether cleanly.
+pub(crate) fn closed_report(conn: &Connection, closed_by: Option<Initiator>) -> TapKind {
+    let initiator = match (closed_by, conn.fault()) {
+        (Some(who), _) => who,
+        (None, Some(ws_proto::ProtocolError::AbnormalClosure) | None) => Initiator::Nobody,
+        (None, Some(_)) => Initiator::Local,
+    };
+    let (code, reason) = match (conn.fault(), conn.close_received()) {
+        (Some(fault), _) if !matches!(fault, ws_proto::ProtocolError::AbnormalClosure) => {
+            (fault.close_code(), fault.to_string())
+        }
+        _ => (
+            conn.close_code().unwrap_or(CloseCode::ABNORMAL),
+            conn.close_reason().to_owned(),
+        ),
+    };
+    TapKind::Closed {
+        code,
+        reason,
+        initiator,
+        clean: conn.was_clean(),
     }
 }
 

@@ -11,8 +11,9 @@ use ws_proto::http::{HeaderMap, StatusCode};
 use ws_proto::{Config, Connection, Event, HandshakeError, UpgradeRequest, handshake};
 
 use crate::client::{read_and_feed, timeout};
-use crate::driver::{self, DriverSettings, HandshakeInfo, WebSocket};
+use crate::driver::{DriverSettings, HandshakeInfo, WebSocket};
 use crate::error::{Error, Stage};
+use crate::stream::{MaybeTlsStream, WsStream};
 use crate::tap::{Tap, TapKind};
 use crate::tls::{self, TlsInfo};
 
@@ -98,6 +99,18 @@ pub async fn accept<F>(
 where
     F: FnOnce(&UpgradeRequest) -> Decision,
 {
+    Ok(accept_direct(tcp, options, decide).await?.into_driven())
+}
+
+/// [`accept`], for a [`WsStream`] that the caller drives (no task; see [`crate::stream`]).
+pub async fn accept_direct<F>(
+    tcp: TcpStream,
+    options: &ServerOptions,
+    decide: F,
+) -> Result<WsStream<MaybeTlsStream>, Error>
+where
+    F: FnOnce(&UpgradeRequest) -> Decision,
+{
     let _ = tcp.set_nodelay(true);
     let local_addr = tcp.local_addr().ok();
     let peer_addr = tcp.peer_addr().ok();
@@ -121,15 +134,19 @@ where
                 tap.report(TapKind::TlsEstablished(Box::new(info.clone())))
                     .await;
             }
-            accept_stream(stream, options, Some(info), local_addr, peer_addr, decide).await
+            let stream = MaybeTlsStream::Tls(Box::new(stream.into()));
+            accept_stream_direct(stream, options, Some(info), local_addr, peer_addr, decide).await
         }
-        None => accept_stream(tcp, options, None, local_addr, peer_addr, decide).await,
+        None => {
+            let stream = MaybeTlsStream::Plain(tcp);
+            accept_stream_direct(stream, options, None, local_addr, peer_addr, decide).await
+        }
     }
 }
 
 /// Upgrades any stream (already through TLS, if any).
 pub async fn accept_stream<S, F>(
-    mut io: S,
+    io: S,
     options: &ServerOptions,
     tls: Option<TlsInfo>,
     local_addr: Option<SocketAddr>,
@@ -138,6 +155,23 @@ pub async fn accept_stream<S, F>(
 ) -> Result<WebSocket, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: FnOnce(&UpgradeRequest) -> Decision,
+{
+    let stream = accept_stream_direct(io, options, tls, local_addr, peer_addr, decide).await?;
+    Ok(stream.into_driven())
+}
+
+/// [`accept_stream`], for a [`WsStream`] that the caller drives.
+pub async fn accept_stream_direct<S, F>(
+    mut io: S,
+    options: &ServerOptions,
+    tls: Option<TlsInfo>,
+    local_addr: Option<SocketAddr>,
+    peer_addr: Option<SocketAddr>,
+    decide: F,
+) -> Result<WsStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&UpgradeRequest) -> Decision,
 {
     let mut config = options.config.clone();
@@ -233,12 +267,7 @@ where
         channel_capacity: options.channel_capacity,
         tap: options.tap.clone(),
     };
-    let (sender, receiver) = driver::spawn(io, conn, settings);
-    Ok(WebSocket {
-        sender,
-        receiver,
-        handshake,
-    })
+    Ok(WsStream::new(io, conn, handshake, settings))
 }
 
 /// A listening socket that hands out TCP connections to upgrade.
@@ -301,5 +330,14 @@ impl Incoming {
         F: FnOnce(&UpgradeRequest) -> Decision,
     {
         accept(self.tcp, &self.options, decide).await
+    }
+
+    /// [`upgrade`](Self::upgrade), for a [`WsStream`] that the caller drives (no task of its
+    /// own; see [`crate::stream`]).
+    pub async fn upgrade_direct<F>(self, decide: F) -> Result<WsStream<MaybeTlsStream>, Error>
+    where
+        F: FnOnce(&UpgradeRequest) -> Decision,
+    {
+        accept_direct(self.tcp, &self.options, decide).await
     }
 }

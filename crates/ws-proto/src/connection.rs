@@ -551,6 +551,41 @@ impl Connection {
         self.process()
     }
 
+    /// The input buffer, to read into in place: append the bytes read from the peer to its
+    /// end (e.g. with tokio's `AsyncReadExt::read_buf`), then call
+    /// [`receive_buffered`](Self::receive_buffered). This spares the copy that
+    /// [`receive_data`](Self::receive_data) makes, which shows on large messages.
+    ///
+    /// At least `room` bytes of spare capacity are reserved first (more if a frame that has
+    /// begun needs more, up to its end), so one read can take a whole message. Only append:
+    /// bytes already in the buffer are not parsed yet, and changing them changes what the
+    /// peer is taken to have sent.
+    pub fn input_buffer(&mut self, room: usize) -> &mut BytesMut {
+        let frame_rest = self.in_frame.as_ref().map_or(0, |frame| {
+            (frame.header.payload_len as usize).saturating_sub(self.input.len())
+        });
+        self.input.reserve(room.max(frame_rest));
+        &mut self.input
+    }
+
+    /// Parses what was appended to [`input_buffer`](Self::input_buffer): the same as
+    /// [`receive_data`](Self::receive_data) with those bytes.
+    pub fn receive_buffered(&mut self) -> Result<(), Error> {
+        if self.discards_input() {
+            self.input.clear();
+            return Ok(());
+        }
+        if matches!(self.handshake, Handshake::AwaitingAnswer)
+            && self.input.len() > self.config.handshake_limits.max_head_size
+        {
+            return Err(self.fail_handshake(HandshakeError::TooLarge(
+                "data sent before the upgrade was answered",
+            )));
+        }
+        self.paused = false;
+        self.process()
+    }
+
     /// Tells the connection that the peer closed its side of the TCP connection.
     ///
     /// Before the peer's close frame arrived that is an abnormal closure (1006), returned as
@@ -1449,6 +1484,11 @@ impl Connection {
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// The event [`poll_event`](Self::poll_event) would return next, left in place.
+    pub fn peek_event(&self) -> Option<&Event> {
+        self.events.front()
     }
 
     /// Whether the caller should close the TCP connection once the output is flushed: the

@@ -3124,6 +3124,24 @@ mod properties {
         }
 
         #[test]
+        fn reading_into_the_input_buffer_is_the_same_as_receive_data(cfg in config_strategy(), reads in prop_oneof![
+            reads_strategy(request_bytes("").into_bytes()),
+            reads_strategy(Vec::new()),
+        ], room in 0usize..100) {
+            let mut copied = Connection::server(cfg.clone());
+            let mut in_place = Connection::server(cfg);
+            for read in &reads {
+                let a = copied.receive_data(read);
+                in_place.input_buffer(room).extend_from_slice(read);
+                let b = in_place.receive_buffered();
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                prop_assert_eq!(events(&mut copied), events(&mut in_place));
+                prop_assert_eq!(transmit(&mut copied), transmit(&mut in_place));
+                prop_assert_eq!(copied.state(), in_place.state());
+            }
+        }
+
+        #[test]
         fn arbitrary_bytes_into_a_client_after_its_101(cfg in config_strategy(), reads in reads_strategy(Vec::new())) {
             let mut conn = open_client(cfg);
             Checker::new(Role::Client, false).run(&mut conn, &reads)?;

@@ -18,7 +18,7 @@ pub const LIMIT: Duration = Duration::from_secs(30);
 pub async fn echo_server(options: ServerOptions) -> SocketAddr {
     let server = Server::bind("127.0.0.1:0", options).await.unwrap();
     let addr = server.local_addr().unwrap();
-    tokio::spawn(echo_example::serve(server));
+    tokio::spawn(echo_example::serve(server, false));
     addr
 }
 

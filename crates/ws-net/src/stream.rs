@@ -1,0 +1,390 @@
+//! [`WsStream`]: a connection driven by its owner, with no task of its own.
+//!
+//! The default handles ([`WebSocket`]: a [`Sender`](crate::Sender) and a
+//! [`Receiver`](crate::Receiver) served by a task) suit most programs: they split, clone, and
+//! keep answering pings and reading while nobody calls `recv`. The price is a hand-off per
+//! message — a message is parsed by the connection task, crosses a channel to yours, and your
+//! answer wakes that task again to be written — which is a few hundred nanoseconds of
+//! scheduling per message, more than the WebSocket work on small messages.
+//!
+//! A `WsStream` does the same work in the caller's task, the way `tokio-tungstenite` and
+//! `fastwebsockets` do: [`recv`](WsStream::recv) reads the socket straight into the engine's
+//! input buffer (no copy; a large frame is read into room reserved for all of it), parses,
+//! and returns the next message; [`send`](WsStream::send) encodes and writes at once. Pings
+//! are answered and the close handshake is run (bounded by the close timeout) inside `recv`,
+//! so a program must keep calling it; and since one task does both, a peer that never reads
+//! can block a `send` until the peer reads — with the [`WebSocket`] handles it cannot.
+//! [`into_driven`](WsStream::into_driven) turns a `WsStream` into those handles at any time.
+//!
+//! A tap, if set, sees the same reports as with the handles.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use ws_proto::bytes::{Bytes, BytesMut};
+use ws_proto::{CloseCode, Connection, Event, ReadyState};
+
+use crate::driver::{self, DriverSettings, HandshakeInfo, Message, Outgoing, WebSocket};
+use crate::error::{Error, Stage};
+use crate::tap::{Initiator, TapKind};
+
+/// Room reserved in the engine's input buffer before each read.
+const READ_ROOM: usize = 16 * 1024;
+
+/// A TCP stream, or TLS over one: what [`connect_direct`](crate::connect_direct) and
+/// [`accept_direct`](crate::accept_direct) give a [`WsStream`].
+#[derive(Debug)]
+pub enum MaybeTlsStream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`, either role.
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MaybeTlsStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTlsStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Plain(s) => s.is_write_vectored(),
+            Self::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// An open connection driven by the task that owns it (see the [module notes](self)).
+pub struct WsStream<S> {
+    io: S,
+    conn: Connection,
+    handshake: HandshakeInfo,
+    settings: DriverSettings,
+    /// Output taken from the engine for writing (swapped with the engine's buffer, no copy).
+    out: BytesMut,
+    last_state: ReadyState,
+    closed_by: Option<Initiator>,
+    close_deadline: Option<Instant>,
+    /// The transport is done with: `recv` returns `None`.
+    finished: bool,
+}
+
+impl<S> fmt::Debug for WsStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsStream")
+            .field("conn", &self.conn)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> WsStream<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    pub(crate) fn new(
+        io: S,
+        conn: Connection,
+        handshake: HandshakeInfo,
+        settings: DriverSettings,
+    ) -> Self {
+        let last_state = conn.state();
+        Self {
+            io,
+            conn,
+            handshake,
+            settings,
+            out: BytesMut::new(),
+            last_state,
+            closed_by: None,
+            close_deadline: None,
+            finished: false,
+        }
+    }
+
+    /// What the opening handshake settled.
+    pub fn handshake(&self) -> &HandshakeInfo {
+        &self.handshake
+    }
+
+    /// The connection's state, as the browser's `WebSocket.readyState` numbers it.
+    pub fn state(&self) -> ReadyState {
+        self.conn.state()
+    }
+
+    /// The engine, to read what it knows (close code, agreed extensions, …).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The next message; `Some(Err(_))` if the connection failed (protocol error, lost
+    /// connection, timeout); `None` once it has ended. Pings are answered and the close
+    /// handshake completed in here.
+    ///
+    /// Not cancel-safe while it writes an answer (a pong, a close frame); a cancelled read
+    /// loses nothing.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        if self.finished {
+            return None;
+        }
+        match self.next_message().await {
+            Ok(Some(message)) => Some(Ok(message)),
+            Ok(None) => {
+                self.finish(None).await;
+                None
+            }
+            Err(e) => {
+                self.finish(Some(&e)).await;
+                Some(Err(e))
+            }
+        }
+    }
+
+    async fn next_message(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            while let Some(event) = self.conn.poll_event() {
+                let message = match event {
+                    Event::Frame(frame) => {
+                        if let Some(tap) = &self.settings.tap {
+                            tap.report(TapKind::Frame(frame)).await;
+                        }
+                        continue;
+                    }
+                    Event::Text(text) => Message::Text(text),
+                    Event::Binary(data) => Message::Binary(data),
+                    Event::Ping(data) => Message::Ping(data),
+                    Event::Pong(data) => Message::Pong(data),
+                    Event::Close(frame) => {
+                        self.closed_by.get_or_insert(Initiator::Remote);
+                        Message::Close(frame)
+                    }
+                    _ => continue,
+                };
+                // An answer the engine made (pong, close reply) goes out before the message
+                // is handed over: the caller may not call `recv` again.
+                self.write_output().await?;
+                self.report_state().await;
+                return Ok(Some(message));
+            }
+            self.write_output().await?;
+            self.report_state().await;
+            if self.conn.is_paused() {
+                let result = self.conn.receive_data(&[]);
+                self.after_input(result).await?;
+                continue;
+            }
+            if self.conn.should_close_transport() {
+                return Ok(None);
+            }
+            if self.close_deadline.is_none()
+                && (self.conn.close_expected() || self.conn.state() == ReadyState::Closing)
+            {
+                self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+            }
+            let read = self.io.read_buf(self.conn.input_buffer(READ_ROOM));
+            let read = match self.close_deadline {
+                None => read.await,
+                Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
+                    Ok(read) => read,
+                    // The close handshake is done; the server did not close TCP in time.
+                    Err(_) if self.conn.state() == ReadyState::Closed => return Ok(None),
+                    Err(_) => return Err(Error::timeout(Stage::Close)),
+                },
+            };
+            match read {
+                Ok(0) => {
+                    let result = self.conn.receive_eof();
+                    self.drain_frames().await;
+                    let _ = self.write_output().await;
+                    result?;
+                    return Ok(None);
+                }
+                Ok(_) => {
+                    let result = self.conn.receive_buffered();
+                    self.after_input(result).await?;
+                }
+                // A reset after the close handshake completed loses nothing.
+                Err(_) if self.conn.state() == ReadyState::Closed => return Ok(None),
+                Err(e) => return Err(crate::tls::stream_error(e)),
+            }
+        }
+    }
+
+    /// On a fault, the frames parsed before it are reported, the close frame is written and
+    /// the fault is returned.
+    async fn after_input(&mut self, result: Result<(), ws_proto::Error>) -> Result<(), Error> {
+        if let Err(e) = result {
+            self.drain_frames().await;
+            self.write_output().await?;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Sends `what` and writes it out. Errors: the connection is closed, the engine refused
+    /// (e.g. data after a close frame was sent), or the write failed.
+    pub async fn send(&mut self, what: Outgoing) -> Result<(), Error> {
+        if self.finished {
+            return Err(Error::closed());
+        }
+        driver::execute(&mut self.conn, what, &mut self.closed_by)?;
+        if self.settings.tap.is_some() {
+            self.drain_frames().await;
+        }
+        self.write_output().await?;
+        self.report_state().await;
+        Ok(())
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<(), Error> {
+        self.send(Outgoing::Text(text.into())).await
+    }
+
+    /// Sends a binary message.
+    pub async fn send_binary(&mut self, data: impl Into<Bytes>) -> Result<(), Error> {
+        self.send(Outgoing::Binary(data.into())).await
+    }
+
+    /// Sends a ping.
+    pub async fn send_ping(&mut self, data: impl Into<Bytes>) -> Result<(), Error> {
+        self.send(Outgoing::Ping(data.into())).await
+    }
+
+    /// Starts the close handshake; keep calling [`recv`](Self::recv) until it returns `None`
+    /// to complete it.
+    pub async fn close(&mut self, code: Option<CloseCode>, reason: &str) -> Result<(), Error> {
+        self.send(Outgoing::Close(code, reason.to_owned())).await
+    }
+
+    /// Writes and flushes everything the engine has queued.
+    async fn write_output(&mut self) -> Result<(), Error> {
+        if self.conn.pending_output() == 0 {
+            return Ok(());
+        }
+        self.out.clear();
+        self.conn.poll_transmit(&mut self.out);
+        self.io
+            .write_all(&self.out)
+            .await
+            .map_err(crate::tls::stream_error)?;
+        self.io.flush().await.map_err(crate::tls::stream_error)
+    }
+
+    /// Reports the frames the engine logged to the tap. Other events are only ever pending
+    /// while a message is waiting to be returned by `recv`, which takes them in order; frame
+    /// events queued behind such a message wait for it.
+    async fn drain_frames(&mut self) {
+        let Some(tap) = &self.settings.tap else {
+            return;
+        };
+        while matches!(self.conn.peek_event(), Some(Event::Frame(_))) {
+            if let Some(Event::Frame(frame)) = self.conn.poll_event() {
+                tap.report(TapKind::Frame(frame)).await;
+            }
+        }
+    }
+
+    async fn report_state(&mut self) {
+        let state = self.conn.state();
+        if state != self.last_state {
+            self.last_state = state;
+            if let Some(tap) = &self.settings.tap {
+                tap.report(TapKind::State(state)).await;
+            }
+        }
+    }
+
+    /// Closes the transport and makes the last reports.
+    async fn finish(&mut self, error: Option<&Error>) {
+        self.finished = true;
+        let _ = self.io.shutdown().await;
+        if self.conn.state() != ReadyState::Closed {
+            let _ = self.conn.receive_eof();
+        }
+        if let Some(tap) = &self.settings.tap {
+            if let Some(e) = error {
+                tap.report(TapKind::Error(e.to_string())).await;
+            }
+            self.drain_frames().await;
+        }
+        self.report_state().await;
+        if let Some(tap) = &self.settings.tap {
+            tap.report(driver::closed_report(&self.conn, self.closed_by))
+                .await;
+        }
+    }
+}
+
+impl<S> WsStream<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    /// Hands the connection to a task of its own and returns the [`WebSocket`] handles.
+    pub fn into_driven(self) -> WebSocket {
+        let (sender, receiver) =
+            driver::spawn_with(self.io, self.conn, self.settings, self.closed_by);
+        WebSocket {
+            sender,
+            receiver,
+            handshake: self.handshake,
+        }
+    }
+}
+
+impl<S> WsStream<S> {
+    /// Sets the close timeout (by default the one in the options it was opened with).
+    pub fn set_close_timeout(&mut self, timeout: Duration) {
+        self.settings.close_timeout = timeout;
+    }
+}
