@@ -19,6 +19,7 @@
 //! A tap, if set, sees the same reports as with the handles.
 
 use std::fmt;
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -35,6 +36,10 @@ use crate::tap::{Initiator, TapKind};
 
 /// Room reserved in the engine's input buffer before each read.
 const READ_ROOM: usize = 16 * 1024;
+
+/// Binary messages at least this large are written from the caller's buffer instead of
+/// being copied into the engine's output.
+const SHARED_MIN: usize = 8 * 1024;
 
 /// A TCP stream, or TLS over one: what [`connect_direct`](crate::connect_direct) and
 /// [`accept_direct`](crate::accept_direct) give a [`WsStream`].
@@ -277,13 +282,52 @@ where
         if self.finished {
             return Err(Error::closed());
         }
-        driver::execute(&mut self.conn, what, &mut self.closed_by)?;
+        let payload = match what {
+            // A large binary message is not copied: the header is queued, the payload
+            // written from the caller's buffer right after it.
+            Outgoing::Binary(data) if data.len() >= SHARED_MIN => self
+                .conn
+                .send_binary_shared(data)
+                .map_err(|e| Error::from(ws_proto::Error::Usage(e)))?,
+            what => {
+                driver::execute(&mut self.conn, what, &mut self.closed_by)?;
+                None
+            }
+        };
         if self.settings.tap.is_some() {
             self.drain_frames().await;
         }
-        self.write_output().await?;
+        match payload {
+            Some(payload) => self.write_output_and(&payload).await?,
+            None => self.write_output().await?,
+        }
         self.report_state().await;
         Ok(())
+    }
+
+    /// Writes and flushes the engine's output, then `payload`, vectored where the stream
+    /// supports it.
+    async fn write_output_and(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.out.clear();
+        self.conn.poll_transmit(&mut self.out);
+        let (mut head, mut tail) = (&self.out[..], payload);
+        while !head.is_empty() || !tail.is_empty() {
+            let slices = [IoSlice::new(head), IoSlice::new(tail)];
+            let n = self
+                .io
+                .write_vectored(&slices)
+                .await
+                .map_err(crate::tls::stream_error)?;
+            if n == 0 {
+                return Err(crate::tls::stream_error(
+                    std::io::ErrorKind::WriteZero.into(),
+                ));
+            }
+            let from_head = n.min(head.len());
+            head = &head[from_head..];
+            tail = &tail[n - from_head..];
+        }
+        self.io.flush().await.map_err(crate::tls::stream_error)
     }
 
     /// Sends a text message.

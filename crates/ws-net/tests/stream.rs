@@ -259,3 +259,24 @@ async fn into_driven_mid_connection_loses_nothing() {
     sender.close(Some(CloseCode::NORMAL), "").await.unwrap();
     assert!(matches!(client.next().await, Some(Ok(TMessage::Close(_)))));
 }
+
+#[tokio::test]
+async fn large_binary_echoes_are_written_from_the_message_itself() {
+    // The echo_server example: binary messages of 8 KiB and more go out as header + payload
+    // in vectored writes, many of them partial for 8 MiB.
+    let addr = support::echo_server(ServerOptions::default()).await;
+    let (mut client, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    for size in [8 * 1024 - 1, 8 * 1024, 70_000, 8 << 20] {
+        let data: Vec<u8> = (0..size).map(|i: usize| (i % 253) as u8).collect();
+        client
+            .send(TMessage::Binary(data.clone().into()))
+            .await
+            .unwrap();
+        match tokio::time::timeout(LIMIT, client.next()).await.unwrap() {
+            Some(Ok(TMessage::Binary(b))) => assert!(b == data, "{size} B came back different"),
+            other => panic!("expected the {size} B echo, got {other:?}"),
+        }
+    }
+}

@@ -1176,6 +1176,37 @@ impl Connection {
         self.send_message(OpCode::Binary, data)
     }
 
+    /// Sends a binary message in one frame without copying its payload, where that can be
+    /// done: a server's frame (unmasked) that is not compressed. Then only the header goes
+    /// into the output, and the payload is returned: the caller must write it right after
+    /// everything [`poll_transmit`](Self::poll_transmit) yields now, before anything queued
+    /// later (e.g. as one vectored write). Otherwise the message is encoded into the output as
+    /// [`send_binary`](Self::send_binary) does and `None` is returned.
+    pub fn send_binary_shared(&mut self, data: Bytes) -> Result<Option<Bytes>, UsageError> {
+        let compress = self
+            .deflate
+            .as_ref()
+            .is_some_and(|c| c.compresses(data.len()));
+        if self.role == Role::Client || compress {
+            return self.send_binary(&data).map(|()| None);
+        }
+        self.check_can_send()?;
+        if self.out_message.is_some() {
+            return Err(UsageError::MessageInProgress);
+        }
+        let header = FrameHeader::new(OpCode::Binary, data.len() as u64);
+        header.encode(&mut self.output);
+        if self.config.report_frames {
+            self.events.push_back(Event::Frame(Frame {
+                direction: Direction::Outgoing,
+                header,
+                payload: data.clone(),
+                decompressed_len: None,
+            }));
+        }
+        Ok(Some(data))
+    }
+
     fn send_message(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
         self.check_can_send()?;
         if self.out_message.is_some() {

@@ -1086,6 +1086,60 @@ mod section_5_2_framing {
     use super::*;
 
     #[test]
+    fn a_shared_binary_payload_leaves_only_the_header_in_the_output() {
+        let payload: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        let mut conn = server(config(|c| c.report_frames = true));
+        let back = conn
+            .send_binary_shared(payload.clone().into())
+            .unwrap()
+            .expect("a server's plain frame is not copied");
+        assert_eq!(back, payload);
+        // Header only: FIN + binary, 127, the 64-bit length.
+        let mut header = vec![0x82, 127];
+        header.extend_from_slice(&70_000u64.to_be_bytes());
+        assert_eq!(transmit(&mut conn), header);
+        // Header + payload is what send_binary would have written.
+        let mut copied = server(Config::default());
+        copied.send_binary(&payload).unwrap();
+        let mut wire = header.clone();
+        wire.extend_from_slice(&payload);
+        assert_eq!(transmit(&mut copied), wire);
+        // The frame report carries the payload.
+        match conn.poll_event() {
+            Some(ws_proto::Event::Frame(frame)) => {
+                assert_eq!(frame.direction, ws_proto::Direction::Outgoing);
+                assert_eq!(frame.header.payload_len, 70_000);
+                assert_eq!(frame.payload, payload);
+            }
+            other => panic!("expected the frame report, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_client_or_a_message_in_progress_does_not_share_its_payload() {
+        // A client masks, so the payload is copied into the output as send_binary does.
+        let mut client = client_open(Config::default());
+        assert_eq!(client.send_binary_shared(vec![1u8, 2, 3].into()), Ok(None));
+        let mut reference = client_open(Config::default());
+        reference.send_binary(&[1, 2, 3]).unwrap();
+        assert_eq!(transmit(&mut client), transmit(&mut reference));
+        // The same usage rules as send_binary.
+        let mut conn = server(Config::default());
+        conn.send_fragment(MessageKind::Binary, b"a", false)
+            .unwrap();
+        assert_eq!(
+            conn.send_binary_shared(vec![1u8].into()),
+            Err(UsageError::MessageInProgress)
+        );
+        conn.send_fragment(MessageKind::Binary, b"b", true).unwrap();
+        conn.send_close(None, "").unwrap();
+        assert!(matches!(
+            conn.send_binary_shared(vec![1u8].into()),
+            Err(UsageError::InvalidState(_))
+        ));
+    }
+
+    #[test]
     fn rsv1_set_fails_with_1002() {
         let e = assert_input_fails(
             &mut server(Config::default()),
