@@ -196,6 +196,8 @@ where
     }
 
     async fn next_message(&mut self) -> Result<Option<Message>, Error> {
+        // The common case — a message parsed, nothing to write, no tap, the state unchanged —
+        // takes no `.await` but the read's.
         loop {
             while let Some(event) = self.conn.poll_event() {
                 let message = match event {
@@ -217,15 +219,14 @@ where
                 };
                 // An answer the engine made (pong, close reply) goes out before the message
                 // is handed over: the caller may not call `recv` again.
-                self.write_output().await?;
-                self.report_state().await;
+                self.settle().await?;
                 return Ok(Some(message));
             }
-            self.write_output().await?;
-            self.report_state().await;
+            self.settle().await?;
             if self.conn.is_paused() {
-                let result = self.conn.receive_data(&[]);
-                self.after_input(result).await?;
+                if let Err(e) = self.conn.receive_data(&[]) {
+                    return Err(self.failed(e).await);
+                }
                 continue;
             }
             if self.conn.should_close_transport() {
@@ -255,8 +256,9 @@ where
                     return Ok(None);
                 }
                 Ok(_) => {
-                    let result = self.conn.receive_buffered();
-                    self.after_input(result).await?;
+                    if let Err(e) = self.conn.receive_buffered() {
+                        return Err(self.failed(e).await);
+                    }
                 }
                 // A reset after the close handshake completed loses nothing.
                 Err(_) if self.conn.state() == ReadyState::Closed => return Ok(None),
@@ -265,15 +267,26 @@ where
         }
     }
 
-    /// On a fault, the frames parsed before it are reported, the close frame is written and
-    /// the fault is returned.
-    async fn after_input(&mut self, result: Result<(), ws_proto::Error>) -> Result<(), Error> {
-        if let Err(e) = result {
-            self.drain_frames().await;
+    /// Writes what the engine queued and reports a state change, awaiting only if there is
+    /// either.
+    async fn settle(&mut self) -> Result<(), Error> {
+        if self.conn.pending_output() > 0 {
             self.write_output().await?;
-            return Err(e.into());
+        }
+        if self.conn.state() != self.last_state {
+            self.report_state().await;
         }
         Ok(())
+    }
+
+    /// After a fault in the input: the frames parsed before it are reported, the close frame
+    /// is written, and the fault is returned.
+    async fn failed(&mut self, e: ws_proto::Error) -> Error {
+        self.drain_frames().await;
+        match self.write_output().await {
+            Ok(()) => e.into(),
+            Err(write_error) => write_error,
+        }
     }
 
     /// Sends `what` and writes it out. Errors: the connection is closed, the engine refused
@@ -301,7 +314,9 @@ where
             Some(payload) => self.write_output_and(&payload).await?,
             None => self.write_output().await?,
         }
-        self.report_state().await;
+        if self.conn.state() != self.last_state {
+            self.report_state().await;
+        }
         Ok(())
     }
 
@@ -351,18 +366,30 @@ where
         self.send(Outgoing::Close(code, reason.to_owned())).await
     }
 
-    /// Writes and flushes everything the engine has queued.
+    /// Writes and flushes everything the engine has queued (one future polling the writes and
+    /// the flush, no `write_all` + `flush` pair).
     async fn write_output(&mut self) -> Result<(), Error> {
-        if self.conn.pending_output() == 0 {
+        self.out.clear();
+        if self.conn.poll_transmit(&mut self.out) == 0 {
             return Ok(());
         }
-        self.out.clear();
-        self.conn.poll_transmit(&mut self.out);
-        self.io
-            .write_all(&self.out)
-            .await
-            .map_err(crate::tls::stream_error)?;
-        self.io.flush().await.map_err(crate::tls::stream_error)
+        let (io, out) = (&mut self.io, &self.out[..]);
+        let mut written = 0;
+        std::future::poll_fn(|cx| {
+            while written < out.len() {
+                match Pin::new(&mut *io).poll_write(cx, &out[written..]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                    }
+                    Poll::Ready(Ok(n)) => written += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            Pin::new(&mut *io).poll_flush(cx)
+        })
+        .await
+        .map_err(crate::tls::stream_error)
     }
 
     /// Reports the frames the engine logged to the tap. Other events are only ever pending
