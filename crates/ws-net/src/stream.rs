@@ -16,7 +16,32 @@
 //! can block a `send` until the peer reads — with the [`WebSocket`] handles it cannot.
 //! [`into_driven`](WsStream::into_driven) turns a `WsStream` into those handles at any time.
 //!
-//! A tap, if set, sees the same reports as with the handles.
+//! A server's binary messages of 8 KiB and more are not copied either: the engine queues the
+//! header ([`Connection::send_binary_shared`]) and the payload is written from the caller's
+//! [`Bytes`] right behind it, in one vectored write. A tap, if set, sees the same reports as
+//! with the handles.
+//!
+//! Why a second way to run a connection, when DESIGN.md gives ws-net one task per
+//! connection: measured on the loopback echo benchmark (`BENCHMARKS.md`), the hand-off costs
+//! the task-driven server a second task poll and a channel per message, and the copies in and
+//! out of the engine cost it more than fastwebsockets on every large-message shape; the
+//! inspector needs the task (it must keep reading while its UI is busy), a server that
+//! answers each message does not.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ws_net::Error> {
+//! use ws_net::{ConnectOptions, Message, connect_direct};
+//!
+//! let mut ws = connect_direct(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
+//! ws.send_text("hello").await?;
+//! while let Some(message) = ws.recv().await {
+//!     if let Message::Text(text) = message? {
+//!         println!("{text}");
+//!         ws.close(Some(ws_net::ws_proto::CloseCode::NORMAL), "bye").await?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::io::IoSlice;
