@@ -1,5 +1,5 @@
 //! The tokio + rustls transport for [`ws_proto`]: `ws://` and `wss://` clients and servers,
-//! HTTP CONNECT proxies, timeouts, and a [tap](tap) that reports every handshake byte and
+//! HTTP CONNECT proxies, timeouts, and a [tap] that reports every handshake byte and
 //! every frame in both directions.
 //!
 //! By default one task per connection owns the socket and the engine; you hold a cloneable

@@ -10,7 +10,7 @@
 //! you give it. Given the same inputs it produces the same outputs, which is what makes it
 //! testable byte for byte, fuzzable, and usable under any runtime.
 //!
-//! The handshake is part of the same state machine ([`ReadyState::Connecting`]) so that bytes
+//! The handshake is part of the same state machine ([`ReadyState::Connecting`](crate::ReadyState::Connecting)) so that bytes
 //! the peer sends right behind its HTTP head — a server's first frames in the same TCP segment
 //! as its 101 — are kept and processed, never lost.
 //!
