@@ -3,7 +3,9 @@
 //! against the `autobahn_client` example (both compiled in here from their example files, so
 //! what is tested is exactly what the examples run). Each prints one summary line; any
 //! FAILED, NON-STRICT or UNIMPLEMENTED case, or a close behaviour that is not OK, fails the
-//! test. Both examples negotiate permessage-deflate, so 12.* and 13.* run in both roles.
+//! test. Both examples negotiate permessage-deflate, so 12.* and 13.* run in both roles. The
+//! two ways to run a connection are both covered: the echo server's connections are
+//! `WsStream`s driven by their tasks, the client's are the task-driven handles.
 //!
 //! The two roles run at the same time (the test harness's threads), one wstest per core: the
 //! suite's Python 2 compressor makes 12.* and 13.* slow (about 13 minutes of CPU per role), and
@@ -47,7 +49,7 @@ fn fuzzingclient_against_echo_server() {
     let thread = std::thread::spawn(move || {
         runtime.block_on(async {
             tokio::select! {
-                () = echo_server::serve(server) => {}
+                () = echo_server::serve(server, false) => {}
                 _ = stop_rx => {}
             }
         })

@@ -711,21 +711,18 @@ where
         }
         let mut events = std::mem::take(&mut self.events);
         for event in events.drain(..) {
-            let message = match event {
+            match event {
                 Event::Frame(frame) => {
                     if let Some(tap) = &self.settings.tap {
                         tap.report(TapKind::Frame(frame)).await;
                     }
-                    continue;
                 }
-                Event::Text(t) => Message::Text(t),
-                Event::Binary(b) => Message::Binary(b),
-                Event::Ping(b) => Message::Ping(b),
-                Event::Pong(b) => Message::Pong(b),
-                Event::Close(frame) => Message::Close(frame),
-                _ => continue,
-            };
-            self.deliver(message);
+                event => {
+                    if let Some(message) = message_of(event) {
+                        self.deliver(message);
+                    }
+                }
+            }
         }
         self.events = events;
     }
@@ -771,6 +768,19 @@ where
         };
         tap.report(kind).await;
     }
+}
+
+/// The message an engine event hands to the application, if it is one (frame reports and
+/// handshake events are not).
+pub(crate) fn message_of(event: Event) -> Option<Message> {
+    Some(match event {
+        Event::Text(text) => Message::Text(text),
+        Event::Binary(data) => Message::Binary(data),
+        Event::Ping(data) => Message::Ping(data),
+        Event::Pong(data) => Message::Pong(data),
+        Event::Close(frame) => Message::Close(frame),
+        _ => return None,
+    })
 }
 
 /// The tap's last report on a connection: who closed it, with which code, and whether cleanly.

@@ -232,16 +232,14 @@ where
                         }
                         continue;
                     }
-                    Event::Text(text) => Message::Text(text),
-                    Event::Binary(data) => Message::Binary(data),
-                    Event::Ping(data) => Message::Ping(data),
-                    Event::Pong(data) => Message::Pong(data),
-                    Event::Close(frame) => {
-                        self.closed_by.get_or_insert(Initiator::Remote);
-                        Message::Close(frame)
-                    }
-                    _ => continue,
+                    event => match driver::message_of(event) {
+                        Some(message) => message,
+                        None => continue,
+                    },
                 };
+                if matches!(message, Message::Close(_)) {
+                    self.closed_by.get_or_insert(Initiator::Remote);
+                }
                 // An answer the engine made (pong, close reply) goes out before the message
                 // is handed over: the caller may not call `recv` again.
                 self.settle().await?;
