@@ -280,3 +280,41 @@ async fn large_binary_echoes_are_written_from_the_message_itself() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_client_that_never_answers_our_close_is_dropped_after_the_close_timeout() {
+    let (url, accepted) = our_server(ServerOptions {
+        close_timeout: std::time::Duration::from_millis(300),
+        ..ServerOptions::default()
+    })
+    .await;
+    let (client, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    // Below tungstenite: read and ignore everything, answer nothing.
+    let mut tcp = match client.into_inner() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp,
+        _ => unreachable!("ws://"),
+    };
+    tokio::spawn(async move {
+        let mut sink = tokio::io::sink();
+        let _ = tokio::io::copy(&mut tcp, &mut sink).await;
+    });
+    let mut ws = accepted.await.unwrap();
+    let start = std::time::Instant::now();
+    ws.close(Some(CloseCode::NORMAL), "hello?").await.unwrap();
+    match tokio::time::timeout(LIMIT, ws.recv()).await.unwrap() {
+        Some(Err(e)) => {
+            assert!(e.is_timeout(), "{e}");
+            assert_eq!(e.timeout_stage(), Some(ws_net::Stage::Close));
+        }
+        other => panic!("expected a close timeout, got {other:?}"),
+    }
+    ends(&mut ws).await;
+    let waited = start.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(300)
+            && waited < std::time::Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
