@@ -537,18 +537,8 @@ impl Connection {
         if self.discards_input() {
             return Ok(());
         }
-        // A client may not send frames before the 101; what it sends while the application
-        // decides is kept for after `accept`, but bounded like a head.
-        if matches!(self.handshake, Handshake::AwaitingAnswer)
-            && self.input.len() + data.len() > self.config.handshake_limits.max_head_size
-        {
-            return Err(self.fail_handshake(HandshakeError::TooLarge(
-                "data sent before the upgrade was answered",
-            )));
-        }
         self.input.extend_from_slice(data);
-        self.paused = false;
-        self.process()
+        self.receive_buffered()
     }
 
     /// The input buffer, to read into in place: append the bytes read from the peer to its
@@ -575,6 +565,8 @@ impl Connection {
             self.input.clear();
             return Ok(());
         }
+        // A client may not send frames before the 101; what it sends while the application
+        // decides is kept for after `accept`, but bounded like a head.
         if matches!(self.handshake, Handshake::AwaitingAnswer)
             && self.input.len() > self.config.handshake_limits.max_head_size
         {
@@ -1183,39 +1175,35 @@ impl Connection {
     /// later (e.g. as one vectored write). Otherwise the message is encoded into the output as
     /// [`send_binary`](Self::send_binary) does and `None` is returned.
     pub fn send_binary_shared(&mut self, data: Bytes) -> Result<Option<Bytes>, UsageError> {
-        let compress = self
-            .deflate
-            .as_ref()
-            .is_some_and(|c| c.compresses(data.len()));
-        if self.role == Role::Client || compress {
+        if self.role == Role::Client || self.compresses(data.len()) {
             return self.send_binary(&data).map(|()| None);
         }
-        self.check_can_send()?;
-        if self.out_message.is_some() {
-            return Err(UsageError::MessageInProgress);
-        }
+        self.check_can_start_message()?;
         let header = FrameHeader::new(OpCode::Binary, data.len() as u64);
         header.encode(&mut self.output);
         if self.config.report_frames {
-            self.events.push_back(Event::Frame(Frame {
-                direction: Direction::Outgoing,
-                header,
-                payload: data.clone(),
-                decompressed_len: None,
-            }));
+            self.report_outgoing(header, data.clone(), None);
         }
         Ok(Some(data))
     }
 
-    fn send_message(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
+    /// Whether a message of `len` bytes is to be sent compressed.
+    fn compresses(&self, len: usize) -> bool {
+        self.deflate.as_ref().is_some_and(|c| c.compresses(len))
+    }
+
+    /// A whole message may be sent: the connection is open and no fragmented one is under way.
+    fn check_can_start_message(&self) -> Result<(), UsageError> {
         self.check_can_send()?;
         if self.out_message.is_some() {
             return Err(UsageError::MessageInProgress);
         }
-        let compress = self
-            .deflate
-            .as_ref()
-            .is_some_and(|c| c.compresses(data.len()));
+        Ok(())
+    }
+
+    fn send_message(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), UsageError> {
+        self.check_can_start_message()?;
+        let compress = self.compresses(data.len());
         let mut header = FrameHeader::new(opcode, 0);
         if compress {
             header.rsv1 = true;
@@ -1481,13 +1469,18 @@ impl Connection {
             apply_mask(&mut self.output[start..], key, 0);
         }
         if self.config.report_frames {
-            self.events.push_back(Event::Frame(Frame {
-                direction: Direction::Outgoing,
-                header,
-                payload: Bytes::copy_from_slice(payload),
-                decompressed_len: plain_len,
-            }));
+            self.report_outgoing(header, Bytes::copy_from_slice(payload), plain_len);
         }
+    }
+
+    /// Queues the report of a frame we sent (with [`Config::report_frames`]).
+    fn report_outgoing(&mut self, header: FrameHeader, payload: Bytes, plain_len: Option<usize>) {
+        self.events.push_back(Event::Frame(Frame {
+            direction: Direction::Outgoing,
+            header,
+            payload,
+            decompressed_len: plain_len,
+        }));
     }
 }
 
