@@ -334,10 +334,38 @@ where
             self.drain_frames().await;
         }
         match payload {
-            Some(payload) => self.write_output_then(&payload).await?,
+            Some(payload) => self.write_output_and(&payload).await?,
             None => self.write_output().await?,
         }
-        self.settle().await
+        if self.conn.state() != self.last_state {
+            self.report_state().await;
+        }
+        Ok(())
+    }
+
+    /// Writes and flushes the engine's output, then `payload`, vectored where the stream
+    /// supports it.
+    async fn write_output_and(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.out.clear();
+        self.conn.poll_transmit(&mut self.out);
+        let (mut head, mut tail) = (&self.out[..], payload);
+        while !head.is_empty() || !tail.is_empty() {
+            let slices = [IoSlice::new(head), IoSlice::new(tail)];
+            let n = self
+                .io
+                .write_vectored(&slices)
+                .await
+                .map_err(crate::tls::stream_error)?;
+            if n == 0 {
+                return Err(crate::tls::stream_error(
+                    std::io::ErrorKind::WriteZero.into(),
+                ));
+            }
+            let from_head = n.min(head.len());
+            head = &head[from_head..];
+            tail = &tail[n - from_head..];
+        }
+        self.io.flush().await.map_err(crate::tls::stream_error)
     }
 
     /// Sends a text message.
@@ -361,36 +389,22 @@ where
         self.send(Outgoing::Close(code, reason.to_owned())).await
     }
 
-    /// Writes and flushes everything the engine has queued.
+    /// Writes and flushes everything the engine has queued (one future polling the writes and
+    /// the flush, no `write_all` + `flush` pair).
     async fn write_output(&mut self) -> Result<(), Error> {
-        self.write_output_then(&[]).await
-    }
-
-    /// Writes the engine's output, then `payload` (one vectored write while both remain),
-    /// then flushes: one future polling it all, no `write_all` + `flush` pair.
-    async fn write_output_then(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.out.clear();
-        if self.conn.poll_transmit(&mut self.out) == 0 && payload.is_empty() {
+        if self.conn.poll_transmit(&mut self.out) == 0 {
             return Ok(());
         }
-        let (io, mut head, mut tail) = (&mut self.io, &self.out[..], payload);
+        let (io, out) = (&mut self.io, &self.out[..]);
+        let mut written = 0;
         std::future::poll_fn(|cx| {
-            while !head.is_empty() || !tail.is_empty() {
-                let written = if tail.is_empty() {
-                    Pin::new(&mut *io).poll_write(cx, head)
-                } else {
-                    let slices = [IoSlice::new(head), IoSlice::new(tail)];
-                    Pin::new(&mut *io).poll_write_vectored(cx, &slices)
-                };
-                match written {
+            while written < out.len() {
+                match Pin::new(&mut *io).poll_write(cx, &out[written..]) {
                     Poll::Ready(Ok(0)) => {
                         return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
                     }
-                    Poll::Ready(Ok(n)) => {
-                        let from_head = n.min(head.len());
-                        head = &head[from_head..];
-                        tail = &tail[n - from_head..];
-                    }
+                    Poll::Ready(Ok(n)) => written += n,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => return Poll::Pending,
                 }
