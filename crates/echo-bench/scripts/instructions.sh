@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# User-space instructions per echoed message, per server, counted by callgrind: exact and
-# independent of machine load, unlike CPU time.
+# User-space instructions per echoed message, per server, counted by callgrind: independent
+# of machine load, unlike CPU time (they repeat within 0.5 % for ws-net and fastwebsockets;
+# tokio-tungstenite's do not, see BENCHMARKS.md).
 #
 #   crates/echo-bench/scripts/instructions.sh [CONNS] [SIZE]     (default 128 16)
 #
