@@ -355,6 +355,7 @@ where
         messages: msg_tx,
         settings,
         events: Vec::new(),
+        compressed: false,
         outbox: VecDeque::new(),
         last_state,
         close_deadline: None,
@@ -374,6 +375,9 @@ struct Driver<S> {
     settings: DriverSettings,
     /// Events taken from the engine under the lock, handled after it (reused).
     events: Vec<Event>,
+    /// The last frame reported ended a compressed message (the tap then reports its plain
+    /// content, [`TapKind::Inflated`]).
+    compressed: bool,
     /// Messages waiting for room in the bounded message channel. While any wait, the socket
     /// is not read: a consumer that does not keep up slows the peer through TCP.
     outbox: VecDeque<Message>,
@@ -714,11 +718,18 @@ where
             match event {
                 Event::Frame(frame) => {
                     if let Some(tap) = &self.settings.tap {
+                        self.compressed = ends_compressed_message(&frame);
                         tap.report(TapKind::Frame(frame)).await;
                     }
                 }
                 event => {
                     if let Some(message) = message_of(event) {
+                        if let Some(tap) = &self.settings.tap
+                            && let Some(report) = inflated_report(&message, self.compressed)
+                        {
+                            self.compressed = false;
+                            tap.report(report).await;
+                        }
                         self.deliver(message);
                     }
                 }
@@ -781,6 +792,20 @@ pub(crate) fn message_of(event: Event) -> Option<Message> {
         Event::Close(frame) => Message::Close(frame),
         _ => return None,
     })
+}
+
+/// Whether `frame` is the last frame of a compressed message received: the next message
+/// event is then reported as [`TapKind::Inflated`].
+pub(crate) fn ends_compressed_message(frame: &ws_proto::Frame) -> bool {
+    frame.direction == ws_proto::Direction::Incoming
+        && frame.header.fin
+        && frame.decompressed_len.is_some()
+}
+
+/// The [`TapKind::Inflated`] report of a data message whose last frame was compressed.
+pub(crate) fn inflated_report(message: &Message, compressed: bool) -> Option<TapKind> {
+    (compressed && matches!(message, Message::Text(_) | Message::Binary(_)))
+        .then(|| TapKind::Inflated(message.clone()))
 }
 
 /// The tap's last report on a connection: who closed it, with which code, and whether cleanly.

@@ -145,6 +145,9 @@ pub struct WsStream<S> {
     last_state: ReadyState,
     closed_by: Option<Initiator>,
     close_deadline: Option<Instant>,
+    /// The last frame reported ended a compressed message (the tap then reports its plain
+    /// content, [`TapKind::Inflated`]).
+    compressed: bool,
     /// The transport is done with: `recv` returns `None`.
     finished: bool,
 }
@@ -177,6 +180,7 @@ where
             out: BytesMut::new(),
             last_state,
             closed_by: None,
+            compressed: false,
             close_deadline: None,
             finished: false,
         }
@@ -228,6 +232,7 @@ where
                 let message = match event {
                     Event::Frame(frame) => {
                         if let Some(tap) = &self.settings.tap {
+                            self.compressed = driver::ends_compressed_message(&frame);
                             tap.report(TapKind::Frame(frame)).await;
                         }
                         continue;
@@ -237,6 +242,12 @@ where
                         None => continue,
                     },
                 };
+                if let Some(tap) = &self.settings.tap
+                    && let Some(report) = driver::inflated_report(&message, self.compressed)
+                {
+                    self.compressed = false;
+                    tap.report(report).await;
+                }
                 if matches!(message, Message::Close(_)) {
                     self.closed_by.get_or_insert(Initiator::Remote);
                 }

@@ -146,6 +146,12 @@ pub enum TapKind {
     },
     /// A frame, either direction, with its header and unmasked payload.
     Frame(Frame),
+    /// The plain (inflated) content of a compressed message received, reported right after
+    /// the frame that ended it. A [`Frame`] of a compressed message carries the bytes as on
+    /// the wire; this is what the engine made of them, so that a tap's reader can show and
+    /// search the text without inflating it a second time. Messages that were not
+    /// compressed are not reported: their frames already hold their content.
+    Inflated(crate::Message),
     /// The connection ended.
     Closed {
         /// The connection close code (1005 without a code, 1006 if lost).
