@@ -28,7 +28,7 @@ use crate::views::frame_log::{FrameLogView, LogAction, LogSettings};
 use crate::views::handshake::HandshakeView;
 use crate::views::options::{FileField, OptionsAction, OptionsView};
 use crate::views::sidebar::{Sidebar, SidebarAction};
-use crate::views::{Palette, format_bytes, format_count, ready_state_text};
+use crate::views::{Palette, format_bytes, format_count};
 
 /// Which view the right-hand inspector panel shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,32 @@ pub struct Settings {
     pub close: ConnectionBar,
     /// The profile of the last active tab.
     pub last_profile: Option<String>,
+    /// The tabs open when the app was last closed, restored (not connected) at start.
+    pub tabs: Vec<SavedTab>,
+    /// Which of them was active.
+    pub active_tab: usize,
+}
+
+/// A tab as it is remembered between runs: its working copy of the profile and its URL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SavedTab {
+    /// The working copy of the profile (with the user's unsaved edits).
+    pub profile: Profile,
+    /// The saved profile it came from.
+    pub saved_as: Option<String>,
+    /// The URL in the bar.
+    pub url: String,
+}
+
+impl Default for SavedTab {
+    fn default() -> Self {
+        Self {
+            profile: Profile::local_echo(),
+            saved_as: None,
+            url: String::new(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -76,6 +102,8 @@ impl Default for Settings {
             handshake: HandshakeView::default(),
             close: ConnectionBar::default(),
             last_profile: None,
+            tabs: Vec::new(),
+            active_tab: 0,
         }
     }
 }
@@ -132,6 +160,8 @@ pub struct WsInspectorApp {
     notice: Option<(bool, String)>,
     /// A file dialog to open once the frame is laid out.
     pending_dialog: Option<Dialog>,
+    /// A tab whose open connection the user asked to close, waiting for confirmation.
+    confirm_close: Option<usize>,
     /// The window title last set.
     title: String,
 }
@@ -185,6 +215,16 @@ impl WsInspectorApp {
         Ok(app)
     }
 
+    /// The app for tests, started from `settings` as if they had been saved by a last run
+    /// (its tabs come back, not connected); nothing is persisted.
+    pub fn new_for_test_with(
+        ctx: &egui::Context,
+        config_dir: PathBuf,
+        settings: Settings,
+    ) -> std::io::Result<Self> {
+        Self::build(ctx, settings, config_dir, false)
+    }
+
     fn build(
         ctx: &egui::Context,
         settings: Settings,
@@ -211,8 +251,21 @@ impl WsInspectorApp {
             flood: None,
             notice: echo_error.map(|e| (true, e)),
             pending_dialog: None,
+            confirm_close: None,
             title: String::new(),
         };
+        let saved_tabs = std::mem::take(&mut app.settings.tabs);
+        if !saved_tabs.is_empty() {
+            // The tabs of the last run, as they were (not connected).
+            for saved in saved_tabs {
+                let i = app.add_tab(saved.profile, saved.saved_as);
+                if !saved.url.is_empty() && !app.tabs[i].profile.local_echo {
+                    app.tabs[i].url = saved.url;
+                }
+            }
+            app.active = app.settings.active_tab.min(app.tabs.len() - 1);
+            return Ok(app);
+        }
         let first = app
             .settings
             .last_profile
@@ -277,6 +330,29 @@ impl WsInspectorApp {
         self.net.local_echo_url()
     }
 
+    /// Every panic of a background task so far (see [`crate::net::Tasks`]); tests fail on
+    /// any.
+    pub fn task_panics(&self) -> Vec<String> {
+        self.net.tasks().panics()
+    }
+
+    /// Whether the active tab's log shows its newest row (for tests).
+    pub fn log_at_end(&self) -> bool {
+        self.tabs.get(self.active).is_some_and(|t| t.log.at_end())
+    }
+
+    /// Whether the active tab's log follows the tail (for tests).
+    pub fn log_follows(&self) -> bool {
+        self.tabs
+            .get(self.active)
+            .is_some_and(|t| t.log.settings.follow)
+    }
+
+    /// The title of tab `i` as the tab bar shows it (for tests).
+    pub fn tab_title(&self, i: usize) -> Option<String> {
+        self.tabs.get(i).map(tab_title)
+    }
+
     /// The readyState of the active tab's connection.
     pub fn ready_state(&self) -> Option<ReadyState> {
         let tab = self.tabs.get(self.active)?;
@@ -305,6 +381,26 @@ impl WsInspectorApp {
     /// How many tabs are open.
     pub fn tab_count(&self) -> usize {
         self.tabs.len()
+    }
+
+    /// The tabs as they are remembered between runs.
+    fn saved_tabs(&self) -> Vec<SavedTab> {
+        self.tabs
+            .iter()
+            .map(|tab| SavedTab {
+                profile: tab.profile.clone(),
+                saved_as: tab.saved_as.clone(),
+                url: tab.url.clone(),
+            })
+            .collect()
+    }
+
+    /// The settings as they would be saved now (for tests).
+    pub fn settings_to_save(&self) -> Settings {
+        let mut settings = self.settings.clone();
+        settings.tabs = self.saved_tabs();
+        settings.active_tab = self.active;
+        settings
     }
 
     fn add_tab(&mut self, profile: Profile, saved_as: Option<String>) -> usize {
@@ -382,8 +478,12 @@ impl WsInspectorApp {
         };
         tab.url = url;
         tab.bar.url_error = None;
-        tab.log.reset();
-        tab.session = Some(self.net.connect(options, ctx.clone()));
+        // The last connection's entries stay above this one's (Clear drops them).
+        let previous = tab
+            .session
+            .take()
+            .map(|session| std::mem::take(&mut session.state().log));
+        tab.session = Some(self.net.connect(options, ctx.clone(), previous));
     }
 
     /// Lays out the whole window. `eframe::App::ui` calls this; tests can too.
@@ -420,13 +520,9 @@ impl WsInspectorApp {
         let Some(tab) = self.tabs.get(self.active) else {
             return;
         };
-        let name = if tab.profile.name.is_empty() {
-            host_of(&tab.url)
-        } else {
-            tab.profile.name.clone()
-        };
+        let name = tab_title(tab);
         let title = match tab.session.as_ref().map(|s| s.state().ready_state) {
-            Some(state) => format!("ws-inspector — {name} ({})", ready_state_text(state)),
+            Some(state) => format!("ws-inspector — {name} ({state})"),
             None => format!("ws-inspector — {name}"),
         };
         if title != self.title {
@@ -472,11 +568,7 @@ impl WsInspectorApp {
                     Some(state) => palette.ready_state(state),
                     None => palette.weak,
                 };
-                let title = if tab.profile.name.is_empty() {
-                    host_of(&tab.url)
-                } else {
-                    tab.profile.name.clone()
-                };
+                let title = tab_title(tab);
                 let selected = i == self.active;
                 egui::Frame::new()
                     .fill(if selected {
@@ -495,7 +587,7 @@ impl WsInspectorApp {
                             let label =
                                 egui::Button::new(RichText::new(&title).strong()).frame(false);
                             let response = ui.add(label).on_hover_text(match state {
-                                Some(s) => format!("{} — {}", tab.url, ready_state_text(s)),
+                                Some(s) => format!("{} — {s}", tab.url),
                                 None => tab.url.clone(),
                             });
                             if response.clicked() {
@@ -531,14 +623,75 @@ impl WsInspectorApp {
             });
         });
         if let Some(i) = close {
-            self.tabs.remove(i);
-            if self.tabs.is_empty() {
-                self.add_tab(Profile::local_echo(), None);
+            let live = self.tabs[i]
+                .session
+                .as_ref()
+                .is_some_and(|s| s.state().ready_state != ReadyState::Closed);
+            if live {
+                self.confirm_close = Some(i);
+            } else {
+                self.close_tab(i);
             }
-            self.active = self.active.min(self.tabs.len() - 1);
         }
+        self.confirm_close_ui(ui);
         if new_tab {
             self.add_tab(Profile::local_echo(), None);
+        }
+    }
+
+    /// Closes tab `i` (its connection, if any, goes away politely: 1001 Going Away).
+    fn close_tab(&mut self, i: usize) {
+        if i >= self.tabs.len() {
+            return;
+        }
+        self.tabs.remove(i);
+        if self.tabs.is_empty() {
+            self.add_tab(Profile::local_echo(), None);
+        }
+        if self.active > i || self.active >= self.tabs.len() {
+            self.active = self.active.saturating_sub(1).min(self.tabs.len() - 1);
+        }
+    }
+
+    /// Asks before closing a tab whose connection is open.
+    fn confirm_close_ui(&mut self, ui: &mut Ui) {
+        let Some(i) = self.confirm_close else {
+            return;
+        };
+        let Some(tab) = self.tabs.get(i) else {
+            self.confirm_close = None;
+            return;
+        };
+        let title = tab_title(tab);
+        let url = tab.url.clone();
+        let mut decision = None;
+        let modal = egui::Modal::new(egui::Id::unique("confirm-close-tab")).show(ui.ctx(), |ui| {
+            ui.set_width(360.0);
+            ui.heading("Close this tab?");
+            ui.label(format!(
+                "“{title}” is connected to {url}. Closing the tab closes the connection \
+                 (1001 Going Away) and drops its log."
+            ));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Close tab").clicked() {
+                    decision = Some(true);
+                }
+                if ui.button("Keep it").clicked() {
+                    decision = Some(false);
+                }
+            });
+        });
+        if modal.should_close() && decision.is_none() {
+            decision = Some(false);
+        }
+        match decision {
+            Some(true) => {
+                self.confirm_close = None;
+                self.close_tab(i);
+            }
+            Some(false) => self.confirm_close = None,
+            None => {}
         }
     }
 
@@ -546,9 +699,25 @@ impl WsInspectorApp {
         let palette = Palette::of(ui);
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 6.0;
-            if let Some(url) = self.net.local_echo_url() {
-                ui.label(RichText::new("local echo").color(palette.weak));
-                ui.label(RichText::new(url).monospace().color(palette.weak));
+            // The URL of the active tab's connection (or the one in its bar), as connected.
+            if let Some(tab) = self.tabs.get(self.active) {
+                let url = tab
+                    .session
+                    .as_ref()
+                    .map_or_else(|| tab.url.clone(), |s| s.state().url.clone());
+                if !url.is_empty() {
+                    ui.label(RichText::new(url).monospace().color(palette.weak))
+                        .on_hover_text("The active tab's URL");
+                    ui.separator();
+                }
+            }
+            let panics = self.net.tasks().panics();
+            if !panics.is_empty() {
+                ui.colored_label(palette.error, "⚠ internal error")
+                    .on_hover_text(format!(
+                        "A background task failed; please report it:\n{}",
+                        panics.join("\n")
+                    ));
                 ui.separator();
             }
             let (entries, memory): (u64, usize) = self
@@ -579,7 +748,6 @@ impl WsInspectorApp {
                     RichText::new(
                         "Ctrl+K connect · Ctrl+Enter send · Ctrl+L clear · Ctrl+F filter",
                     )
-                    .small()
                     .color(palette.weak),
                 );
             });
@@ -587,9 +755,8 @@ impl WsInspectorApp {
     }
 
     fn sidebar_ui(&mut self, ui: &mut Ui) {
-        if let Some(tab) = self.tabs.get(self.active)
-            && (self.sidebar.selected.is_none() || tab.saved_as.is_some())
-        {
+        // The highlight follows the active tab: its profile, or none for an unsaved one.
+        if let Some(tab) = self.tabs.get(self.active) {
             self.sidebar.selected.clone_from(&tab.saved_as);
         }
         let Some(action) = self.sidebar.ui(ui, &self.profiles) else {
@@ -658,12 +825,12 @@ impl WsInspectorApp {
                 self.sidebar.selected = None;
                 Some(format!("Deleted “{name}”."))
             }),
-            SidebarAction::Import => {
-                self.pending_dialog = Some(Dialog::Import);
+            SidebarAction::Import(path) => {
+                self.pending_dialog = Some(Dialog::Import(path));
                 Ok(None)
             }
-            SidebarAction::Export(name) => {
-                self.pending_dialog = Some(Dialog::Export(name));
+            SidebarAction::Export { name, to } => {
+                self.pending_dialog = Some(Dialog::Export { name, to });
                 Ok(None)
             }
         };
@@ -877,46 +1044,62 @@ impl WsInspectorApp {
         }
     }
 
-    /// Native file dialogs, opened after the frame's layout (they block until closed).
+    /// Files chosen after the frame's layout: in a native file dialog (it blocks until
+    /// closed), or typed into a path field. A dialog that gives nothing back was cancelled,
+    /// or could not be shown at all: then the view says so and asks for the path instead.
     fn file_dialogs(&mut self) {
+        use crate::views::path_field::{NO_FILE_DIALOG, file_dialog_available};
+
         let Some(dialog) = self.pending_dialog.take() else {
             return;
         };
         match dialog {
-            Dialog::Import => {
-                let Some(path) = rfd::FileDialog::new()
-                    .add_filter("Profile", &["ron"])
-                    .pick_file()
-                else {
+            Dialog::Import(path) => {
+                let Some(path) = path.or_else(|| {
+                    rfd::FileDialog::new()
+                        .add_filter("Profile", &["ron"])
+                        .pick_file()
+                }) else {
+                    if !file_dialog_available() {
+                        self.sidebar.no_file_dialog();
+                    }
                     return;
                 };
                 match self.profiles.import(&path) {
                     Ok(profile) => {
-                        self.sidebar.message =
-                            Some((false, format!("Imported “{}”.", profile.name)));
+                        self.sidebar
+                            .file_result(Ok(format!("Imported “{}”.", profile.name)));
                         self.open_profile(profile);
                     }
-                    Err(e) => self.sidebar.message = Some((true, e)),
+                    Err(e) => self.sidebar.file_result(Err(e)),
                 }
             }
-            Dialog::Export(name) => {
-                let Some(path) = rfd::FileDialog::new()
-                    .add_filter("Profile", &["ron"])
-                    .set_file_name(format!("{name}.ron"))
-                    .save_file()
-                else {
+            Dialog::Export { name, to } => {
+                let Some(path) = to.or_else(|| {
+                    rfd::FileDialog::new()
+                        .add_filter("Profile", &["ron"])
+                        .set_file_name(format!("{name}.ron"))
+                        .save_file()
+                }) else {
+                    if !file_dialog_available() {
+                        self.sidebar.no_file_dialog();
+                    }
                     return;
                 };
-                self.sidebar.message = Some(match self.profiles.export(&name, &path) {
-                    Ok(()) => (false, format!("Exported to {}.", path.display())),
-                    Err(e) => (true, e),
-                });
+                self.sidebar
+                    .file_result(match self.profiles.export(&name, &path) {
+                        Ok(()) => Ok(format!("Exported to {}.", path.display())),
+                        Err(e) => Err(e),
+                    });
             }
             Dialog::Pem(field) => {
                 let Some(path) = rfd::FileDialog::new()
                     .add_filter("PEM", &["pem", "crt", "cer", "key"])
                     .pick_file()
                 else {
+                    if !file_dialog_available() {
+                        self.options_view.notice = Some((field, NO_FILE_DIALOG.to_owned()));
+                    }
                     return;
                 };
                 if let Some(tab) = self.tabs.get_mut(self.active) {
@@ -930,18 +1113,13 @@ impl WsInspectorApp {
             }
             Dialog::SendFile => {
                 let Some(path) = rfd::FileDialog::new().pick_file() else {
+                    if !file_dialog_available() {
+                        self.settings.composer.file_error = Some(NO_FILE_DIALOG.to_owned());
+                    }
                     return;
                 };
-                match std::fs::read(&path) {
-                    Ok(data) => {
-                        self.settings.composer.file = Some((path, data.into()));
-                        self.settings.composer.error = None;
-                    }
-                    Err(e) => {
-                        self.settings.composer.error =
-                            Some(format!("could not read {}: {e}", path.display()));
-                    }
-                }
+                // Errors (unreadable, not a file) show next to the composer's path field.
+                self.settings.composer.set_file(&path);
             }
         }
     }
@@ -1046,7 +1224,7 @@ impl WsInspectorApp {
             drop(state);
             if let Some(index) = found {
                 tab.log.select(index);
-                tab.log.payload_view = crate::views::frame_log::PayloadView::Json;
+                tab.log.payload.view = crate::views::frame_log::PayloadView::Json;
             }
         }
     }
@@ -1071,7 +1249,7 @@ impl WsInspectorApp {
         };
         match flood.started {
             None if state == ReadyState::Open => {
-                session.flood(self.net.handle(), flood.frames.div_ceil(2));
+                session.flood(self.net.tasks(), flood.frames.div_ceil(2));
                 flood.started = Some((std::time::Instant::now(), logged));
             }
             None => {}
@@ -1097,11 +1275,12 @@ impl WsInspectorApp {
     }
 }
 
-/// A file dialog to open after the frame.
+/// A file to choose in a file dialog after the frame, or already typed into a path field
+/// (`Some` path: no dialog).
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Dialog {
-    Import,
-    Export(String),
+    Import(Option<PathBuf>),
+    Export { name: String, to: Option<PathBuf> },
     Pem(FileField),
     SendFile,
 }
@@ -1113,12 +1292,30 @@ impl eframe::App for WsInspectorApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         if self.persist {
-            eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+            let mut settings = self.settings.clone();
+            settings.tabs = self.saved_tabs();
+            settings.active_tab = self.active;
+            eframe::set_value(storage, eframe::APP_KEY, &settings);
         }
     }
 
     fn persist_egui_memory(&self) -> bool {
         self.persist
+    }
+}
+
+/// A tab's title: its profile's name while the URL is the profile's own (or the local echo
+/// server's), else the host of the URL the user typed or connected to.
+fn tab_title(tab: &Tab) -> String {
+    let url = tab
+        .session
+        .as_ref()
+        .map_or_else(|| tab.url.clone(), |s| s.state().url.clone());
+    let own_url = tab.profile.local_echo || url.trim() == tab.profile.url.trim();
+    if own_url && !tab.profile.name.is_empty() {
+        tab.profile.name.clone()
+    } else {
+        host_of(&url)
     }
 }
 

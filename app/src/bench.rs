@@ -292,7 +292,7 @@ pub fn ingest(frames: u64) -> Result<Report, String> {
     let rss_before_kib = vm_rss_kib();
     let net = Net::new().map_err(|e| e.to_string())?;
     let options = ConnectOptions::new(server.url());
-    let session = net.connect(options, egui::Context::default());
+    let session = net.connect(options, egui::Context::default(), None);
     let shared = session.shared();
     wait_open(&shared)?;
     let start = Instant::now();
@@ -307,13 +307,13 @@ pub fn echo(frames: u64) -> Result<Report, String> {
     let rss_before_kib = vm_rss_kib();
     let mut net = Net::new().map_err(|e| e.to_string())?;
     let url = net.start_local_echo()?;
-    let session = net.connect(ConnectOptions::new(url), egui::Context::default());
+    let session = net.connect(ConnectOptions::new(url), egui::Context::default(), None);
     let shared = session.shared();
     wait_open(&shared)?;
     let messages = frames.div_ceil(2);
     let target = messages * 2;
     let start = Instant::now();
-    session.flood(net.handle(), messages);
+    session.flood(net.tasks(), messages);
     wait_logged(&shared, target)?;
     let elapsed = start.elapsed();
     Ok(report("echo", &shared, target, elapsed, rss_before_kib))

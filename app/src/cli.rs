@@ -47,6 +47,20 @@ pub struct Args {
 }
 
 impl Args {
+    /// Where the window state (layout, tabs, settings) is kept, when a config folder was
+    /// chosen: `DIR/state/app.ron` for `--config-dir DIR`, `$WS_INSPECTOR_CONFIG_DIR/app.ron`
+    /// for the environment variable; `None` leaves it in eframe's default place (the
+    /// platform data dir). Everything the app writes then stays under the chosen folder.
+    pub fn state_file(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.config_dir {
+            // Not in DIR itself: the profile store reads every .ron file there.
+            return Some(dir.join("state").join("app.ron"));
+        }
+        std::env::var_os(crate::profiles::CONFIG_DIR_ENV)
+            .filter(|dir| !dir.is_empty())
+            .map(|dir| PathBuf::from(dir).join("app.ron"))
+    }
+
     /// Parses the arguments after the program name.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let mut parsed = Self::default();

@@ -40,6 +40,7 @@ fn main() -> std::process::ExitCode {
             .with_inner_size([1440.0, 900.0])
             .with_min_inner_size([820.0, 520.0]),
         persist_window: true,
+        persistence_path: args.state_file(),
         ..Default::default()
     };
     let result = eframe::run_native(

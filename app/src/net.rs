@@ -12,10 +12,12 @@
 //! it while it lays out one frame. Neither ever awaits while holding it.
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
 use ws_net::tap::{Initiator, TapEvent, TapKind, TapReceiver};
 use ws_net::ws_proto::http::{HeaderMap, Request, Response, StatusCode};
@@ -35,7 +37,55 @@ const TAP_CAPACITY: usize = 8192;
 pub struct Net {
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
+    tasks: Tasks,
     local_echo: Option<SocketAddr>,
+}
+
+/// Spawns the app's background tasks so that a panic in one is recorded — shown in the
+/// status bar, and failed on by the tests — instead of vanishing with the task (a panic in
+/// a spawned task fails nothing by itself: its `JoinHandle` just reports it to whoever
+/// awaits it, often nobody).
+#[derive(Clone, Debug)]
+pub struct Tasks {
+    handle: tokio::runtime::Handle,
+    panics: Arc<Mutex<Vec<String>>>,
+}
+
+impl Tasks {
+    /// Spawns `task` on the runtime; `what` names it in the record of a panic. The handle
+    /// yields `None` when the task panicked.
+    pub fn spawn<F>(&self, what: &'static str, task: F) -> tokio::task::JoinHandle<Option<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let panics = self.panics.clone();
+        self.handle.spawn(async move {
+            match AssertUnwindSafe(task).catch_unwind().await {
+                Ok(output) => Some(output),
+                Err(payload) => {
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "(no message)".to_owned());
+                    panics
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(format!("{what}: {message}"));
+                    None
+                }
+            }
+        })
+    }
+
+    /// Every panic recorded so far, as `task: message`.
+    pub fn panics(&self) -> Vec<String> {
+        self.panics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl Net {
@@ -47,9 +97,14 @@ impl Net {
             .enable_all()
             .build()?;
         let handle = runtime.handle().clone();
+        let tasks = Tasks {
+            handle: handle.clone(),
+            panics: Arc::default(),
+        };
         Ok(Self {
             runtime: Some(runtime),
             handle,
+            tasks,
             local_echo: None,
         })
     }
@@ -57,6 +112,11 @@ impl Net {
     /// The runtime, for spawning background work.
     pub fn handle(&self) -> &tokio::runtime::Handle {
         &self.handle
+    }
+
+    /// The app's background tasks (spawn through it, so that panics are recorded).
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
     }
 
     /// Starts the built-in echo server on a free loopback port (once) and returns its URL.
@@ -76,7 +136,8 @@ impl Net {
         let addr = server
             .local_addr()
             .map_err(|e| format!("could not start the local echo server: {e}"))?;
-        self.handle.spawn(serve_echo(server));
+        self.tasks
+            .spawn("local echo server", serve_echo(server, self.tasks.clone()));
         self.local_echo = Some(addr);
         Ok(echo_url(addr))
     }
@@ -87,18 +148,33 @@ impl Net {
     }
 
     /// Starts a connection. Progress shows up in [`Session::state`]; `ctx` is asked to repaint
-    /// whenever something happened.
-    pub fn connect(&self, mut options: ConnectOptions, ctx: egui::Context) -> Session {
-        let shared = Arc::new(Mutex::new(SessionState::new(&options.url)));
+    /// whenever something happened. `previous` is the log of the tab's last connection: its
+    /// entries stay above the new connection's (bounded as ever), so reconnecting loses
+    /// nothing the user did not clear.
+    pub fn connect(
+        &self,
+        mut options: ConnectOptions,
+        ctx: egui::Context,
+        previous: Option<LogStore>,
+    ) -> Session {
+        let shared = Arc::new(Mutex::new(SessionState::new(&options.url, previous)));
         lock(&shared).handshake.deflate_offered = options.config.deflate.is_some();
         let (tap, reports) = ws_net::tap::channel(TAP_CAPACITY);
         options.tap = Some(tap);
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let drain = self
-            .handle
-            .spawn(drain(reports, shared.clone(), ctx.clone()));
-        self.handle
-            .spawn(run_session(options, shared.clone(), ctx, command_rx, drain));
+        let drain = self.tasks.spawn(
+            "session tap drain",
+            drain(reports, shared.clone(), ctx.clone()),
+        );
+        let session = run_session(
+            options,
+            shared.clone(),
+            ctx,
+            command_rx,
+            drain,
+            self.tasks.clone(),
+        );
+        self.tasks.spawn("session", session);
         Session { shared, commands }
     }
 }
@@ -118,12 +194,13 @@ fn echo_url(addr: SocketAddr) -> String {
 
 /// The local echo server: accepts any upgrade (choosing the first subprotocol offered) and
 /// echoes every text and binary message back.
-async fn serve_echo(server: Server) {
+async fn serve_echo(server: Server, tasks: Tasks) {
     loop {
         let Ok(incoming) = server.accept().await else {
             continue;
         };
-        tokio::spawn(async move {
+        let echo_tasks = tasks.clone();
+        tasks.spawn("local echo connection", async move {
             let upgraded = incoming
                 .upgrade(|request| {
                     let mut headers = HeaderMap::new();
@@ -148,7 +225,7 @@ async fn serve_echo(server: Server) {
             // The queue in between holds only what the driver has not yet taken, and the
             // driver stops reading while it cannot write, so it stays bounded by TCP.
             let (queue, mut queued) = mpsc::unbounded_channel::<Outgoing>();
-            tokio::spawn(async move {
+            echo_tasks.spawn("local echo sender", async move {
                 while let Some(out) = queued.recv().await {
                     if sender.send(out).await.is_err() {
                         break;
@@ -210,11 +287,11 @@ impl Session {
     /// would only inflate memory; and unanswered ones would let both peers' TCP buffers fill
     /// up: a ws-net driver does not read while it waits to write, so two of them streaming at
     /// each other without limit can end up both waiting to write, for ever.
-    pub fn flood(&self, handle: &tokio::runtime::Handle, messages: u64) {
+    pub fn flood(&self, tasks: &Tasks, messages: u64) {
         const BATCH: u64 = 1000;
         let commands = self.commands.clone();
         let shared = self.shared.clone();
-        handle.spawn(async move {
+        tasks.spawn("flood", async move {
             let base = lock(&shared).traffic.frames_in;
             let mut sent = 0;
             while sent < messages {
@@ -345,11 +422,21 @@ pub struct SessionState {
     pub finished: bool,
     /// The incoming message being assembled: (text?, bytes so far).
     incoming: Option<(bool, u64)>,
+    /// The plain content of compressed messages sent, in order, that their frames have not
+    /// yet been logged for (their frames carry only the deflated bytes).
+    plain_out: std::collections::VecDeque<Bytes>,
+    /// The plain content of the compressed outgoing message in progress (fragments so far).
+    plain_out_message: Vec<u8>,
+    /// The last incoming frame was logged (not skipped while paused), so the plain content
+    /// reported after it belongs to it.
+    logged_last_incoming: bool,
 }
 
 impl SessionState {
-    fn new(url: &str) -> Self {
-        let mut log = LogStore::default();
+    /// A new connection attempt to `url`. `previous` is the log of the tab's last
+    /// connection, kept above this one's entries.
+    pub fn new(url: &str, previous: Option<LogStore>) -> Self {
+        let mut log = previous.unwrap_or_default();
         let now = SystemTime::now();
         log.push_event(
             now,
@@ -374,6 +461,44 @@ impl SessionState {
             last_error: None,
             finished: false,
             incoming: None,
+            plain_out: std::collections::VecDeque::new(),
+            plain_out_message: Vec::new(),
+            logged_last_incoming: false,
+        }
+    }
+
+    /// Logs an error (the `error` event) and remembers it as the last one.
+    fn report_error(&mut self, message: String) {
+        let elapsed = self.started.elapsed();
+        self.last_error = Some(message.clone());
+        self.log
+            .push_event(SystemTime::now(), elapsed, LifecycleEvent::Error(message));
+    }
+
+    /// The attempt was cancelled before it opened.
+    fn cancel(&mut self) {
+        let now = SystemTime::now();
+        let elapsed = self.started.elapsed();
+        self.report_error("the connection attempt was cancelled".to_owned());
+        let close = CloseSummary {
+            code: CloseCode::ABNORMAL,
+            reason: "cancelled".to_owned(),
+            clean: false,
+            initiator: Initiator::Local,
+        };
+        self.push_close(now, elapsed, close);
+        self.set_ready_state(ReadyState::Closed);
+    }
+
+    /// Remembers the plain content of a message about to be sent on a compressed
+    /// connection: its frames will be logged with their deflated bytes only.
+    fn expect_plain(&mut self, out: &Outgoing) {
+        match out {
+            Outgoing::Text(text) => self.plain_out.push_back(Bytes::from(text.clone())),
+            Outgoing::Binary(data) | Outgoing::Fragment { data, .. } => {
+                self.plain_out.push_back(data.clone());
+            }
+            _ => {}
         }
     }
 
@@ -392,6 +517,9 @@ impl SessionState {
         steps.join(" → ")
     }
 
+    /// The readyState and its history. A close frame either way makes it 2 CLOSING, as in
+    /// a browser, even when the engine answers a peer's close at once (the connection then
+    /// goes from OPEN to CLOSED in one report).
     fn set_ready_state(&mut self, state: ReadyState) {
         self.ready_state = state;
         if self.history.last() != Some(&state) {
@@ -484,6 +612,13 @@ impl SessionState {
             TapKind::Frame(frame) => {
                 let len = frame.header.payload_len;
                 let incoming = frame.direction == Direction::Incoming;
+                if frame.header.opcode == OpCode::Close && self.ready_state == ReadyState::Open {
+                    self.set_ready_state(ReadyState::Closing);
+                }
+                let plain = match frame.decompressed_len {
+                    Some(_) if !incoming => self.plain_of_sent(frame.header.fin),
+                    _ => None,
+                };
                 if incoming {
                     self.traffic.frames_in += 1;
                     self.traffic.bytes_in += len;
@@ -498,12 +633,27 @@ impl SessionState {
                 };
                 if self.capture {
                     self.log.push_frame(time, elapsed, frame);
+                    if let Some(plain) = plain {
+                        self.log.attach_plain(Direction::Outgoing, plain);
+                    }
                     if let Some(event) = message {
                         self.log.push_event(time, elapsed, event);
                     }
                 } else {
                     self.skipped += 1;
                 }
+                if incoming {
+                    self.logged_last_incoming = self.capture;
+                }
+            }
+            // The plain content of the compressed message whose last frame was just logged.
+            TapKind::Inflated(message) if self.logged_last_incoming => {
+                let data = match message {
+                    Message::Text(text) => text.into_bytes(),
+                    Message::Binary(data) => data,
+                    _ => return,
+                };
+                self.log.attach_plain(Direction::Incoming, data);
             }
             TapKind::Closed {
                 code,
@@ -541,6 +691,21 @@ impl SessionState {
             },
         );
         self.close = Some(close);
+    }
+
+    /// The plain content of the compressed message whose frame was just sent, once its last
+    /// frame (`fin`) has gone.
+    fn plain_of_sent(&mut self, fin: bool) -> Option<Bytes> {
+        let part = self.plain_out.pop_front()?;
+        if !fin {
+            self.plain_out_message.extend_from_slice(&part);
+            return None;
+        }
+        if self.plain_out_message.is_empty() {
+            return Some(part);
+        }
+        self.plain_out_message.extend_from_slice(&part);
+        Some(Bytes::from(std::mem::take(&mut self.plain_out_message)))
     }
 
     /// Follows incoming data frames; returns the browser's `message` event when one completes.
@@ -589,13 +754,7 @@ impl SessionState {
                 clean: false,
                 initiator: Initiator::Nobody,
             };
-            let reason = error.to_string();
-            self.last_error = Some(reason.clone());
-            self.log.push_event(
-                SystemTime::now(),
-                self.started.elapsed(),
-                LifecycleEvent::Error(reason),
-            );
+            self.report_error(error.to_string());
             self.push_close(SystemTime::now(), self.started.elapsed(), close);
         }
         self.set_ready_state(ReadyState::Closed);
@@ -752,8 +911,15 @@ async fn run_session(
     shared: Arc<Mutex<SessionState>>,
     ctx: egui::Context,
     mut commands: mpsc::UnboundedReceiver<Command>,
-    drain: tokio::task::JoinHandle<()>,
+    drain: tokio::task::JoinHandle<Option<()>>,
+    tasks: Tasks,
 ) {
+    // However this task ends — even by a panic — the session is marked finished, so the
+    // tab can connect again and shows that nothing more will happen.
+    let _finished = MarkFinished {
+        shared: shared.clone(),
+        ctx: ctx.clone(),
+    };
     // Boxed, so that dropping it cancels the attempt and drops its tap at once.
     let mut connect = Box::pin(ws_net::connect(options));
     let mut queued: Vec<Outgoing> = Vec::new();
@@ -771,52 +937,41 @@ async fn run_session(
             // Cancelled: dropping the attempt drops its tap, so the drain task ends.
             drop(connect);
             let _ = drain.await;
-            let mut state = lock(&shared);
-            let now = SystemTime::now();
-            let elapsed = state.started.elapsed();
-            state.last_error = Some("the connection attempt was cancelled".to_owned());
-            state.log.push_event(
-                now,
-                elapsed,
-                LifecycleEvent::Error("the connection attempt was cancelled".to_owned()),
-            );
-            let close = CloseSummary {
-                code: CloseCode::ABNORMAL,
-                reason: "cancelled".to_owned(),
-                clean: false,
-                initiator: Initiator::Local,
-            };
-            state.push_close(now, elapsed, close);
-            state.set_ready_state(ReadyState::Closed);
-            state.finished = true;
-            drop(state);
-            ctx.request_repaint();
+            lock(&shared).cancel();
             return;
         }
         Some(Err(error)) => {
             drop(connect);
             let _ = drain.await;
-            let mut state = lock(&shared);
-            state.fail(&error);
-            state.finished = true;
-            drop(state);
-            ctx.request_repaint();
+            lock(&shared).fail(&error);
             return;
         }
         Some(Ok(ws)) => ws,
     };
+    let compressing = ws.handshake.deflate.is_some();
     lock(&shared).handshake.deflate = ws.handshake.deflate;
     let (sender, mut receiver) = ws.split();
     // Read messages in a task of their own: a full message channel must never stop a send
-    // below from completing (the driver would wait for us while we wait for it).
-    let mut reader = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    // below from completing (the driver would wait for us while we wait for it). The tap
+    // reports everything the log shows, so the messages themselves are not needed here.
+    let mut reader = Some(tasks.spawn("session reader", async move {
+        while receiver.recv().await.is_some() {}
+    }));
     let mut pending = Some(queued);
     loop {
         let next = match pending.take() {
             Some(queued) if !queued.is_empty() => Some(Command::Send(queued)),
             _ => {
+                let Some(running) = reader.as_mut() else {
+                    break;
+                };
                 tokio::select! {
-                    _ = &mut reader => break,
+                    _ = running => {
+                        // The connection has ended: the handle has given its result and
+                        // must not be awaited again.
+                        reader = None;
+                        break;
+                    }
                     command = commands.recv() => command,
                 }
             }
@@ -824,17 +979,11 @@ async fn run_session(
         match next {
             Some(Command::Send(what)) => {
                 for out in what {
+                    if compressing {
+                        lock(&shared).expect_plain(&out);
+                    }
                     if let Err(e) = sender.send(out).await {
-                        let mut state = lock(&shared);
-                        let message = format!("could not send: {e}");
-                        state.last_error = Some(message.clone());
-                        let elapsed = state.started.elapsed();
-                        state.log.push_event(
-                            SystemTime::now(),
-                            elapsed,
-                            LifecycleEvent::Error(message),
-                        );
-                        drop(state);
+                        lock(&shared).report_error(format!("could not send: {e}"));
                         ctx.request_repaint();
                         break;
                     }
@@ -851,10 +1000,30 @@ async fn run_session(
         }
     }
     drop(sender);
-    let _ = reader.await;
+    if let Some(running) = reader {
+        let _ = running.await;
+    }
     let _ = drain.await;
-    lock(&shared).finished = true;
-    ctx.request_repaint();
+}
+
+/// Marks a session finished when dropped: at the end of its task, however it ends.
+struct MarkFinished {
+    shared: Arc<Mutex<SessionState>>,
+    ctx: egui::Context,
+}
+
+impl Drop for MarkFinished {
+    fn drop(&mut self) {
+        let mut state = lock(&self.shared);
+        if state.ready_state != ReadyState::Closed {
+            // Only when the task ended early (a panic): say so rather than look alive.
+            state.report_error("the connection's task ended unexpectedly".to_owned());
+            state.set_ready_state(ReadyState::Closed);
+        }
+        state.finished = true;
+        drop(state);
+        self.ctx.request_repaint();
+    }
 }
 
 #[cfg(test)]
@@ -882,7 +1051,7 @@ mod tests {
 
     #[test]
     fn incoming_fragments_make_one_message_event() {
-        let mut state = SessionState::new("ws://x/");
+        let mut state = SessionState::new("ws://x/", None);
         assert!(state.track_incoming(OpCode::Text, false, 3).is_none());
         assert!(state.track_incoming(OpCode::Ping, true, 2).is_none());
         assert!(

@@ -55,8 +55,20 @@ use ws_proto::{CloseCode, Direction, Frame, FrameHeader, OpCode};
 /// `message` events.
 pub const DEFAULT_CAPACITY: usize = 2_000_000;
 
-/// The default number of payload bytes kept per frame.
-pub const DEFAULT_MAX_PAYLOAD: usize = 4096;
+/// The default number of payload bytes kept per frame: the engine's default message size
+/// limit, so that a frame or message is kept whole.
+pub const DEFAULT_MAX_PAYLOAD: usize = 16 << 20;
+
+/// The default budget for large payloads (those above 8 KiB, and the plain content of
+/// compressed messages) that the whole log keeps: past it, the oldest large payloads are
+/// trimmed to their first [`TRIMMED_KEEP`] bytes. A million small frames cost far less than
+/// this; a stream of 1 MiB messages would otherwise grow the log by a gigabyte a thousand
+/// messages.
+pub const DEFAULT_PAYLOAD_BUDGET: usize = 256 << 20;
+
+/// What is kept of a large payload trimmed to stay within the budget: enough for a preview,
+/// a filter match on its start, and a look at its head.
+pub const TRIMMED_KEEP: usize = 4096;
 
 /// The size of one arena chunk that small payloads are copied into (offsets in it fit a
 /// `u16`).
@@ -99,6 +111,42 @@ pub struct LogStore {
     /// Kept frames, and the payload bytes they keep.
     frames_kept: usize,
     payload_bytes: usize,
+    /// The most bytes of large payloads kept; see [`DEFAULT_PAYLOAD_BUDGET`].
+    payload_budget: usize,
+    /// The large payloads still whole, oldest first, with the global index of their frame
+    /// (a plain message's last frame): what the budget trims.
+    large: VecDeque<(u64, LargePayload)>,
+    /// The bytes they keep.
+    large_bytes: usize,
+    /// The index and message number of the last frame pushed, per direction.
+    last_frame: [Option<(u64, u64)>; 2],
+    /// The plain content of compressed messages, per direction, oldest first.
+    plain: [VecDeque<PlainMessage>; 2],
+    /// The bytes they keep.
+    plain_bytes: usize,
+}
+
+/// A payload that counts against the budget for large payloads.
+#[derive(Clone, Copy, Debug)]
+enum LargePayload {
+    /// A frame's payload in a chunk of its own, `len` bytes.
+    Frame { chunk: u32, len: usize },
+    /// A plain message above [`TRIMMED_KEEP`] bytes.
+    Plain { direction: usize, message: u64 },
+}
+
+/// The plain (inflated) content of a compressed message, kept beside its frames (which
+/// hold the deflated bytes as on the wire).
+#[derive(Debug)]
+struct PlainMessage {
+    /// The global index of the message's last frame.
+    index: u64,
+    /// The message number (as in [`FrameEntry::message`]).
+    message: u64,
+    /// The content, or its first [`TRIMMED_KEEP`] bytes once trimmed.
+    data: Box<[u8]>,
+    /// Its full length.
+    len: usize,
 }
 
 /// Counts only: a million entries do not belong in a debug print.
@@ -144,7 +192,25 @@ impl LogStore {
             event_bytes: 0,
             frames_kept: 0,
             payload_bytes: 0,
+            payload_budget: DEFAULT_PAYLOAD_BUDGET,
+            large: VecDeque::new(),
+            large_bytes: 0,
+            last_frame: [None; 2],
+            plain: [VecDeque::new(), VecDeque::new()],
+            plain_bytes: 0,
         }
+    }
+
+    /// Sets the budget for large payloads (see [`DEFAULT_PAYLOAD_BUDGET`]), trimming the
+    /// oldest at once if they no longer fit.
+    pub fn set_payload_budget(&mut self, bytes: usize) {
+        self.payload_budget = bytes;
+        self.trim_to_budget();
+    }
+
+    /// The budget for large payloads.
+    pub fn payload_budget(&self) -> usize {
+        self.payload_budget
     }
 
     // --- input --------------------------------------------------------------------------------
@@ -178,6 +244,14 @@ impl LogStore {
         let (chunk, offset) = self.arena.copy(kept, index);
         self.frames_kept += 1;
         self.payload_bytes += kept.len();
+        self.last_frame[slot(direction)] = Some((index, message));
+        let large = kept.len() > ARENA_MAX_ITEM;
+        if large {
+            let len = kept.len();
+            self.large
+                .push_back((index, LargePayload::Frame { chunk, len }));
+            self.large_bytes += len;
+        }
         let mut flags = fragment.bits() | direction_bit(direction);
         if header.mask.is_some() {
             flags |= FLAG_MASKED;
@@ -201,6 +275,86 @@ impl LogStore {
                 | header.opcode.bits(),
             flags,
         });
+        if large {
+            self.trim_to_budget();
+        }
+    }
+
+    /// Keeps the plain (inflated) content of the compressed message whose last frame was
+    /// the last one pushed in `direction` (the frames hold the deflated bytes). At most
+    /// [`max_payload`](Self::max_payload) bytes of it are kept, within the budget for large
+    /// payloads.
+    pub fn attach_plain(&mut self, direction: Direction, data: impl AsRef<[u8]>) {
+        let Some((index, message)) = self.last_frame[slot(direction)] else {
+            return;
+        };
+        if index < self.first_index {
+            return;
+        }
+        let data = data.as_ref();
+        let kept: Box<[u8]> = data[..data.len().min(self.max_payload)].into();
+        let kept_len = kept.len();
+        self.plain_bytes += kept_len;
+        self.plain[slot(direction)].push_back(PlainMessage {
+            index,
+            message,
+            data: kept,
+            len: data.len(),
+        });
+        if kept_len > TRIMMED_KEEP {
+            let direction = slot(direction);
+            self.large
+                .push_back((index, LargePayload::Plain { direction, message }));
+            self.large_bytes += kept_len;
+            self.trim_to_budget();
+        }
+    }
+
+    /// The plain content of compressed message `message` sent or received, if it is kept:
+    /// (the kept bytes, the full length).
+    pub fn plain_message(&self, direction: Direction, message: u64) -> Option<(&[u8], usize)> {
+        let plain = &self.plain[slot(direction)];
+        // Message numbers grow with the index, so the deque is sorted by them too.
+        let i = plain.binary_search_by_key(&message, |p| p.message).ok()?;
+        plain.get(i).map(|p| (&*p.data, p.len))
+    }
+
+    /// Trims the oldest large payloads to [`TRIMMED_KEEP`] bytes until they fit the budget
+    /// (the newest always stays whole).
+    fn trim_to_budget(&mut self) {
+        while self.large_bytes > self.payload_budget && self.large.len() > 1 {
+            let Some((index, payload)) = self.large.pop_front() else {
+                break;
+            };
+            match payload {
+                LargePayload::Frame { chunk, len } => {
+                    self.large_bytes -= len;
+                    let slot = self
+                        .position_of(index)
+                        .and_then(|p| self.entries.get_mut(p));
+                    if let Some(slot) = slot {
+                        let before = slot.kept as usize;
+                        let after = before.min(TRIMMED_KEEP);
+                        self.arena.trim(chunk, after);
+                        slot.kept = after as u32;
+                        slot.flags |= FLAG_TRIMMED;
+                        self.payload_bytes -= before - after;
+                    }
+                }
+                LargePayload::Plain { direction, message } => {
+                    let plain = &mut self.plain[direction];
+                    if let Ok(i) = plain.binary_search_by_key(&message, |p| p.message)
+                        && let Some(p) = plain.get_mut(i)
+                    {
+                        let before = p.data.len();
+                        let after = before.min(TRIMMED_KEEP);
+                        p.data = p.data[..after].into();
+                        self.large_bytes -= before;
+                        self.plain_bytes -= before - after;
+                    }
+                }
+            }
+        }
     }
 
     /// Logs a lifecycle event. The oldest entry is evicted if the store is full.
@@ -254,6 +408,10 @@ impl LogStore {
         self.event_bytes = 0;
         self.frames_kept = 0;
         self.payload_bytes = 0;
+        self.large = VecDeque::new();
+        self.large_bytes = 0;
+        self.plain = [VecDeque::new(), VecDeque::new()];
+        self.plain_bytes = 0;
     }
 
     /// Changes the capacity (at least 1), evicting the oldest entries if there are more, and
@@ -371,6 +529,13 @@ impl LogStore {
             + self.arena.chunks.capacity() * mem::size_of::<Vec<u8>>()
             + self.events.capacity() * mem::size_of::<LifecycleEvent>()
             + self.event_bytes
+            + self.large.capacity() * mem::size_of::<(u64, LargePayload)>()
+            + self
+                .plain
+                .iter()
+                .map(|p| p.capacity() * mem::size_of::<PlainMessage>())
+                .sum::<usize>()
+            + self.plain_bytes
     }
 
     // --- internals ----------------------------------------------------------------------------
@@ -409,6 +574,11 @@ impl LogStore {
                 },
                 payload: self.arena.get(slot.chunk, slot.offset, slot.kept),
                 decompressed_len: (slot.plain != NO_PLAIN_LEN).then_some(slot.plain as usize),
+                plain: match slot.plain {
+                    NO_PLAIN_LEN => None,
+                    _ => self.plain_message(slot.direction(), slot.id),
+                },
+                trimmed: slot.flags & FLAG_TRIMMED != 0,
                 message: slot.id,
                 fragment: Fragment::from_bits(fragment),
             }),
@@ -463,6 +633,32 @@ impl LogStore {
             }
         }
         self.arena.release(self.first_index);
+        self.release_large(self.first_index);
+    }
+
+    /// Forgets the large payloads and plain messages of entries older than `first_index`.
+    fn release_large(&mut self, first_index: u64) {
+        while let Some(&(index, payload)) = self.large.front() {
+            if index >= first_index {
+                break;
+            }
+            self.large.pop_front();
+            self.large_bytes -= match payload {
+                LargePayload::Frame { len, .. } => len,
+                LargePayload::Plain { direction, message } => self.plain[direction]
+                    .binary_search_by_key(&message, |p| p.message)
+                    .ok()
+                    .and_then(|i| self.plain[direction].get(i))
+                    .map_or(0, |p| p.data.len()),
+            };
+        }
+        for plain in &mut self.plain {
+            while plain.front().is_some_and(|p| p.index < first_index) {
+                if let Some(p) = plain.pop_front() {
+                    self.plain_bytes -= p.data.len();
+                }
+            }
+        }
     }
 }
 
@@ -510,6 +706,8 @@ const KIND_EVENT: u8 = 6;
 const FLAG_OUTGOING: u8 = 0b0000_1000;
 const FLAG_MASKED: u8 = 0b0001_0000;
 const FLAG_TEXT: u8 = 0b0010_0000;
+/// A frame's payload was kept whole, then trimmed to stay within the payload budget.
+const FLAG_TRIMMED: u8 = 0b0100_0000;
 
 fn direction_bit(direction: Direction) -> u8 {
     match direction {
@@ -673,6 +871,21 @@ impl Arena {
             .unwrap_or(&[])
     }
 
+    /// Shortens a chunk of its own (a large payload) to `len` bytes and frees the rest.
+    fn trim(&mut self, number: u32, len: usize) {
+        let Some(chunk) = self.chunk_mut(number) else {
+            return;
+        };
+        if chunk.len() <= len {
+            return;
+        }
+        let before = chunk.capacity();
+        let shorter = chunk[..len].to_vec();
+        let after = shorter.capacity();
+        *chunk = shorter;
+        self.bytes = self.bytes - before + after;
+    }
+
     /// Frees the chunks whose entries are all older than `first_index`, oldest first.
     fn release(&mut self, first_index: u64) {
         while self
@@ -734,6 +947,12 @@ pub struct FrameEntry<'a> {
     /// For a frame of a compressed message (permessage-deflate), its payload size after
     /// inflating (saturated at 4 GiB - 2).
     pub decompressed_len: Option<usize>,
+    /// For a frame of a compressed message, the plain content of the whole message once
+    /// its last frame is logged: (the bytes kept, the full length).
+    pub plain: Option<(&'a [u8], usize)>,
+    /// The payload was kept whole at first, then trimmed to its first [`TRIMMED_KEEP`]
+    /// bytes to keep the log within its budget for large payloads.
+    pub trimmed: bool,
     /// The message this frame belongs to: numbered per direction from 1, in the order
     /// messages start; every fragment of a message has the same number, and each control
     /// frame gets a number of its own. `(direction, message)` identifies a message.
@@ -756,7 +975,13 @@ impl FrameEntry<'_> {
     /// - close frames as the code and the reason (`1000 bye`);
     /// - binary frames as hex (`01 02 ff`);
     /// - continuation, ping and pong frames as text if they are printable UTF-8, else hex.
+    ///
+    /// A frame of a compressed message previews the plain content of its message, once
+    /// known (its own bytes are deflated).
     pub fn preview(&self, max_chars: usize) -> String {
+        if let Some((plain, len)) = self.plain {
+            return preview_bytes(plain, plain.len() < len, max_chars);
+        }
         let mut out = Preview::new(max_chars);
         let truncated = self.truncated();
         let payload = self.payload;
@@ -784,9 +1009,12 @@ impl FrameEntry<'_> {
         out.finish(truncated)
     }
 
-    /// The text filters search: the payload as lossy UTF-8, or `code reason` for a close
-    /// frame.
+    /// The text filters search: the payload as lossy UTF-8 (the plain message, for a
+    /// compressed one), or `code reason` for a close frame.
     fn search_text(&self) -> Cow<'_, str> {
+        if let Some((plain, _)) = self.plain {
+            return String::from_utf8_lossy(plain);
+        }
         match (self.header.opcode, self.payload) {
             (OpCode::Close, [high, low, reason @ ..]) => Cow::Owned(format!(
                 "{} {}",
@@ -996,6 +1224,18 @@ fn looks_like_text(payload: &[u8]) -> bool {
     true
 }
 
+/// A one-line preview of a message's content (see [`FrameEntry::preview`]): text when it
+/// reads as text, else hex; `…` when it did not fit or `cut` says part of it is missing.
+pub fn preview_bytes(data: &[u8], cut: bool, max_chars: usize) -> String {
+    let mut out = Preview::new(max_chars);
+    if looks_like_text(data) {
+        out.text(data, cut);
+    } else {
+        out.hex(data);
+    }
+    out.finish(cut)
+}
+
 /// Builds a preview within a character budget.
 struct Preview {
     out: String,
@@ -1091,6 +1331,8 @@ pub struct Filter {
     pub control: bool,
     /// Show lifecycle events.
     pub events: bool,
+    /// Show only frames with this opcode (0x0–0xF), and no events; `None`: every opcode.
+    pub opcode: Option<u8>,
 }
 
 impl Default for Filter {
@@ -1104,6 +1346,7 @@ impl Default for Filter {
             data: true,
             control: true,
             events: true,
+            opcode: None,
         }
     }
 }
@@ -1141,6 +1384,7 @@ impl Filter {
             && self.data
             && self.control
             && self.events
+            && self.opcode.is_none()
     }
 }
 
@@ -1202,6 +1446,7 @@ impl CompiledFilter {
                 };
                 direction_shown(&frame.direction)
                     && kind_shown
+                    && f.opcode.is_none_or(|op| op == frame.header.opcode.bits())
                     && self
                         .pattern
                         .as_ref()
@@ -1213,6 +1458,7 @@ impl CompiledFilter {
                     _ => true,
                 };
                 f.events
+                    && f.opcode.is_none()
                     && direction_ok
                     && self
                         .pattern
@@ -1415,6 +1661,67 @@ impl fmt::Debug for MessageView {
             .field("open", &self.open)
             .field("next", &self.next)
             .finish_non_exhaustive()
+    }
+}
+
+/// A message's content as the log keeps it, from [`LogStore::message_content`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageContent {
+    /// The bytes (the plain content, for a compressed message).
+    pub data: Vec<u8>,
+    /// Frames of it are no longer kept (evicted or cleared).
+    pub missing: bool,
+    /// Part of it was not kept: a payload above the per-frame limit, or trimmed to keep the
+    /// log within its payload budget.
+    pub cut: bool,
+}
+
+impl LogStore {
+    /// The content of the message `row`, reassembled from its frames (or its plain content,
+    /// for a compressed message), at most `max_bytes` of it.
+    pub fn message_content(&self, row: &MessageRow, max_bytes: usize) -> MessageContent {
+        let mut content = MessageContent {
+            data: Vec::new(),
+            missing: false,
+            cut: false,
+        };
+        let message = match self.by_index(row.first).map(|e| e.item) {
+            Some(Item::Frame(f)) => f.message,
+            _ => {
+                content.missing = true;
+                return content;
+            }
+        };
+        if row.plain.is_some() {
+            match self.plain_message(row.direction, message) {
+                Some((plain, len)) => {
+                    let n = plain.len().min(max_bytes);
+                    content.data.extend_from_slice(&plain[..n]);
+                    content.cut = plain.len() < len;
+                }
+                None => content.missing = true,
+            }
+            return content;
+        }
+        let start = self.position_of(row.first).unwrap_or(0);
+        for entry in self.iter_from(start) {
+            if entry.index > row.last || content.data.len() >= max_bytes {
+                break;
+            }
+            if let Item::Frame(f) = entry.item
+                && f.direction == row.direction
+                && f.message == message
+                && f.fragment != Fragment::Control
+            {
+                content.cut |= f.truncated();
+                let room = max_bytes - content.data.len();
+                content
+                    .data
+                    .extend_from_slice(&f.payload[..f.payload.len().min(room)]);
+            }
+        }
+        content.missing = self.position_of(row.last).is_none();
+        content
     }
 }
 
@@ -1751,7 +2058,8 @@ mod tests {
     fn default_store() {
         let mut store = LogStore::default();
         assert_eq!(store.capacity(), 2_000_000);
-        assert_eq!(store.max_payload(), 4096);
+        assert_eq!(store.max_payload(), 16 << 20, "the engine's message limit");
+        assert_eq!(store.payload_budget(), DEFAULT_PAYLOAD_BUDGET);
         assert!(store.approx_memory() < 1024, "allocated upfront");
         push(&mut store, text_in("x"));
         let debug = format!("{store:?}");
@@ -1782,7 +2090,7 @@ mod tests {
 
     #[test]
     fn memory_of_big_payloads_is_freed() {
-        let mut store = LogStore::new(100, DEFAULT_MAX_PAYLOAD);
+        let mut store = LogStore::new(100, 4096);
         let big = Bytes::from(vec![7u8; 1 << 20]);
         for _ in 0..100 {
             store.push_frame(
@@ -1801,7 +2109,109 @@ mod tests {
         // ...and accounts for about 100 x 4 KiB.
         let memory = store.approx_memory();
         assert!(memory < 600 * 1024, "{memory}");
-        assert!(memory > 100 * DEFAULT_MAX_PAYLOAD, "{memory}");
+        assert!(memory > 100 * 4096, "{memory}");
+    }
+
+    #[test]
+    fn large_payloads_are_kept_whole_within_the_budget() {
+        let mut store = LogStore::default();
+        store.set_payload_budget(3 << 20);
+        let big = vec![b'y'; 1 << 20];
+        for _ in 0..5 {
+            push(&mut store, frame(Direction::Incoming, OpCode::Text, true, &big));
+        }
+        // The newest three fit the budget whole; the oldest two were trimmed, and say so.
+        for position in 0..5 {
+            let f = frame_at(&store, position);
+            let trimmed = position < 2;
+            assert_eq!(f.trimmed, trimmed, "frame {position}");
+            let kept = if trimmed { TRIMMED_KEEP } else { 1 << 20 };
+            assert_eq!(f.payload.len(), kept, "frame {position}");
+            assert_eq!(f.header.payload_len, 1 << 20);
+        }
+        let memory = store.approx_memory();
+        assert!(memory < (3 << 20) + 64 * 1024, "{memory}");
+        // Eviction releases them from the budget's account.
+        store.set_capacity(1);
+        assert!(store.approx_memory() < (1 << 20) + 64 * 1024);
+        push(&mut store, frame(Direction::Incoming, OpCode::Text, true, &big));
+        assert!(!frame_at(&store, 0).trimmed, "room again after eviction");
+    }
+
+    #[test]
+    fn a_single_payload_larger_than_the_budget_stays_whole() {
+        let mut store = LogStore::default();
+        store.set_payload_budget(1000);
+        push(&mut store, frame(Direction::Incoming, OpCode::Binary, true, &[1; 20_000]));
+        assert_eq!(frame_at(&store, 0).payload.len(), 20_000);
+    }
+
+    fn compressed(direction: Direction, opcode: OpCode, fin: bool, wire: &[u8], plain: usize) -> Frame {
+        let mut f = frame(direction, opcode, fin, wire);
+        f.header.rsv1 = opcode != OpCode::Continuation;
+        f.decompressed_len = Some(plain);
+        f
+    }
+
+    #[test]
+    fn plain_content_of_compressed_messages_is_shown_previewed_and_searched() {
+        let mut store = LogStore::new(100, 64);
+        push(&mut store, compressed(Direction::Incoming, OpCode::Text, false, b"\x01\x02", 6));
+        push(&mut store, text_out("between"));
+        push(&mut store, compressed(Direction::Incoming, OpCode::Continuation, true, b"\x03", 5));
+        store.attach_plain(Direction::Incoming, b"hello world");
+        for position in [0, 2] {
+            let f = frame_at(&store, position);
+            assert_eq!(f.plain, Some((&b"hello world"[..], 11)), "frame {position}");
+            assert_eq!(f.preview(40), "hello world");
+            assert_eq!(f.search_text(), "hello world");
+        }
+        assert_eq!(frame_at(&store, 1).plain, None);
+        let found = matching(&store, Filter { text: "WORLD".into(), ..Filter::default() });
+        assert_eq!(found, vec![0, 2]);
+        // The message view reads the plain content.
+        let mut view = MessageView::default();
+        view.update(&store);
+        let rows = view.rows();
+        let incoming = rows.iter().find(|r| r.direction == Direction::Incoming).expect("row");
+        let content = store.message_content(incoming, usize::MAX);
+        assert_eq!(content.data, b"hello world");
+        assert!(!content.missing && !content.cut);
+        // Evicting the frames forgets it (once the last one goes).
+        store.set_capacity(1);
+        assert!(store.plain_message(Direction::Incoming, 1).is_some());
+        push(&mut store, text_out("after"));
+        assert_eq!(store.plain_message(Direction::Incoming, 1), None);
+    }
+
+    #[test]
+    fn message_content_joins_fragments_around_control_frames() {
+        let mut store = LogStore::new(100, 64);
+        push(&mut store, frame(Direction::Incoming, OpCode::Text, false, b"one "));
+        push(&mut store, frame(Direction::Incoming, OpCode::Ping, true, b"p"));
+        push(&mut store, frame(Direction::Incoming, OpCode::Continuation, false, b"two "));
+        push(&mut store, frame(Direction::Outgoing, OpCode::Text, true, b"other"));
+        push(&mut store, frame(Direction::Incoming, OpCode::Continuation, true, b"three"));
+        let mut view = MessageView::default();
+        view.update(&store);
+        let row = &view.rows()[0];
+        assert_eq!(store.message_content(row, usize::MAX).data, b"one two three");
+        assert_eq!(store.message_content(row, 6).data, b"one tw");
+        assert_eq!(preview_bytes(b"one two three", false, 7), "one two…");
+    }
+
+    #[test]
+    fn the_opcode_filter_keeps_one_kind_of_frame() {
+        let store = sample_store();
+        let all = matching(&store, Filter::default());
+        let pings = matching(&store, Filter { opcode: Some(OpCode::Ping.bits()), ..Filter::default() });
+        assert!(!pings.is_empty() && pings.len() < all.len());
+        for index in pings {
+            match store.by_index(index).map(|e| e.item) {
+                Some(Item::Frame(f)) => assert_eq!(f.header.opcode, OpCode::Ping),
+                other => panic!("not a ping: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -3,59 +3,14 @@
 //! runtime, so each test steps the UI with short sleeps until a condition holds, bounded by
 //! a deadline.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+mod support;
 
 use egui::{Key, Modifiers};
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use ws_inspector::WsInspectorApp;
-
-const DEADLINE: Duration = Duration::from_secs(15);
-
-fn harness(config_dir: &Path) -> Harness<'static, WsInspectorApp> {
-    let dir = config_dir.to_owned();
-    Harness::builder()
-        .with_size(egui::vec2(1500.0, 950.0))
-        .build_eframe(move |cc| {
-            WsInspectorApp::new_for_test(&cc.egui_ctx, dir).expect("the app starts")
-        })
-}
-
-/// Steps the UI until `condition` holds; panics with `what` after the deadline.
-fn wait_for(
-    harness: &mut Harness<'static, WsInspectorApp>,
-    what: &str,
-    condition: impl Fn(&Harness<'static, WsInspectorApp>) -> bool,
-) {
-    let end = Instant::now() + DEADLINE;
-    loop {
-        harness.step();
-        if condition(harness) {
-            return;
-        }
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn has_label(harness: &Harness<'static, WsInspectorApp>, label: &str) -> bool {
-    harness.query_all_by_label(label).next().is_some()
-}
-
-fn count_label(harness: &Harness<'static, WsInspectorApp>, label: &str) -> usize {
-    harness.query_all_by_label(label).count()
-}
-
-/// Replaces the text of the field named `label` with `text`.
-fn type_into(harness: &mut Harness<'static, WsInspectorApp>, label: &str, text: &str) {
-    harness.get_by_label(label).click();
-    harness.step();
-    harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
-    harness.step();
-    harness.get_by_label(label).type_text(text);
-    harness.step();
-}
+use support::{
+    assert_no_task_panicked, connect_to, count_label, harness, has_label, has_value_containing,
+    serve, type_into, wait_for,
+};
 
 #[test]
 fn connect_send_and_close_through_the_local_echo_server() {
@@ -118,6 +73,7 @@ fn connect_send_and_close_through_the_local_echo_server() {
         2,
         "a close frame each way, in place in the log"
     );
+    assert_no_task_panicked(&harness);
 }
 
 #[test]
@@ -167,6 +123,7 @@ fn a_refused_upgrade_shows_status_and_body() {
     );
     assert!(has_label(&harness, "error"), "the error event is logged");
     harness.run();
+    assert_no_task_panicked(&harness);
 }
 
 #[test]
@@ -246,6 +203,7 @@ fn filter_shortcuts_and_a_second_tab_with_its_own_log() {
         0,
         "the new tab has its own log"
     );
+    assert_no_task_panicked(&harness);
 }
 
 #[test]
@@ -280,24 +238,326 @@ fn compression_offered_agreed_and_shown_per_message() {
     );
     assert!(has_label(&harness, "context takeover"));
 
-    // A compressible message: each frame shows its wire and plain sizes.
+    // A compressible message: each frame is marked deflated, and reads as its plain text
+    // (issue 11, item 4: the engine's inflated message, not the deflated bytes).
     let text = "tick tock ".repeat(12);
     type_into(&mut harness, "Compose", &text);
     harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
     wait_for(&mut harness, "the compressed frames both ways", |h| {
-        h.query_all_by_label_contains("compressed · ").count() == 2
+        h.query_all_by_label_contains("deflated ").count() == 2
+            && support::count_text_starting(h, "tick tock tick") == 2
     });
+    // The filter finds the plain text in both frames.
+    type_into(&mut harness, "Filter", "tock tick");
+    harness.run();
     assert_eq!(
-        harness
-            .query_all_by_label_contains("B on the wire, 120 B plain (")
-            .count(),
+        support::count_text_starting(&harness, "tick tock tick"),
         2,
-        "wire size, plain size and ratio, each way"
+        "the filter searches the inflated text"
+    );
+    type_into(&mut harness, "Filter", "");
+    // The payload view shows the plain message, with a switch to the wire bytes.
+    support::click_text_starting(&mut harness, "tick tock tick");
+
+    assert!(has_label(&harness, "Plain message"), "the switch is shown");
+    assert!(
+        has_value_containing(&harness, &text),
+        "the whole plain message is shown"
+    );
+    assert!(
+        !has_value_containing(&harness, "not valid UTF-8"),
+        "not the deflated bytes"
+    );
+    harness.get_by_label("Wire bytes").click();
+    harness.run();
+    assert!(
+        has_value_containing(&harness, "not valid UTF-8"),
+        "now the deflated wire bytes"
     );
 
-    // The message view shows the same per message.
+    // The message view shows the same per message, and the plain text.
     harness.get_by_label("Messages").click();
     wait_for(&mut harness, "compressed messages", |h| {
-        h.query_all_by_label_contains("120 B plain").count() == 2
+        count_label(h, "deflated 26%") + count_label(h, "deflated 25%") >= 2
+            || h.query_all_by_label_contains("deflated ").count() == 2
     });
+    assert_eq!(
+        support::count_text_starting(&harness, "tick tock tick"),
+        2,
+        "the messages preview the inflated text"
+    );
+    assert_no_task_panicked(&harness);
+}
+
+/// Issue 11, items 1, 8 and 10: a close from either side must not kill the session's task
+/// (it panicked with "JoinHandle polled after completion" and the tab could not connect
+/// again); Ctrl+K reconnects a closed tab, and the old connection's entries stay above the
+/// new one's.
+#[test]
+fn a_closed_connection_reconnects_with_ctrl_k_and_keeps_its_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    wait_for(&mut harness, "readyState 1 OPEN", |h| has_label(h, "1 OPEN"));
+    type_into(&mut harness, "Compose", "before the close");
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    wait_for(&mut harness, "the echo", |h| count_label(h, "before the close") == 2);
+
+    // We close.
+    harness.get_by_label("Close…").click();
+    harness.run();
+    harness.get_by_label("Send close").click();
+    wait_for(&mut harness, "the session's end", |h| {
+        h.state().session_state().is_some_and(|s| s.finished)
+    });
+    assert_no_task_panicked(&harness);
+
+    // Ctrl+K connects the same tab again; the old entries are still there.
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    wait_for(&mut harness, "the second connection", |h| has_label(h, "1 OPEN"));
+    assert_eq!(harness.state().tab_count(), 1);
+    assert_eq!(
+        count_label(&harness, "before the close"),
+        2,
+        "the last connection's frames stay in the log"
+    );
+    assert_eq!(
+        count_label(&harness, "connecting"),
+        2,
+        "each connection starts with its connecting event"
+    );
+    assert_no_task_panicked(&harness);
+}
+
+/// Issue 11, items 1 and 12: when the server closes first the session ends cleanly, and
+/// readyState goes through 2 CLOSING as the browser's does; a fragmented message previews
+/// whole; counts agree with their nouns; a close frame reads as its code and reason.
+#[test]
+fn a_server_that_closes_first() {
+    let server = serve(|sender, _receiver| async move {
+        use ws_net::ws_proto::MessageKind;
+        for (part, fin) in [("alpha ", false), ("beta ", false), ("gamma", true)] {
+            let fragment = ws_net::Outgoing::Fragment {
+                kind: MessageKind::Text,
+                data: bytes::Bytes::from_static(part.as_bytes()),
+                fin,
+            };
+            let _ = sender.send(fragment).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let close = ws_net::Outgoing::Close(Some(4000.into()), "bye".to_owned());
+        let _ = sender.send(close).await;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    connect_to(&mut harness, &server.url);
+    wait_for(&mut harness, "readyState 3 CLOSED", |h| has_label(h, "3 CLOSED"));
+    wait_for(&mut harness, "the session's end", |h| {
+        h.state().session_state().is_some_and(|s| s.finished)
+    });
+    assert!(
+        has_label(&harness, "readyState 0 → 1 → 2 → 3"),
+        "CLOSING is passed through, as in a browser"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("by the server")
+            .next()
+            .is_some(),
+        "who closed is said"
+    );
+    // ⬆ one close frame (our reply); ⬇ three fragments and the close.
+    assert!(
+        support::count_text_starting(&harness, "1 frame · ") == 1,
+        "singular for one frame"
+    );
+    assert!(harness.query_all_by_label_contains("4 frames").next().is_some());
+
+    // The close frame's text view: its code, name and reason; no UTF-8 warning.
+    harness
+        .query_all_by_label_contains("4000 bye")
+        .next()
+        .or_else(|| harness.query_all_by_label_contains("4000").next())
+        .expect("the close frame row")
+        .click();
+    harness.run();
+    assert!(has_value_containing(&harness, "4000"), "the code");
+    assert!(has_value_containing(&harness, "“bye”"), "the reason");
+    assert!(!has_value_containing(&harness, "not valid UTF-8"));
+
+    // The messages view previews the fragmented message whole.
+    harness.get_by_label("Messages").click();
+    harness.run();
+    assert!(
+        harness
+            .query_all_by_label_contains("alpha beta gamma")
+            .next()
+            .is_some(),
+        "all three fragments in the preview"
+    );
+    assert_no_task_panicked(&harness);
+}
+
+/// Issue 11, item 2: a message above 4 KiB shows whole, JSON view included.
+#[test]
+fn a_large_message_shows_whole_with_its_json_view() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    wait_for(&mut harness, "readyState 1 OPEN", |h| has_label(h, "1 OPEN"));
+    let items: Vec<String> = (0..500).map(|i| format!("\"item-{i:04}\"")).collect();
+    let json = format!("{{\"items\":[{}],\"last\":\"the-very-end\"}}", items.join(","));
+    assert!(json.len() > 5000);
+    type_into(&mut harness, "Compose", &json);
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    let start = "{\"items\":[\"item-0000\"";
+    wait_for(&mut harness, "the echo", |h| {
+        support::count_text_starting(h, start) == 2
+    });
+    support::click_text_starting(&mut harness, start);
+    harness.run();
+    assert!(
+        !support::is_disabled(&harness, "JSON"),
+        "the JSON view is available for a 5 KiB message"
+    );
+    harness.get_by_label("JSON").click();
+    harness.run();
+    assert!(
+        has_value_containing(&harness, "\"last\": \"the-very-end\""),
+        "the pretty JSON reaches the end of the message"
+    );
+    assert!(
+        !has_value_containing(&harness, "Showing the first"),
+        "nothing was cut"
+    );
+    // Copy text copies it whole.
+    harness.get_by_label("Copy text").click();
+    harness.step();
+    let copied = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            egui::OutputCommand::CopyText(text) => Some(text.clone()),
+            _ => None,
+        });
+    assert_eq!(copied.as_deref(), Some(json.as_str()));
+    assert_no_task_panicked(&harness);
+}
+
+/// Issue 11, item 3: on a live stream, Follow turned off and on again, and "Jump to latest"
+/// after scrolling up, both keep following (they jumped once and fell behind).
+#[test]
+fn follow_resumes_on_a_live_stream() {
+    let server = serve(|sender, _receiver| async move {
+        // 100 messages a second, for at most a minute.
+        for i in 0..6000u32 {
+            let message = ws_net::Outgoing::Text(format!("tick {i}"));
+            if sender.send(message).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    connect_to(&mut harness, &server.url);
+    wait_for(&mut harness, "a screenful of rows", |h| {
+        h.state().session_state().is_some_and(|s| s.log.len() > 150)
+    });
+
+    let stays_at_end = |harness: &mut egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>| {
+        // Give it a moment to land, then it must stay at the end for a second of stream.
+        for _ in 0..10 {
+            harness.step();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for i in 0..25 {
+            harness.step();
+            assert!(harness.state().log_at_end(), "fell behind after {i} frames");
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
+    };
+
+    // Follow off (scrolled to the top), then on again.
+    harness.state_mut().scroll_log_to(0.0);
+    harness.step();
+    harness.step();
+    assert!(!harness.state().log_at_end());
+    harness.get_by_label("Follow").click();
+    stays_at_end(&mut harness);
+
+    // Scrolling up while following pauses it; "Jump to latest" resumes.
+    let table = harness.query_all_by_label_contains("tick ").next().expect("a row").rect();
+    harness.hover_at(table.center());
+    for _ in 0..5 {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 600.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: Modifiers::NONE,
+        });
+        harness.step();
+    }
+    wait_for(&mut harness, "the jump button", |h| has_label(h, "⬇ Jump to latest"));
+    assert!(harness.state().log_follows(), "following is only paused");
+    harness.get_by_label("⬇ Jump to latest").click();
+    stays_at_end(&mut harness);
+    assert_no_task_panicked(&harness);
+}
+
+/// Issue 11, item 9: the tab title follows the URL connected to, and every tab comes back
+/// after a restart (not connected).
+#[test]
+fn tabs_follow_the_url_and_all_come_back() {
+    let server = serve(|_sender, mut receiver| async move {
+        while receiver.recv().await.is_some() {}
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    assert_eq!(harness.state().tab_title(0).as_deref(), Some("Local echo"));
+    connect_to(&mut harness, &server.url);
+    let host = server
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    assert_eq!(
+        harness.state().tab_title(0).as_deref(),
+        Some(host.as_str()),
+        "the title is the host connected to, not the profile's name"
+    );
+    harness.run();
+    assert!(
+        has_label(&harness, &server.url),
+        "the status bar shows the URL connected to"
+    );
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::T);
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::T);
+    harness.run();
+    assert_eq!(harness.state().tab_count(), 3);
+
+    let settings = harness.state().settings_to_save();
+    let ron = ron::to_string(&settings).expect("settings serialize");
+    let restored: ws_inspector::app::Settings = ron::from_str(&ron).expect("and load");
+    let dir2 = dir.path().to_owned();
+    let mut again = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .build_eframe(move |cc| {
+            ws_inspector::WsInspectorApp::new_for_test_with(&cc.egui_ctx, dir2, restored)
+                .expect("the app starts")
+        });
+    again.run();
+    assert_eq!(again.state().tab_count(), 3, "all three tabs come back");
+    assert_eq!(again.state().tab_title(0).as_deref(), Some(host.as_str()));
+    assert!(again.state().ready_state().is_none(), "not connected");
+    assert_no_task_panicked(&harness);
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use ws_net::Outgoing;
 use ws_net::ws_proto::{CloseCode, MessageKind};
 
+use super::path_field::{PathField, PathStatus, resolve};
 use super::{Palette, format_bytes, parse_hex, split_fragments};
 
 /// How many sent messages the history keeps.
@@ -79,9 +80,15 @@ pub struct Composer {
     pub fragments: usize,
     /// Sent messages, newest last.
     pub history: Vec<HistoryItem>,
-    /// The file to send, for [`Kind::File`].
+    /// The path of the file to send, as typed (or as chosen in a file dialog).
+    pub file_path: String,
+    /// The file to send, for [`Kind::File`], as last loaded from `file_path`.
     #[serde(skip)]
     pub file: Option<(PathBuf, Bytes)>,
+    /// Why the file could not be loaded, or that no file dialog could be shown: shown next
+    /// to the path field.
+    #[serde(skip)]
+    pub file_error: Option<String>,
     /// A Browse… button was pressed: the app opens a file dialog.
     #[serde(skip)]
     pub browse: bool,
@@ -101,7 +108,9 @@ impl Default for Composer {
             close_reason: String::new(),
             fragments: 1,
             history: Vec::new(),
+            file_path: String::new(),
             file: None,
+            file_error: None,
             browse: false,
             error: None,
         }
@@ -144,7 +153,8 @@ impl Composer {
             send = true;
         }
 
-        let history_width = 220.0;
+        // The history takes a share of the panel, so that its entries grow with it.
+        let history_width = (ui.available_width() * 0.28).clamp(180.0, 420.0);
         // Fill the panel: the editor and the history grow with it (the Send row needs ~36).
         let body_height = (ui.available_height() - 4.0).max(60.0);
         let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
@@ -170,7 +180,7 @@ impl Composer {
                     if let Some(error) = &self.error {
                         ui.colored_label(palette.error, format!("⚠ {error}"));
                     } else {
-                        ui.label(RichText::new(self.summary()).color(palette.weak).small());
+                        ui.label(RichText::new(self.summary()).color(palette.weak));
                     }
                 });
             });
@@ -186,6 +196,11 @@ impl Composer {
         }
         if !open {
             self.error = Some("not connected".to_owned());
+            return None;
+        }
+        if self.kind == Kind::File && !self.file_is_current() && !self.load_file() {
+            // Why shows next to the path field, once.
+            self.error = Some("no file to send: see above".to_owned());
             return None;
         }
         match self.build() {
@@ -241,31 +256,7 @@ impl Composer {
                     ui.colored_label(palette.error, e);
                 }
             }
-            Kind::File => {
-                ui.horizontal(|ui| {
-                    if ui.button("Choose file…").clicked() {
-                        self.browse = true;
-                    }
-                    match &self.file {
-                        Some((path, data)) => {
-                            ui.label(
-                                RichText::new(format!(
-                                    "{} ({})",
-                                    path.display(),
-                                    format_bytes(data.len() as u64)
-                                ))
-                                .monospace(),
-                            );
-                        }
-                        None => {
-                            ui.label(
-                                RichText::new("No file chosen: it is sent as one binary message.")
-                                    .color(palette.weak),
-                            );
-                        }
-                    }
-                });
-            }
+            Kind::File => self.file_ui(ui, palette),
             Kind::Ping | Kind::Pong => {
                 named(
                     ui.add(
@@ -298,6 +289,112 @@ impl Composer {
         }
     }
 
+    /// The file to send: a path field with completion, Browse… for a file dialog, and Load.
+    fn file_ui(&mut self, ui: &mut Ui, palette: &Palette) {
+        let mut load = false;
+        ui.horizontal(|ui| {
+            let label = ui.label("File to send");
+            // Browse… and Load take about 130 points; the field takes the rest.
+            let width = (ui.available_width() - 140.0).max(120.0);
+            let output = PathField::new(ui, "composer-file", &mut self.file_path)
+                .desired_width(width)
+                .labelled_by(label.id)
+                .ui(ui);
+            if output.response.changed() {
+                self.file_error = None;
+            }
+            load |= output.submitted;
+            if ui
+                .button("Browse…")
+                .on_hover_text("Choose the file in a file dialog")
+                .clicked()
+            {
+                self.file_error = None;
+                self.browse = true;
+            }
+            load |= ui
+                .add_enabled(!self.file_path.trim().is_empty(), egui::Button::new("Load"))
+                .on_hover_text("Read the file now (Send reads it too, if it was not loaded)")
+                .clicked();
+        });
+        if load {
+            self.load_file();
+        }
+        if let Some(error) = &self.file_error {
+            ui.add(
+                egui::Label::new(RichText::new(format!("⚠ {error}")).color(palette.error)).wrap(),
+            );
+        } else {
+            match &self.file {
+                Some((path, data)) if self.file_is_current() => {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} ({}) is sent as one binary message.",
+                            path.display(),
+                            format_bytes(data.len() as u64)
+                        ))
+                        .monospace(),
+                    );
+                }
+                _ => {
+                    ui.label(
+                        RichText::new(
+                            "Type a path (Tab completes) or Browse…: the file is sent as one \
+                             binary message.",
+                        )
+                        .color(palette.weak),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Reads the file at [`Self::file_path`] as the one to send. Returns whether it worked;
+    /// if not, [`Self::file_error`] says why.
+    pub fn load_file(&mut self) -> bool {
+        let path = resolve(&self.file_path);
+        let result = match PathStatus::of(&self.file_path) {
+            PathStatus::Empty => Err("type the path of the file to send".to_owned()),
+            // Read only regular files: a device such as /dev/zero would never end.
+            status @ (PathStatus::Missing | PathStatus::Folder | PathStatus::Other) => {
+                Err(format!(
+                    "{}: {}",
+                    path.display(),
+                    status.problem_for_reading().unwrap_or_default()
+                ))
+            }
+            PathStatus::File | PathStatus::Error(_) => {
+                std::fs::read(&path).map_err(|e| format!("could not read {}: {e}", path.display()))
+            }
+        };
+        match result {
+            Ok(data) => {
+                self.file = Some((path, data.into()));
+                self.file_error = None;
+                self.error = None;
+                true
+            }
+            Err(e) => {
+                self.file = None;
+                self.file_error = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Takes `path` (from a file dialog) as the file to send, and reads it.
+    pub fn set_file(&mut self, path: &std::path::Path) -> bool {
+        self.file_path = path.display().to_string();
+        self.load_file()
+    }
+
+    /// Whether the loaded file is the one the path field names.
+    fn file_is_current(&self) -> bool {
+        self.file
+            .as_ref()
+            .is_some_and(|(path, _)| *path == resolve(&self.file_path))
+    }
+
     fn history_ui(&mut self, ui: &mut Ui, height: f32, palette: &Palette) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("History").strong());
@@ -317,15 +414,19 @@ impl Composer {
                     ui.label(RichText::new("Sent messages appear here.").color(palette.weak));
                 }
                 for (i, item) in self.history.iter().enumerate().rev() {
-                    let mut text: String = item.body.chars().take(40).collect();
-                    text = text.replace('\n', " ");
-                    if item.body.chars().count() > 40 {
-                        text.push('…');
-                    }
+                    // At body size, cut to the list's width (the whole body on hover).
+                    let mut text: String = item.body.chars().take(200).collect();
+                    text = text.replace(['\n', '\r'], " ");
                     let label = format!("{} · {}", item.kind.label(), text);
+                    let hover: String = item.body.chars().take(1000).collect();
                     if ui
-                        .add(egui::Button::new(RichText::new(label).small()).frame(false))
-                        .on_hover_text("Load into the editor")
+                        .add(
+                            egui::Button::new(label)
+                                .frame(false)
+                                .truncate()
+                                .min_size(egui::vec2(ui.available_width(), 0.0)),
+                        )
+                        .on_hover_text(format!("{hover}\n\nClick to load into the editor"))
                         .clicked()
                     {
                         load = Some(i);
@@ -396,8 +497,8 @@ impl Composer {
             Kind::Text => Ok(message(MessageKind::Text, self.text.as_bytes())),
             Kind::Binary => Ok(message(MessageKind::Binary, &parse_hex(&self.hex)?)),
             Kind::File => match &self.file {
-                Some((_, data)) => Ok(message(MessageKind::Binary, data)),
-                None => Err("choose a file first".to_owned()),
+                Some((_, data)) if self.file_is_current() => Ok(message(MessageKind::Binary, data)),
+                _ => Err("load a file first: type its path and press Enter, or Browse…".to_owned()),
             },
             Kind::Ping | Kind::Pong => {
                 let data = Bytes::copy_from_slice(self.control_payload.as_bytes());
@@ -504,6 +605,35 @@ mod tests {
         );
         composer.kind = Kind::File;
         assert!(composer.build().is_err());
+    }
+
+    #[test]
+    fn a_file_from_a_typed_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.bin");
+        std::fs::write(&path, [0u8, 1, 0xff]).unwrap();
+        let mut composer = Composer {
+            kind: Kind::File,
+            file_path: format!("  {}  ", path.display()),
+            ..Composer::default()
+        };
+        assert!(composer.build().is_err(), "not loaded yet");
+        assert!(composer.load_file());
+        assert_eq!(
+            composer.build().unwrap(),
+            vec![Outgoing::Binary(Bytes::from_static(&[0, 1, 0xff]))]
+        );
+        // Another path typed: the old bytes are not sent for it.
+        composer.file_path = dir.path().display().to_string();
+        assert!(composer.build().is_err());
+        assert!(!composer.load_file());
+        assert!(composer.file_error.as_deref().unwrap().contains("folder"));
+        composer.file_path = dir.path().join("missing").display().to_string();
+        assert!(!composer.load_file());
+        assert!(composer.file_error.as_deref().unwrap().contains("No file"));
+        // A file chosen in a dialog becomes the typed path.
+        assert!(composer.set_file(&path));
+        assert_eq!(composer.file_path, path.display().to_string());
     }
 
     #[test]

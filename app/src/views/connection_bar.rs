@@ -3,9 +3,10 @@
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
+use ws_net::tap::Initiator;
 use ws_net::ws_proto::ReadyState;
 
-use super::{Palette, format_bytes, format_count, format_duration, format_time};
+use super::{Palette, format_bytes, format_duration, format_time, plural};
 use crate::net::SessionState;
 
 /// What the user asked the connection bar to do.
@@ -275,14 +276,14 @@ fn vital_signs_ui(ui: &mut Ui, s: &SessionState, palette: &Palette) {
     let t = s.traffic;
     ui.colored_label(palette.outgoing, "⬆");
     ui.label(format!(
-        "{} frames · {}",
-        format_count(t.frames_out),
+        "{} · {}",
+        plural(t.frames_out, "frame", "frames"),
         format_bytes(t.bytes_out)
     ));
     ui.colored_label(palette.incoming, "⬇");
     ui.label(format!(
-        "{} frames · {}",
-        format_count(t.frames_in),
+        "{} · {}",
+        plural(t.frames_in, "frame", "frames"),
         format_bytes(t.bytes_in)
     ));
     ui.separator();
@@ -299,6 +300,11 @@ fn vital_signs_ui(ui: &mut Ui, s: &SessionState, palette: &Palette) {
             ", clean"
         } else {
             ", not clean"
+        });
+        text.push_str(match close.initiator {
+            Initiator::Local => ", by us",
+            Initiator::Remote => ", by the server",
+            Initiator::Nobody => ", connection lost",
         });
         ui.colored_label(colour, text);
     } else if let Some(error) = &s.last_error {

@@ -10,11 +10,13 @@ use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
 use ws_net::ws_proto::{CloseCode, Direction, OpCode};
 
-use super::{Palette, format_count, format_delta, format_time, hex_dump, pretty_json};
+pub use super::payload::PayloadView;
+use super::payload::{Payload, PayloadKey, PayloadPane};
+use super::{Palette, format_count, format_delta, format_time, plural};
 use crate::net::SessionState;
 use crate::store::{
     CompiledFilter, Entry, Filter, FilteredView, Fragment, FrameEntry, Item, LifecycleEvent,
-    LogStore, MessageRow, MessageView,
+    LogStore, MessageRow, MessageView, TRIMMED_KEEP, preview_bytes,
 };
 
 /// How many log entries the filter tests between two looks at the clock while it rebuilds.
@@ -55,18 +57,6 @@ impl Default for LogSettings {
     }
 }
 
-/// How the selected payload is shown.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PayloadView {
-    /// As UTF-8 text (lossy).
-    #[default]
-    Text,
-    /// Pretty-printed JSON.
-    Json,
-    /// A hex dump.
-    Hex,
-}
-
 /// What the log asked the app to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogAction {
@@ -81,8 +71,11 @@ pub enum LogAction {
 pub struct FrameLogView {
     /// Filter and display settings.
     pub settings: LogSettings,
-    /// How the selected payload is shown.
-    pub payload_view: PayloadView,
+    /// The payload of the selected row.
+    pub payload: PayloadPane,
+    /// For a frame of a compressed message: show its wire bytes instead of the plain
+    /// message.
+    show_wire: bool,
     filtered: FilteredView,
     compiled: Option<CompiledFilter>,
     /// The filter `compiled` (or `filter_error`) was made from.
@@ -94,9 +87,16 @@ pub struct FrameLogView {
     selected: Option<u64>,
     /// The selected message, by the global index of its first frame.
     selected_message: Option<u64>,
-    /// Identifies the store the filtered view was built from.
-    built_for: usize,
+    /// The selected message's content, for (first, last) frame index.
+    message_cache: Option<((u64, u64), crate::store::MessageContent)>,
+    /// The global index the store's next entry gets, as last seen: a store that went
+    /// back (a new one) means the views must be rebuilt.
+    seen_total: u64,
+    /// Scroll to the newest row on every frame until the table is seen at its end (a
+    /// single jump falls behind a live stream while it lands).
     jump_to_end: bool,
+    /// The table was at its end in the last frame.
+    at_end: bool,
     /// A row to bring into view next frame, as a fraction of the rows (0 = first, 1 = last).
     scroll_to: Option<f32>,
     /// Set by Ctrl+F: focus the filter field next frame.
@@ -119,6 +119,7 @@ impl FrameLogView {
         self.messages_seen = 0;
         self.selected = None;
         self.selected_message = None;
+        self.message_cache = None;
     }
 
     /// Selects the entry with this global index (the detail pane shows it).
@@ -131,6 +132,17 @@ impl FrameLogView {
     pub fn scroll_to(&mut self, fraction: f32) {
         self.scroll_to = Some(fraction.clamp(0.0, 1.0));
         self.settings.follow = false;
+        self.jump_to_end = false;
+    }
+
+    /// Whether the newest row was in view in the last frame.
+    pub fn at_end(&self) -> bool {
+        self.at_end
+    }
+
+    /// The selected frame or event (global index), in the frames view.
+    pub fn selected(&self) -> Option<u64> {
+        self.selected
     }
 
     /// Shows the log of `session` (a placeholder when there is none).
@@ -151,12 +163,12 @@ impl FrameLogView {
             return action;
         };
         let log = &session.log;
-        // A different store (a new session) means positions mean nothing any more.
-        let store_id = std::ptr::from_ref(log) as usize;
-        if store_id != self.built_for {
+        // A store whose count went back is another one: positions mean nothing any more.
+        // (A reconnect keeps the store, so its entries and the selection stay.)
+        if log.total_pushed() < self.seen_total {
             self.reset();
-            self.built_for = store_id;
         }
+        self.seen_total = log.total_pushed();
         if let Some(filter) = &self.compiled {
             // A rebuild over a long log is spread over frames, so typing stays responsive:
             // blocks of entries until the frame's budget is spent.
@@ -237,8 +249,8 @@ impl FrameLogView {
                         "Keep the newest row in view; scrolling up pauses following \
                          until you scroll back to the end",
                     );
-                if follow.clicked() && self.settings.follow {
-                    self.jump_to_end = true;
+                if follow.clicked() {
+                    self.jump_to_end = self.settings.follow;
                 }
                 ui.separator();
                 ui.toggle_value(
@@ -292,6 +304,16 @@ impl FrameLogView {
                 RichText::new("events").color(palette.event),
             )
             .on_hover_text("open, message, error, close");
+            if let Some(op) = self.settings.filter.opcode {
+                let name = ws_net::ws_proto::OpCode::from_bits(op).name();
+                if ui
+                    .button(format!("opcode {name} ✖"))
+                    .on_hover_text("Only frames with this opcode are shown: click to show all")
+                    .clicked()
+                {
+                    self.settings.filter.opcode = None;
+                }
+            }
             ui.separator();
             self.counts_ui(ui, session, palette);
         });
@@ -322,20 +344,18 @@ impl FrameLogView {
             } else {
                 self.filtered.len()
             };
-            let what = if self.settings.messages {
-                "messages"
+            let shown = if self.settings.messages {
+                plural(shown as u64, "message", "messages")
             } else {
-                "rows"
+                plural(shown as u64, "row", "rows")
             };
             ui.label(
                 RichText::new(format!(
-                    "{} {what} · {} entries kept of {} logged",
-                    format_count(shown as u64),
-                    format_count(log.len() as u64),
+                    "{shown} · {} kept of {} logged",
+                    plural(log.len() as u64, "entry", "entries"),
                     format_count(log.total_pushed()),
                 ))
-                .color(palette.weak)
-                .small(),
+                .color(palette.weak),
             );
             if log.evicted() > 0 {
                 ui.label(
@@ -344,24 +364,25 @@ impl FrameLogView {
                         format_count(log.evicted()),
                         format_count(log.capacity() as u64)
                     ))
-                    .color(palette.warning)
-                    .small(),
+                    .color(palette.warning),
                 );
             }
             if !s.capture {
                 ui.label(
                     RichText::new(format!(
-                        "· capture paused, {} frames not logged",
-                        format_count(s.skipped)
+                        "· capture paused, {} not logged",
+                        plural(s.skipped, "frame", "frames")
                     ))
-                    .color(palette.warning)
-                    .small(),
+                    .color(palette.warning),
                 );
             }
         }
     }
 
     fn frames_table_ui(&mut self, ui: &mut Ui, log: &LogStore, palette: &Palette) {
+        // A click anywhere on a row selects it: labels that select their own text would
+        // take the click (the payload pane below is where text is selected and copied).
+        ui.style_mut().interaction.selectable_labels = false;
         let rows = self.filtered.len();
         let mut table = TableBuilder::new(ui)
             .id_salt("frames-table")
@@ -380,8 +401,12 @@ impl FrameLogView {
             .column(Column::initial(70.0).at_least(40.0))
             .column(Column::initial(56.0).at_least(40.0))
             .column(Column::remainder().at_least(120.0).clip(true));
-        if std::mem::take(&mut self.jump_to_end) && rows > 0 {
-            table = table.scroll_to_row(rows - 1, Some(Align::BOTTOM));
+        if self.jump_to_end && rows > 0 {
+            // No animation: an animated scroll lands where the last row was when it
+            // started, which a live stream has left behind by then.
+            table = table
+                .animate_scrolling(false)
+                .scroll_to_row(rows - 1, Some(Align::BOTTOM));
         }
         if let Some(fraction) = self.scroll_to.take()
             && rows > 0
@@ -390,6 +415,7 @@ impl FrameLogView {
             table = table.scroll_to_row(row, Some(Align::Center));
         }
         let mut clicked = None;
+        let mut menu_action = None;
         let selected = self.selected;
         let filtered = &self.filtered;
         let out = table
@@ -414,17 +440,32 @@ impl FrameLogView {
                         .and_then(|p| log.get(p));
                     row.set_selected(selected == Some(entry.index));
                     entry_row_ui(&mut row, &entry, previous.as_ref(), palette);
-                    if row.response().clicked() {
+                    let response = row.response();
+                    if response.clicked() {
                         clicked = Some(entry.index);
                     }
+                    response.context_menu(|ui| {
+                        if let Some(action) = row_menu_ui(ui, &entry) {
+                            menu_action = Some(action);
+                        }
+                    });
                 });
             });
         if let Some(index) = clicked {
             self.selected = Some(index);
         }
+        match menu_action {
+            Some(RowMenuAction::OnlyOpcode(op)) => self.settings.filter.opcode = Some(op),
+            Some(RowMenuAction::OnlyDirection(direction)) => {
+                self.settings.filter.incoming = direction == Direction::Incoming;
+                self.settings.filter.outgoing = direction == Direction::Outgoing;
+            }
+            None => {}
+        }
         let at_end =
             out.state.clamped_offset().y + out.inner_rect.height() >= out.content_size.y - 2.0;
-        if !at_end && rows > 0 && self.settings.follow {
+        self.follow_tail(ui, at_end);
+        if !at_end && rows > 0 && self.settings.follow && !self.jump_to_end {
             // The user scrolled up: following stops until they come back to the end.
             egui::Area::new(egui::Id::unique("jump-to-latest"))
                 .order(egui::Order::Foreground)
@@ -454,6 +495,7 @@ impl FrameLogView {
                 .collect();
             Rows::Some(&one_way)
         };
+        ui.style_mut().interaction.selectable_labels = false;
         let mut clicked = None;
         let selected = self.selected_message;
         let mut table = TableBuilder::new(ui)
@@ -470,10 +512,12 @@ impl FrameLogView {
             .column(Column::initial(80.0).at_least(40.0))
             .column(Column::initial(80.0).at_least(40.0))
             .column(Column::remainder().at_least(120.0).clip(true));
-        if std::mem::take(&mut self.jump_to_end) && !rows.is_empty() {
-            table = table.scroll_to_row(rows.len() - 1, Some(Align::BOTTOM));
+        if self.jump_to_end && !rows.is_empty() {
+            table = table
+                .animate_scrolling(false)
+                .scroll_to_row(rows.len() - 1, Some(Align::BOTTOM));
         }
-        table
+        let out = table
             .header(22.0, |mut header| {
                 for title in [
                     "Frames",
@@ -534,16 +578,18 @@ impl FrameLogView {
                     });
                     row.col(|ui| {
                         if let Some(plain) = m.plain {
-                            ui.label(
-                                RichText::new(format!(
-                                    "compressed · {}",
-                                    compression_text(m.len, plain)
-                                ))
-                                .color(palette.weak),
-                            );
-                        } else if let Some(Item::Frame(f)) = first.as_ref().map(|e| &e.item) {
-                            ui.label(RichText::new(f.preview(160)).monospace().color(colour));
+                            compressed_tag_ui(ui, m.len, plain, palette);
                         }
+                        // The whole message's start, across its fragments (the plain
+                        // content, for a compressed one).
+                        let content = log.message_content(m, PREVIEW_BYTES);
+                        let full = m.plain.unwrap_or(m.len);
+                        let cut = content.cut || (content.data.len() as u64) < full;
+                        ui.label(
+                            RichText::new(preview_bytes(&content.data, cut, 160))
+                                .monospace()
+                                .color(colour),
+                        );
                     });
                     if row.response().clicked() {
                         clicked = Some(m.first);
@@ -553,6 +599,23 @@ impl FrameLogView {
         if let Some(first) = clicked {
             self.selected_message = Some(first);
         }
+        let at_end =
+            out.state.clamped_offset().y + out.inner_rect.height() >= out.content_size.y - 2.0;
+        self.follow_tail(ui, at_end);
+    }
+
+    /// Keeps following the tail: a jump repeats until the table is seen at its end, after
+    /// which the table's own stick-to-bottom holds it there; scrolling up (wheel, drag or
+    /// the scroll bar) while following pauses it until the user comes back to the end or
+    /// asks to jump.
+    fn follow_tail(&mut self, ui: &Ui, at_end: bool) {
+        if self.jump_to_end && at_end {
+            self.jump_to_end = false;
+        }
+        if self.jump_to_end {
+            ui.ctx().request_repaint();
+        }
+        self.at_end = at_end;
     }
 
     fn detail_ui(&mut self, ui: &mut Ui, log: &LogStore, palette: &Palette) {
@@ -591,23 +654,36 @@ impl FrameLogView {
                     );
                     ui.label(RichText::new(frame_facts(frame)).color(palette.weak));
                 });
-                let payload = frame.payload;
-                let close = (frame.header.opcode == OpCode::Close).then(|| close_text(payload));
-                let note = frame.truncated().then(|| {
-                    format!(
-                        "Showing the first {} of {} bytes: the log keeps large payloads truncated.",
-                        format_count(payload.len() as u64),
-                        format_count(frame.header.payload_len)
-                    )
-                });
-                payload_ui(
-                    ui,
-                    &mut self.payload_view,
-                    payload,
-                    close.as_deref(),
-                    note.as_deref(),
-                    palette,
-                );
+                let close = (frame.header.opcode == OpCode::Close).then(|| close_text(frame.payload));
+                let plain = frame.plain.filter(|_| !self.show_wire);
+                if let Some((_, plain_len)) = frame.plain {
+                    ui.horizontal(|ui| {
+                        ui.label(RichText::new("Compressed frame: show").color(palette.weak));
+                        ui.selectable_value(&mut self.show_wire, false, "Plain message")
+                            .on_hover_text(format!(
+                                "The whole message this frame belongs to, as the engine \
+                                 inflated it ({} bytes)",
+                                format_count(plain_len as u64)
+                            ));
+                        ui.selectable_value(&mut self.show_wire, true, "Wire bytes")
+                            .on_hover_text("This frame's payload as sent: deflated");
+                    });
+                }
+                let (data, len, part) = match plain {
+                    Some((data, len)) => (data, len as u64, 1),
+                    None => (frame.payload, frame.header.payload_len, 0),
+                };
+                let payload = Payload {
+                    data,
+                    close,
+                    note: not_kept_note(data.len() as u64, len, frame.trimmed),
+                };
+                let key = PayloadKey {
+                    index: entry.index,
+                    part,
+                    len: data.len(),
+                };
+                self.payload.ui(ui, key, &payload, palette);
             }
         }
     }
@@ -624,35 +700,22 @@ impl FrameLogView {
             );
             return;
         };
-        let mut payload = Vec::new();
-        let mut truncated = false;
-        let mut missing = false;
-        let message_id = match entry_at(log, m.first).map(|e| e.item) {
-            Some(Item::Frame(f)) => Some(f.message),
-            _ => None,
-        };
-        for index in m.first..=m.last {
-            match entry_at(log, index).map(|e| e.item) {
-                Some(Item::Frame(f))
-                    if f.direction == m.direction
-                        && Some(f.message) == message_id
-                        && f.fragment != Fragment::Control =>
-                {
-                    truncated |= f.truncated();
-                    payload.extend_from_slice(f.payload);
-                }
-                Some(_) => {}
-                None => missing = true,
-            }
+        // Reassembled once per message (and again as more of it arrives), not every frame.
+        let current = (m.first, m.last);
+        if self.message_cache.as_ref().is_none_or(|(at, _)| *at != current) {
+            self.message_cache = Some((current, log.message_content(m, usize::MAX)));
         }
+        let Some((_, content)) = &self.message_cache else {
+            return;
+        };
         ui.horizontal_wrapped(|ui| {
             ui.label(
                 RichText::new(format!(
-                    "Message · {} {} · {} fragment(s) · {} bytes",
+                    "Message · {} {} · {} · {}",
                     direction_text(m.direction),
                     if m.text { "text" } else { "binary" },
-                    m.fragments,
-                    format_count(m.len)
+                    plural(u64::from(m.fragments), "fragment", "fragments"),
+                    plural(m.plain.unwrap_or(m.len), "byte", "bytes"),
                 ))
                 .strong()
                 .color(palette.direction(m.direction)),
@@ -670,12 +733,52 @@ impl FrameLogView {
                 );
             }
         });
-        let note = (truncated || missing).then_some(
-            "Part of this message is not in the log (large payloads are kept truncated; old \
-             frames are dropped at capacity).",
-        );
-        payload_ui(ui, &mut self.payload_view, &payload, None, note, palette);
+        let note = if content.missing {
+            Some(
+                "Frames of this message are no longer in the log (the oldest are dropped at \
+                 capacity, and Clear drops them all)."
+                    .to_owned(),
+            )
+        } else if content.cut {
+            Some(format!(
+                "Part of this message was not kept: the log keeps at most {} of large \
+                 payloads in all, and trims the oldest to their first {} to stay within it.",
+                super::format_bytes(log.payload_budget() as u64),
+                super::format_bytes(TRIMMED_KEEP as u64),
+            ))
+        } else {
+            None
+        };
+        let payload = Payload {
+            data: &content.data,
+            close: None,
+            note,
+        };
+        let key = PayloadKey {
+            index: m.first,
+            part: 2,
+            len: content.data.len(),
+        };
+        self.payload.ui(ui, key, &payload, palette);
     }
+}
+
+/// Why only `kept` of a payload's `len` bytes are shown, if they are not all there.
+fn not_kept_note(kept: u64, len: u64, trimmed: bool) -> Option<String> {
+    if kept >= len {
+        return None;
+    }
+    let why = if trimmed {
+        "the log keeps a bounded amount of large payloads in all, and trimmed this one, among \
+         the oldest, to make room for newer ones"
+    } else {
+        "it is larger than the largest payload the log keeps (the message size limit)"
+    };
+    Some(format!(
+        "Showing the first {} of {}: {why}.",
+        plural(kept, "byte", "bytes"),
+        format_count(len)
+    ))
 }
 
 /// The message rows a table shows: all of them, or a selection.
@@ -774,6 +877,113 @@ fn frame_facts(frame: &FrameEntry<'_>) -> String {
         ));
     }
     facts
+}
+
+/// What a row's context menu asked of the log (copies are done in the menu).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RowMenuAction {
+    /// Show only frames with this opcode.
+    OnlyOpcode(u8),
+    /// Show only this direction.
+    OnlyDirection(Direction),
+}
+
+/// A row's context menu: copy its payload (text, hex) or the row as JSON, or filter by
+/// its opcode or direction.
+fn row_menu_ui(ui: &mut Ui, entry: &Entry<'_>) -> Option<RowMenuAction> {
+    let mut action = None;
+    if let Item::Frame(frame) = &entry.item {
+        let content = frame.plain.map_or(frame.payload, |(plain, _)| plain);
+        if ui.button("Copy payload").clicked() {
+            ui.ctx()
+                .copy_text(String::from_utf8_lossy(content).into_owned());
+            ui.close();
+        }
+        if ui.button("Copy payload as hex").clicked() {
+            ui.ctx().copy_text(super::hex_string(content));
+            ui.close();
+        }
+    }
+    if ui.button("Copy row as JSON").clicked() {
+        ui.ctx().copy_text(row_json(entry));
+        ui.close();
+    }
+    if let Item::Frame(frame) = &entry.item {
+        ui.separator();
+        if ui
+            .button(format!("Show only {} frames", frame.header.opcode.name()))
+            .clicked()
+        {
+            action = Some(RowMenuAction::OnlyOpcode(frame.header.opcode.bits()));
+            ui.close();
+        }
+        let way = match frame.direction {
+            Direction::Incoming => "received",
+            Direction::Outgoing => "sent",
+        };
+        if ui.button(format!("Show only frames {way}")).clicked() {
+            action = Some(RowMenuAction::OnlyDirection(frame.direction));
+            ui.close();
+        }
+    }
+    action
+}
+
+/// A row as one JSON object: its index, time, and the frame's header bits and payload
+/// (text when it is UTF-8, else hex), or the event's name and summary.
+fn row_json(entry: &Entry<'_>) -> String {
+    let time = chrono::DateTime::<chrono::Utc>::from(entry.time).to_rfc3339();
+    let value = match &entry.item {
+        Item::Frame(frame) => {
+            let h = &frame.header;
+            let content = frame.plain.map_or(frame.payload, |(plain, _)| plain);
+            let (key, payload) = match std::str::from_utf8(content) {
+                Ok(text) => ("payload_text", serde_json::Value::from(text)),
+                Err(_) => ("payload_hex", super::hex_string(content).into()),
+            };
+            let mut object = serde_json::json!({
+                "index": entry.index,
+                "time": time,
+                "direction": match frame.direction {
+                    Direction::Incoming => "in",
+                    Direction::Outgoing => "out",
+                },
+                "opcode": h.opcode.name(),
+                "fin": h.fin,
+                "rsv1": h.rsv1,
+                "rsv2": h.rsv2,
+                "rsv3": h.rsv3,
+                "mask": h.mask.map(|m| super::hex_string(&m).replace(' ', "")),
+                "length": h.payload_len,
+                "compressed": frame.decompressed_len.is_some(),
+                "complete": !frame.truncated() || frame.plain.is_some_and(|(p, n)| p.len() == n),
+            });
+            if let Some(map) = object.as_object_mut() {
+                map.insert(key.to_owned(), payload);
+            }
+            object
+        }
+        Item::Event(event) => serde_json::json!({
+            "index": entry.index,
+            "time": time,
+            "event": event.name(),
+            "summary": event.summary(),
+        }),
+    };
+    value.to_string()
+}
+
+/// The bytes of a message the messages table reads for its preview.
+const PREVIEW_BYTES: usize = 640;
+
+/// `deflated 26%`, with the sizes on hover: marks a compressed frame or message.
+fn compressed_tag_ui(ui: &mut Ui, wire: u64, plain: u64, palette: &Palette) {
+    let ratio = match plain {
+        0 => "—".to_owned(),
+        _ => format!("{:.0}%", wire as f64 * 100.0 / plain as f64),
+    };
+    ui.label(RichText::new(format!("deflated {ratio}")).color(palette.weak))
+        .on_hover_text(format!("compressed · {}", compression_text(wire, plain)));
 }
 
 /// `31 B on the wire, 120 B plain (26%)`: a compressed payload's sizes and ratio (the wire
@@ -897,14 +1107,11 @@ fn entry_row_ui(
             });
             cell(row, &mut |ui| {
                 if let Some(plain) = frame.decompressed_len {
-                    // The payload is deflated: its bytes say nothing; its sizes do.
-                    ui.label(
-                        RichText::new(format!(
-                            "compressed · {}",
-                            compression_text(h.payload_len, plain as u64)
-                        ))
-                        .color(palette.weak),
-                    );
+                    compressed_tag_ui(ui, h.payload_len, plain as u64, palette);
+                    // The deflated bytes say nothing: the plain message, once known.
+                    if frame.plain.is_some() {
+                        ui.label(RichText::new(frame.preview(200)).monospace().color(colour));
+                    }
                     return;
                 }
                 let preview = if h.opcode == OpCode::Close {
@@ -938,73 +1145,6 @@ fn entry_row_ui(
             });
         }
     }
-}
-
-/// The payload as text, JSON or hex, with copy buttons.
-fn payload_ui(
-    ui: &mut Ui,
-    view: &mut PayloadView,
-    payload: &[u8],
-    close: Option<&str>,
-    note: Option<&str>,
-    palette: &Palette,
-) {
-    let json = pretty_json(payload);
-    ui.horizontal(|ui| {
-        ui.selectable_value(view, PayloadView::Text, "Text");
-        ui.add_enabled_ui(json.is_some(), |ui| {
-            ui.selectable_value(view, PayloadView::Json, "JSON")
-                .on_disabled_hover_text("The payload is not a JSON object or array");
-        });
-        ui.selectable_value(view, PayloadView::Hex, "Hex");
-        ui.separator();
-        let text = String::from_utf8_lossy(payload);
-        if ui.small_button("Copy text").clicked() {
-            ui.ctx().copy_text(text.into_owned());
-        }
-        if let Some(json) = &json
-            && ui.small_button("Copy JSON").clicked()
-        {
-            ui.ctx().copy_text(json.clone());
-        }
-        if ui.small_button("Copy hex").clicked() {
-            ui.ctx().copy_text(super::hex_string(payload));
-        }
-        if let Some(note) = note {
-            ui.colored_label(palette.warning, "⚠").on_hover_text(note);
-        }
-    });
-    if let Some(close) = close {
-        ui.label(
-            RichText::new(format!("Close: {close}"))
-                .strong()
-                .color(palette.control),
-        );
-    }
-    let shown = match (*view, &json) {
-        (PayloadView::Json, Some(json)) => json.clone(),
-        (PayloadView::Hex, _) => hex_dump(payload),
-        _ => {
-            let text = String::from_utf8_lossy(payload).into_owned();
-            if std::str::from_utf8(payload).is_err() {
-                format!("(not valid UTF-8; invalid bytes shown as �)\n{text}")
-            } else {
-                text
-            }
-        }
-    };
-    egui::ScrollArea::both()
-        .id_salt("payload-scroll")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            let mut text = shown.as_str();
-            ui.add(
-                egui::TextEdit::multiline(&mut text)
-                    .id_salt("payload-text")
-                    .code_editor()
-                    .desired_width(f32::INFINITY),
-            );
-        });
 }
 
 #[cfg(test)]

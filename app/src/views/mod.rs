@@ -5,6 +5,8 @@ pub mod connection_bar;
 pub mod frame_log;
 pub mod handshake;
 pub mod options;
+pub mod path_field;
+pub mod payload;
 pub mod sidebar;
 
 use std::fmt::Write as _;
@@ -98,16 +100,11 @@ impl Palette {
     }
 }
 
-/// The text of a readyState badge: `1 OPEN`.
-pub fn ready_state_text(state: ReadyState) -> String {
-    format!("{} {}", state as u8, state.name())
-}
-
 /// A readyState badge: number and name on a coloured pill. `None` shows "no connection".
 pub fn ready_state_badge_ui(ui: &mut Ui, state: Option<ReadyState>) -> egui::Response {
     let palette = Palette::of(ui);
     let (text, colour) = match state {
-        Some(state) => (ready_state_text(state), palette.ready_state(state)),
+        Some(state) => (state.to_string(), palette.ready_state(state)),
         None => ("no connection".to_owned(), palette.weak),
     };
     egui::Frame::new()
@@ -148,6 +145,11 @@ pub fn format_count(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `1 frame`, `2 frames`, `1,000 frames`: a count with its noun agreeing.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", format_count(n), if n == 1 { one } else { many })
 }
 
 /// `01:02:03` (or `1d 01:02:03`).

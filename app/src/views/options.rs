@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use super::path_field::{PathField, PathStatus};
 use super::{Palette, heading_ui};
 use crate::profiles::{HeaderRow, Profile};
 
@@ -26,11 +27,15 @@ pub enum FileField {
     ClientKey,
 }
 
-/// The options panel. Stateless apart from the Browse request it hands back.
+/// The options panel. Stateless apart from the Browse request it hands back and what the
+/// app says about a file field.
 #[derive(Debug, Default)]
 pub struct OptionsView {
     /// A Browse… button was pressed: the app opens a file dialog for this field.
     pub browse: Option<FileField>,
+    /// A message for one file field (e.g. that no file dialog can be shown), shown under it
+    /// until the field is edited or Browse… is pressed again.
+    pub notice: Option<(FileField, String)>,
 }
 
 impl OptionsView {
@@ -73,11 +78,7 @@ impl OptionsView {
             });
         });
         if live {
-            ui.label(
-                RichText::new("Changes apply to the next connection.")
-                    .small()
-                    .color(palette.weak),
-            );
+            ui.label(RichText::new("Changes apply to the next connection.").color(palette.weak));
         }
         egui::ScrollArea::vertical()
             .id_salt("options-scroll")
@@ -90,13 +91,13 @@ impl OptionsView {
 
     fn fields_ui(&mut self, ui: &mut Ui, profile: &mut Profile, palette: &Palette) {
         heading_ui(ui, "Request");
-        text_row(
+        text_row_ui(
             ui,
             "Origin",
             &mut profile.origin,
             "e.g. https://example.com",
         );
-        text_row(
+        text_row_ui(
             ui,
             "Subprotocols",
             &mut profile.subprotocols,
@@ -106,28 +107,9 @@ impl OptionsView {
         heading_ui(ui, "Headers");
         let mut remove = None;
         for (i, row) in profile.headers.iter_mut().enumerate() {
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut row.enabled, "on")
-                    .on_hover_text("Send this header");
-                let width = field_width(ui, 36.0 + 24.0).max(120.0);
-                ui.add(
-                    egui::TextEdit::singleline(&mut row.name)
-                        .hint_text("Name")
-                        .desired_width(width * 0.4 - 8.0),
-                );
-                ui.add(
-                    egui::TextEdit::singleline(&mut row.value)
-                        .hint_text("Value")
-                        .desired_width(width * 0.6 - 8.0),
-                );
-                if ui
-                    .small_button("✖")
-                    .on_hover_text("Remove this header")
-                    .clicked()
-                {
-                    remove = Some(i);
-                }
-            });
+            if header_row_ui(ui, i, row) {
+                remove = Some(i);
+            }
         }
         if let Some(i) = remove {
             profile.headers.remove(i);
@@ -141,14 +123,14 @@ impl OptionsView {
         }
 
         heading_ui(ui, "TLS (wss://)");
-        self.file_row(ui, "Extra CA", &mut profile.ca_file, FileField::CaFile);
-        self.file_row(
+        self.file_row_ui(ui, "Extra CA", &mut profile.ca_file, FileField::CaFile);
+        self.file_row_ui(
             ui,
             "Client cert",
             &mut profile.client_cert_file,
             FileField::ClientCert,
         );
-        self.file_row(
+        self.file_row_ui(
             ui,
             "Client key",
             &mut profile.client_key_file,
@@ -179,7 +161,7 @@ impl OptionsView {
         }
 
         heading_ui(ui, "Proxy");
-        text_row(
+        text_row_ui(
             ui,
             "HTTP proxy",
             &mut profile.proxy,
@@ -187,10 +169,10 @@ impl OptionsView {
         );
 
         heading_ui(ui, "Timeouts");
-        seconds_row(ui, "TCP connect", &mut profile.connect_timeout_secs);
-        seconds_row(ui, "TLS handshake", &mut profile.tls_timeout_secs);
-        seconds_row(ui, "Opening handshake", &mut profile.handshake_timeout_secs);
-        seconds_row(ui, "Closing handshake", &mut profile.close_timeout_secs);
+        seconds_row_ui(ui, "TCP connect", &mut profile.connect_timeout_secs);
+        seconds_row_ui(ui, "TLS handshake", &mut profile.tls_timeout_secs);
+        seconds_row_ui(ui, "Opening handshake", &mut profile.handshake_timeout_secs);
+        seconds_row_ui(ui, "Closing handshake", &mut profile.close_timeout_secs);
 
         heading_ui(ui, "Protocol");
         ui.checkbox(
@@ -224,20 +206,101 @@ impl OptionsView {
         });
     }
 
-    fn file_row(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {
+    fn file_row_ui(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {
+        let mut status = None;
         ui.horizontal(|ui| {
             let label = label_cell(ui, name);
-            ui.add(
-                egui::TextEdit::singleline(value)
-                    .hint_text("PEM file path")
-                    .desired_width(field_width(ui, 80.0)),
-            )
-            .labelled_by(label.id);
-            if ui.small_button("Browse…").clicked() {
+            // Browse… takes about 70 points; the field takes the rest of the row.
+            let output = PathField::new(ui, ("options-file", name), value)
+                .hint_text("PEM file path (Tab completes)")
+                .desired_width(field_width(ui, 76.0))
+                .labelled_by(label.id)
+                .probe()
+                .ui(ui);
+            if output.response.changed() && self.notice.as_ref().is_some_and(|(f, _)| *f == field) {
+                self.notice = None;
+            }
+            status = output.status;
+            if ui
+                .button("Browse…")
+                .on_hover_text("Choose the file in a file dialog")
+                .clicked()
+            {
+                self.notice = None;
                 self.browse = Some(field);
             }
         });
+        let palette = Palette::of(ui);
+        let notice = self
+            .notice
+            .as_ref()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, text)| text.clone());
+        let problem = status.as_ref().and_then(PathStatus::problem_for_reading);
+        for text in notice.into_iter().chain(problem) {
+            ui.horizontal(|ui| {
+                ui.add_space(LABEL_WIDTH + ui.spacing().item_spacing.x);
+                ui.add(
+                    egui::Label::new(RichText::new(format!("⚠ {text}")).color(palette.error))
+                        .wrap(),
+                );
+            });
+        }
     }
+}
+
+/// One header: on/off, name, value and remove. The value wraps, so that a long token shows
+/// whole; on a narrow panel it gets a line of its own. Returns whether remove was pressed.
+fn header_row_ui(ui: &mut Ui, i: usize, row: &mut HeaderRow) -> bool {
+    let mut remove = false;
+    let wide = ui.available_width() >= 460.0;
+    let value_ui = |ui: &mut Ui, row: &mut HeaderRow, width: f32| {
+        let response = ui.add(
+            egui::TextEdit::multiline(&mut row.value)
+                .id_salt(("header-value", i))
+                .hint_text("Value")
+                .desired_rows(1)
+                // Enter adds no line break: a header value is one line.
+                .return_key(None)
+                .desired_width(width),
+        );
+        if response.changed() && row.value.contains(['\n', '\r']) {
+            // A pasted value keeps its text, not its line breaks.
+            row.value = row.value.replace(['\r', '\n'], "");
+        }
+        response.accessible_name(format!("Header {} value", i + 1));
+    };
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut row.enabled, "on")
+            .on_hover_text("Send this header");
+        let rest = field_width(ui, 36.0);
+        let name_width = if wide {
+            (rest * 0.32).clamp(120.0, 240.0)
+        } else {
+            rest
+        };
+        ui.add(
+            egui::TextEdit::singleline(&mut row.name)
+                .id_salt(("header-name", i))
+                .hint_text("Name")
+                .desired_width(name_width),
+        )
+        .accessible_name(format!("Header {} name", i + 1));
+        if wide {
+            value_ui(ui, row, field_width(ui, 36.0));
+        }
+        remove = ui
+            .small_button("✖")
+            .on_hover_text("Remove this header")
+            .clicked();
+    });
+    if !wide {
+        ui.horizontal(|ui| {
+            ui.add_space(24.0);
+            value_ui(ui, row, field_width(ui, 0.0));
+        });
+    }
+    remove
 }
 
 /// The text width for a field that fills the row, leaving `reserve` points for what follows
@@ -264,7 +327,7 @@ fn label_cell(ui: &mut Ui, name: &str) -> egui::Response {
     .inner
 }
 
-fn text_row(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
+fn text_row_ui(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
     ui.horizontal(|ui| {
         let label = label_cell(ui, name);
         ui.add(
@@ -276,7 +339,7 @@ fn text_row(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
     });
 }
 
-fn seconds_row(ui: &mut Ui, name: &str, value: &mut f32) {
+fn seconds_row_ui(ui: &mut Ui, name: &str, value: &mut f32) {
     ui.horizontal(|ui| {
         let label = label_cell(ui, name);
         ui.add(
