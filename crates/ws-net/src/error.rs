@@ -5,9 +5,16 @@ use std::io;
 
 use ws_proto::{CloseCode, HandshakeError, ProtocolError};
 
+use crate::tls::TlsFailure;
+
 /// Everything that can go wrong with a connection. Ask it what happened with the `is_*`
 /// queries; [`http_response`](Self::http_response) and [`http_body`](Self::http_body) give a
-/// refused upgrade's answer; it converts into [`io::Error`].
+/// refused upgrade's answer, [`tls_failure`](Self::tls_failure) what went wrong in TLS; it
+/// converts into [`io::Error`].
+///
+/// Its `Display` is meant for people: for a TLS failure, a sentence that says what is wrong
+/// and what to do, without rustls' wording (which stays reachable as the
+/// [`source`](std::error::Error::source)).
 pub struct Error {
     kind: Kind,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
@@ -32,7 +39,7 @@ pub enum Stage {
 pub(crate) enum Kind {
     Io,
     Timeout(Stage),
-    Tls(String),
+    Tls(Box<TlsFailure>),
     Handshake(Box<HandshakeError>),
     Protocol(ProtocolError),
     Proxy(String),
@@ -62,8 +69,8 @@ impl Error {
         Self::new(Kind::Timeout(stage))
     }
 
-    pub(crate) fn tls(msg: impl Into<String>) -> Self {
-        Self::new(Kind::Tls(msg.into()))
+    pub(crate) fn tls(failure: TlsFailure) -> Self {
+        Self::new(Kind::Tls(Box::new(failure)))
     }
 
     pub(crate) fn proxy(msg: impl Into<String>) -> Self {
@@ -91,9 +98,20 @@ impl Error {
         }
     }
 
-    /// The TLS handshake or configuration failed (e.g. an untrusted certificate).
+    /// The TLS handshake failed (e.g. an untrusted certificate), or the peer ended TLS with
+    /// an alert later; [`tls_failure`](Self::tls_failure) says what went wrong.
     pub fn is_tls(&self) -> bool {
         matches!(self.kind, Kind::Tls(_))
+    }
+
+    /// What went wrong in TLS, classified (self-signed, expired, wrong name, not a TLS
+    /// server, …), with a plain sentence as its `Display` and a
+    /// [`hint`](TlsFailure::hint) of what to do; `None` unless [`is_tls`](Self::is_tls).
+    pub fn tls_failure(&self) -> Option<&TlsFailure> {
+        match &self.kind {
+            Kind::Tls(failure) => Some(failure),
+            _ => None,
+        }
     }
 
     /// The HTTP upgrade failed; [`http_response`](Self::http_response) has the answer if the
@@ -183,7 +201,13 @@ impl fmt::Display for Error {
         match &self.kind {
             Kind::Io => f.write_str("I/O error")?,
             Kind::Timeout(stage) => write!(f, "timed out ({})", stage_name(*stage))?,
-            Kind::Tls(msg) => write!(f, "TLS: {msg}")?,
+            Kind::Tls(failure) => {
+                // A sentence of its own: rustls' wording of the source is for developers.
+                return match failure.hint() {
+                    Some(hint) => write!(f, "{failure}: {hint}"),
+                    None => write!(f, "{failure}"),
+                };
+            }
             Kind::Handshake(e) => write!(f, "handshake failed: {e}")?,
             Kind::Protocol(e) => write!(f, "protocol error: {e}")?,
             Kind::Proxy(msg) => write!(f, "proxy: {msg}")?,
