@@ -503,11 +503,15 @@ impl WsInspectorApp {
         self.run_flood(ui.ctx());
         egui::Panel::top("tabs-bar").show(ui, |ui| self.tabs_ui(ui));
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_ui(ui));
+        // Side panels in proportion to the window, so a 1024 px window keeps a usable log.
+        let width = ui.available_width();
         if self.settings.show_sidebar {
             egui::Panel::left("profiles-sidebar")
                 .resizable(true)
-                .default_size(210.0)
-                .min_size(160.0)
+                .default_size((width * 0.16).clamp(150.0, 230.0))
+                .min_size(130.0)
+                // Shrinks with the window, whatever it was dragged to before.
+                .max_size((width * 0.25).max(130.0))
                 .show(ui, |ui| self.sidebar_ui(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| self.tab_ui(ui));
@@ -890,11 +894,12 @@ impl WsInspectorApp {
 
         let mut options_action = None;
         if settings.show_inspector {
+            let width = ui.available_width();
             egui::Panel::right("inspector-panel")
                 .resizable(true)
-                .default_size(360.0)
-                .min_size(260.0)
-                .max_size(720.0)
+                .default_size((width * 0.32).clamp(250.0, 420.0))
+                .min_size(220.0)
+                .max_size((width * 0.36).clamp(220.0, 720.0))
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.selectable_value(
@@ -929,10 +934,12 @@ impl WsInspectorApp {
         }
 
         let mut to_send = None;
+        let height = ui.available_height();
         egui::Panel::bottom("composer-panel")
             .resizable(true)
-            .default_size(170.0)
-            .min_size(120.0)
+            .default_size((height * 0.24).clamp(110.0, 190.0))
+            .min_size(100.0)
+            .max_size((height * 0.32).max(100.0))
             .frame(
                 egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
             )

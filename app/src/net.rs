@@ -54,7 +54,11 @@ pub struct Tasks {
 impl Tasks {
     /// Spawns `task` on the runtime; `what` names it in the record of a panic. The handle
     /// yields `None` when the task panicked.
-    pub fn spawn<F>(&self, what: &'static str, task: F) -> tokio::task::JoinHandle<Option<F::Output>>
+    pub fn spawn<F>(
+        &self,
+        what: &'static str,
+        task: F,
+    ) -> tokio::task::JoinHandle<Option<F::Output>>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -806,14 +810,28 @@ pub fn explain(error: &ws_net::Error) -> String {
         let what = match stage {
             ws_net::Stage::Connect => "opening the TCP connection",
             ws_net::Stage::Proxy => "the proxy's CONNECT",
-            ws_net::Stage::Tls => "the TLS handshake",
+            ws_net::Stage::Tls => {
+                "the TLS handshake (if the server is a plain ws:// server, use ws:// instead of \
+                 wss://)"
+            }
             ws_net::Stage::Handshake => "the server's answer to the upgrade request",
             ws_net::Stage::Close => "the closing handshake",
         };
         return format!("Timed out waiting for {what} (see the timeouts under Options).");
     }
+    if let Some(failure) = error.tls_failure() {
+        let mut text = sentence(&failure.to_string());
+        if let Some(hint) = failure.hint() {
+            text.push(' ');
+            text.push_str(&sentence(&hint));
+        }
+        if failure.problem().is_certificate() && failure.peer() == ws_net::tls::Peer::Server {
+            text.push_str(" Extra CA and Accept invalid certificates are under Options › TLS.");
+        }
+        return text;
+    }
     if error.is_tls() {
-        return format!("{error}. Check the server name, the CA file, or the clock.");
+        return sentence(&error.to_string());
     }
     if error.is_proxy() {
         return format!("{error}. Check the proxy setting in Options.");
@@ -841,6 +859,19 @@ pub fn explain(error: &ws_net::Error) -> String {
         }
     }
     error.to_string()
+}
+
+/// `text` as a sentence: a capital first, a full stop last.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// Applies tap reports in batches until the connection's taps are all dropped.
@@ -1047,6 +1078,32 @@ mod tests {
             "{}",
             explain(&error)
         );
+    }
+
+    #[test]
+    fn a_plain_server_behind_wss_is_explained_in_plain_words() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let error = runtime.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                if let Ok((mut tcp, _)) = listener.accept().await {
+                    let mut buf = [0u8; 1024];
+                    let _ = tcp.read(&mut buf).await;
+                    let _ = tcp
+                        .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                        .await;
+                }
+            });
+            ws_net::connect(ConnectOptions::new(format!("wss://{addr}/")))
+                .await
+                .unwrap_err()
+        });
+        let text = explain(&error);
+        assert!(text.contains("not a TLS server"), "{text}");
+        assert!(text.contains("ws://"), "says what to do: {text}");
+        assert!(!text.contains("Other("), "{text}");
     }
 
     #[test]

@@ -2118,7 +2118,10 @@ mod tests {
         store.set_payload_budget(3 << 20);
         let big = vec![b'y'; 1 << 20];
         for _ in 0..5 {
-            push(&mut store, frame(Direction::Incoming, OpCode::Text, true, &big));
+            push(
+                &mut store,
+                frame(Direction::Incoming, OpCode::Text, true, &big),
+            );
         }
         // The newest three fit the budget whole; the oldest two were trimmed, and say so.
         for position in 0..5 {
@@ -2134,7 +2137,10 @@ mod tests {
         // Eviction releases them from the budget's account.
         store.set_capacity(1);
         assert!(store.approx_memory() < (1 << 20) + 64 * 1024);
-        push(&mut store, frame(Direction::Incoming, OpCode::Text, true, &big));
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Text, true, &big),
+        );
         assert!(!frame_at(&store, 0).trimmed, "room again after eviction");
     }
 
@@ -2142,11 +2148,20 @@ mod tests {
     fn a_single_payload_larger_than_the_budget_stays_whole() {
         let mut store = LogStore::default();
         store.set_payload_budget(1000);
-        push(&mut store, frame(Direction::Incoming, OpCode::Binary, true, &[1; 20_000]));
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Binary, true, &[1; 20_000]),
+        );
         assert_eq!(frame_at(&store, 0).payload.len(), 20_000);
     }
 
-    fn compressed(direction: Direction, opcode: OpCode, fin: bool, wire: &[u8], plain: usize) -> Frame {
+    fn compressed(
+        direction: Direction,
+        opcode: OpCode,
+        fin: bool,
+        wire: &[u8],
+        plain: usize,
+    ) -> Frame {
         let mut f = frame(direction, opcode, fin, wire);
         f.header.rsv1 = opcode != OpCode::Continuation;
         f.decompressed_len = Some(plain);
@@ -2156,9 +2171,15 @@ mod tests {
     #[test]
     fn plain_content_of_compressed_messages_is_shown_previewed_and_searched() {
         let mut store = LogStore::new(100, 64);
-        push(&mut store, compressed(Direction::Incoming, OpCode::Text, false, b"\x01\x02", 6));
+        push(
+            &mut store,
+            compressed(Direction::Incoming, OpCode::Text, false, b"\x01\x02", 6),
+        );
         push(&mut store, text_out("between"));
-        push(&mut store, compressed(Direction::Incoming, OpCode::Continuation, true, b"\x03", 5));
+        push(
+            &mut store,
+            compressed(Direction::Incoming, OpCode::Continuation, true, b"\x03", 5),
+        );
         store.attach_plain(Direction::Incoming, b"hello world");
         for position in [0, 2] {
             let f = frame_at(&store, position);
@@ -2167,13 +2188,22 @@ mod tests {
             assert_eq!(f.search_text(), "hello world");
         }
         assert_eq!(frame_at(&store, 1).plain, None);
-        let found = matching(&store, Filter { text: "WORLD".into(), ..Filter::default() });
+        let found = matching(
+            &store,
+            Filter {
+                text: "WORLD".into(),
+                ..Filter::default()
+            },
+        );
         assert_eq!(found, vec![0, 2]);
         // The message view reads the plain content.
         let mut view = MessageView::default();
         view.update(&store);
         let rows = view.rows();
-        let incoming = rows.iter().find(|r| r.direction == Direction::Incoming).expect("row");
+        let incoming = rows
+            .iter()
+            .find(|r| r.direction == Direction::Incoming)
+            .expect("row");
         let content = store.message_content(incoming, usize::MAX);
         assert_eq!(content.data, b"hello world");
         assert!(!content.missing && !content.cut);
@@ -2187,15 +2217,33 @@ mod tests {
     #[test]
     fn message_content_joins_fragments_around_control_frames() {
         let mut store = LogStore::new(100, 64);
-        push(&mut store, frame(Direction::Incoming, OpCode::Text, false, b"one "));
-        push(&mut store, frame(Direction::Incoming, OpCode::Ping, true, b"p"));
-        push(&mut store, frame(Direction::Incoming, OpCode::Continuation, false, b"two "));
-        push(&mut store, frame(Direction::Outgoing, OpCode::Text, true, b"other"));
-        push(&mut store, frame(Direction::Incoming, OpCode::Continuation, true, b"three"));
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Text, false, b"one "),
+        );
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Ping, true, b"p"),
+        );
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Continuation, false, b"two "),
+        );
+        push(
+            &mut store,
+            frame(Direction::Outgoing, OpCode::Text, true, b"other"),
+        );
+        push(
+            &mut store,
+            frame(Direction::Incoming, OpCode::Continuation, true, b"three"),
+        );
         let mut view = MessageView::default();
         view.update(&store);
         let row = &view.rows()[0];
-        assert_eq!(store.message_content(row, usize::MAX).data, b"one two three");
+        assert_eq!(
+            store.message_content(row, usize::MAX).data,
+            b"one two three"
+        );
         assert_eq!(store.message_content(row, 6).data, b"one tw");
         assert_eq!(preview_bytes(b"one two three", false, 7), "one two…");
     }
@@ -2204,7 +2252,13 @@ mod tests {
     fn the_opcode_filter_keeps_one_kind_of_frame() {
         let store = sample_store();
         let all = matching(&store, Filter::default());
-        let pings = matching(&store, Filter { opcode: Some(OpCode::Ping.bits()), ..Filter::default() });
+        let pings = matching(
+            &store,
+            Filter {
+                opcode: Some(OpCode::Ping.bits()),
+                ..Filter::default()
+            },
+        );
         assert!(!pings.is_empty() && pings.len() < all.len());
         for index in pings {
             match store.by_index(index).map(|e| e.item) {

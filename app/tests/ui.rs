@@ -299,10 +299,14 @@ fn a_closed_connection_reconnects_with_ctrl_k_and_keeps_its_log() {
     let mut harness = harness(dir.path());
     harness.run();
     harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
-    wait_for(&mut harness, "readyState 1 OPEN", |h| has_label(h, "1 OPEN"));
+    wait_for(&mut harness, "readyState 1 OPEN", |h| {
+        has_label(h, "1 OPEN")
+    });
     type_into(&mut harness, "Compose", "before the close");
     harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
-    wait_for(&mut harness, "the echo", |h| count_label(h, "before the close") == 2);
+    wait_for(&mut harness, "the echo", |h| {
+        count_label(h, "before the close") == 2
+    });
 
     // We close.
     harness.get_by_label("Close…").click();
@@ -315,7 +319,9 @@ fn a_closed_connection_reconnects_with_ctrl_k_and_keeps_its_log() {
 
     // Ctrl+K connects the same tab again; the old entries are still there.
     harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
-    wait_for(&mut harness, "the second connection", |h| has_label(h, "1 OPEN"));
+    wait_for(&mut harness, "the second connection", |h| {
+        has_label(h, "1 OPEN")
+    });
     assert_eq!(harness.state().tab_count(), 1);
     assert_eq!(
         count_label(&harness, "before the close"),
@@ -354,7 +360,9 @@ fn a_server_that_closes_first() {
     let mut harness = harness(dir.path());
     harness.run();
     connect_to(&mut harness, &server.url);
-    wait_for(&mut harness, "readyState 3 CLOSED", |h| has_label(h, "3 CLOSED"));
+    wait_for(&mut harness, "readyState 3 CLOSED", |h| {
+        has_label(h, "3 CLOSED")
+    });
     wait_for(&mut harness, "the session's end", |h| {
         h.state().session_state().is_some_and(|s| s.finished)
     });
@@ -374,7 +382,12 @@ fn a_server_that_closes_first() {
         support::count_text_starting(&harness, "1 frame · ") == 1,
         "singular for one frame"
     );
-    assert!(harness.query_all_by_label_contains("4 frames").next().is_some());
+    assert!(
+        harness
+            .query_all_by_label_contains("4 frames")
+            .next()
+            .is_some()
+    );
 
     // The close frame's text view: its code, name and reason; no UTF-8 warning.
     harness
@@ -408,9 +421,14 @@ fn a_large_message_shows_whole_with_its_json_view() {
     let mut harness = harness(dir.path());
     harness.run();
     harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
-    wait_for(&mut harness, "readyState 1 OPEN", |h| has_label(h, "1 OPEN"));
+    wait_for(&mut harness, "readyState 1 OPEN", |h| {
+        has_label(h, "1 OPEN")
+    });
     let items: Vec<String> = (0..500).map(|i| format!("\"item-{i:04}\"")).collect();
-    let json = format!("{{\"items\":[{}],\"last\":\"the-very-end\"}}", items.join(","));
+    let json = format!(
+        "{{\"items\":[{}],\"last\":\"the-very-end\"}}",
+        items.join(",")
+    );
     assert!(json.len() > 5000);
     type_into(&mut harness, "Compose", &json);
     harness.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
@@ -472,18 +490,19 @@ fn follow_resumes_on_a_live_stream() {
         h.state().session_state().is_some_and(|s| s.log.len() > 150)
     });
 
-    let stays_at_end = |harness: &mut egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>| {
-        // Give it a moment to land, then it must stay at the end for a second of stream.
-        for _ in 0..10 {
-            harness.step();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        for i in 0..25 {
-            harness.step();
-            assert!(harness.state().log_at_end(), "fell behind after {i} frames");
-            std::thread::sleep(std::time::Duration::from_millis(40));
-        }
-    };
+    let stays_at_end =
+        |harness: &mut egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>| {
+            // Give it a moment to land, then it must stay at the end for a second of stream.
+            for _ in 0..10 {
+                harness.step();
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            for i in 0..25 {
+                harness.step();
+                assert!(harness.state().log_at_end(), "fell behind after {i} frames");
+                std::thread::sleep(std::time::Duration::from_millis(40));
+            }
+        };
 
     // Follow off (scrolled to the top), then on again.
     harness.state_mut().scroll_log_to(0.0);
@@ -494,7 +513,11 @@ fn follow_resumes_on_a_live_stream() {
     stays_at_end(&mut harness);
 
     // Scrolling up while following pauses it; "Jump to latest" resumes.
-    let table = harness.query_all_by_label_contains("tick ").next().expect("a row").rect();
+    let table = harness
+        .query_all_by_label_contains("tick ")
+        .next()
+        .expect("a row")
+        .rect();
     harness.hover_at(table.center());
     for _ in 0..5 {
         harness.event(egui::Event::MouseWheel {
@@ -506,7 +529,9 @@ fn follow_resumes_on_a_live_stream() {
         });
         harness.step();
     }
-    wait_for(&mut harness, "the jump button", |h| has_label(h, "⬇ Jump to latest"));
+    wait_for(&mut harness, "the jump button", |h| {
+        has_label(h, "⬇ Jump to latest")
+    });
     assert!(harness.state().log_follows(), "following is only paused");
     harness.get_by_label("⬇ Jump to latest").click();
     stays_at_end(&mut harness);
@@ -517,9 +542,8 @@ fn follow_resumes_on_a_live_stream() {
 /// after a restart (not connected).
 #[test]
 fn tabs_follow_the_url_and_all_come_back() {
-    let server = serve(|_sender, mut receiver| async move {
-        while receiver.recv().await.is_some() {}
-    });
+    let server =
+        serve(|_sender, mut receiver| async move { while receiver.recv().await.is_some() {} });
     let dir = tempfile::tempdir().expect("temp dir");
     let mut harness = harness(dir.path());
     harness.run();

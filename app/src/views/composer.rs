@@ -124,7 +124,7 @@ impl Composer {
         let palette = Palette::of(ui);
         let mut send = false;
         let mut compose_label = None;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             compose_label = Some(ui.label(RichText::new("Compose").strong()).id);
             for kind in [
                 Kind::Text,

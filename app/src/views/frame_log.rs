@@ -26,6 +26,9 @@ const FILTER_SCAN_BLOCK: usize = 16_384;
 /// frame): a 60 Hz frame has 16.7 ms, and the layout needs a few.
 const FILTER_BUDGET: std::time::Duration = std::time::Duration::from_millis(6);
 
+/// Below this width the frames table leaves out its Δ, FIN, RSV and mask columns.
+const COMPACT_BELOW: f32 = 720.0;
+
 /// Row height of the tables, in points.
 const ROW_HEIGHT: f32 = 20.0;
 
@@ -184,10 +187,15 @@ impl FrameLogView {
             }
         }
 
+        // A third of the log's height by default: in a 640 px window the table keeps
+        // about ten rows, in a 900 px one about twenty.
+        let detail = (ui.available_height() * 0.3).clamp(90.0, 260.0);
         egui::Panel::bottom("payload-detail")
             .resizable(true)
-            .default_size(215.0)
-            .min_size(90.0)
+            .default_size(detail)
+            .min_size(70.0)
+            // Shrinks with the window, whatever it was dragged to before.
+            .max_size((ui.available_height() * 0.4).max(70.0))
             .show(ui, |ui| {
                 // Fill the panel, so that it keeps its size whatever it shows.
                 ui.set_min_size(ui.available_size());
@@ -218,69 +226,73 @@ impl FrameLogView {
         palette: &Palette,
     ) -> Option<LogAction> {
         let mut action = None;
-        ui.horizontal(|ui| {
+        // Wrapped: in a narrow log the buttons after the filter go to a second line
+        // instead of under the next panel.
+        ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
             ui.selectable_value(&mut self.settings.messages, false, "Frames")
                 .on_hover_text("Every frame as it was on the wire");
             ui.selectable_value(&mut self.settings.messages, true, "Messages")
                 .on_hover_text("Fragments grouped into their messages");
             ui.separator();
-            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                if ui
-                    .add_enabled(session.is_some(), egui::Button::new("Clear"))
-                    .on_hover_text("Clear the log (Ctrl+L)")
-                    .clicked()
-                {
-                    action = Some(LogAction::Clear);
-                }
-                if let Some(s) = session {
-                    let (text, hover) = if s.capture {
-                        ("Pause", "Stop logging frames (they are still counted)")
+            // The filter takes what the buttons after it leave, but never less than a
+            // usable width (it collapsed to "…" in a 1024 px window).
+            let label = ui.label("Filter");
+            let filter_id = ui.make_persistent_id("log-filter");
+            if self.focus_filter {
+                ui.memory_mut(|m| m.request_focus(filter_id));
+                self.focus_filter = false;
+            }
+            let after = 300.0;
+            ui.add(
+                egui::TextEdit::singleline(&mut self.settings.filter.text)
+                    .id(filter_id)
+                    .hint_text(if self.settings.filter.regex {
+                        "regex (Ctrl+F)"
                     } else {
-                        ("▶ Resume", "Log frames again")
-                    };
-                    if ui.button(text).on_hover_text(hover).clicked() {
-                        action = Some(LogAction::SetCapture(!s.capture));
-                    }
-                }
-                let follow = ui
-                    .toggle_value(&mut self.settings.follow, "Follow")
-                    .on_hover_text(
-                        "Keep the newest row in view; scrolling up pauses following \
-                         until you scroll back to the end",
-                    );
-                if follow.clicked() {
-                    self.jump_to_end = self.settings.follow;
-                }
-                ui.separator();
-                ui.toggle_value(
-                    &mut self.settings.filter.regex,
-                    RichText::new(".*").monospace(),
-                )
-                .on_hover_text("Regular expression");
-                ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
-                    let label = ui.label("Filter");
-                    let filter_id = ui.make_persistent_id("log-filter");
-                    if self.focus_filter {
-                        ui.memory_mut(|m| m.request_focus(filter_id));
-                        self.focus_filter = false;
-                    }
-                    ui.add(
-                        egui::TextEdit::singleline(&mut self.settings.filter.text)
-                            .id(filter_id)
-                            .hint_text(if self.settings.filter.regex {
-                                "regular expression (Ctrl+F)"
-                            } else {
-                                "text in payloads and events (Ctrl+F)"
-                            })
-                            .desired_width(f32::INFINITY),
-                    )
-                    .labelled_by(label.id);
-                });
-            });
+                        "text (Ctrl+F)"
+                    })
+                    .desired_width((ui.available_width() - after).clamp(140.0, 640.0)),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Rows whose payload or event text contains this (Ctrl+F)");
+            ui.toggle_value(
+                &mut self.settings.filter.regex,
+                RichText::new(".*").monospace(),
+            )
+            .on_hover_text("Regular expression");
+            ui.separator();
+            self.counts_ui(ui, session, palette);
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
+            let follow = ui
+                .toggle_value(&mut self.settings.follow, "Follow")
+                .on_hover_text(
+                    "Keep the newest row in view; scrolling up pauses following until you \
+                     scroll back to the end or jump to the latest",
+                );
+            if follow.clicked() {
+                self.jump_to_end = self.settings.follow;
+            }
+            if let Some(s) = session {
+                let (text, hover) = if s.capture {
+                    ("Pause", "Stop logging frames (they are still counted)")
+                } else {
+                    ("▶ Resume", "Log frames again")
+                };
+                if ui.button(text).on_hover_text(hover).clicked() {
+                    action = Some(LogAction::SetCapture(!s.capture));
+                }
+            }
+            if ui
+                .add_enabled(session.is_some(), egui::Button::new("Clear"))
+                .on_hover_text("Clear the log (Ctrl+L)")
+                .clicked()
+            {
+                action = Some(LogAction::Clear);
+            }
+            ui.separator();
             ui.label(RichText::new("Show").color(palette.weak));
             ui.toggle_value(
                 &mut self.settings.filter.outgoing,
@@ -314,8 +326,7 @@ impl FrameLogView {
                     self.settings.filter.opcode = None;
                 }
             }
-            ui.separator();
-            self.counts_ui(ui, session, palette);
+            self.warnings_ui(ui, session, palette);
         });
         // Recompile the filter when it changed.
         if self.compiled_for.as_ref() != Some(&self.settings.filter) {
@@ -349,14 +360,20 @@ impl FrameLogView {
             } else {
                 plural(shown as u64, "row", "rows")
             };
-            ui.label(
-                RichText::new(format!(
-                    "{shown} · {} kept of {} logged",
+            ui.add(egui::Label::new(RichText::new(shown).color(palette.weak)).extend())
+                .on_hover_text(format!(
+                    "Shown after the filter. The log keeps {} of the {} logged since the tab \
+                     opened.",
                     plural(log.len() as u64, "entry", "entries"),
                     format_count(log.total_pushed()),
-                ))
-                .color(palette.weak),
-            );
+                ));
+        }
+    }
+
+    /// What the log is not keeping: dropped entries, paused capture.
+    fn warnings_ui(&self, ui: &mut Ui, session: Option<&SessionState>, palette: &Palette) {
+        if let Some(s) = session {
+            let log = &s.log;
             if log.evicted() > 0 {
                 ui.label(
                     RichText::new(format!(
@@ -384,21 +401,35 @@ impl FrameLogView {
         // take the click (the payload pane below is where text is selected and copied).
         ui.style_mut().interaction.selectable_labels = false;
         let rows = self.filtered.len();
+        // In a narrow log (a small window, or wide side panels) the Δ, FIN, RSV and mask
+        // columns give way to the preview: the detail pane shows them for the selected row.
+        let compact = ui.available_width() < COMPACT_BELOW;
         let mut table = TableBuilder::new(ui)
-            .id_salt("frames-table")
+            .id_salt(if compact {
+                "frames-table-compact"
+            } else {
+                "frames-table"
+            })
             .striped(true)
             .resizable(true)
             .sense(Sense::click())
             .stick_to_bottom(self.settings.follow)
             .cell_layout(Layout::left_to_right(Align::Center))
             .column(Column::initial(46.0).at_least(30.0))
-            .column(Column::initial(92.0).at_least(60.0))
-            .column(Column::initial(62.0).at_least(40.0))
+            .column(Column::initial(92.0).at_least(60.0));
+        if !compact {
+            table = table.column(Column::initial(62.0).at_least(40.0));
+        }
+        table = table
             .column(Column::initial(50.0).at_least(40.0))
-            .column(Column::initial(84.0).at_least(50.0))
-            .column(Column::initial(28.0).at_least(24.0))
-            .column(Column::initial(34.0).at_least(30.0))
-            .column(Column::initial(70.0).at_least(40.0))
+            .column(Column::initial(84.0).at_least(50.0));
+        if !compact {
+            table = table
+                .column(Column::initial(28.0).at_least(24.0))
+                .column(Column::initial(34.0).at_least(30.0))
+                .column(Column::initial(70.0).at_least(40.0));
+        }
+        table = table
             .column(Column::initial(56.0).at_least(40.0))
             .column(Column::remainder().at_least(120.0).clip(true));
         if self.jump_to_end && rows > 0 {
@@ -420,11 +451,17 @@ impl FrameLogView {
         let filtered = &self.filtered;
         let out = table
             .header(22.0, |mut header| {
-                for title in [
-                    "#", "Time", "Δ", "Dir", "Opcode", "FIN", "RSV", "Mask", "Length", "Preview",
-                ] {
+                let titles: &[&str] = if compact {
+                    &["#", "Time", "Dir", "Opcode", "Length", "Preview"]
+                } else {
+                    &[
+                        "#", "Time", "Δ", "Dir", "Opcode", "FIN", "RSV", "Mask", "Length",
+                        "Preview",
+                    ]
+                };
+                for title in titles {
                     header.col(|ui| {
-                        ui.label(RichText::new(title).strong());
+                        ui.label(RichText::new(*title).strong());
                     });
                 }
             })
@@ -439,7 +476,7 @@ impl FrameLogView {
                         .and_then(|j| filtered.position(j))
                         .and_then(|p| log.get(p));
                     row.set_selected(selected == Some(entry.index));
-                    entry_row_ui(&mut row, &entry, previous.as_ref(), palette);
+                    entry_row_ui(&mut row, &entry, previous.as_ref(), compact, palette);
                     let response = row.response();
                     if response.clicked() {
                         clicked = Some(entry.index);
@@ -654,7 +691,8 @@ impl FrameLogView {
                     );
                     ui.label(RichText::new(frame_facts(frame)).color(palette.weak));
                 });
-                let close = (frame.header.opcode == OpCode::Close).then(|| close_text(frame.payload));
+                let close =
+                    (frame.header.opcode == OpCode::Close).then(|| close_text(frame.payload));
                 let plain = frame.plain.filter(|_| !self.show_wire);
                 if let Some((_, plain_len)) = frame.plain {
                     ui.horizontal(|ui| {
@@ -702,7 +740,11 @@ impl FrameLogView {
         };
         // Reassembled once per message (and again as more of it arrives), not every frame.
         let current = (m.first, m.last);
-        if self.message_cache.as_ref().is_none_or(|(at, _)| *at != current) {
+        if self
+            .message_cache
+            .as_ref()
+            .is_none_or(|(at, _)| *at != current)
+        {
             self.message_cache = Some((current, log.message_content(m, usize::MAX)));
         }
         let Some((_, content)) = &self.message_cache else {
@@ -1022,6 +1064,7 @@ fn entry_row_ui(
     row: &mut egui_extras::TableRow<'_, '_>,
     entry: &Entry<'_>,
     previous: Option<&Entry<'_>>,
+    compact: bool,
     palette: &Palette,
 ) {
     let tint = match &entry.item {
@@ -1048,13 +1091,15 @@ fn entry_row_ui(
     cell(row, &mut |ui| {
         ui.label(RichText::new(format_time(entry.time)).monospace());
     });
-    cell(row, &mut |ui| {
-        let delta = previous
-            .map(|p| entry.elapsed.saturating_sub(p.elapsed))
-            .map(format_delta)
-            .unwrap_or_default();
-        ui.label(RichText::new(delta).monospace().color(palette.weak));
-    });
+    if !compact {
+        cell(row, &mut |ui| {
+            let delta = previous
+                .map(|p| entry.elapsed.saturating_sub(p.elapsed))
+                .map(format_delta)
+                .unwrap_or_default();
+            ui.label(RichText::new(delta).monospace().color(palette.weak));
+        });
+    }
     match &entry.item {
         Item::Frame(frame) => {
             let colour = palette.frame(frame.direction, frame.header.opcode);
@@ -1074,28 +1119,30 @@ fn entry_row_ui(
                 );
                 let part = fragment_text(frame.fragment);
                 if !part.is_empty() {
-                    ui.label(RichText::new(part).small().color(palette.weak));
+                    ui.label(RichText::new(part).color(palette.weak));
                 }
             });
-            cell(row, &mut |ui| {
-                ui.label(RichText::new(u8::from(h.fin).to_string()).monospace());
-            });
-            cell(row, &mut |ui| {
-                let rsv = rsv_text(frame);
-                let text = RichText::new(&rsv).monospace();
-                ui.label(if rsv == "000" {
-                    text.color(palette.weak)
-                } else {
-                    text.color(palette.warning)
+            if !compact {
+                cell(row, &mut |ui| {
+                    ui.label(RichText::new(u8::from(h.fin).to_string()).monospace());
                 });
-            });
-            cell(row, &mut |ui| {
-                ui.label(
-                    RichText::new(mask_text(h.mask))
-                        .monospace()
-                        .color(palette.weak),
-                );
-            });
+                cell(row, &mut |ui| {
+                    let rsv = rsv_text(frame);
+                    let text = RichText::new(&rsv).monospace();
+                    ui.label(if rsv == "000" {
+                        text.color(palette.weak)
+                    } else {
+                        text.color(palette.warning)
+                    });
+                });
+                cell(row, &mut |ui| {
+                    ui.label(
+                        RichText::new(mask_text(h.mask))
+                            .monospace()
+                            .color(palette.weak),
+                    );
+                });
+            }
             cell(row, &mut |ui| {
                 let length = ui.label(RichText::new(format_count(h.payload_len)).monospace());
                 if let Some(plain) = frame.decompressed_len {
@@ -1121,7 +1168,7 @@ fn entry_row_ui(
                 };
                 ui.label(RichText::new(preview).monospace().color(colour));
                 if frame.truncated() {
-                    ui.label(RichText::new("(truncated)").small().color(palette.warning));
+                    ui.label(RichText::new("(not all kept)").color(palette.warning));
                 }
             });
         }
@@ -1137,7 +1184,7 @@ fn entry_row_ui(
             cell(row, &mut |ui| {
                 ui.label(RichText::new(event.name()).strong().color(colour));
             });
-            for _ in 0..4 {
+            for _ in 0..if compact { 1 } else { 4 } {
                 cell(row, &mut |_| {});
             }
             cell(row, &mut |ui| {

@@ -34,7 +34,9 @@ impl HandshakeView {
         ui.horizontal(|ui| {
             ui.checkbox(&mut self.show_raw, "Raw text");
         });
-        egui::ScrollArea::vertical()
+        // Both ways: long header values and certificates never widen the panel past its
+        // size (they pushed it under the log in a small window).
+        egui::ScrollArea::both()
             .id_salt("handshake-scroll")
             .auto_shrink([false, false])
             .show(ui, |ui| {
@@ -59,7 +61,10 @@ impl HandshakeView {
                     if !failure.explanation.is_empty() {
                         ui.add(egui::Label::new(failure.explanation.as_str()).wrap());
                     }
-                    if !failure.reason.is_empty() && failure.reason != failure.explanation {
+                    // The reason as ws-net words it, unless the explanation already says it.
+                    if !failure.reason.is_empty()
+                        && !failure.explanation.contains(failure.reason.as_str())
+                    {
                         ui.add(
                             egui::Label::new(
                                 RichText::new(failure.reason.as_str()).color(palette.weak),

@@ -80,7 +80,7 @@ impl OptionsView {
         if live {
             ui.label(RichText::new("Changes apply to the next connection.").color(palette.weak));
         }
-        egui::ScrollArea::vertical()
+        egui::ScrollArea::both()
             .id_salt("options-scroll")
             .auto_shrink([false, false])
             .show(ui, |ui| {

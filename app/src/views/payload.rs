@@ -106,7 +106,9 @@ impl PayloadPane {
             }
         });
         if let Some(note) = &payload.note {
-            ui.add(egui::Label::new(RichText::new(format!("⚠ {note}")).color(palette.warning)).wrap());
+            ui.add(
+                egui::Label::new(RichText::new(format!("⚠ {note}")).color(palette.warning)).wrap(),
+            );
         }
         if let Some(close) = &payload.close {
             ui.label(
@@ -120,6 +122,7 @@ impl PayloadPane {
         if rendered.text.len() <= EDITOR_MAX {
             egui::ScrollArea::both()
                 .id_salt("payload-scroll")
+                .min_scrolled_height(24.0)
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
                     let mut text = rendered.text.as_str();
@@ -135,6 +138,7 @@ impl PayloadPane {
         let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
         egui::ScrollArea::both()
             .id_salt("payload-rows")
+            .min_scrolled_height(24.0)
             .auto_shrink([false, false])
             .show_rows(ui, row_height, rendered.rows.len(), |ui, range| {
                 for row in range {
@@ -289,6 +293,10 @@ mod tests {
         let rendered = pane.rendered(key, &payload);
         assert!(rendered.json.is_some(), "a 1 MiB JSON message is JSON");
         assert!(rendered.text.len() > 1 << 20, "shown whole");
-        assert!(rendered.rows.len() > 6000, "as rows: {}", rendered.rows.len());
+        assert!(
+            rendered.rows.len() > 6000,
+            "as rows: {}",
+            rendered.rows.len()
+        );
     }
 }
