@@ -1,4 +1,5 @@
-//! The Autobahn Testsuite, both roles, all 517 cases, on every run:
+//! The Autobahn Testsuite, both roles, all 517 cases, in the conformance command
+//! (`cargo test -p ws-tests -- --ignored`, which `.ci/run` runs after `cargo test --workspace`):
 //! `wstest -m fuzzingclient` against the `echo_server` example and `wstest -m fuzzingserver`
 //! against the `autobahn_client` example (both compiled in here from their example files, so
 //! what is tested is exactly what the examples run). Each prints one summary line; any
@@ -34,6 +35,7 @@ fn outdir(role: &str) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "conformance (about 30 min): cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 fn fuzzingclient_against_echo_server() {
     autobahn_setup();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -72,6 +74,7 @@ fn fuzzingclient_against_echo_server() {
 }
 
 #[test]
+#[ignore = "conformance (about 30 min): cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 fn fuzzingserver_against_autobahn_client() {
     autobahn_setup();
     let port = free_port();

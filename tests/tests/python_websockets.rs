@@ -40,6 +40,7 @@ const CLIENT_RUN: Duration = Duration::from_secs(120);
 // Our client against Python's server.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_server_default() {
     let run = our_client_against(&[], DeflateConfig::default()).await;
     run.expect_answer(Some(
@@ -48,18 +49,21 @@ async fn our_client_python_server_default() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_server_no_context_takeover() {
     let run = our_client_against(&["--server-no-context-takeover"], DeflateConfig::default()).await;
     run.expect_answer(Some("permessage-deflate; server_no_context_takeover"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_client_no_context_takeover() {
     let run = our_client_against(&["--client-no-context-takeover"], DeflateConfig::default()).await;
     run.expect_answer(Some("permessage-deflate; client_no_context_takeover"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_server_max_window_bits_10() {
     let run = our_client_against(
         &["--server-max-window-bits", "10"],
@@ -70,6 +74,7 @@ async fn our_client_python_server_max_window_bits_10() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_client_max_window_bits_9() {
     let run =
         our_client_against(&["--client-max-window-bits", "9"], DeflateConfig::default()).await;
@@ -78,6 +83,7 @@ async fn our_client_python_client_max_window_bits_9() {
 
 /// zlib cannot compress with an 8-bit window; ours then compresses only messages ≤ 256 bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_client_max_window_bits_8() {
     let run =
         our_client_against(&["--client-max-window-bits", "8"], DeflateConfig::default()).await;
@@ -85,6 +91,7 @@ async fn our_client_python_client_max_window_bits_8() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_server_every_parameter() {
     let args = [
         "--server-no-context-takeover",
@@ -102,6 +109,7 @@ async fn our_client_python_server_every_parameter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_python_server_without_compression() {
     let run = our_client_against(&["--compression", "none"], DeflateConfig::default()).await;
     run.expect_answer(None);
@@ -109,6 +117,7 @@ async fn our_client_python_server_without_compression() {
 
 /// Our offer with every parameter, against websockets' default server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn our_client_offer_every_parameter() {
     let mut offer = DeflateConfig::default();
     offer.server_no_context_takeover = true;
@@ -246,6 +255,7 @@ async fn our_client_against(server_args: &[&str], offer: DeflateConfig) -> Clien
 // Python's client against our server.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn python_client_our_server_default() {
     let answer = python_client_against(Some(DeflateConfig::default()), &[]).await;
     assert_eq!(
@@ -256,6 +266,7 @@ async fn python_client_our_server_default() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn python_client_our_server_policy() {
     let mut policy = DeflateConfig::default();
     policy.server_no_context_takeover = true;
@@ -268,6 +279,7 @@ async fn python_client_our_server_policy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn python_client_offer_client_no_context_takeover_server_bits_9() {
     let args = [
         "--client-no-context-takeover",
@@ -283,6 +295,7 @@ async fn python_client_offer_client_no_context_takeover_server_bits_9() {
 
 /// An 8-bit window for our server: it compresses only messages ≤ 256 bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn python_client_offer_server_bits_8() {
     let args = ["--server-max-window-bits", "8"];
     let answer = python_client_against(Some(DeflateConfig::default()), &args).await;
@@ -293,6 +306,7 @@ async fn python_client_offer_server_bits_8() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -- --ignored, which .ci/run runs"]
 async fn python_client_without_compression() {
     let answer =
         python_client_against(Some(DeflateConfig::default()), &["--compression", "none"]).await;
