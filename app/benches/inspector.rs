@@ -34,7 +34,7 @@ use ws_inspector::WsInspectorApp;
 use ws_inspector::bench::{FloodServer, vm_rss_kib};
 use ws_inspector::cli::Args;
 use ws_inspector::store::LifecycleEvent;
-use ws_net::ws_proto::{Direction, Frame, FrameHeader, OpCode};
+use ws_tokio::ws_proto::{Direction, Frame, FrameHeader, OpCode};
 
 /// Timed steps per state.
 const STEPS: usize = 300;
@@ -207,7 +207,7 @@ fn logged(harness: &Harness<'static, WsInspectorApp>) -> (u64, bool) {
             let stats = state.log.stats();
             (
                 stats.frames_in + stats.frames_out,
-                state.ready_state == ws_net::ws_proto::ReadyState::Open,
+                state.ready_state == ws_tokio::ws_proto::ReadyState::Open,
             )
         }
         None => (0, false),

@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
-use ws_net::Outgoing;
-use ws_net::ws_proto::{CloseCode, ReadyState};
+use ws_tokio::Outgoing;
+use ws_tokio::ws_proto::{CloseCode, ReadyState};
 
 use crate::cli::Args;
 use crate::net::{Net, Session, SessionState};
@@ -1156,17 +1156,17 @@ impl WsInspectorApp {
                 ]))],
                 vec![
                     Outgoing::Fragment {
-                        kind: ws_net::ws_proto::MessageKind::Text,
+                        kind: ws_tokio::ws_proto::MessageKind::Text,
                         data: bytes::Bytes::from_static(b"a message sent "),
                         fin: false,
                     },
                     Outgoing::Fragment {
-                        kind: ws_net::ws_proto::MessageKind::Text,
+                        kind: ws_tokio::ws_proto::MessageKind::Text,
                         data: bytes::Bytes::from_static(b"in three "),
                         fin: false,
                     },
                     Outgoing::Fragment {
-                        kind: ws_net::ws_proto::MessageKind::Text,
+                        kind: ws_tokio::ws_proto::MessageKind::Text,
                         data: bytes::Bytes::from_static(b"fragments"),
                         fin: true,
                     },
@@ -1220,7 +1220,7 @@ impl WsInspectorApp {
                 let entry = state.log.get(i)?;
                 match &entry.item {
                     crate::store::Item::Frame(f)
-                        if f.direction == ws_net::ws_proto::Direction::Incoming
+                        if f.direction == ws_tokio::ws_proto::Direction::Incoming
                             && f.payload.starts_with(b"{\"type\":\"subscribe\"") =>
                     {
                         Some(entry.index)

@@ -1,7 +1,7 @@
 //! `--bench-ingest N`: how fast a session logs frames from a fast stream, and what a full log
 //! costs in memory (issue 6, part C).
 //!
-//! The measure is the issue's: **a ws-net connection to a local server that floods small
+//! The measure is the issue's: **a ws-tokio connection to a local server that floods small
 //! messages**, frames per second into the log store (both directions, as they are logged).
 //! It runs the real path — a [`Session`](crate::net::Session) on the app's runtime with a tap,
 //! the drain task, the [`LogStore`](crate::store::LogStore) — without a window.
@@ -28,9 +28,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ws_net::ConnectOptions;
-use ws_net::ws_proto::ReadyState;
-use ws_net::ws_proto::handshake::{
+use ws_tokio::ConnectOptions;
+use ws_tokio::ws_proto::ReadyState;
+use ws_tokio::ws_proto::handshake::{
     HandshakeLimits, accept_response, check_request, parse_request, write_response,
 };
 

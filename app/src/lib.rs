@@ -1,4 +1,4 @@
-//! ws-inspector: a desktop WebSocket inspector built on [`ws_net`] and egui.
+//! ws-inspector: a desktop WebSocket inspector built on [`ws_tokio`] and egui.
 //!
 //! It shows everything a WebSocket connection does: the opening handshake byte for byte, the
 //! browser's `readyState` as it changes, every frame in both directions with its FIN, RSV and

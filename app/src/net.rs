@@ -1,8 +1,8 @@
 //! The network side: one tokio runtime on background threads, a [`Session`] per connection,
 //! and the built-in local echo server.
 //!
-//! The UI never awaits anything here. A session runs [`ws_net::connect`] with a
-//! [tap](ws_net::tap) on the runtime; a drain task applies every tap report to the session's
+//! The UI never awaits anything here. A session runs [`ws_tokio::connect`] with a
+//! [tap](ws_tokio::tap) on the runtime; a drain task applies every tap report to the session's
 //! [`SessionState`] (behind a mutex the UI reads each frame) and asks egui for a repaint.
 //! Commands from the UI (send, close, cancel) go through an unbounded channel to one task per
 //! session, so they reach the connection in the order they were given.
@@ -19,10 +19,10 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use tokio::sync::mpsc;
-use ws_net::tap::{Initiator, TapEvent, TapKind, TapReceiver};
-use ws_net::ws_proto::http::{HeaderMap, Request, Response, StatusCode};
-use ws_net::ws_proto::{CloseCode, Direction, OpCode, ReadyState};
-use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, TlsInfo};
+use ws_tokio::tap::{Initiator, TapEvent, TapKind, TapReceiver};
+use ws_tokio::ws_proto::http::{HeaderMap, Request, Response, StatusCode};
+use ws_tokio::ws_proto::{CloseCode, Direction, OpCode, ReadyState};
+use ws_tokio::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, TlsInfo};
 
 use crate::store::{LifecycleEvent, LogStore};
 
@@ -93,11 +93,11 @@ impl Tasks {
 }
 
 impl Net {
-    /// Starts the runtime (two worker threads named `ws-net`).
+    /// Starts the runtime (two worker threads named `ws-tokio`).
     pub fn new() -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
-            .thread_name("ws-net")
+            .thread_name("ws-tokio")
             .enable_all()
             .build()?;
         let handle = runtime.handle().clone();
@@ -132,7 +132,7 @@ impl Net {
         }
         // It accepts permessage-deflate when a profile offers it ("Offer compression").
         let mut options = ServerOptions::default();
-        options.config.deflate = Some(ws_net::ws_proto::DeflateConfig::default());
+        options.config.deflate = Some(ws_tokio::ws_proto::DeflateConfig::default());
         let server = self
             .handle
             .block_on(Server::bind("127.0.0.1:0", options))
@@ -163,7 +163,7 @@ impl Net {
     ) -> Session {
         let shared = Arc::new(Mutex::new(SessionState::new(&options.url, previous)));
         lock(&shared).handshake.deflate_offered = options.config.deflate.is_some();
-        let (tap, reports) = ws_net::tap::channel(TAP_CAPACITY);
+        let (tap, reports) = ws_tokio::tap::channel(TAP_CAPACITY);
         options.tap = Some(tap);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let drain = self.tasks.spawn(
@@ -210,7 +210,7 @@ async fn serve_echo(server: Server, tasks: Tasks) {
                     let mut headers = HeaderMap::new();
                     headers.insert(
                         "server",
-                        ws_net::ws_proto::http::HeaderValue::from_static("ws-inspector local echo"),
+                        ws_tokio::ws_proto::http::HeaderValue::from_static("ws-inspector local echo"),
                     );
                     Decision::Accept {
                         protocol: request.protocols.first().cloned(),
@@ -289,7 +289,7 @@ impl Session {
     ///
     /// At most a few thousand messages are queued or unanswered at any time. Queued commands
     /// would only inflate memory; and unanswered ones would let both peers' TCP buffers fill
-    /// up: a ws-net driver does not read while it waits to write, so two of them streaming at
+    /// up: a ws-tokio driver does not read while it waits to write, so two of them streaming at
     /// each other without limit can end up both waiting to write, for ever.
     pub fn flood(&self, tasks: &Tasks, messages: u64) {
         const BATCH: u64 = 1000;
@@ -345,7 +345,7 @@ pub struct Traffic {
 /// Why a connection attempt failed, for the handshake view.
 #[derive(Clone, Debug, Default)]
 pub struct Failure {
-    /// The error as ws-net words it.
+    /// The error as ws-tokio words it.
     pub reason: String,
     /// What it means, in plain language, with a hint when there is one.
     pub explanation: String,
@@ -373,7 +373,7 @@ pub struct Handshake {
     /// The negotiated extensions.
     pub extensions: Vec<String>,
     /// The permessage-deflate parameters, when compression was agreed.
-    pub deflate: Option<ws_net::ws_proto::DeflateParams>,
+    pub deflate: Option<ws_tokio::ws_proto::DeflateParams>,
     /// Whether this connection offered permessage-deflate.
     pub deflate_offered: bool,
     /// Set when the connection attempt failed.
@@ -736,7 +736,7 @@ impl SessionState {
     }
 
     /// Records the outcome of a failed connection attempt, with a plain-language reason.
-    fn fail(&mut self, error: &ws_net::Error) {
+    fn fail(&mut self, error: &ws_tokio::Error) {
         let failure = self.handshake.failure.get_or_insert_with(Failure::default);
         if failure.reason.is_empty() {
             failure.reason = error.to_string();
@@ -779,7 +779,7 @@ pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// A connection error in plain language, for someone who wants to know what to do next.
-pub fn explain(error: &ws_net::Error) -> String {
+pub fn explain(error: &ws_tokio::Error) -> String {
     use std::error::Error as _;
     if let Some(response) = error.http_response() {
         let status = response.status();
@@ -808,14 +808,14 @@ pub fn explain(error: &ws_net::Error) -> String {
     }
     if let Some(stage) = error.timeout_stage() {
         let what = match stage {
-            ws_net::Stage::Connect => "opening the TCP connection",
-            ws_net::Stage::Proxy => "the proxy's CONNECT",
-            ws_net::Stage::Tls => {
+            ws_tokio::Stage::Connect => "opening the TCP connection",
+            ws_tokio::Stage::Proxy => "the proxy's CONNECT",
+            ws_tokio::Stage::Tls => {
                 "the TLS handshake (if the server is a plain ws:// server, use ws:// instead of \
                  wss://)"
             }
-            ws_net::Stage::Handshake => "the server's answer to the upgrade request",
-            ws_net::Stage::Close => "the closing handshake",
+            ws_tokio::Stage::Handshake => "the server's answer to the upgrade request",
+            ws_tokio::Stage::Close => "the closing handshake",
         };
         return format!("Timed out waiting for {what} (see the timeouts under Options).");
     }
@@ -825,7 +825,7 @@ pub fn explain(error: &ws_net::Error) -> String {
             text.push(' ');
             text.push_str(&sentence(&hint));
         }
-        if failure.problem().is_certificate() && failure.peer() == ws_net::tls::Peer::Server {
+        if failure.problem().is_certificate() && failure.peer() == ws_tokio::tls::Peer::Server {
             text.push_str(" Extra CA and Accept invalid certificates are under Options › TLS.");
         }
         return text;
@@ -952,7 +952,7 @@ async fn run_session(
         ctx: ctx.clone(),
     };
     // Boxed, so that dropping it cancels the attempt and drops its tap at once.
-    let mut connect = Box::pin(ws_net::connect(options));
+    let mut connect = Box::pin(ws_tokio::connect(options));
     let mut queued: Vec<Outgoing> = Vec::new();
     let result = loop {
         tokio::select! {
@@ -1069,7 +1069,7 @@ mod tests {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             drop(listener);
-            ws_net::connect(ConnectOptions::new(format!("ws://{addr}/")))
+            ws_tokio::connect(ConnectOptions::new(format!("ws://{addr}/")))
                 .await
                 .unwrap_err()
         });
@@ -1096,7 +1096,7 @@ mod tests {
                         .await;
                 }
             });
-            ws_net::connect(ConnectOptions::new(format!("wss://{addr}/")))
+            ws_tokio::connect(ConnectOptions::new(format!("wss://{addr}/")))
                 .await
                 .unwrap_err()
         });

@@ -3,7 +3,7 @@
 //!
 //! - [`Profile`] is one profile, as the user edits it (strings as typed, so a half-typed
 //!   value can be kept); [`Profile::to_connect_options`] checks it and turns it into
-//!   [`ws_net::ConnectOptions`], with errors in plain words.
+//!   [`ws_tokio::ConnectOptions`], with errors in plain words.
 //! - [`ProfileStore`] is the folder of profiles: one `<name>.ron` file each, written
 //!   atomically (a temporary file, fsync, rename). A file that cannot be parsed is moved aside
 //!   to `<file>.corrupt-<unix seconds>` and reported in [`problems`](ProfileStore::problems),
@@ -19,8 +19,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use directories::ProjectDirs;
 use serde::{Deserialize, Serialize};
-use ws_net::proxy::ProxyTarget;
-use ws_net::{ConnectOptions, Proxy, TlsOptions};
+use ws_tokio::proxy::ProxyTarget;
+use ws_tokio::{ConnectOptions, Proxy, TlsOptions};
 use ws_proto::http::{HeaderName, HeaderValue};
 
 /// The environment variable that replaces the whole config folder (profiles then live in
@@ -228,7 +228,7 @@ impl Profile {
         // The browser-like offer: permessage-deflate with client_max_window_bits.
         options.config.deflate = self
             .offer_compression
-            .then(ws_net::ws_proto::DeflateConfig::default);
+            .then(ws_tokio::ws_proto::DeflateConfig::default);
         options.config.max_message_size = self.max_message_size;
         // A single-frame message is a frame: the user's limit is for both.
         options.config.max_frame_size = self.max_message_size;
@@ -303,8 +303,8 @@ fn seconds(value: f32, what: &str) -> Result<Duration, String> {
         .map_err(|_| format!("the {what} timeout of {value} seconds is too long"))
 }
 
-/// A ws-net configuration error without its "invalid options: " prefix.
-fn plain(error: ws_net::Error) -> String {
+/// A ws-tokio configuration error without its "invalid options: " prefix.
+fn plain(error: ws_tokio::Error) -> String {
     let text = error.to_string();
     match text.strip_prefix("invalid options: ") {
         Some(rest) => rest.to_owned(),
@@ -912,7 +912,7 @@ mod tests {
         let options = offered.to_connect_options(None).unwrap();
         assert_eq!(
             options.config.deflate,
-            Some(ws_net::ws_proto::DeflateConfig::default())
+            Some(ws_tokio::ws_proto::DeflateConfig::default())
         );
         assert_eq!(
             Profile::default()

@@ -48,7 +48,7 @@ use std::time::{Duration, SystemTime};
 
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
-use ws_net::tap::Initiator;
+use ws_tokio::tap::Initiator;
 use ws_proto::{CloseCode, Direction, Frame, FrameHeader, OpCode};
 
 /// The default number of entries a [`LogStore`] keeps: 1,000,000 incoming messages with their

@@ -342,9 +342,9 @@ fn a_closed_connection_reconnects_with_ctrl_k_and_keeps_its_log() {
 #[test]
 fn a_server_that_closes_first() {
     let server = serve(|sender, _receiver| async move {
-        use ws_net::ws_proto::MessageKind;
+        use ws_tokio::ws_proto::MessageKind;
         for (part, fin) in [("alpha ", false), ("beta ", false), ("gamma", true)] {
-            let fragment = ws_net::Outgoing::Fragment {
+            let fragment = ws_tokio::Outgoing::Fragment {
                 kind: MessageKind::Text,
                 data: bytes::Bytes::from_static(part.as_bytes()),
                 fin,
@@ -352,7 +352,7 @@ fn a_server_that_closes_first() {
             let _ = sender.send(fragment).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let close = ws_net::Outgoing::Close(Some(4000.into()), "bye".to_owned());
+        let close = ws_tokio::Outgoing::Close(Some(4000.into()), "bye".to_owned());
         let _ = sender.send(close).await;
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     });
@@ -475,7 +475,7 @@ fn follow_resumes_on_a_live_stream() {
     let server = serve(|sender, _receiver| async move {
         // 100 messages a second, for at most a minute.
         for i in 0..6000u32 {
-            let message = ws_net::Outgoing::Text(format!("tick {i}"));
+            let message = ws_tokio::Outgoing::Text(format!("tick {i}"));
             if sender.send(message).await.is_err() {
                 return;
             }

@@ -9,7 +9,7 @@ use egui_kittest::kittest::Queryable;
 use support::{assert_no_task_panicked, harness, has_label, type_into, wait_for};
 use ws_inspector::profiles::ProfileStore;
 use ws_inspector::store::Item;
-use ws_net::ws_proto::Direction;
+use ws_tokio::ws_proto::Direction;
 
 /// Whether some label contains `text`.
 fn has_label_containing(

@@ -13,17 +13,17 @@
 //! one after the other they would take twice as long. Only the virtualenv set-up is serialized.
 
 #[allow(dead_code)]
-#[path = "../../crates/ws-net/examples/autobahn_client.rs"]
+#[path = "../../crates/ws-tokio/examples/autobahn_client.rs"]
 mod autobahn_client;
 #[allow(dead_code)]
-#[path = "../../crates/ws-net/examples/echo_server.rs"]
+#[path = "../../crates/ws-tokio/examples/echo_server.rs"]
 mod echo_server;
 
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use ws_net::Server;
+use ws_tokio::Server;
 use ws_tests::{autobahn_setup, free_port, repo_root, wait_for_port};
 
 fn run_py() -> std::path::PathBuf {
@@ -58,7 +58,7 @@ fn fuzzingclient_against_echo_server() {
     });
     let status = Command::new("python3")
         .arg(run_py())
-        .args(["fuzzingclient", "--agent", "ws-net", "--url"])
+        .args(["fuzzingclient", "--agent", "ws-tokio", "--url"])
         .arg(format!("ws://{addr}"))
         .arg("--outdir")
         .arg(outdir("fuzzingclient"))
@@ -94,7 +94,7 @@ fn fuzzingserver_against_autobahn_client() {
         .enable_all()
         .build()
         .unwrap();
-    let ran = runtime.block_on(autobahn_client::run_all(&format!("ws://{addr}"), "ws-net"));
+    let ran = runtime.block_on(autobahn_client::run_all(&format!("ws://{addr}"), "ws-tokio"));
     let _ = wstest.kill();
     let _ = wstest.wait();
     let count = ran.expect("the Autobahn client could not talk to the fuzzingserver");
@@ -104,7 +104,7 @@ fn fuzzingserver_against_autobahn_client() {
         .args([
             "judge",
             "--agent",
-            "ws-net",
+            "ws-tokio",
             "--role",
             "fuzzingserver",
             "--outdir",

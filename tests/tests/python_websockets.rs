@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
-use ws_net::ws_proto::{CloseCode, DeflateConfig, DeflateParams, Direction, Frame, MessageKind};
-use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect, tap};
+use ws_tokio::ws_proto::{CloseCode, DeflateConfig, DeflateParams, Direction, Frame, MessageKind};
+use ws_tokio::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect, tap};
 use ws_tests::{python_setup, repo_root};
 
 /// The limit for any one step (a handshake, an echo, a line from Python).
@@ -692,7 +692,7 @@ fn messages_of(frames: &[Frame], direction: Direction) -> Vec<WireMessage> {
         .iter()
         .filter(|f| f.direction == direction && !f.header.opcode.is_control())
     {
-        let continuation = f.header.opcode == ws_net::ws_proto::OpCode::Continuation;
+        let continuation = f.header.opcode == ws_tokio::ws_proto::OpCode::Continuation;
         assert_eq!(
             continuation, open,
             "frame sequence broken at {:?}",
@@ -843,7 +843,7 @@ fn collect_frames(mut taps: tap::TapReceiver) -> tokio::task::JoinHandle<Vec<Fra
     })
 }
 
-async fn next_message(receiver: &mut ws_net::Receiver, name: &str) -> Message {
+async fn next_message(receiver: &mut ws_tokio::Receiver, name: &str) -> Message {
     loop {
         let message = tokio::time::timeout(STEP, receiver.recv())
             .await
@@ -856,7 +856,7 @@ async fn next_message(receiver: &mut ws_net::Receiver, name: &str) -> Message {
     }
 }
 
-fn header(headers: &ws_net::ws_proto::http::HeaderMap, name: &str) -> Option<String> {
+fn header(headers: &ws_tokio::ws_proto::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .map(|v| v.to_str().expect("an ASCII header").to_owned())

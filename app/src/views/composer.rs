@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
-use ws_net::Outgoing;
-use ws_net::ws_proto::{CloseCode, MessageKind};
+use ws_tokio::Outgoing;
+use ws_tokio::ws_proto::{CloseCode, MessageKind};
 
 use super::path_field::{PathField, PathStatus, resolve};
 use super::{Palette, format_bytes, parse_hex, split_fragments};

@@ -3,8 +3,8 @@
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
-use ws_net::tap::Initiator;
-use ws_net::ws_proto::ReadyState;
+use ws_tokio::tap::Initiator;
+use ws_tokio::ws_proto::ReadyState;
 
 use super::{Palette, format_bytes, format_duration, format_time, plural};
 use crate::net::SessionState;
@@ -286,7 +286,7 @@ impl ConnectionBar {
             .labelled_by(label.id);
             ui.end_row();
         });
-        let name = ws_net::ws_proto::CloseCode::from(self.close_code);
+        let name = ws_tokio::ws_proto::CloseCode::from(self.close_code);
         ui.label(RichText::new(name.to_string()).weak());
         ui.horizontal_wrapped(|ui| {
             for (code, name) in CLOSE_PRESETS {

@@ -8,7 +8,7 @@
 use egui::{Align, Key, KeyboardShortcut, Layout, Modifiers, RichText, Sense, Ui};
 use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
-use ws_net::ws_proto::{CloseCode, Direction, OpCode};
+use ws_tokio::ws_proto::{CloseCode, Direction, OpCode};
 
 pub use super::payload::PayloadView;
 use super::payload::{Payload, PayloadKey, PayloadPane};
@@ -317,7 +317,7 @@ impl FrameLogView {
             )
             .on_hover_text("open, message, error, close");
             if let Some(op) = self.settings.filter.opcode {
-                let name = ws_net::ws_proto::OpCode::from_bits(op).name();
+                let name = ws_tokio::ws_proto::OpCode::from_bits(op).name();
                 if ui
                     .button(format!("opcode {name} ✖"))
                     .on_hover_text("Only frames with this opcode are shown: click to show all")

@@ -61,7 +61,7 @@ impl HandshakeView {
                     if !failure.explanation.is_empty() {
                         ui.add(egui::Label::new(failure.explanation.as_str()).wrap());
                     }
-                    // The reason as ws-net words it, unless the explanation already says it.
+                    // The reason as ws-tokio words it, unless the explanation already says it.
                     if !failure.reason.is_empty()
                         && !failure.explanation.contains(failure.reason.as_str())
                     {

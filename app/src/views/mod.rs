@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use egui::{Color32, RichText, Ui};
-use ws_net::ws_proto::{Direction, OpCode, ReadyState};
+use ws_tokio::ws_proto::{Direction, OpCode, ReadyState};
 
 /// Colours of the inspector, for the current theme.
 #[derive(Clone, Copy, Debug)]

@@ -85,14 +85,14 @@ pub struct TestServer {
 /// Starts a [`TestServer`] on a free loopback port.
 pub fn serve<F, Fut>(script: F) -> TestServer
 where
-    F: Fn(ws_net::Sender, ws_net::Receiver) -> Fut + Send + Sync + 'static,
+    F: Fn(ws_tokio::Sender, ws_tokio::Receiver) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let server = runtime
-        .block_on(ws_net::Server::bind(
+        .block_on(ws_tokio::Server::bind(
             "127.0.0.1:0",
-            ws_net::ServerOptions::default(),
+            ws_tokio::ServerOptions::default(),
         ))
         .expect("bind");
     let addr = server.local_addr().expect("address");
@@ -102,7 +102,7 @@ where
             let script = script.clone();
             tokio::spawn(async move {
                 let upgraded = incoming
-                    .upgrade(|_| ws_net::Decision::Accept {
+                    .upgrade(|_| ws_tokio::Decision::Accept {
                         protocol: None,
                         headers: Default::default(),
                     })

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # User-space instructions per echoed message, per server, counted by callgrind: independent
-# of machine load, unlike CPU time (they repeat within 0.5 % for ws-net and fastwebsockets;
+# of machine load, unlike CPU time (they repeat within 0.5 % for ws-tokio and fastwebsockets;
 # tokio-tungstenite's do not, see BENCHMARKS.md).
 #
 #   crates/echo-bench/scripts/instructions.sh [CONNS] [SIZE]     (default 128 16)
@@ -39,7 +39,7 @@ count() { # impl msgs -> total instructions
 }
 
 echo "user-space instructions per ${size} B echo, ${conns} connections (callgrind)"
-for impl in ws-net ws-net-driven tokio-tungstenite fastwebsockets; do
+for impl in ws-tokio ws-tokio-driven tokio-tungstenite fastwebsockets; do
     small=$(count "$impl" 5000)
     large=$(count "$impl" 25000)
     echo "$impl $(( (large - small) / 20000 ))" | awk '{printf "  %-18s %6d\n", $1, $2}'

@@ -1,4 +1,4 @@
-//! Loopback echo benchmark: echo servers on ws-net, tokio-tungstenite 0.30 and fastwebsockets
+//! Loopback echo benchmark: echo servers on ws-tokio, tokio-tungstenite 0.30 and fastwebsockets
 //! 0.10, measured in turn by one load client.
 //!
 //! ```sh
@@ -27,7 +27,7 @@ use report::{Run, Shape};
 use servers::Impl;
 
 const USAGE: &str = "\
-echo-bench: loopback echo benchmark of ws-net, tokio-tungstenite and fastwebsockets
+echo-bench: loopback echo benchmark of ws-tokio, tokio-tungstenite and fastwebsockets
 
 USAGE:
     echo-bench [OPTIONS]                       run the matrix (the default)
@@ -35,7 +35,7 @@ USAGE:
     echo-bench client --addr A [...]           one load run (prints a JSON line)
 
 OPTIONS (matrix):
-    --servers LIST   comma-separated: ws-net,tokio-tungstenite,fastwebsockets (default all)
+    --servers LIST   comma-separated: ws-tokio,tokio-tungstenite,fastwebsockets (default all)
     --shapes LIST    comma-separated CONNSxSIZE, e.g. 128x16,1x1MiB
                      (default 1,16,128 connections x 16B,1KiB,64KiB,1MiB)
     --reps N         repetitions (default 3; medians are reported)

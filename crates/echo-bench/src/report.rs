@@ -212,7 +212,7 @@ impl Report {
                 }
             }
         }
-        let _ = writeln!(out, "\nws-net msg/s ratios");
+        let _ = writeln!(out, "\nws-tokio msg/s ratios");
         let _ = writeln!(
             out,
             "{:<10} {:>16} {:>20} {:>24}",
@@ -267,8 +267,8 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n| shape | ws-net / fastwebsockets | ws-net / tokio-tungstenite | \
-             ws-net-driven / fastwebsockets | ws-net-driven / tokio-tungstenite |"
+            "\n| shape | ws-tokio / fastwebsockets | ws-tokio / tokio-tungstenite | \
+             ws-tokio-driven / fastwebsockets | ws-tokio-driven / tokio-tungstenite |"
         );
         let _ = writeln!(out, "|---|--:|--:|--:|--:|");
         for &shape in &self.shapes {

@@ -1,17 +1,17 @@
 //! The three echo servers, each written the way that library's own examples write one, each on
 //! a current-thread tokio runtime.
 //!
-//! - **ws-net**: `Server::bind`, `incoming.upgrade_direct(|_| Decision::accept())`, a
-//!   `recv` / `send` loop on the `WsStream` — the code of `crates/ws-net/examples/echo_server.rs`
+//! - **ws-tokio**: `Server::bind`, `incoming.upgrade_direct(|_| Decision::accept())`, a
+//!   `recv` / `send` loop on the `WsStream` — the code of `crates/ws-tokio/examples/echo_server.rs`
 //!   itself, included.
-//! - **ws-net-driven**: the same example with `--driven`: `ws.into_driven().split()`, a loop of
+//! - **ws-tokio-driven**: the same example with `--driven`: `ws.into_driven().split()`, a loop of
 //!   `receiver.recv()` / `sender.send()` while the connection's own task does the I/O.
 //! - **tokio-tungstenite**: `accept_async`, then `next()` / `send()` on the stream (`send`
 //!   flushes each message).
 //! - **fastwebsockets**: `WebSocket::after_handshake` in a `FragmentCollector`, `read_frame` /
 //!   `write_frame`, as its `echo_server` example. Its example upgrades through hyper; here the
 //!   handshake is done by hand on the bare `TcpStream`, which spares fastwebsockets hyper's
-//!   boxed `Upgraded` stream — its best case, so the comparison does not flatter ws-net.
+//!   boxed `Upgraded` stream — its best case, so the comparison does not flatter ws-tokio.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
 #[allow(dead_code)]
-#[path = "../../ws-net/examples/echo_server.rs"]
+#[path = "../../ws-tokio/examples/echo_server.rs"]
 mod echo_example;
 
 /// Which library an echo server is built on.
@@ -50,8 +50,8 @@ impl Impl {
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
-            Self::WsNet => "ws-net",
-            Self::WsNetDriven => "ws-net-driven",
+            Self::WsNet => "ws-tokio",
+            Self::WsNetDriven => "ws-tokio-driven",
             Self::Tungstenite => "tokio-tungstenite",
             Self::Fastwebsockets => "fastwebsockets",
         }
@@ -63,13 +63,13 @@ impl FromStr for Impl {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "ws-net" | "wsnet" => Ok(Self::WsNet),
-            "ws-net-driven" => Ok(Self::WsNetDriven),
+            "ws-tokio" | "wsnet" => Ok(Self::WsNet),
+            "ws-tokio-driven" => Ok(Self::WsNetDriven),
             "tokio-tungstenite" | "tungstenite" => Ok(Self::Tungstenite),
             "fastwebsockets" | "fws" => Ok(Self::Fastwebsockets),
             other => Err(format!(
                 "unknown server {other:?} \
-                 (ws-net, ws-net-driven, tokio-tungstenite, fastwebsockets)"
+                 (ws-tokio, ws-tokio-driven, tokio-tungstenite, fastwebsockets)"
             )),
         }
     }
@@ -83,8 +83,8 @@ pub fn run(which: Impl, addr: &str) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     runtime.block_on(async move {
         match which {
-            Impl::WsNet => ws_net_server(addr, false).await,
-            Impl::WsNetDriven => ws_net_server(addr, true).await,
+            Impl::WsNet => ws_tokio_server(addr, false).await,
+            Impl::WsNetDriven => ws_tokio_server(addr, true).await,
             Impl::Tungstenite => tungstenite_server(addr).await,
             Impl::Fastwebsockets => fastwebsockets_server(addr).await,
         }
@@ -97,9 +97,9 @@ fn announce(addr: SocketAddr) -> std::io::Result<()> {
     out.flush()
 }
 
-async fn ws_net_server(addr: &str, driven: bool) -> Result<(), Box<dyn std::error::Error>> {
+async fn ws_tokio_server(addr: &str, driven: bool) -> Result<(), Box<dyn std::error::Error>> {
     // Exactly the `echo_server` example: what we measure is what users run.
-    let server = ws_net::Server::bind(addr, echo_example::options(false)).await?;
+    let server = ws_tokio::Server::bind(addr, echo_example::options(false)).await?;
     announce(server.local_addr()?)?;
     echo_example::serve(server, driven).await;
     Ok(())

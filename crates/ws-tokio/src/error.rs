@@ -187,7 +187,7 @@ impl Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("ws_net::Error");
+        let mut d = f.debug_struct("ws_tokio::Error");
         d.field("kind", &self.kind);
         if let Some(source) = &self.source {
             d.field("source", source);

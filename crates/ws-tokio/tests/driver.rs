@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use ws_net::{ConnectOptions, Message, Receiver, Sender, Server, ServerOptions, connect};
+use ws_tokio::{ConnectOptions, Message, Receiver, Sender, Server, ServerOptions, connect};
 
 /// Sends `count` messages of `size` bytes, and only then reads as many.
 async fn write_then_read(sender: Sender, mut receiver: Receiver, count: usize, size: usize) {
@@ -72,7 +72,7 @@ async fn a_flood_read_through_a_slow_tap_and_receiver_completes() {
         // Keep the connection open until the client is done.
         tokio::time::sleep(Duration::from_secs(60)).await;
     });
-    let (tap, mut taps) = ws_net::tap::channel(256);
+    let (tap, mut taps) = ws_tokio::tap::channel(256);
     let mut options = ConnectOptions::new(format!("ws://{addr}/"));
     options.tap = Some(tap);
     options.channel_capacity = 64;
@@ -82,7 +82,7 @@ async fn a_flood_read_through_a_slow_tap_and_receiver_completes() {
         while frames < COUNT {
             match taps.recv().await {
                 Some(event) => {
-                    if let ws_net::tap::TapKind::Frame(_) = event.kind {
+                    if let ws_tokio::tap::TapKind::Frame(_) = event.kind {
                         frames += 1;
                         if frames % 5_000 == 0 {
                             tokio::time::sleep(Duration::from_millis(20)).await;

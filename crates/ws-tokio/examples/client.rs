@@ -3,15 +3,15 @@
 //! text messages.
 //!
 //! ```sh
-//! cargo run -p ws-net --example client -- ws://127.0.0.1:9002/
+//! cargo run -p ws-tokio --example client -- ws://127.0.0.1:9002/
 //! ```
 
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use ws_net::tap::{TapEvent, TapKind};
-use ws_net::ws_proto::{CloseCode, Direction};
-use ws_net::{ConnectOptions, TlsOptions, connect, tap};
+use ws_tokio::tap::{TapEvent, TapKind};
+use ws_tokio::ws_proto::{CloseCode, Direction};
+use ws_tokio::{ConnectOptions, TlsOptions, connect, tap};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut url = None;

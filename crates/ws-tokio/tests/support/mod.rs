@@ -1,11 +1,11 @@
-//! What the ws-net integration tests share: an echo server that is exactly the
+//! What the ws-tokio integration tests share: an echo server that is exactly the
 //! `echo_server` example, accepting one connection, and waiting for a message.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ws_net::{Decision, Message, Receiver, Server, ServerOptions, WebSocket};
+use ws_tokio::{Decision, Message, Receiver, Server, ServerOptions, WebSocket};
 
 #[allow(dead_code)]
 #[path = "../../examples/echo_server.rs"]

@@ -12,9 +12,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message as TMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame as TCloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
-use ws_net::tap::{self, Initiator, TapKind};
-use ws_net::ws_proto::{CloseCode, Direction, ReadyState};
-use ws_net::{
+use ws_tokio::tap::{self, Initiator, TapKind};
+use ws_tokio::ws_proto::{CloseCode, Direction, ReadyState};
+use ws_tokio::{
     ConnectOptions, Decision, MaybeTlsStream, Message, Server, ServerOptions, WsStream,
     connect_direct,
 };
@@ -306,7 +306,7 @@ async fn a_client_that_never_answers_our_close_is_dropped_after_the_close_timeou
     match tokio::time::timeout(LIMIT, ws.recv()).await.unwrap() {
         Some(Err(e)) => {
             assert!(e.is_timeout(), "{e}");
-            assert_eq!(e.timeout_stage(), Some(ws_net::Stage::Close));
+            assert_eq!(e.timeout_stage(), Some(ws_tokio::Stage::Close));
         }
         other => panic!("expected a close timeout, got {other:?}"),
     }

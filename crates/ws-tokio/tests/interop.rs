@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame as TCloseFrame,
 use tokio_tungstenite::tungstenite::{
     Message as TMessage, protocol::frame::coding::CloseCode as TCloseCode,
 };
-use ws_net::ws_proto::{CloseCode, CloseFrame, MessageKind};
-use ws_net::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect};
+use ws_tokio::ws_proto::{CloseCode, CloseFrame, MessageKind};
+use ws_tokio::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect};
 
 /// A tokio-tungstenite echo server. A text "close-please" makes it close with 4001 "as asked".
 async fn tungstenite_server() -> String {

@@ -21,7 +21,7 @@
 //! [`Bytes`] right behind it, in one vectored write. A tap, if set, sees the same reports as
 //! with the handles.
 //!
-//! Why a second way to run a connection, when DESIGN.md gives ws-net one task per
+//! Why a second way to run a connection, when DESIGN.md gives ws-tokio one task per
 //! connection: measured on the loopback echo benchmark (`BENCHMARKS.md`), the hand-off costs
 //! the task-driven server a second task poll and a channel per message, and the copies in and
 //! out of the engine cost it more than fastwebsockets on every large-message shape; the
@@ -29,15 +29,15 @@
 //! answers each message does not.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), ws_net::Error> {
-//! use ws_net::{ConnectOptions, Message, connect_direct};
+//! # async fn demo() -> Result<(), ws_tokio::Error> {
+//! use ws_tokio::{ConnectOptions, Message, connect_direct};
 //!
 //! let mut ws = connect_direct(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
 //! ws.send_text("hello").await?;
 //! while let Some(message) = ws.recv().await {
 //!     if let Message::Text(text) = message? {
 //!         println!("{text}");
-//!         ws.close(Some(ws_net::ws_proto::CloseCode::NORMAL), "bye").await?;
+//!         ws.close(Some(ws_tokio::ws_proto::CloseCode::NORMAL), "bye").await?;
 //!     }
 //! }
 //! # Ok(()) }

@@ -5,8 +5,8 @@
 mod support;
 
 use support::{LIMIT, next_message};
-use ws_net::ws_proto::{DeflateConfig, MessageKind};
-use ws_net::{ConnectOptions, Message, Outgoing, ServerOptions, connect, tap};
+use ws_tokio::ws_proto::{DeflateConfig, MessageKind};
+use ws_tokio::{ConnectOptions, Message, Outgoing, ServerOptions, connect, tap};
 
 /// The `echo_server` example; `deflate` says whether it accepts permessage-deflate.
 async fn echo_server(deflate: Option<DeflateConfig>) -> String {
@@ -100,7 +100,7 @@ async fn client_and_server_agree_and_compress_both_ways() {
         let plain = f
             .decompressed_len
             .expect("a compressed frame reports its plain size");
-        if f.header.opcode == ws_net::ws_proto::OpCode::Continuation {
+        if f.header.opcode == ws_tokio::ws_proto::OpCode::Continuation {
             assert!(!f.header.rsv1);
         } else {
             assert!(f.header.rsv1, "{:?}", f.header);

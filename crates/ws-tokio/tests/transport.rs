@@ -11,9 +11,9 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 use support::LIMIT;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use ws_net::tls::{self, ClientCertificate};
-use ws_net::ws_proto::{CloseCode, handshake};
-use ws_net::{ConnectOptions, Message, Proxy, Server, ServerOptions, Stage, TlsOptions, connect};
+use ws_tokio::tls::{self, ClientCertificate};
+use ws_tokio::ws_proto::{CloseCode, handshake};
+use ws_tokio::{ConnectOptions, Message, Proxy, Server, ServerOptions, Stage, TlsOptions, connect};
 
 fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -43,7 +43,7 @@ async fn echo_server(tls: Option<Arc<rustls::ServerConfig>>) -> std::net::Socket
 
 #[tokio::test]
 async fn wss_trusted_through_an_extra_ca() {
-    let ca = ca("ws-net test CA");
+    let ca = ca("ws-tokio test CA");
     let (cert, key) = leaf(&ca, &["localhost", "127.0.0.1"]);
     let server_tls = tls::server_config(cert.as_bytes(), key.as_bytes(), None).unwrap();
     let addr = echo_server(Some(server_tls)).await;
@@ -59,7 +59,7 @@ async fn wss_trusted_through_an_extra_ca() {
         "{info:?}"
     );
     assert!(
-        info.peer_certificates[0].issuer.contains("ws-net test CA"),
+        info.peer_certificates[0].issuer.contains("ws-tokio test CA"),
         "{info:?}"
     );
     let (sender, mut receiver) = ws.split();
@@ -72,7 +72,7 @@ async fn wss_trusted_through_an_extra_ca() {
 
 #[tokio::test]
 async fn wss_wrong_name_is_refused_unless_explicitly_accepted() {
-    let ca = ca("ws-net test CA");
+    let ca = ca("ws-tokio test CA");
     let (cert, key) = leaf(&ca, &["other.example"]);
     let server_tls = tls::server_config(cert.as_bytes(), key.as_bytes(), None).unwrap();
     let addr = echo_server(Some(server_tls)).await;
@@ -102,7 +102,7 @@ async fn wss_wrong_name_is_refused_unless_explicitly_accepted() {
 
 #[tokio::test]
 async fn wss_client_certificate_required_by_the_server() {
-    let ca = ca("ws-net test CA");
+    let ca = ca("ws-tokio test CA");
     let (cert, key) = leaf(&ca, &["localhost"]);
     let ca_pem = ca.pem();
     let server_tls =

@@ -1,16 +1,16 @@
 //! Echoes every message back — text, binary, fragmented — until Ctrl-C.
 //!
 //! ```sh
-//! cargo run --release -p ws-net --example echo_server -- --addr 127.0.0.1:9002
+//! cargo run --release -p ws-tokio --example echo_server -- --addr 127.0.0.1:9002
 //! ```
 //!
 //! Each connection is a [`WsStream`] that its task drives: receive, send back, repeat.
-//! `--driven` serves with the task-driven [`WebSocket`](ws_net::WebSocket) handles instead
+//! `--driven` serves with the task-driven [`WebSocket`](ws_tokio::WebSocket) handles instead
 //! (a `Receiver` to read, a `Sender` to answer). The Autobahn Testsuite's fuzzingclient runs
 //! against it (see `tests/autobahn`). It accepts permessage-deflate when a client offers it
 //! (`--no-deflate` declines).
 
-use ws_net::{Decision, Message, Server, ServerOptions, WsStream};
+use ws_tokio::{Decision, Message, Server, ServerOptions, WsStream};
 
 /// Serves until the future is dropped: each connection in a task of its own, driven by that
 /// task ([`WsStream`]) or, if `driven`, by the connection's own task.
@@ -58,7 +58,7 @@ where
 }
 
 /// Echoes messages until the connection ends, with the task-driven handles.
-pub async fn echo_driven(ws: ws_net::WebSocket) {
+pub async fn echo_driven(ws: ws_tokio::WebSocket) {
     let (sender, mut receiver) = ws.split();
     while let Some(Ok(message)) = receiver.recv().await {
         let sent = match message {
@@ -76,7 +76,7 @@ pub async fn echo_driven(ws: ws_net::WebSocket) {
 pub fn options(deflate: bool) -> ServerOptions {
     let mut options = ServerOptions::default();
     if deflate {
-        options.config.deflate = Some(ws_net::ws_proto::DeflateConfig::default());
+        options.config.deflate = Some(ws_tokio::ws_proto::DeflateConfig::default());
     }
     options
 }
@@ -112,7 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             () = serve(server, driven) => {}
             _ = tokio::signal::ctrl_c() => eprintln!("echo_server: stopping"),
         }
-        Ok::<_, ws_net::Error>(())
+        Ok::<_, ws_tokio::Error>(())
     })?;
     Ok(())
 }

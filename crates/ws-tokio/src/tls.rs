@@ -750,7 +750,7 @@ mod tests {
 
     #[tokio::test]
     async fn trusted_ca_connects_and_reports_the_session() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, server) = serve_once(plain_server(&ca.server())).await;
 
         let info = ping(addr, "localhost", &trusting(&ca)).await.unwrap();
@@ -766,7 +766,7 @@ mod tests {
         assert_eq!(info.peer_certificates.len(), 1);
         let leaf = &info.peer_certificates[0];
         assert_eq!(leaf.subject, "CN=localhost");
-        assert_eq!(leaf.issuer, "CN=ws-net test CA");
+        assert_eq!(leaf.issuer, "CN=ws-tokio test CA");
         assert_eq!(leaf.not_before, "2025-01-01 00:00:00 UTC");
         assert_eq!(leaf.not_after, "2035-01-01 00:00:00 UTC");
         assert_eq!(leaf.subject_alt_names, ["DNS:localhost", "IP:127.0.0.1"]);
@@ -781,7 +781,7 @@ mod tests {
 
     #[tokio::test]
     async fn ip_address_names_connect_with_or_without_brackets() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, server) = serve_once(plain_server(&ca.server())).await;
         let info = ping(addr, "127.0.0.1", &trusting(&ca)).await.unwrap();
         assert_eq!(info.server_name, "127.0.0.1");
@@ -801,7 +801,7 @@ mod tests {
 
     #[tokio::test]
     async fn webpki_roots_with_extra_ca_connect() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, server) = serve_once(plain_server(&ca.server())).await;
         let options = TlsOptions {
             roots: RootStore::WebPki,
@@ -813,7 +813,7 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_name_fails_and_says_which_name() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, _server) = serve_once(plain_server(&ca.server())).await;
 
         let err = ping(addr, "wrong.example", &trusting(&ca))
@@ -840,7 +840,7 @@ mod tests {
 
     #[tokio::test]
     async fn accept_invalid_certificates_accepts_a_wrong_name_and_an_unknown_ca() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, server) = serve_once(plain_server(&ca.server())).await;
         let options = TlsOptions {
             accept_invalid_certificates: true,
@@ -880,7 +880,7 @@ mod tests {
 
     #[tokio::test]
     async fn expired_certificate_fails_as_expired() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let expired = ca.issue(
             "localhost",
             &["localhost"],
@@ -933,7 +933,7 @@ mod tests {
         let mut params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
-        params.distinguished_name = distinguished_name("ws-net self-signed");
+        params.distinguished_name = distinguished_name("ws-tokio self-signed");
         if ca {
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         }
@@ -974,7 +974,7 @@ mod tests {
                 let info = ping(addr, "localhost", &trusting_itself(&issued, roots))
                     .await
                     .unwrap_or_else(|e| panic!("ca: {ca}, {roots:?}: {e}"));
-                assert_eq!(info.peer_certificates[0].subject, "CN=ws-net self-signed");
+                assert_eq!(info.peer_certificates[0].subject, "CN=ws-tokio self-signed");
                 server.await.unwrap().unwrap();
             }
         }
@@ -1063,7 +1063,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_ca_certificate_presented_as_a_servers_own_is_named_as_such() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
         params.distinguished_name = distinguished_name("an intermediate CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -1085,7 +1085,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_authority_is_named() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, _server) = serve_once(plain_server(&ca.server())).await;
         let options = TlsOptions {
             roots: RootStore::WebPki,
@@ -1095,7 +1095,7 @@ mod tests {
         assert_eq!(
             problem(&err),
             Some(&TlsProblem::UnknownIssuer {
-                issuer: Some("CN=ws-net test CA".to_owned())
+                issuer: Some("CN=ws-tokio test CA".to_owned())
             }),
             "{err}"
         );
@@ -1120,7 +1120,7 @@ mod tests {
 
     #[tokio::test]
     async fn server_requiring_a_client_certificate_refuses_a_client_without_one() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, server) = serve_once(mutual_server(&ca)).await;
 
         // TLS 1.3: the client's handshake completes; the refusal arrives as an alert on the
@@ -1147,7 +1147,7 @@ mod tests {
 
     #[tokio::test]
     async fn server_requiring_a_client_certificate_accepts_one_from_its_ca() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, server) = serve_once(mutual_server(&ca)).await;
         let client = ca.client();
         let options = TlsOptions {
@@ -1167,7 +1167,7 @@ mod tests {
 
     #[tokio::test]
     async fn server_rejects_a_client_certificate_from_another_ca() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let (addr, server) = serve_once(mutual_server(&ca)).await;
         let client = Ca::new("another CA").client();
         let options = TlsOptions {
@@ -1199,7 +1199,7 @@ mod tests {
     #[test]
     fn pem_files_are_read_and_checked() {
         let dir = scratch_dir("pem_files");
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let client = ca.client();
         let ca_path = dir.join("ca.pem");
         let cert_path = dir.join("client.pem");
@@ -1235,7 +1235,7 @@ mod tests {
 
     #[test]
     fn malformed_pem_is_a_config_error() {
-        let ca = Ca::new("ws-net test CA");
+        let ca = Ca::new("ws-tokio test CA");
         let server = ca.server();
         let broken = b"-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n";
 
@@ -1320,7 +1320,7 @@ mod tests {
     }
 
     fn scratch_dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("ws-net-tls-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("ws-tokio-tls-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }

@@ -8,8 +8,8 @@
 //! for a task that answers messages one by one (see the [`stream`] notes).
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), ws_net::Error> {
-//! use ws_net::{ConnectOptions, Message, connect};
+//! # async fn demo() -> Result<(), ws_tokio::Error> {
+//! use ws_tokio::{ConnectOptions, Message, connect};
 //!
 //! let ws = connect(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
 //! let (sender, mut receiver) = ws.split();
@@ -17,7 +17,7 @@
 //! while let Some(message) = receiver.recv().await {
 //!     if let Message::Text(text) = message? {
 //!         println!("{text}");
-//!         sender.close(Some(ws_net::ws_proto::CloseCode::NORMAL), "bye").await?;
+//!         sender.close(Some(ws_tokio::ws_proto::CloseCode::NORMAL), "bye").await?;
 //!     }
 //! }
 //! # Ok(()) }

@@ -1,7 +1,7 @@
-//! Runs every case of an Autobahn Testsuite fuzzingserver against the ws-net client.
+//! Runs every case of an Autobahn Testsuite fuzzingserver against the ws-tokio client.
 //!
 //! ```sh
-//! cargo run --release -p ws-net --example autobahn_client -- --url ws://127.0.0.1:9001 --agent ws-net
+//! cargo run --release -p ws-tokio --example autobahn_client -- --url ws://127.0.0.1:9001 --agent ws-tokio
 //! ```
 //!
 //! It asks `/getCaseCount`, runs `/runCase?case=N&agent=A` for each case (echoing every
@@ -12,13 +12,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ws_net::{ConnectOptions, Message, connect};
+use ws_tokio::{ConnectOptions, Message, connect};
 
 /// Whether connections offer permessage-deflate (on unless `--no-deflate`).
 static DEFLATE: AtomicBool = AtomicBool::new(true);
 
 /// Runs all cases against the fuzzingserver at `base` (e.g. `ws://127.0.0.1:9001`).
-pub async fn run_all(base: &str, agent: &str) -> Result<u32, ws_net::Error> {
+pub async fn run_all(base: &str, agent: &str) -> Result<u32, ws_tokio::Error> {
     let count = case_count(base).await?;
     for case in 1..=count {
         let url = format!("{base}/runCase?case={case}&agent={agent}");
@@ -31,7 +31,7 @@ pub async fn run_all(base: &str, agent: &str) -> Result<u32, ws_net::Error> {
     Ok(count)
 }
 
-async fn case_count(base: &str) -> Result<u32, ws_net::Error> {
+async fn case_count(base: &str) -> Result<u32, ws_tokio::Error> {
     let ws = connect(options(&format!("{base}/getCaseCount"))).await?;
     let (_sender, mut receiver) = ws.split();
     let mut count = None;
@@ -44,7 +44,7 @@ async fn case_count(base: &str) -> Result<u32, ws_net::Error> {
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no case count").into())
 }
 
-async fn run_case(url: &str) -> Result<(), ws_net::Error> {
+async fn run_case(url: &str) -> Result<(), ws_tokio::Error> {
     let ws = connect(options(url)).await?;
     let (sender, mut receiver) = ws.split();
     while let Some(message) = receiver.recv().await {
@@ -61,7 +61,7 @@ async fn run_case(url: &str) -> Result<(), ws_net::Error> {
     Ok(())
 }
 
-async fn update_reports(base: &str, agent: &str) -> Result<(), ws_net::Error> {
+async fn update_reports(base: &str, agent: &str) -> Result<(), ws_tokio::Error> {
     let ws = connect(options(&format!("{base}/updateReports?agent={agent}"))).await?;
     let (_sender, mut receiver) = ws.split();
     while let Some(message) = receiver.recv().await {
@@ -74,7 +74,7 @@ fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options.timeouts.close = Duration::from_secs(5);
     if DEFLATE.load(Ordering::Relaxed) {
-        options.config.deflate = Some(ws_net::ws_proto::DeflateConfig::default());
+        options.config.deflate = Some(ws_tokio::ws_proto::DeflateConfig::default());
     }
     options
 }
@@ -82,7 +82,7 @@ fn options(url: &str) -> ConnectOptions {
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut url = "ws://127.0.0.1:9001".to_owned();
-    let mut agent = "ws-net".to_owned();
+    let mut agent = "ws-tokio".to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--no-deflate" => DEFLATE.store(false, Ordering::Relaxed),
             "-h" | "--help" => {
                 println!(
-                    "usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent ws-net] \
+                    "usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent ws-tokio] \
                      [--no-deflate]"
                 );
                 return Ok(());

@@ -1,5 +1,5 @@
 //! TLS failures as a user meets them through [`connect`]: each is classified
-//! ([`ws_net::Error::tls_failure`]) and told in a plain sentence with what to do, never in
+//! ([`ws_tokio::Error::tls_failure`]) and told in a plain sentence with what to do, never in
 //! rustls' or webpki's debug forms; and a self-signed server certificate given as its own CA
 //! file is trusted, as people do to test locally. Certificates are made at run time by
 //! rcgen; every server listens on 127.0.0.1.
@@ -15,8 +15,8 @@ use rcgen::{
 use support::LIMIT;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use ws_net::tls::{self, Peer, TlsProblem};
-use ws_net::{ConnectOptions, Message, ServerOptions, connect};
+use ws_tokio::tls::{self, Peer, TlsProblem};
+use ws_tokio::{ConnectOptions, Message, ServerOptions, connect};
 
 /// A certificate and its key, as PEM.
 struct Issued {
@@ -89,7 +89,7 @@ struct ScratchFile(PathBuf);
 impl ScratchFile {
     fn new(name: &str, text: &str) -> Self {
         let path =
-            std::env::temp_dir().join(format!("ws-net-tls-errors-{}-{name}", std::process::id()));
+            std::env::temp_dir().join(format!("ws-tokio-tls-errors-{}-{name}", std::process::id()));
         std::fs::write(&path, text).unwrap();
         Self(path)
     }
@@ -102,7 +102,7 @@ impl Drop for ScratchFile {
 }
 
 /// Connects with `options`, expecting a TLS failure.
-async fn tls_failure(options: ConnectOptions) -> ws_net::Error {
+async fn tls_failure(options: ConnectOptions) -> ws_tokio::Error {
     let err = match tokio::time::timeout(LIMIT, connect(options)).await.unwrap() {
         Ok(_) => panic!("the connection succeeded"),
         Err(err) => err,
@@ -113,7 +113,7 @@ async fn tls_failure(options: ConnectOptions) -> ws_net::Error {
 }
 
 /// The error's `Display` is a sentence for people: none of rustls' or webpki's debug forms.
-fn assert_plain(err: &ws_net::Error) {
+fn assert_plain(err: &ws_tokio::Error) {
     let text = err.to_string();
     for jargon in [
         "Other(",
@@ -130,7 +130,7 @@ fn assert_plain(err: &ws_net::Error) {
     }
 }
 
-fn problem(err: &ws_net::Error) -> &TlsProblem {
+fn problem(err: &ws_tokio::Error) -> &TlsProblem {
     err.tls_failure().expect("a TLS failure").problem()
 }
 
@@ -183,7 +183,7 @@ async fn a_self_signed_server_certificate_given_as_its_own_ca_file_connects() {
 
 #[tokio::test]
 async fn a_wrong_name_says_which_names_the_certificate_is_for() {
-    let ca = ca("ws-net test CA");
+    let ca = ca("ws-tokio test CA");
     let url = wss_echo_server(&leaf(&ca, &["other.example", "10.0.0.1"], (2035, 1, 1))).await;
     let mut options = ConnectOptions::new(url);
     options.tls.extra_ca_pem = vec![ca.pem().into_bytes()];
@@ -209,7 +209,7 @@ async fn a_wrong_name_says_which_names_the_certificate_is_for() {
 
 #[tokio::test]
 async fn an_expired_certificate_says_when_it_expired() {
-    let ca = ca("ws-net test CA");
+    let ca = ca("ws-tokio test CA");
     let url = wss_echo_server(&leaf(&ca, &["localhost"], (2025, 6, 1))).await;
     let mut options = ConnectOptions::new(url);
     options.tls.extra_ca_pem = vec![ca.pem().into_bytes()];
@@ -230,7 +230,7 @@ async fn an_expired_certificate_says_when_it_expired() {
 
 #[tokio::test]
 async fn an_unknown_authority_is_named_with_its_name() {
-    let ca = ca("ws-net untrusted CA");
+    let ca = ca("ws-tokio untrusted CA");
     let url = wss_echo_server(&leaf(&ca, &["localhost"], (2035, 1, 1))).await;
 
     let err = tls_failure(ConnectOptions::new(url)).await;
@@ -238,7 +238,7 @@ async fn an_unknown_authority_is_named_with_its_name() {
     assert_eq!(
         problem(&err),
         &TlsProblem::UnknownIssuer {
-            issuer: Some("CN=ws-net untrusted CA".to_owned())
+            issuer: Some("CN=ws-tokio untrusted CA".to_owned())
         },
         "{err}"
     );
