@@ -210,7 +210,9 @@ async fn serve_echo(server: Server, tasks: Tasks) {
                     let mut headers = HeaderMap::new();
                     headers.insert(
                         "server",
-                        ws_tokio::ws_proto::http::HeaderValue::from_static("ws-inspector local echo"),
+                        ws_tokio::ws_proto::http::HeaderValue::from_static(
+                            "ws-inspector local echo",
+                        ),
                     );
                     Decision::Accept {
                         protocol: request.protocols.first().cloned(),
@@ -221,7 +223,9 @@ async fn serve_echo(server: Server, tasks: Tasks) {
             let Ok(ws) = upgraded else {
                 return;
             };
-            let (sender, mut receiver) = ws.split();
+            // Task-driven handles: the driver keeps reading while an echo waits to be
+            // written, so a client that floods without reading cannot stall both sides.
+            let (sender, mut receiver) = ws.into_driven().split();
             // Receive and send in two tasks. `Sender::send` waits until the driver has taken
             // the message, and the driver waits for room in the bounded message channel: one
             // task that alternates between the two can deadlock with the driver once that
@@ -977,7 +981,9 @@ async fn run_session(
             lock(&shared).fail(&error);
             return;
         }
-        Some(Ok(ws)) => ws,
+        // The inspector reads in a task of its own while the UI sends: the task-driven
+        // handles are made for that.
+        Some(Ok(ws)) => ws.into_driven(),
     };
     let compressing = ws.handshake.deflate.is_some();
     lock(&shared).handshake.deflate = ws.handshake.deflate;

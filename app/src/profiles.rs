@@ -19,9 +19,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use directories::ProjectDirs;
 use serde::{Deserialize, Serialize};
+use ws_proto::http::{HeaderName, HeaderValue};
 use ws_tokio::proxy::ProxyTarget;
 use ws_tokio::{ConnectOptions, Proxy, TlsOptions};
-use ws_proto::http::{HeaderName, HeaderValue};
 
 /// The environment variable that replaces the whole config folder (profiles then live in
 /// `$WS_INSPECTOR_CONFIG_DIR/profiles`).

@@ -48,8 +48,8 @@ use std::time::{Duration, SystemTime};
 
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
-use ws_tokio::tap::Initiator;
 use ws_proto::{CloseCode, Direction, Frame, FrameHeader, OpCode};
+use ws_tokio::tap::Initiator;
 
 /// The default number of entries a [`LogStore`] keeps: 1,000,000 incoming messages with their
 /// `message` events.

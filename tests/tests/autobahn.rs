@@ -23,8 +23,8 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use ws_tokio::Server;
 use ws_tests::{autobahn_setup, free_port, repo_root, wait_for_port};
+use ws_tokio::Server;
 
 fn run_py() -> std::path::PathBuf {
     repo_root().join("tests/autobahn/run.py")
@@ -94,7 +94,10 @@ fn fuzzingserver_against_autobahn_client() {
         .enable_all()
         .build()
         .unwrap();
-    let ran = runtime.block_on(autobahn_client::run_all(&format!("ws://{addr}"), "ws-tokio"));
+    let ran = runtime.block_on(autobahn_client::run_all(
+        &format!("ws://{addr}"),
+        "ws-tokio",
+    ));
     let _ = wstest.kill();
     let _ = wstest.wait();
     let count = ran.expect("the Autobahn client could not talk to the fuzzingserver");

@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
+use ws_tests::{python_setup, repo_root};
 use ws_tokio::ws_proto::{CloseCode, DeflateConfig, DeflateParams, Direction, Frame, MessageKind};
 use ws_tokio::{ConnectOptions, Decision, Message, Outgoing, Server, ServerOptions, connect, tap};
-use ws_tests::{python_setup, repo_root};
 
 /// The limit for any one step (a handshake, an echo, a line from Python).
 const STEP: Duration = Duration::from_secs(30);
@@ -162,7 +162,9 @@ async fn our_client_against(server_args: &[&str], offer: DeflateConfig) -> Clien
     let ws = tokio::time::timeout(STEP, connect(options))
         .await
         .expect("connecting timed out")
-        .expect("our client could not connect to the Python server");
+        .expect("our client could not connect to the Python server")
+        // The task-driven handles here; the echo server's side runs WsStream itself.
+        .into_driven();
     let answer = header(ws.handshake.response.headers(), "sec-websocket-extensions");
     let agreed = ws.handshake.deflate;
 
@@ -340,7 +342,8 @@ async fn python_client_against(
         let ws = incoming
             .upgrade(|_| Decision::accept())
             .await
-            .expect("the Python client's upgrade failed on our side");
+            .expect("the Python client's upgrade failed on our side")
+            .into_driven();
         let _ = accepted_tx.send(Accepted {
             answer: header(ws.handshake.response.headers(), "sec-websocket-extensions"),
             deflate: ws.handshake.deflate,

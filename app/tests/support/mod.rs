@@ -108,7 +108,7 @@ where
                     })
                     .await;
                 if let Ok(ws) = upgraded {
-                    let (sender, receiver) = ws.split();
+                    let (sender, receiver) = ws.into_driven().split();
                     script(sender, receiver).await;
                 }
             });

@@ -1,7 +1,7 @@
 //! The three echo servers, each written the way that library's own examples write one, each on
 //! a current-thread tokio runtime.
 //!
-//! - **ws-tokio**: `Server::bind`, `incoming.upgrade_direct(|_| Decision::accept())`, a
+//! - **ws-tokio**: `Server::bind`, `incoming.upgrade(|_| Decision::accept())`, a
 //!   `recv` / `send` loop on the `WsStream` — the code of `crates/ws-tokio/examples/echo_server.rs`
 //!   itself, included.
 //! - **ws-tokio-driven**: the same example with `--driven`: `ws.into_driven().split()`, a loop of

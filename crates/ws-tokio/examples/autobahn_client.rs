@@ -33,7 +33,7 @@ pub async fn run_all(base: &str, agent: &str) -> Result<u32, ws_tokio::Error> {
 
 async fn case_count(base: &str) -> Result<u32, ws_tokio::Error> {
     let ws = connect(options(&format!("{base}/getCaseCount"))).await?;
-    let (_sender, mut receiver) = ws.split();
+    let (_sender, mut receiver) = ws.into_driven().split();
     let mut count = None;
     while let Some(message) = receiver.recv().await {
         if let Message::Text(text) = message? {
@@ -46,7 +46,7 @@ async fn case_count(base: &str) -> Result<u32, ws_tokio::Error> {
 
 async fn run_case(url: &str) -> Result<(), ws_tokio::Error> {
     let ws = connect(options(url)).await?;
-    let (sender, mut receiver) = ws.split();
+    let (sender, mut receiver) = ws.into_driven().split();
     while let Some(message) = receiver.recv().await {
         match message? {
             Message::Text(text) => {
@@ -63,7 +63,7 @@ async fn run_case(url: &str) -> Result<(), ws_tokio::Error> {
 
 async fn update_reports(base: &str, agent: &str) -> Result<(), ws_tokio::Error> {
     let ws = connect(options(&format!("{base}/updateReports?agent={agent}"))).await?;
-    let (_sender, mut receiver) = ws.split();
+    let (_sender, mut receiver) = ws.into_driven().split();
     while let Some(message) = receiver.recv().await {
         message?;
     }

@@ -54,13 +54,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let result = connect(options).await;
         let ws = match result {
+            // stdin and the socket are read at once: the task-driven handles.
             Ok(ws) => ws,
             Err(e) => {
                 drop(printer.await);
                 return Err(Box::<dyn std::error::Error>::from(e.to_string()));
             }
         };
-        let (sender, mut receiver) = ws.split();
+        let (sender, mut receiver) = ws.into_driven().split();
         let stdin_sender = sender.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(tokio::io::stdin()).lines();

@@ -24,7 +24,7 @@ pub async fn serve(server: Server, driven: bool) {
             }
         };
         tokio::spawn(async move {
-            let ws = match incoming.upgrade_direct(|_| Decision::accept()).await {
+            let ws = match incoming.upgrade(|_| Decision::accept()).await {
                 Ok(ws) => ws,
                 Err(e) => {
                     eprintln!("upgrade: {e}");

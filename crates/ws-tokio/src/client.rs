@@ -8,7 +8,7 @@ use ws_proto::bytes::BytesMut;
 use ws_proto::http::Request;
 use ws_proto::{ClientOptions, Config, Connection, Event, HandshakeError, handshake};
 
-use crate::driver::{DriverSettings, HandshakeInfo, WebSocket};
+use crate::driver::{DriverSettings, HandshakeInfo};
 use crate::error::{Error, Stage};
 use crate::proxy::{self, Proxy};
 use crate::stream::{MaybeTlsStream, WsStream};
@@ -85,32 +85,20 @@ impl ConnectOptions {
 }
 
 /// Connects to `options.url`: TCP (through the proxy, if any), TLS for `wss://`, the upgrade.
-pub async fn connect(options: ConnectOptions) -> Result<WebSocket, Error> {
+///
+/// The connection is a [`WsStream`] that the calling task drives: `recv` and `send` do the
+/// I/O themselves, with no hand-off to another task — the fastest way to run a connection
+/// (see [`crate::stream`]). [`WsStream::into_driven`] turns it into task-driven handles for
+/// programs that must keep reading while they are busy elsewhere.
+pub async fn connect(options: ConnectOptions) -> Result<WsStream<MaybeTlsStream>, Error> {
     let request = options.build_request()?;
     connect_with_request(request, options).await
-}
-
-/// [`connect`], for a [`WsStream`] that the caller drives (no task of its own; see
-/// [`crate::stream`]).
-pub async fn connect_direct(options: ConnectOptions) -> Result<WsStream<MaybeTlsStream>, Error> {
-    let request = options.build_request()?;
-    connect_direct_with_request(request, options).await
 }
 
 /// Connects with a request built (and perhaps edited) by the caller; its URI must be the full
 /// `ws://` or `wss://` URL, as [`ws_proto::handshake::client_request`] makes it. `options.url`
 /// and `options.request` are ignored.
 pub async fn connect_with_request(
-    request: Request<()>,
-    options: ConnectOptions,
-) -> Result<WebSocket, Error> {
-    Ok(connect_direct_with_request(request, options)
-        .await?
-        .into_driven())
-}
-
-/// [`connect_with_request`], for a [`WsStream`] that the caller drives.
-pub async fn connect_direct_with_request(
     request: Request<()>,
     options: ConnectOptions,
 ) -> Result<WsStream<MaybeTlsStream>, Error> {

@@ -2,17 +2,37 @@
 //! HTTP CONNECT proxies, timeouts, and a [tap] that reports every handshake byte and
 //! every frame in both directions.
 //!
-//! By default one task per connection owns the socket and the engine; you hold a cloneable
-//! [`Sender`] and a [`Receiver`] (see the [`driver`] notes for why). The `*_direct` functions
-//! give a [`WsStream`] instead, which your own task drives with no hand-off: the fastest way
-//! for a task that answers messages one by one (see the [`stream`] notes).
+//! [`connect`], [`accept`] and [`Incoming::upgrade`] give a [`WsStream`]: the connection
+//! the task that owns it drives — `recv` reads and answers pings, `send` writes, with no
+//! hand-off to another task, the fastest way to run a connection (see [`stream`]).
+//! [`WsStream::into_driven`] hands it to a task of its own and gives a cloneable [`Sender`]
+//! and a [`Receiver`], for programs that must keep reading while they are busy elsewhere
+//! (see [`driver`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ws_tokio::Error> {
+//! use ws_tokio::{ConnectOptions, Message, connect};
+//! use ws_tokio::ws_proto::CloseCode;
+//!
+//! let mut ws = connect(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
+//! ws.send_text("hello").await?;
+//! while let Some(message) = ws.recv().await {
+//!     if let Message::Text(text) = message? {
+//!         println!("{text}");
+//!         ws.close(Some(CloseCode::NORMAL), "bye").await?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The same with the task-driven handles:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ws_tokio::Error> {
 //! use ws_tokio::{ConnectOptions, Message, connect};
 //!
 //! let ws = connect(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
-//! let (sender, mut receiver) = ws.split();
+//! let (sender, mut receiver) = ws.into_driven().split();
 //! sender.send_text("hello").await?;
 //! while let Some(message) = receiver.recv().await {
 //!     if let Message::Text(text) = message? {
@@ -33,18 +53,17 @@ pub mod stream;
 pub mod tap;
 pub mod tls;
 
-pub use client::{
-    ConnectOptions, Timeouts, connect, connect_direct, connect_direct_with_request,
-    connect_with_request,
-};
+pub use client::{ConnectOptions, Timeouts, connect, connect_with_request};
 pub use driver::{HandshakeInfo, Message, Outgoing, Receiver, Sender, WebSocket};
 pub use error::{Error, Result, Stage};
 pub use proxy::Proxy;
 pub use rustls;
-pub use server::{
-    Decision, Incoming, Server, ServerOptions, accept, accept_direct, accept_stream,
-    accept_stream_direct,
-};
+pub use server::{Decision, Incoming, Server, ServerOptions, accept, accept_stream};
 pub use stream::{MaybeTlsStream, WsStream};
 pub use tls::{TlsInfo, TlsOptions};
 pub use ws_proto;
+
+/// The README's examples, compiled as doc tests (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

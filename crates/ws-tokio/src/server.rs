@@ -11,7 +11,7 @@ use ws_proto::http::{HeaderMap, StatusCode};
 use ws_proto::{Config, Connection, Event, HandshakeError, UpgradeRequest, handshake};
 
 use crate::client::{read_and_feed, timeout};
-use crate::driver::{DriverSettings, HandshakeInfo, WebSocket};
+use crate::driver::{DriverSettings, HandshakeInfo};
 use crate::error::{Error, Stage};
 use crate::stream::{MaybeTlsStream, WsStream};
 use crate::tap::{Tap, TapKind};
@@ -90,20 +90,10 @@ impl Default for ServerOptions {
 }
 
 /// Upgrades a freshly accepted TCP stream (doing TLS first if `options.tls` is set).
-/// `decide` sees the checked request and accepts or rejects it.
+/// `decide` sees the checked request and accepts or rejects it. The connection is a
+/// [`WsStream`] that the calling task drives ([`WsStream::into_driven`] gives task-driven
+/// handles).
 pub async fn accept<F>(
-    tcp: TcpStream,
-    options: &ServerOptions,
-    decide: F,
-) -> Result<WebSocket, Error>
-where
-    F: FnOnce(&UpgradeRequest) -> Decision,
-{
-    Ok(accept_direct(tcp, options, decide).await?.into_driven())
-}
-
-/// [`accept`], for a [`WsStream`] that the caller drives (no task; see [`crate::stream`]).
-pub async fn accept_direct<F>(
     tcp: TcpStream,
     options: &ServerOptions,
     decide: F,
@@ -135,34 +125,18 @@ where
                     .await;
             }
             let stream = MaybeTlsStream::Tls(Box::new(stream.into()));
-            accept_stream_direct(stream, options, Some(info), local_addr, peer_addr, decide).await
+            accept_stream(stream, options, Some(info), local_addr, peer_addr, decide).await
         }
         None => {
             let stream = MaybeTlsStream::Plain(tcp);
-            accept_stream_direct(stream, options, None, local_addr, peer_addr, decide).await
+            accept_stream(stream, options, None, local_addr, peer_addr, decide).await
         }
     }
 }
 
-/// Upgrades any stream (already through TLS, if any).
+/// Upgrades any stream (already through TLS, if any): the server side of the opening
+/// handshake on `io`, then the connection as a [`WsStream`].
 pub async fn accept_stream<S, F>(
-    io: S,
-    options: &ServerOptions,
-    tls: Option<TlsInfo>,
-    local_addr: Option<SocketAddr>,
-    peer_addr: Option<SocketAddr>,
-    decide: F,
-) -> Result<WebSocket, Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    F: FnOnce(&UpgradeRequest) -> Decision,
-{
-    let stream = accept_stream_direct(io, options, tls, local_addr, peer_addr, decide).await?;
-    Ok(stream.into_driven())
-}
-
-/// [`accept_stream`], for a [`WsStream`] that the caller drives.
-pub async fn accept_stream_direct<S, F>(
     mut io: S,
     options: &ServerOptions,
     tls: Option<TlsInfo>,
@@ -324,20 +298,12 @@ impl Incoming {
         self.peer
     }
 
-    /// Runs the upgrade, letting `decide` accept or reject the request.
-    pub async fn upgrade<F>(self, decide: F) -> Result<WebSocket, Error>
+    /// Runs the upgrade, letting `decide` accept or reject the request; the connection is a
+    /// [`WsStream`] that the calling task drives.
+    pub async fn upgrade<F>(self, decide: F) -> Result<WsStream<MaybeTlsStream>, Error>
     where
         F: FnOnce(&UpgradeRequest) -> Decision,
     {
         accept(self.tcp, &self.options, decide).await
-    }
-
-    /// [`upgrade`](Self::upgrade), for a [`WsStream`] that the caller drives (no task of its
-    /// own; see [`crate::stream`]).
-    pub async fn upgrade_direct<F>(self, decide: F) -> Result<WsStream<MaybeTlsStream>, Error>
-    where
-        F: FnOnce(&UpgradeRequest) -> Decision,
-    {
-        accept_direct(self.tcp, &self.options, decide).await
     }
 }

@@ -30,9 +30,9 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ws_tokio::Error> {
-//! use ws_tokio::{ConnectOptions, Message, connect_direct};
+//! use ws_tokio::{ConnectOptions, Message, connect};
 //!
-//! let mut ws = connect_direct(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
+//! let mut ws = connect(ConnectOptions::new("ws://127.0.0.1:9002/")).await?;
 //! ws.send_text("hello").await?;
 //! while let Some(message) = ws.recv().await {
 //!     if let Message::Text(text) = message? {
@@ -66,8 +66,8 @@ const READ_ROOM: usize = 16 * 1024;
 /// being copied into the engine's output.
 const SHARED_MIN: usize = 8 * 1024;
 
-/// A TCP stream, or TLS over one: what [`connect_direct`](crate::connect_direct) and
-/// [`accept_direct`](crate::accept_direct) give a [`WsStream`].
+/// A TCP stream, or TLS over one: what [`connect`](crate::connect) and
+/// [`accept`](crate::accept) give a [`WsStream`].
 #[derive(Debug)]
 pub enum MaybeTlsStream {
     /// `ws://`.

@@ -37,17 +37,17 @@ async fn client_and_server_agree_and_compress_both_ways() {
     options.config.deflate = Some(DeflateConfig::default());
     options.tap = Some(tap);
     let ws = connect(options).await.unwrap();
-    let agreed = ws.handshake.deflate.expect("permessage-deflate agreed");
+    let agreed = ws.handshake().deflate.expect("permessage-deflate agreed");
     assert!(!agreed.server_no_context_takeover);
     let offer = ws
-        .handshake
+        .handshake()
         .request
         .headers()
         .get("sec-websocket-extensions")
         .expect("the request offers an extension");
     assert_eq!(offer, "permessage-deflate; client_max_window_bits");
-    assert_eq!(ws.handshake.extensions, ["permessage-deflate"]);
-    let (sender, mut receiver) = ws.split();
+    assert_eq!(ws.handshake().extensions, ["permessage-deflate"]);
+    let (sender, mut receiver) = ws.into_driven().split();
 
     let text = json_like(50_000);
     for _ in 0..3 {
@@ -125,9 +125,9 @@ async fn a_server_without_deflate_leaves_it_off() {
     let mut options = ConnectOptions::new(url);
     options.config.deflate = Some(DeflateConfig::default());
     let ws = connect(options).await.unwrap();
-    assert_eq!(ws.handshake.deflate, None);
-    assert!(ws.handshake.extensions.is_empty());
-    let (sender, mut receiver) = ws.split();
+    assert_eq!(ws.handshake().deflate, None);
+    assert!(ws.handshake().extensions.is_empty());
+    let (sender, mut receiver) = ws.into_driven().split();
     sender.send_text("plain").await.unwrap();
     assert_eq!(
         next_message(&mut receiver).await,
@@ -145,15 +145,15 @@ async fn a_server_policy_limits_the_client() {
     let mut options = ConnectOptions::new(url);
     options.config.deflate = Some(DeflateConfig::default());
     let ws = connect(options).await.unwrap();
-    let agreed = ws.handshake.deflate.expect("agreed");
+    let agreed = ws.handshake().deflate.expect("agreed");
     assert_eq!(agreed.client_max_window_bits, Some(9));
     assert!(agreed.client_no_context_takeover && agreed.server_no_context_takeover);
     assert_eq!(
-        ws.handshake.response.headers()["sec-websocket-extensions"],
+        ws.handshake().response.headers()["sec-websocket-extensions"],
         "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
          client_max_window_bits=9"
     );
-    let (sender, mut receiver) = ws.split();
+    let (sender, mut receiver) = ws.into_driven().split();
     let text = json_like(100_000);
     for _ in 0..2 {
         sender.send_text(text.as_str()).await.unwrap();

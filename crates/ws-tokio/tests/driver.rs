@@ -41,6 +41,7 @@ async fn two_peers_that_both_write_before_reading_do_not_stall() {
     let (sender, receiver) = connect(ConnectOptions::new(format!("ws://{addr}/")))
         .await
         .unwrap()
+        .into_driven()
         .split();
     let client_side = write_then_read(sender, receiver, COUNT, SIZE);
     tokio::time::timeout(Duration::from_secs(30), async {
@@ -76,7 +77,7 @@ async fn a_flood_read_through_a_slow_tap_and_receiver_completes() {
     let mut options = ConnectOptions::new(format!("ws://{addr}/"));
     options.tap = Some(tap);
     options.channel_capacity = 64;
-    let (_sender, mut receiver) = connect(options).await.unwrap().split();
+    let (_sender, mut receiver) = connect(options).await.unwrap().into_driven().split();
     let tap_reader = tokio::spawn(async move {
         let mut frames = 0;
         while frames < COUNT {

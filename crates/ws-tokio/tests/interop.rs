@@ -48,8 +48,8 @@ async fn tungstenite_server() -> String {
 async fn our_client_with_tungstenite_server() {
     let url = tungstenite_server().await;
     let ws = connect(ConnectOptions::new(url)).await.unwrap();
-    assert_eq!(ws.handshake.response.status(), 101);
-    let (sender, mut receiver) = ws.split();
+    assert_eq!(ws.handshake().response.status(), 101);
+    let (sender, mut receiver) = ws.into_driven().split();
 
     sender.send_text("héllo").await.unwrap();
     assert_eq!(
@@ -120,7 +120,11 @@ async fn our_client_with_tungstenite_server() {
 #[tokio::test]
 async fn tungstenite_server_closes_our_client() {
     let url = tungstenite_server().await;
-    let (sender, mut receiver) = connect(ConnectOptions::new(url)).await.unwrap().split();
+    let (sender, mut receiver) = connect(ConnectOptions::new(url))
+        .await
+        .unwrap()
+        .into_driven()
+        .split();
     sender.send_text("close-please").await.unwrap();
     match next_message(&mut receiver).await {
         Message::Close(frame) => {
@@ -154,7 +158,7 @@ async fn our_server() -> (String, mpsc::UnboundedReceiver<CloseFrame>) {
                     .upgrade(|req| Decision::accept_protocol(req, &["chat"]))
                     .await
                     .unwrap();
-                let (sender, mut receiver) = ws.split();
+                let (sender, mut receiver) = ws.into_driven().split();
                 while let Some(Ok(message)) = receiver.recv().await {
                     match message {
                         Message::Text(t) if t.as_str() == "close-please" => {

@@ -15,8 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TClose
 use ws_tokio::tap::{self, Initiator, TapKind};
 use ws_tokio::ws_proto::{CloseCode, Direction, ReadyState};
 use ws_tokio::{
-    ConnectOptions, Decision, MaybeTlsStream, Message, Server, ServerOptions, WsStream,
-    connect_direct,
+    ConnectOptions, Decision, MaybeTlsStream, Message, Server, ServerOptions, WsStream, connect,
 };
 
 /// The next message from a `WsStream`, within [`LIMIT`].
@@ -63,10 +62,7 @@ async fn our_server(
     let url = format!("ws://{}/", server.local_addr().unwrap());
     let accepted = tokio::spawn(async move {
         let incoming = server.accept().await.unwrap();
-        incoming
-            .upgrade_direct(|_| Decision::accept())
-            .await
-            .unwrap()
+        incoming.upgrade(|_| Decision::accept()).await.unwrap()
     });
     (url, accepted)
 }
@@ -95,7 +91,7 @@ async fn client_echo_ping_and_a_server_initiated_close() {
         while ws.next().await.is_some() {}
     })
     .await;
-    let mut ws = connect_direct(ConnectOptions::new(url)).await.unwrap();
+    let mut ws = connect(ConnectOptions::new(url)).await.unwrap();
     assert_eq!(ws.handshake().response.status(), 101);
     assert_eq!(ws.state(), ReadyState::Open);
 

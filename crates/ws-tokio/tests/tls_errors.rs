@@ -172,7 +172,7 @@ async fn a_self_signed_server_certificate_given_as_its_own_ca_file_connects() {
             .unwrap()
             .unwrap_or_else(|e| panic!("ca: {ca}: {e}"));
 
-        let (sender, mut receiver) = ws.split();
+        let (sender, mut receiver) = ws.into_driven().split();
         sender.send_text("trusted by its own file").await.unwrap();
         match support::next_message(&mut receiver).await {
             Message::Text(text) => assert_eq!(text.as_str(), "trusted by its own file"),
@@ -295,7 +295,7 @@ async fn accept_invalid_certificates_still_connects_to_a_self_signed_server() {
         .unwrap()
         .unwrap();
 
-    let (sender, mut receiver) = ws.split();
+    let (sender, mut receiver) = ws.into_driven().split();
     sender.send_text("insecure").await.unwrap();
     assert!(matches!(
         support::next_message(&mut receiver).await,

@@ -51,7 +51,7 @@ async fn wss_trusted_through_an_extra_ca() {
     let mut options = ConnectOptions::new(format!("wss://localhost:{}/", addr.port()));
     options.tls.extra_ca_pem = vec![ca.pem().into_bytes()];
     let ws = connect(options).await.unwrap();
-    let info = ws.handshake.tls.clone().expect("TLS details");
+    let info = ws.handshake().tls.clone().expect("TLS details");
     assert_eq!(info.version, "TLSv1.3");
     assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
     assert!(
@@ -59,10 +59,12 @@ async fn wss_trusted_through_an_extra_ca() {
         "{info:?}"
     );
     assert!(
-        info.peer_certificates[0].issuer.contains("ws-tokio test CA"),
+        info.peer_certificates[0]
+            .issuer
+            .contains("ws-tokio test CA"),
         "{info:?}"
     );
-    let (sender, mut receiver) = ws.split();
+    let (sender, mut receiver) = ws.into_driven().split();
     sender.send_text("over tls").await.unwrap();
     match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
         Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), "over tls"),
@@ -92,7 +94,7 @@ async fn wss_wrong_name_is_refused_unless_explicitly_accepted() {
     let ws = connect(options)
         .await
         .expect("the explicit switch accepts it");
-    let (sender, mut receiver) = ws.split();
+    let (sender, mut receiver) = ws.into_driven().split();
     sender.send_text("insecure").await.unwrap();
     assert!(matches!(
         tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap(),
@@ -123,7 +125,7 @@ async fn wss_client_certificate_required_by_the_server() {
         key_pem: client_key.into_bytes(),
     });
     let ws = connect(options).await.expect("with a client certificate");
-    let (sender, mut receiver) = ws.split();
+    let (sender, mut receiver) = ws.into_driven().split();
     sender.send_text("mutual").await.unwrap();
     assert!(matches!(
         tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap(),
@@ -175,8 +177,12 @@ async fn through_an_http_connect_proxy() {
     let mut options = ConnectOptions::new(format!("ws://{target}/via-proxy"));
     options.proxy = Proxy::Url(format!("http://user:secret@{proxy}"));
     let ws = connect(options).await.unwrap();
-    assert_eq!(ws.handshake.peer_addr, Some(proxy), "TCP goes to the proxy");
-    let (sender, mut receiver) = ws.split();
+    assert_eq!(
+        ws.handshake().peer_addr,
+        Some(proxy),
+        "TCP goes to the proxy"
+    );
+    let (sender, mut receiver) = ws.into_driven().split();
     sender.send_text("tunnelled").await.unwrap();
     match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
         Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), "tunnelled"),
@@ -251,7 +257,7 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
     });
     let mut options = ConnectOptions::new(format!("ws://{addr}/"));
     options.timeouts.close = Duration::from_millis(300);
-    let (sender, mut receiver) = connect(options).await.unwrap().split();
+    let (sender, mut receiver) = connect(options).await.unwrap().into_driven().split();
     let start = Instant::now();
     sender
         .close(Some(CloseCode::NORMAL), "hello?")
@@ -306,6 +312,7 @@ async fn an_echo_task_alternating_recv_and_send_does_not_deadlock() {
     let (sender, mut receiver) = connect(ConnectOptions::new(format!("ws://{addr}/")))
         .await
         .unwrap()
+        .into_driven()
         .split();
     for i in 0..N {
         sender

@@ -22,7 +22,8 @@ pub async fn echo_server(options: ServerOptions) -> SocketAddr {
     addr
 }
 
-/// Accepts the next connection on `server` and upgrades it.
+/// Accepts the next connection on `server`, upgrades it, and hands it to a task of its own
+/// (the task-driven handles).
 pub async fn accept_one(server: &Server) -> WebSocket {
     server
         .accept()
@@ -31,6 +32,7 @@ pub async fn accept_one(server: &Server) -> WebSocket {
         .upgrade(|_| Decision::accept())
         .await
         .unwrap()
+        .into_driven()
 }
 
 /// The next message, within [`LIMIT`].
