@@ -114,8 +114,14 @@ pub struct Config {
     /// Answer every ping with a pong carrying the same payload (default on). Turn it off to
     /// answer pings yourself, or not at all, with [`Connection::send_pong`].
     pub auto_pong: bool,
-    /// Answer a close frame with a close frame echoing its code (default on). Off, the
-    /// connection stays in [`ReadyState::Closing`] until [`Connection::send_close`].
+    /// Answer the peer's close frame with a close frame echoing its code and reason (default
+    /// on); an empty close is answered with an empty one. Off, the connection stays in
+    /// [`ReadyState::Closing`] until [`Connection::send_close`].
+    ///
+    /// RFC 6455 §5.5.1 says the reply typically echoes the status code; the reason is echoed
+    /// too because that is what peers expect: browsers, tokio-tungstenite and Python
+    /// `websockets` all send both back, and a browser's `close(4000, "bye")` should see
+    /// `4000` and `"bye"` in its `close` event, as it would against any of those servers.
     pub auto_close_reply: bool,
     /// The largest frame payload accepted (default 16 MiB). A frame's length is known from its
     /// header, so a larger one fails with 1009 before any of its payload is buffered.
@@ -217,7 +223,8 @@ pub enum Event {
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),
-    /// The peer's close frame.
+    /// The peer's close frame (answered already, with its code and reason echoed, if
+    /// [`Config::auto_close_reply`] is on and this side had not sent a close first).
     Close(CloseFrame),
 }
 
@@ -1019,8 +1026,10 @@ impl Connection {
                 if self.close_sent.is_some() {
                     self.state = ReadyState::Closed;
                 } else if self.config.auto_close_reply {
-                    // Echo the code (RFC 6455 §5.5.1); an empty close is answered empty.
-                    self.write_close(frame.code, "");
+                    // Echo the code (RFC 6455 §5.5.1) and the reason, as browsers and other
+                    // implementations do; an empty close is answered empty. The reason fits:
+                    // `check_header` bounded the payload by 125 bytes, 2 of them the code.
+                    self.write_close(frame.code, &frame.reason);
                     self.state = ReadyState::Closed;
                 } else {
                     self.state = ReadyState::Closing;

@@ -1,15 +1,23 @@
-//! A sans-IO implementation of the WebSocket protocol (RFC 6455): the opening handshake for
-//! clients and servers, framing, masking, fragmentation, UTF-8 validation, control frames,
-//! the close handshake, limits, and permessage-deflate (RFC 7692) — with every frame
-//! observable as it was on the wire.
+//! The WebSocket protocol (RFC 6455, and permessage-deflate from RFC 7692) as a plain state
+//! machine, for building WebSocket clients, servers and tools on whatever I/O a program already
+//! has. It turns the bytes read from a peer into messages and events, and the messages to send
+//! into bytes to write: the opening handshake for clients and servers, framing, masking,
+//! fragmentation, UTF-8 validation, control frames, the close handshake and limits — with
+//! every frame observable as it was on the wire. Everything around that is left to the
+//! caller: sockets (or any other byte stream) and reading and writing them, TLS, name
+//! resolution and proxies, the clock and timers (the engine never reads the time, so
+//! timeouts such as the close handshake's are the caller's), threads or an async runtime,
+//! and HTTP beyond the upgrade. The randomness it needs (client masking keys, handshake keys)
+//! comes from the operating system by default and is replaceable.
 //!
 //! **No I/O, no clock, no threads, no async.** A [`Connection`] takes bytes in
 //! ([`Connection::receive_data`], [`Connection::receive_eof`]) and gives bytes and events out
 //! ([`Connection::poll_transmit`], [`Connection::poll_event`]). It is **deterministic** given
-//! its inputs: the only randomness (client masking keys and handshake keys) comes from a
-//! [`MaskSource`] and a key the caller can supply. Drive it from blocking sockets, tokio,
-//! a fuzzer or a test, the same way. [`ws-net`](https://crates.io/crates/ws-net) is the tokio
-//! and rustls transport built on it.
+//! its inputs: the only randomness comes from a [`MaskSource`] (see
+//! [`Connection::set_mask_source`]) and from the key in the request the caller builds (see
+//! [`handshake::key_from_bytes`]). Drive it from blocking sockets, tokio, a fuzzer or a test,
+//! the same way: the crate's `examples/` hold a blocking client and a blocking server over
+//! `std::net`, and `ws-tokio` is the tokio and rustls transport built on it.
 //!
 //! What is here:
 //! - [`handshake`]: building, parsing and checking the HTTP upgrade, typed with [`http`];
@@ -21,8 +29,6 @@
 //! - Errors by category: [`ProtocolError`] (the peer's fault, each mapped to one close code),
 //!   [`UsageError`] (the caller's), [`HandshakeError`].
 //! - [`manual`]: design, limits and why, and how to drive a connection from an I/O loop.
-//!
-//! What is not: sockets, TLS, proxies and timeouts (see `ws-net`); HTTP beyond the upgrade.
 //!
 //! ```
 //! use ws_proto::{Config, Connection, Event, handshake};
@@ -72,3 +78,9 @@ pub use utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
 
 pub use bytes;
 pub use http;
+
+/// The README's examples, compiled and run as doc tests (and only then, so that the crate's
+/// documentation does not repeat the README).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

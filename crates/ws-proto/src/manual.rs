@@ -124,4 +124,7 @@
 //! ```
 //!
 //! A real client also arms a timer when `close_expected` turns true and drops the socket if
-//! the server has not closed it in time; `ws-net` does that.
+//! the server has not closed it in time; `ws-tokio` does that. The crate's
+//! `examples/blocking_client.rs` and `examples/blocking_server.rs` are complete programs over
+//! `std::net` with those deadlines (the socket's read timeout serves as the timer), commands
+//! from another thread, and the server's orderly TCP close.

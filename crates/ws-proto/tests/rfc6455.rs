@@ -1802,13 +1802,79 @@ mod section_5_5_1_close {
                 [Ev::Close(Some(code), "κ ok".into())],
                 "{code}"
             );
-            assert_frame_sent(&mut conn, &RawFrame::close(code, b"").bytes());
+            assert_frame_sent(&mut conn, &RawFrame::close(code, "κ ok".as_bytes()).bytes());
             assert_eq!(conn.state(), ReadyState::Closed, "{code}");
             assert_eq!(conn.close_code(), Some(CloseCode(code)));
             assert_eq!(conn.close_reason(), "κ ok");
             assert!(conn.fault().is_none());
             assert!(conn.was_clean());
         }
+    }
+
+    /// RFC 6455 §5.5.1 lets the reply echo the status code; the automatic reply echoes the
+    /// reason as well, because that is what peers expect: browsers, tokio-tungstenite and
+    /// Python `websockets` send both back, so a browser that calls `close(4000, "bye")` sees
+    /// 4000 and "bye" in its `close` event against us as against them.
+    #[test]
+    fn the_close_reply_echoes_the_code_and_the_reason_in_both_roles() {
+        let mut conn = server(Config::default());
+        conn.receive_data(&RawFrame::close(4000, b"bye").client().bytes())
+            .unwrap();
+        assert_eq!(events(&mut conn), [Ev::Close(Some(4000), "bye".into())]);
+        assert_frame_sent(&mut conn, &RawFrame::close(4000, b"bye").bytes());
+        let sent = conn.close_sent().expect("the reply was sent");
+        assert_eq!(
+            (sent.code, sent.reason.as_str()),
+            (Some(CloseCode(4000)), "bye")
+        );
+        assert!(conn.was_clean() && conn.should_close_transport());
+
+        let mut conn = client_open(Config::default());
+        conn.receive_data(&RawFrame::close(1001, "à bientôt".as_bytes()).bytes())
+            .unwrap();
+        assert_eq!(
+            events(&mut conn),
+            [Ev::Close(Some(1001), "à bientôt".into())]
+        );
+        let sent = decode_frames(&transmit(&mut conn));
+        assert_eq!(sent.len(), 1);
+        let (header, payload) = &sent[0];
+        assert_eq!(header.opcode, OpCode::Close);
+        assert!(header.mask.is_some(), "a client's reply is masked");
+        assert_eq!(payload[..2], 1001u16.to_be_bytes());
+        assert_eq!(&payload[2..], "à bientôt".as_bytes());
+        assert!(conn.close_expected());
+    }
+
+    #[test]
+    fn the_longest_close_reason_is_echoed_whole() {
+        // 123 bytes, the most a close frame has room for beside its code, ending in a
+        // multi-byte character.
+        let reason = format!("{}é", "x".repeat(121));
+        assert_eq!(reason.len(), 123);
+        let mut conn = server(Config::default());
+        conn.receive_data(&RawFrame::close(1000, reason.as_bytes()).client().bytes())
+            .unwrap();
+        assert_eq!(events(&mut conn), [Ev::Close(Some(1000), reason.clone())]);
+        assert_frame_sent(&mut conn, &RawFrame::close(1000, reason.as_bytes()).bytes());
+    }
+
+    #[test]
+    fn the_reported_reply_frame_carries_the_echoed_reason() {
+        let mut conn = server(config(|c| c.report_frames = true));
+        conn.receive_data(&RawFrame::close(3000, b"later").client().bytes())
+            .unwrap();
+        let mut outgoing = Vec::new();
+        while let Some(event) = conn.poll_event() {
+            if let ws_proto::Event::Frame(frame) = event
+                && frame.direction == Direction::Outgoing
+            {
+                outgoing.push(frame);
+            }
+        }
+        assert_eq!(outgoing.len(), 1);
+        assert_eq!(outgoing[0].header.opcode, OpCode::Close);
+        assert_eq!(&outgoing[0].payload[..], b"\x0b\xb8later");
     }
 
     #[test]
@@ -2144,7 +2210,7 @@ mod section_7_closing {
         );
         assert_eq!(
             pair.take_client_events(),
-            [Ev::Close(Some(1001), String::new())]
+            [Ev::Close(Some(1001), "bye".into())]
         );
         assert_eq!(pair.client.state(), ReadyState::Closed);
         assert_eq!(pair.server.state(), ReadyState::Closed);
@@ -2178,7 +2244,7 @@ mod section_7_closing {
         );
         assert_eq!(
             pair.take_server_events(),
-            [Ev::Close(Some(4000), String::new())]
+            [Ev::Close(Some(4000), "maintenance".into())]
         );
         assert_eq!(pair.client.state(), ReadyState::Closed);
         assert_eq!(pair.server.state(), ReadyState::Closed);
