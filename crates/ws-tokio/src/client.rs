@@ -8,7 +8,8 @@ use ws_proto::bytes::BytesMut;
 use ws_proto::http::Request;
 use ws_proto::{ClientOptions, Config, Connection, Event, HandshakeError, handshake};
 
-use crate::driver::{DriverSettings, HandshakeInfo};
+use crate::conn_core::Settings;
+use crate::handshake_info::HandshakeInfo;
 use crate::error::{Error, Stage};
 use crate::proxy::{self, Proxy};
 use crate::stream::{MaybeTlsStream, WsStream};
@@ -191,7 +192,7 @@ async fn establish(
     let mut config = options.config.clone();
     config.report_frames |= tap.is_some();
     config.pause_after_message = true;
-    let settings = DriverSettings {
+    let settings = Settings {
         close_timeout: timeouts.close,
         channel_capacity: options.channel_capacity,
         tap: options.tap.clone(),
@@ -239,7 +240,7 @@ async fn open<S>(
     mut io: S,
     request: Request<()>,
     config: Config,
-    settings: DriverSettings,
+    settings: Settings,
     timeouts: Timeouts,
     tls: Option<TlsInfo>,
     local_addr: Option<std::net::SocketAddr>,

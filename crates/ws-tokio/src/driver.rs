@@ -1,5 +1,8 @@
 //! The connection driver: one task per connection owns the socket; the user holds a cloneable
-//! [`Sender`] and a [`Receiver`].
+//! [`Sender`] and a [`Receiver`] ([`WsStream::into_driven`](crate::WsStream::into_driven)).
+//! The rules that turn the engine's events into messages and tap reports are the same
+//! synchronous core that [`WsStream`](crate::WsStream) runs on (`conn_core`); this module is
+//! the task around it.
 //!
 //! This is `quinn`'s shape, lock included: the [`ws_proto::Connection`] sits behind a mutex
 //! shared by the task and the senders, held only for a synchronous step (feeding input,
@@ -17,65 +20,21 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
+use ws_proto::CloseCode;
 use ws_proto::bytes::{Bytes, BytesMut};
-use ws_proto::http::Response;
-use ws_proto::{
-    CloseCode, CloseFrame, Connection, Event, FrameHeader, MessageKind, ReadyState, Utf8Bytes,
-};
 
+use crate::conn_core::{ConnCore, Settings, send_reports};
 use crate::error::{Error, Stage};
-use crate::tap::{Initiator, Tap, TapKind};
-use crate::tls::TlsInfo;
-
-/// A message, or a control frame, received from the peer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Message {
-    /// A text message.
-    Text(Utf8Bytes),
-    /// A binary message.
-    Binary(Bytes),
-    /// A ping (already answered unless auto-pong is off).
-    Ping(Bytes),
-    /// A pong.
-    Pong(Bytes),
-    /// The peer's close frame. The connection ends after it.
-    Close(CloseFrame),
-}
-
-/// What to send: [`Sender::send`] takes one of these.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outgoing {
-    /// A text message in one frame.
-    Text(String),
-    /// A binary message in one frame.
-    Binary(Bytes),
-    /// One fragment of a message (see [`ws_proto::Connection::send_fragment`]).
-    Fragment {
-        /// Text or binary.
-        kind: MessageKind,
-        /// The fragment's payload.
-        data: Bytes,
-        /// Whether this fragment ends the message.
-        fin: bool,
-    },
-    /// A ping (≤ 125 bytes).
-    Ping(Bytes),
-    /// A pong (≤ 125 bytes).
-    Pong(Bytes),
-    /// Start the close handshake; `None` sends an empty close payload.
-    Close(Option<CloseCode>, String),
-    /// A frame exactly as given (any bits, opcode and mask): for testing peers.
-    Raw(FrameHeader, Bytes),
-}
+use crate::handshake_info::HandshakeInfo;
+use crate::message::{Message, Outgoing};
+use crate::tap::TapKind;
 
 /// What the [`Sender`]s and the driver task share: the engine, behind a lock that is never
 /// held across an `await`.
@@ -88,9 +47,7 @@ struct Shared {
 }
 
 struct Inner {
-    conn: Connection,
-    /// Who sent the first close frame, once known.
-    closed_by: Option<Initiator>,
+    core: ConnCore,
     /// The driver task has ended: sends fail with a "closed" error.
     ended: bool,
     /// Live [`Sender`] handles.
@@ -103,36 +60,6 @@ impl Shared {
         // state that is unsafe to look at: carry on with it rather than panic again.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-impl Inner {
-    fn execute(&mut self, what: Outgoing) -> Result<(), Error> {
-        execute(&mut self.conn, what, &mut self.closed_by)
-    }
-}
-
-/// Hands `what` to the engine, noting in `closed_by` a close frame that we sent first.
-pub(crate) fn execute(
-    conn: &mut Connection,
-    what: Outgoing,
-    closed_by: &mut Option<Initiator>,
-) -> Result<(), Error> {
-    let result = match what {
-        Outgoing::Text(text) => conn.send_text(&text),
-        Outgoing::Binary(data) => conn.send_binary(&data),
-        Outgoing::Fragment { kind, data, fin } => conn.send_fragment(kind, &data, fin),
-        Outgoing::Ping(data) => conn.send_ping(&data),
-        Outgoing::Pong(data) => conn.send_pong(&data),
-        Outgoing::Close(code, reason) => {
-            let result = conn.send_close(code, &reason);
-            if result.is_ok() {
-                closed_by.get_or_insert(Initiator::Local);
-            }
-            result
-        }
-        Outgoing::Raw(header, data) => conn.send_raw_frame(header, &data),
-    };
-    result.map_err(|e| Error::from(ws_proto::Error::Usage(e)))
 }
 
 /// A sender waits while at least this many bytes are queued in the engine and not yet handed
@@ -200,8 +127,8 @@ impl Sender {
                 if inner.ended {
                     return Err(Error::closed());
                 }
-                if control || inner.conn.pending_output() < HIGH_WATER {
-                    let result = inner.execute(what);
+                if control || inner.core.conn().pending_output() < HIGH_WATER {
+                    let result = inner.core.execute(what);
                     drop(inner);
                     self.shared.wake_driver.notify_one();
                     return result;
@@ -272,28 +199,6 @@ impl Receiver {
     }
 }
 
-/// What the opening handshake settled.
-#[derive(Clone, Debug)]
-pub struct HandshakeInfo {
-    /// The request, as sent (client) or received (server).
-    pub request: ws_proto::http::Request<()>,
-    /// The 101 response, as received (client) or sent (server).
-    pub response: Response<()>,
-    /// The agreed subprotocol.
-    pub protocol: Option<String>,
-    /// The agreed extensions.
-    pub extensions: Vec<String>,
-    /// The permessage-deflate parameters, if it was agreed (see
-    /// [`Config::deflate`](ws_proto::Config::deflate)).
-    pub deflate: Option<ws_proto::DeflateParams>,
-    /// The TLS session, for wss.
-    pub tls: Option<TlsInfo>,
-    /// Our address.
-    pub local_addr: Option<SocketAddr>,
-    /// The peer's address (the proxy's, behind a proxy).
-    pub peer_addr: Option<SocketAddr>,
-}
-
 /// An open connection: the two handles and what the handshake settled.
 #[derive(Debug)]
 pub struct WebSocket {
@@ -312,31 +217,16 @@ impl WebSocket {
     }
 }
 
-/// Settings of a driver task.
-#[derive(Clone, Debug)]
-pub(crate) struct DriverSettings {
-    pub close_timeout: Duration,
-    pub channel_capacity: usize,
-    pub tap: Option<Tap>,
-}
-
 /// Spawns the task for an open connection and returns its handles; `closed_by` is who sent
 /// the first close frame, if one was sent already.
-pub(crate) fn spawn_with<S>(
-    io: S,
-    conn: Connection,
-    settings: DriverSettings,
-    closed_by: Option<Initiator>,
-) -> (Sender, Receiver)
+pub(crate) fn spawn_with<S>(io: S, core: ConnCore, settings: Settings) -> (Sender, Receiver)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (msg_tx, msg_rx) = mpsc::channel(settings.channel_capacity.max(1));
-    let last_state = conn.state();
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
-            conn,
-            closed_by,
+            core,
             ended: false,
             senders: 1,
         }),
@@ -354,10 +244,9 @@ where
         shared: shared.clone(),
         messages: msg_tx,
         settings,
-        events: Vec::new(),
-        compressed: false,
+        reports: Vec::new(),
+        arrived: Vec::new(),
         outbox: VecDeque::new(),
-        last_state,
         close_deadline: None,
         senders_gone: false,
     };
@@ -372,16 +261,14 @@ struct Driver<S> {
     io: Io<S>,
     shared: Arc<Shared>,
     messages: mpsc::Sender<Result<Message, Error>>,
-    settings: DriverSettings,
-    /// Events taken from the engine under the lock, handled after it (reused).
-    events: Vec<Event>,
-    /// The last frame reported ended a compressed message (the tap then reports its plain
-    /// content, [`TapKind::Inflated`]).
-    compressed: bool,
+    settings: Settings,
+    /// Tap reports made under the lock, sent after it (reused).
+    reports: Vec<TapKind>,
+    /// Messages taken from the engine under the lock, delivered after it (reused).
+    arrived: Vec<Message>,
     /// Messages waiting for room in the bounded message channel. While any wait, the socket
     /// is not read: a consumer that does not keep up slows the peer through TCP.
     outbox: VecDeque<Message>,
-    last_state: ReadyState,
     close_deadline: Option<Instant>,
     senders_gone: bool,
 }
@@ -499,21 +386,19 @@ where
     async fn run(mut self) {
         let result = self.drive().await;
         let _ = self.io.stream.shutdown().await;
-        if let (Err(e), Some(tap)) = (&result, &self.settings.tap) {
-            tap.report(TapKind::Error(e.to_string())).await;
+        if let (Err(e), Some(_)) = (&result, &self.settings.tap) {
+            self.reports.push(TapKind::Error(e.to_string()));
         }
         {
             let mut inner = self.shared.lock();
-            if inner.conn.state() != ReadyState::Closed {
-                // Lost or timed out: the engine learns that the stream is gone.
-                let _ = inner.conn.receive_eof();
-            }
+            inner.core.finish(&mut self.reports, &mut self.arrived);
             inner.ended = true;
         }
         self.shared.drained.notify_waiters();
-        self.dispatch_events().await;
-        self.report_state().await;
-        self.report_closed().await;
+        send_reports(self.settings.tap.as_ref(), &mut self.reports).await;
+        for message in std::mem::take(&mut self.arrived) {
+            self.deliver(message);
+        }
         while let Some(message) = self.outbox.pop_front() {
             if self.messages.send(Ok(message)).await.is_err() {
                 break;
@@ -527,20 +412,22 @@ where
     async fn drive(&mut self) -> Result<(), Error> {
         loop {
             // One lock per turn: take the events and the output, read the flags.
-            let (state, close_transport, closing, pending, paused, took) = {
+            let (close_transport, closing, pending, paused, took) = {
                 let mut guard = self.shared.lock();
-                let inner = &mut *guard;
-                drain_events(inner, &mut self.events);
+                let core = &mut guard.core;
+                while let Some(message) = core.next_message(&mut self.reports) {
+                    self.arrived.push(message);
+                }
                 let took = self.io.unsent() == 0 && {
                     self.io.write_buf.clear();
                     self.io.written = 0;
-                    inner.conn.poll_transmit(&mut self.io.write_buf) > 0
+                    core.conn_mut().poll_transmit(&mut self.io.write_buf) > 0
                 };
-                let conn = &inner.conn;
+                core.report_state(&mut self.reports);
+                let conn = core.conn();
                 (
-                    conn.state(),
                     conn.should_close_transport(),
-                    conn.close_expected() || conn.state() == ReadyState::Closing,
+                    core.closing(),
                     conn.pending_output(),
                     conn.is_paused(),
                     took,
@@ -549,8 +436,7 @@ where
             if took {
                 self.shared.drained.notify_waiters();
             }
-            self.handle_events().await;
-            self.report_state_as(state).await;
+            self.hand_on().await;
             if paused && self.outbox.is_empty() {
                 self.resume_parsing().await?;
                 continue;
@@ -591,12 +477,16 @@ where
                         None => {}
                         Some(Ok(0)) => return self.end_of_stream().await,
                         Some(Ok(n)) => {
-                            let result =
-                                self.shared.lock().conn.receive_data(&self.io.read_buf[..n]);
+                            let result = self
+                                .shared
+                                .lock()
+                                .core
+                                .conn_mut()
+                                .receive_data(&self.io.read_buf[..n]);
                             self.after_input(result).await?;
                         }
                         // A reset after the close handshake completed loses nothing.
-                        Some(Err(_)) if self.state() == ReadyState::Closed => {
+                        Some(Err(_)) if self.shared.lock().core.closed() => {
                             return self.end_of_stream().await;
                         }
                         Some(Err(e)) => return Err(crate::tls::stream_error(e)),
@@ -605,7 +495,7 @@ where
                 Woken::Delivered => {}
                 Woken::Senders => self.check_senders(),
                 Woken::Deadline => {
-                    if self.state() == ReadyState::Closed {
+                    if self.shared.lock().core.closed() {
                         // The close handshake is done; the server did not close TCP in time.
                         return Ok(());
                     }
@@ -613,10 +503,6 @@ where
                 }
             }
         }
-    }
-
-    fn state(&self) -> ReadyState {
-        self.shared.lock().conn.state()
     }
 
     /// Once nobody holds a handle any more, go away politely.
@@ -629,20 +515,15 @@ where
             return;
         }
         self.senders_gone = true;
-        if self.messages.is_closed()
-            && inner
-                .conn
-                .send_close(Some(CloseCode::GOING_AWAY), "")
-                .is_ok()
-        {
-            inner.closed_by.get_or_insert(Initiator::Local);
+        if self.messages.is_closed() {
+            inner.core.go_away();
         }
     }
 
     /// The peer closed its side: the engine judges whether that was clean; what it still
     /// wants to send goes out if the socket takes it.
     async fn end_of_stream(&mut self) -> Result<(), Error> {
-        let result = self.shared.lock().conn.receive_eof();
+        let result = self.shared.lock().core.conn_mut().receive_eof();
         self.dispatch_events().await;
         self.take_output();
         let _ = self.io.write_out().await;
@@ -675,9 +556,9 @@ where
     /// in order), so replies keep their order relative to a failure caused by a later frame in
     /// the same read — as with a frame-by-frame reader.
     async fn resume_parsing(&mut self) -> Result<(), Error> {
-        while self.outbox.is_empty() && self.shared.lock().conn.is_paused() {
+        while self.outbox.is_empty() && self.shared.lock().core.conn().is_paused() {
             tokio::task::yield_now().await;
-            let result = self.shared.lock().conn.receive_data(&[]);
+            let result = self.shared.lock().core.conn_mut().receive_data(&[]);
             self.after_input(result).await?;
         }
         Ok(())
@@ -694,48 +575,39 @@ where
         let taken = self
             .shared
             .lock()
-            .conn
+            .core
+            .conn_mut()
             .poll_transmit(&mut self.io.write_buf);
         if taken > 0 {
             self.shared.drained.notify_waiters();
         }
     }
 
-    /// Takes the engine's events and hands them on: frames to the tap, messages to the
-    /// receiver (or the outbox, when its channel is full).
+    /// Takes the engine's messages and reports and hands them on: reports to the tap,
+    /// messages to the receiver (or the outbox, when its channel is full).
     async fn dispatch_events(&mut self) {
-        drain_events(&mut self.shared.lock(), &mut self.events);
-        self.handle_events().await;
-    }
-
-    /// Hands on the events taken by [`drain_events`].
-    async fn handle_events(&mut self) {
-        if self.events.is_empty() {
-            return;
-        }
-        let mut events = std::mem::take(&mut self.events);
-        for event in events.drain(..) {
-            match event {
-                Event::Frame(frame) => {
-                    if let Some(tap) = &self.settings.tap {
-                        self.compressed = ends_compressed_message(&frame);
-                        tap.report(TapKind::Frame(frame)).await;
-                    }
-                }
-                event => {
-                    if let Some(message) = message_of(event) {
-                        if let Some(tap) = &self.settings.tap
-                            && let Some(report) = inflated_report(&message, self.compressed)
-                        {
-                            self.compressed = false;
-                            tap.report(report).await;
-                        }
-                        self.deliver(message);
-                    }
-                }
+        {
+            let mut inner = self.shared.lock();
+            while let Some(message) = inner.core.next_message(&mut self.reports) {
+                self.arrived.push(message);
             }
         }
-        self.events = events;
+        self.hand_on().await;
+    }
+
+    /// Hands on what was taken from the engine under the lock: the reports to the tap, then
+    /// the messages to the receiver.
+    async fn hand_on(&mut self) {
+        if !self.reports.is_empty() {
+            send_reports(self.settings.tap.as_ref(), &mut self.reports).await;
+        }
+        if !self.arrived.is_empty() {
+            let mut arrived = std::mem::take(&mut self.arrived);
+            for message in arrived.drain(..) {
+                self.deliver(message);
+            }
+            self.arrived = arrived;
+        }
     }
 
     /// Hands a message to the [`Receiver`] if its channel has room and nothing is queued
@@ -755,91 +627,6 @@ where
         }
     }
 
-    async fn report_state(&mut self) {
-        let state = self.state();
-        self.report_state_as(state).await;
-    }
-
-    async fn report_state_as(&mut self, state: ReadyState) {
-        if state != self.last_state {
-            self.last_state = state;
-            if let Some(tap) = &self.settings.tap {
-                tap.report(TapKind::State(state)).await;
-            }
-        }
-    }
-
-    async fn report_closed(&mut self) {
-        let Some(tap) = &self.settings.tap else {
-            return;
-        };
-        let kind = {
-            let inner = self.shared.lock();
-            closed_report(&inner.conn, inner.closed_by)
-        };
-        tap.report(kind).await;
-    }
-}
-
-/// The message an engine event hands to the application, if it is one (frame reports and
-/// handshake events are not).
-pub(crate) fn message_of(event: Event) -> Option<Message> {
-    Some(match event {
-        Event::Text(text) => Message::Text(text),
-        Event::Binary(data) => Message::Binary(data),
-        Event::Ping(data) => Message::Ping(data),
-        Event::Pong(data) => Message::Pong(data),
-        Event::Close(frame) => Message::Close(frame),
-        _ => return None,
-    })
-}
-
-/// Whether `frame` is the last frame of a compressed message received: the next message
-/// event is then reported as [`TapKind::Inflated`].
-pub(crate) fn ends_compressed_message(frame: &ws_proto::Frame) -> bool {
-    frame.direction == ws_proto::Direction::Incoming
-        && frame.header.fin
-        && frame.decompressed_len.is_some()
-}
-
-/// The [`TapKind::Inflated`] report of a data message whose last frame was compressed.
-pub(crate) fn inflated_report(message: &Message, compressed: bool) -> Option<TapKind> {
-    (compressed && matches!(message, Message::Text(_) | Message::Binary(_)))
-        .then(|| TapKind::Inflated(message.clone()))
-}
-
-/// The tap's last report on a connection: who closed it, with which code, and whether cleanly.
-pub(crate) fn closed_report(conn: &Connection, closed_by: Option<Initiator>) -> TapKind {
-    let initiator = match (closed_by, conn.fault()) {
-        (Some(who), _) => who,
-        (None, Some(ws_proto::ProtocolError::AbnormalClosure) | None) => Initiator::Nobody,
-        (None, Some(_)) => Initiator::Local,
-    };
-    let (code, reason) = match (conn.fault(), conn.close_received()) {
-        (Some(fault), _) if !matches!(fault, ws_proto::ProtocolError::AbnormalClosure) => {
-            (fault.close_code(), fault.to_string())
-        }
-        _ => (
-            conn.close_code().unwrap_or(CloseCode::ABNORMAL),
-            conn.close_reason().to_owned(),
-        ),
-    };
-    TapKind::Closed {
-        code,
-        reason,
-        initiator,
-        clean: conn.was_clean(),
-    }
-}
-
-/// Takes the engine's events (noting who closed first).
-fn drain_events(inner: &mut Inner, events: &mut Vec<Event>) {
-    while let Some(event) = inner.conn.poll_event() {
-        if matches!(event, Event::Close(_)) {
-            inner.closed_by.get_or_insert(Initiator::Remote);
-        }
-        events.push(event);
-    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -45,8 +45,11 @@
 #![warn(missing_docs)]
 
 mod client;
+mod conn_core;
 pub mod driver;
 mod error;
+mod handshake_info;
+mod message;
 pub mod proxy;
 mod server;
 pub mod stream;
@@ -54,7 +57,9 @@ pub mod tap;
 pub mod tls;
 
 pub use client::{ConnectOptions, Timeouts, connect, connect_with_request};
-pub use driver::{HandshakeInfo, Message, Outgoing, Receiver, Sender, WebSocket};
+pub use driver::{Receiver, Sender, WebSocket};
+pub use handshake_info::HandshakeInfo;
+pub use message::{Message, Outgoing};
 pub use error::{Error, Result, Stage};
 pub use proxy::Proxy;
 pub use rustls;

@@ -11,7 +11,8 @@ use ws_proto::http::{HeaderMap, StatusCode};
 use ws_proto::{Config, Connection, Event, HandshakeError, UpgradeRequest, handshake};
 
 use crate::client::{read_and_feed, timeout};
-use crate::driver::{DriverSettings, HandshakeInfo};
+use crate::conn_core::Settings;
+use crate::handshake_info::HandshakeInfo;
 use crate::error::{Error, Stage};
 use crate::stream::{MaybeTlsStream, WsStream};
 use crate::tap::{Tap, TapKind};
@@ -236,7 +237,7 @@ where
         local_addr,
         peer_addr,
     };
-    let settings = DriverSettings {
+    let settings = Settings {
         close_timeout: options.close_timeout,
         channel_capacity: options.channel_capacity,
         tap: options.tap.clone(),

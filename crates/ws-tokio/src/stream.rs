@@ -1,32 +1,28 @@
-//! [`WsStream`]: a connection driven by its owner, with no task of its own.
+//! [`WsStream`]: a connection driven by its owner, with no task of its own — what
+//! [`connect`](crate::connect), [`accept`](crate::accept) and
+//! [`Incoming::upgrade`](crate::Incoming::upgrade) give.
 //!
-//! The default handles ([`WebSocket`]: a [`Sender`](crate::Sender) and a
-//! [`Receiver`](crate::Receiver) served by a task) suit most programs: they split, clone, and
-//! keep answering pings and reading while nobody calls `recv`. The price is a hand-off per
-//! message — a message is parsed by the connection task, crosses a channel to yours, and your
-//! answer wakes that task again to be written — which is a few hundred nanoseconds of
-//! scheduling per message, more than the WebSocket work on small messages.
+//! [`recv`](WsStream::recv) reads the socket straight into the engine's input buffer (no
+//! copy; a large frame is read into room reserved for all of it), parses, and returns the
+//! next message; [`send`](WsStream::send) encodes and writes at once. Pings are answered and
+//! the close handshake is run (bounded by the close timeout) inside `recv`, so a program must
+//! keep calling it; and since one task does both, a peer that never reads can block a `send`
+//! until the peer reads. This is how `tokio-tungstenite` and `fastwebsockets` run a
+//! connection, and the fastest way: no message crosses a channel or wakes another task.
 //!
-//! A `WsStream` does the same work in the caller's task, the way `tokio-tungstenite` and
-//! `fastwebsockets` do: [`recv`](WsStream::recv) reads the socket straight into the engine's
-//! input buffer (no copy; a large frame is read into room reserved for all of it), parses,
-//! and returns the next message; [`send`](WsStream::send) encodes and writes at once. Pings
-//! are answered and the close handshake is run (bounded by the close timeout) inside `recv`,
-//! so a program must keep calling it; and since one task does both, a peer that never reads
-//! can block a `send` until the peer reads — with the [`WebSocket`] handles it cannot.
-//! [`into_driven`](WsStream::into_driven) turns a `WsStream` into those handles at any time.
+//! [`into_driven`](WsStream::into_driven) hands the connection to a task of its own and gives
+//! the [`WebSocket`] handles (a cloneable [`Sender`](crate::Sender) and a
+//! [`Receiver`](crate::Receiver)), which keep answering pings and reading while nobody calls
+//! `recv` — at the price of a hand-off per message (a few hundred nanoseconds of scheduling,
+//! more than the WebSocket work on small messages; see `BENCHMARKS.md`). The inspector needs
+//! that (it must keep reading while its UI is busy); a server that answers each message does
+//! not.
 //!
 //! A server's binary messages of 8 KiB and more are not copied either: the engine queues the
 //! header ([`Connection::send_binary_shared`]) and the payload is written from the caller's
 //! [`Bytes`] right behind it, in one vectored write. A tap, if set, sees the same reports as
-//! with the handles.
-//!
-//! Why a second way to run a connection, when DESIGN.md gives ws-tokio one task per
-//! connection: measured on the loopback echo benchmark (`BENCHMARKS.md`), the hand-off costs
-//! the task-driven server a second task poll and a channel per message, and the copies in and
-//! out of the engine cost it more than fastwebsockets on every large-message shape; the
-//! inspector needs the task (it must keep reading while its UI is busy), a server that
-//! answers each message does not.
+//! with the handles: both run on the same synchronous core (`conn_core`), which turns the
+//! engine's events into messages and reports.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ws_tokio::Error> {
@@ -53,11 +49,14 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, Re
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use ws_proto::bytes::{Bytes, BytesMut};
-use ws_proto::{CloseCode, Connection, Event, ReadyState};
+use ws_proto::{CloseCode, Connection, ReadyState};
 
-use crate::driver::{self, DriverSettings, HandshakeInfo, Message, Outgoing, WebSocket};
+use crate::conn_core::{ConnCore, Settings, send_reports};
+use crate::driver::{self, WebSocket};
 use crate::error::{Error, Stage};
-use crate::tap::{Initiator, TapKind};
+use crate::handshake_info::HandshakeInfo;
+use crate::message::{Message, Outgoing};
+use crate::tap::TapKind;
 
 /// Room reserved in the engine's input buffer before each read.
 const READ_ROOM: usize = 16 * 1024;
@@ -137,17 +136,14 @@ impl AsyncWrite for MaybeTlsStream {
 /// An open connection driven by the task that owns it (see the [module notes](self)).
 pub struct WsStream<S> {
     io: S,
-    conn: Connection,
+    core: ConnCore,
     handshake: HandshakeInfo,
-    settings: DriverSettings,
+    settings: Settings,
     /// Output taken from the engine for writing (swapped with the engine's buffer, no copy).
     out: BytesMut,
-    last_state: ReadyState,
-    closed_by: Option<Initiator>,
+    /// Tap reports not yet sent (reused; empty without a tap).
+    reports: Vec<TapKind>,
     close_deadline: Option<Instant>,
-    /// The last frame reported ended a compressed message (the tap then reports its plain
-    /// content, [`TapKind::Inflated`]).
-    compressed: bool,
     /// The transport is done with: `recv` returns `None`.
     finished: bool,
 }
@@ -155,7 +151,7 @@ pub struct WsStream<S> {
 impl<S> fmt::Debug for WsStream<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WsStream")
-            .field("conn", &self.conn)
+            .field("conn", self.core.conn())
             .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
@@ -169,18 +165,16 @@ where
         io: S,
         conn: Connection,
         handshake: HandshakeInfo,
-        settings: DriverSettings,
+        settings: Settings,
     ) -> Self {
-        let last_state = conn.state();
+        let core = ConnCore::new(conn, None, settings.tap.is_some());
         Self {
             io,
-            conn,
+            core,
             handshake,
             settings,
             out: BytesMut::new(),
-            last_state,
-            closed_by: None,
-            compressed: false,
+            reports: Vec::new(),
             close_deadline: None,
             finished: false,
         }
@@ -193,12 +187,12 @@ where
 
     /// The connection's state, as the browser's `WebSocket.readyState` numbers it.
     pub fn state(&self) -> ReadyState {
-        self.conn.state()
+        self.core.conn().state()
     }
 
     /// The engine, to read what it knows (close code, agreed extensions, …).
     pub fn connection(&self) -> &Connection {
-        &self.conn
+        self.core.conn()
     }
 
     /// The next message; `Some(Err(_))` if the connection failed (protocol error, lost
@@ -228,86 +222,71 @@ where
         // The common case — a message parsed, nothing to write, no tap, the state unchanged —
         // takes no `.await` but the read's.
         loop {
-            while let Some(event) = self.conn.poll_event() {
-                let message = match event {
-                    Event::Frame(frame) => {
-                        if let Some(tap) = &self.settings.tap {
-                            self.compressed = driver::ends_compressed_message(&frame);
-                            tap.report(TapKind::Frame(frame)).await;
-                        }
-                        continue;
-                    }
-                    event => match driver::message_of(event) {
-                        Some(message) => message,
-                        None => continue,
-                    },
-                };
-                if let Some(tap) = &self.settings.tap
-                    && let Some(report) = driver::inflated_report(&message, self.compressed)
-                {
-                    self.compressed = false;
-                    tap.report(report).await;
-                }
-                if matches!(message, Message::Close(_)) {
-                    self.closed_by.get_or_insert(Initiator::Remote);
-                }
+            if let Some(message) = self.core.next_message(&mut self.reports) {
+                self.send_reports().await;
                 // An answer the engine made (pong, close reply) goes out before the message
                 // is handed over: the caller may not call `recv` again.
                 self.settle().await?;
                 return Ok(Some(message));
             }
+            self.send_reports().await;
             self.settle().await?;
-            if self.conn.is_paused() {
-                if let Err(e) = self.conn.receive_data(&[]) {
+            if self.core.conn().is_paused() {
+                if let Err(e) = self.core.conn_mut().receive_data(&[]) {
                     return Err(self.failed(e).await);
                 }
                 continue;
             }
-            if self.conn.should_close_transport() {
+            if self.core.conn().should_close_transport() {
                 return Ok(None);
             }
-            if self.close_deadline.is_none()
-                && (self.conn.close_expected() || self.conn.state() == ReadyState::Closing)
-            {
+            if self.close_deadline.is_none() && self.core.closing() {
                 self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
             }
-            let read = self.io.read_buf(self.conn.input_buffer(READ_ROOM));
+            let read = self.io.read_buf(self.core.conn_mut().input_buffer(READ_ROOM));
             let read = match self.close_deadline {
                 None => read.await,
                 Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
                     Ok(read) => read,
                     // The close handshake is done; the server did not close TCP in time.
-                    Err(_) if self.conn.state() == ReadyState::Closed => return Ok(None),
+                    Err(_) if self.core.closed() => return Ok(None),
                     Err(_) => return Err(Error::timeout(Stage::Close)),
                 },
             };
             match read {
                 Ok(0) => {
-                    let result = self.conn.receive_eof();
+                    let result = self.core.conn_mut().receive_eof();
                     self.drain_frames().await;
                     let _ = self.write_output().await;
                     result?;
                     return Ok(None);
                 }
                 Ok(_) => {
-                    if let Err(e) = self.conn.receive_buffered() {
+                    if let Err(e) = self.core.conn_mut().receive_buffered() {
                         return Err(self.failed(e).await);
                     }
                 }
                 // A reset after the close handshake completed loses nothing.
-                Err(_) if self.conn.state() == ReadyState::Closed => return Ok(None),
+                Err(_) if self.core.closed() => return Ok(None),
                 Err(e) => return Err(crate::tls::stream_error(e)),
             }
+        }
+    }
+
+    /// Sends the reports made so far to the tap (nothing to do, and no `.await`, without one).
+    async fn send_reports(&mut self) {
+        if !self.reports.is_empty() {
+            send_reports(self.settings.tap.as_ref(), &mut self.reports).await;
         }
     }
 
     /// Writes what the engine queued and reports a state change, awaiting only if there is
     /// either.
     async fn settle(&mut self) -> Result<(), Error> {
-        if self.conn.pending_output() > 0 {
+        if self.core.conn().pending_output() > 0 {
             self.write_output().await?;
         }
-        if self.conn.state() != self.last_state {
+        if self.core.state_changed() {
             self.report_state().await;
         }
         Ok(())
@@ -333,11 +312,12 @@ where
             // A large binary message is not copied: the header is queued, the payload
             // written from the caller's buffer right after it.
             Outgoing::Binary(data) if data.len() >= SHARED_MIN => self
-                .conn
+                .core
+                .conn_mut()
                 .send_binary_shared(data)
                 .map_err(|e| Error::from(ws_proto::Error::Usage(e)))?,
             what => {
-                driver::execute(&mut self.conn, what, &mut self.closed_by)?;
+                self.core.execute(what)?;
                 None
             }
         };
@@ -348,7 +328,7 @@ where
             Some(payload) => self.write_output_and(&payload).await?,
             None => self.write_output().await?,
         }
-        if self.conn.state() != self.last_state {
+        if self.core.state_changed() {
             self.report_state().await;
         }
         Ok(())
@@ -359,7 +339,7 @@ where
     /// both cost the small-message path 124 instructions per echo, measured with callgrind.)
     async fn write_output_and(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.out.clear();
-        self.conn.poll_transmit(&mut self.out);
+        self.core.conn_mut().poll_transmit(&mut self.out);
         let (mut head, mut tail) = (&self.out[..], payload);
         while !head.is_empty() || !tail.is_empty() {
             let slices = [IoSlice::new(head), IoSlice::new(tail)];
@@ -405,7 +385,7 @@ where
     /// the flush, no `write_all` + `flush` pair).
     async fn write_output(&mut self) -> Result<(), Error> {
         self.out.clear();
-        if self.conn.poll_transmit(&mut self.out) == 0 {
+        if self.core.conn_mut().poll_transmit(&mut self.out) == 0 {
             return Ok(());
         }
         let (io, out) = (&mut self.io, &self.out[..]);
@@ -431,44 +411,28 @@ where
     /// while a message is waiting to be returned by `recv`, which takes them in order; frame
     /// events queued behind such a message wait for it.
     async fn drain_frames(&mut self) {
-        let Some(tap) = &self.settings.tap else {
-            return;
-        };
-        while matches!(self.conn.peek_event(), Some(Event::Frame(_))) {
-            if let Some(Event::Frame(frame)) = self.conn.poll_event() {
-                tap.report(TapKind::Frame(frame)).await;
-            }
+        if self.settings.tap.is_some() {
+            self.core.drain_frames(&mut self.reports);
+            self.send_reports().await;
         }
     }
 
     async fn report_state(&mut self) {
-        let state = self.conn.state();
-        if state != self.last_state {
-            self.last_state = state;
-            if let Some(tap) = &self.settings.tap {
-                tap.report(TapKind::State(state)).await;
-            }
-        }
+        self.core.report_state(&mut self.reports);
+        self.send_reports().await;
     }
 
     /// Closes the transport and makes the last reports.
     async fn finish(&mut self, error: Option<&Error>) {
         self.finished = true;
         let _ = self.io.shutdown().await;
-        if self.conn.state() != ReadyState::Closed {
-            let _ = self.conn.receive_eof();
+        if let (Some(e), Some(_)) = (error, &self.settings.tap) {
+            self.reports.push(TapKind::Error(e.to_string()));
         }
-        if let Some(tap) = &self.settings.tap {
-            if let Some(e) = error {
-                tap.report(TapKind::Error(e.to_string())).await;
-            }
-            self.drain_frames().await;
-        }
-        self.report_state().await;
-        if let Some(tap) = &self.settings.tap {
-            tap.report(driver::closed_report(&self.conn, self.closed_by))
-                .await;
-        }
+        // Messages still in the engine are not handed over: `recv` has ended.
+        let mut unread = Vec::new();
+        self.core.finish(&mut self.reports, &mut unread);
+        self.send_reports().await;
     }
 }
 
@@ -478,8 +442,7 @@ where
 {
     /// Hands the connection to a task of its own and returns the [`WebSocket`] handles.
     pub fn into_driven(self) -> WebSocket {
-        let (sender, receiver) =
-            driver::spawn_with(self.io, self.conn, self.settings, self.closed_by);
+        let (sender, receiver) = driver::spawn_with(self.io, self.core, self.settings);
         WebSocket {
             sender,
             receiver,

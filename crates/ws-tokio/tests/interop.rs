@@ -244,7 +244,12 @@ async fn tungstenite_client_with_our_server() {
     .await
     .unwrap();
     match ws.next().await {
-        Some(Ok(TMessage::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4003),
+        // Our automatic reply echoes the code and the reason, as browsers and
+        // tokio-tungstenite do.
+        Some(Ok(TMessage::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), 4003);
+            assert_eq!(frame.reason.as_str(), "client bye");
+        }
         other => panic!("expected our close echo, got {other:?}"),
     }
     let received = tokio::time::timeout(LIMIT, closes.recv())
