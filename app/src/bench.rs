@@ -179,7 +179,7 @@ fn flood(mut tcp: TcpStream, messages: u64, sent: &AtomicU64) -> std::io::Result
             Err(e) => return Err(std::io::Error::other(e.to_string())),
         }
     };
-    let upgrade = check_request(request).map_err(|e| std::io::Error::other(e.reason))?;
+    let upgrade = check_request(request).map_err(std::io::Error::other)?;
     let mut out = Vec::new();
     write_response(&accept_response(&upgrade, None), &mut out);
     tcp.write_all(&out)?;

@@ -31,7 +31,9 @@ use http::{Request, Response, StatusCode};
 
 use crate::close::{CloseCode, CloseFrame};
 use crate::deflate::{self, Codec, DeflateConfig, DeflateParams, InflateError};
-use crate::error::{Error, HandshakeError, ProtocolError, UsageError};
+use crate::error::{
+    Error, ExtensionError, HandshakeError, HeadLimit, ProtocolError, ResponseProblem, UsageError,
+};
 use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
 use crate::handshake::{
     self, BodyFraming, ChunkedDecoder, HandshakeLimits, Negotiated, UpgradeRequest, body_framing,
@@ -577,9 +579,7 @@ impl Connection {
         if matches!(self.handshake, Handshake::AwaitingAnswer)
             && self.input.len() > self.config.handshake_limits.max_head_size
         {
-            return Err(self.fail_handshake(HandshakeError::TooLarge(
-                "data sent before the upgrade was answered",
-            )));
+            return Err(self.fail_handshake(HandshakeError::TooLarge(HeadLimit::EarlyData)));
         }
         self.paused = false;
         self.process()
@@ -700,12 +700,10 @@ impl Connection {
                     let mut answers = n.extensions.iter().filter(|e| deflate::is_deflate(e));
                     let params = match (answers.next(), answers.next()) {
                         (None, _) => None,
-                        (Some(_), Some(_)) => {
-                            return Err("permessage-deflate was accepted twice".to_owned());
-                        }
+                        (Some(_), Some(_)) => return Err(ResponseProblem::DeflateTwice),
                         (Some(answer), None) => Some(
                             deflate::check_response(answer, &offers)
-                                .map_err(|e| format!("permessage-deflate: {e}"))?,
+                                .map_err(ResponseProblem::Deflate)?,
                         ),
                     };
                     Ok((n, params))
@@ -724,8 +722,8 @@ impl Connection {
                         })));
                         Ok(())
                     }
-                    Err(reason) => Err(self.fail_handshake(HandshakeError::InvalidResponse {
-                        reason,
+                    Err(problem) => Err(self.fail_handshake(HandshakeError::InvalidResponse {
+                        problem,
                         response: Box::new(response),
                     })),
                 }
@@ -762,10 +760,11 @@ impl Connection {
                     }
                     Err(fault) => {
                         let mut out = Vec::new();
-                        handshake::error_response(fault.status, fault.reason.as_bytes(), &mut out);
+                        let body = fault.problem.to_string();
+                        handshake::error_response(fault.status, body.as_bytes(), &mut out);
                         self.output.extend_from_slice(&out);
                         Err(self.fail_handshake(HandshakeError::InvalidRequest {
-                            reason: fault.reason,
+                            problem: fault.problem,
                             status: fault.status,
                         }))
                     }
@@ -1071,6 +1070,8 @@ impl Connection {
         let before = message.data.len();
         let result = match &mut self.deflate {
             Some(codec) => codec.decompress(&payload, header.fin, &mut message.data, limit),
+            // Unreachable: `check_header` marks a frame compressed only when the extension is
+            // in use. Answered as data that does not inflate rather than with a panic.
             None => Err(InflateError::Corrupt(
                 "permessage-deflate is not in use".into(),
             )),
@@ -1090,10 +1091,10 @@ impl Connection {
                 let len = message.data.len() as u64;
                 return Err(self.fail_peer(ProtocolError::MessageTooLarge { len, limit }));
             }
-            Err(InflateError::Corrupt(why)) => {
-                return Err(self.fail_peer(ProtocolError::Extension(format!(
-                    "invalid compressed data: {why}"
-                ))));
+            Err(InflateError::Corrupt(detail)) => {
+                return Err(self.fail_peer(ProtocolError::Extension(
+                    ExtensionError::CorruptDeflate { detail },
+                )));
             }
         }
         if frame.text

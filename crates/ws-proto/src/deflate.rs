@@ -9,7 +9,8 @@
 //! [`check_response`]: an answer that is malformed, repeats a parameter, names an unknown one,
 //! sets `client_max_window_bits` that was not offered, or grants the server a larger window
 //! than was asked for, fails the handshake (§7.1: the client must _Fail the WebSocket
-//! Connection_).
+//! Connection_). Every refusal is a [`DeflateProblem`] that names the parameter and the value
+//! at fault.
 //!
 //! **Compression.** Messages are compressed with a `SYNC_FLUSH` and sent without the trailing
 //! `00 00 ff ff` (§7.2.1); RSV1 marks only the first frame of a compressed message; control
@@ -42,6 +43,7 @@ use http::header::SEC_WEBSOCKET_EXTENSIONS;
 use http::{HeaderMap, HeaderValue, Request, Response};
 
 use crate::connection::Role;
+use crate::error::DeflateProblem;
 use crate::handshake::header_tokens;
 
 /// The extension's registered name.
@@ -157,10 +159,12 @@ impl fmt::Display for DeflateParams {
 impl DeflateParams {
     /// Parses an answer element (`permessage-deflate; …`) as a client must (RFC 7692 §7.1):
     /// values are required for the window sizes, nothing may repeat, nothing unknown.
-    pub fn parse_response(element: &str) -> Result<Self, String> {
+    pub fn parse_response(element: &str) -> Result<Self, DeflateProblem> {
         let parsed = Parsed::parse(element)?;
         if parsed.client_max_window_bits == Some(None) {
-            return Err("client_max_window_bits needs a value in an answer".into());
+            return Err(DeflateProblem::MissingValue {
+                name: "client_max_window_bits".into(),
+            });
         }
         Ok(Self {
             server_no_context_takeover: parsed.server_no_context_takeover,
@@ -267,39 +271,52 @@ fn append_element(headers: &mut HeaderMap, element: &str) {
 /// Client: checks the server's permessage-deflate answer element against the offers that were
 /// sent (RFC 7692 §7.1). The answer must fit one of the offers: `client_max_window_bits` only
 /// if that offer had it, and `server_no_context_takeover` / `server_max_window_bits` (no larger
-/// than asked) if that offer asked for them.
-pub fn check_response<S: AsRef<str>>(element: &str, offers: &[S]) -> Result<DeflateParams, String> {
-    let params = DeflateParams::parse_response(element)?;
-    let offers: Vec<Parsed> = offers
+/// than asked) if that offer asked for them. When the answer fits none of several offers, the
+/// problem reported is its mismatch with the first.
+pub fn check_response<S: AsRef<str>>(
+    element: &str,
+    offers: &[S],
+) -> Result<DeflateParams, DeflateProblem> {
+    let mut params = DeflateParams::parse_response(element)?;
+    let mut first_mismatch = None;
+    for offer in offers
         .iter()
         .filter(|o| is_deflate(o.as_ref()))
         .filter_map(|o| Parsed::parse(o.as_ref()).ok())
-        .collect();
-    let fits = |offer: &Parsed| {
-        (params.client_max_window_bits.is_none() || offer.client_max_window_bits.is_some())
-            && (!offer.server_no_context_takeover || params.server_no_context_takeover)
-            && match offer.server_max_window_bits {
-                Some(asked) => params.server_max_window_bits.is_some_and(|b| b <= asked),
-                None => true,
+    {
+        match mismatch(&params, &offer) {
+            Some(problem) => {
+                first_mismatch.get_or_insert(problem);
             }
-    };
-    match offers.iter().find(|o| fits(o)) {
-        Some(offer) => {
-            let mut params = params;
-            // A value offered for our own window is a promise: keep to it even if the answer
-            // leaves the parameter out.
-            if let (None, Some(Some(hint))) =
-                (params.client_max_window_bits, offer.client_max_window_bits)
-            {
-                params.client_max_window_bits = Some(hint);
+            None => {
+                // A value offered for our own window is a promise: keep to it even if the
+                // answer leaves the parameter out.
+                if let (None, Some(Some(hint))) =
+                    (params.client_max_window_bits, offer.client_max_window_bits)
+                {
+                    params.client_max_window_bits = Some(hint);
+                }
+                return Ok(params);
             }
-            Ok(params)
         }
-        None if offers.is_empty() => Err("permessage-deflate was not offered".into()),
-        None => Err(format!(
-            "the answer {element:?} does not fit what was offered (client_max_window_bits \
-             only if offered; server_no_context_takeover and server_max_window_bits as asked)"
-        )),
+    }
+    Err(first_mismatch.unwrap_or(DeflateProblem::NotOffered))
+}
+
+/// Why the answer `params` does not fit `offer`, if it does not.
+fn mismatch(params: &DeflateParams, offer: &Parsed) -> Option<DeflateProblem> {
+    if let (Some(value), None) = (params.client_max_window_bits, offer.client_max_window_bits) {
+        return Some(DeflateProblem::ClientWindowBitsNotOffered { value });
+    }
+    if offer.server_no_context_takeover && !params.server_no_context_takeover {
+        return Some(DeflateProblem::ServerNoContextTakeoverIgnored);
+    }
+    match (offer.server_max_window_bits, params.server_max_window_bits) {
+        (Some(asked), None) => Some(DeflateProblem::ServerWindowBitsMissing { asked }),
+        (Some(asked), Some(got)) if got > asked => {
+            Some(DeflateProblem::ServerWindowBitsTooLarge { asked, got })
+        }
+        _ => None,
     }
 }
 
@@ -323,30 +340,33 @@ struct Parsed {
 }
 
 impl Parsed {
-    fn parse(element: &str) -> Result<Self, String> {
+    fn parse(element: &str) -> Result<Self, DeflateProblem> {
         let mut parts = element.split(';');
         let name = parts.next().unwrap_or("").trim();
         if !name.eq_ignore_ascii_case(EXTENSION_NAME) {
-            return Err(format!("{name:?} is not {EXTENSION_NAME}"));
+            return Err(DeflateProblem::NotDeflate {
+                name: name.to_owned(),
+            });
         }
         let mut out = Self::default();
         let mut seen: Vec<String> = Vec::new();
         for part in parts {
             let (key, value) = match part.split_once('=') {
-                Some((k, v)) => (k.trim(), Some(unquote(v.trim())?)),
+                Some((k, v)) => (k.trim(), Some(v.trim())),
                 None => (part.trim(), None),
             };
             if key.is_empty() {
-                return Err("an empty parameter".into());
+                return Err(DeflateProblem::EmptyParameter);
             }
             let key = key.to_ascii_lowercase();
+            let value = value.map(|v| unquote(&key, v)).transpose()?;
             if seen.contains(&key) {
-                return Err(format!("the parameter {key} is repeated"));
+                return Err(DeflateProblem::DuplicateParameter { name: key });
             }
             match key.as_str() {
                 "server_no_context_takeover" | "client_no_context_takeover" => {
                     if value.is_some() {
-                        return Err(format!("{key} takes no value"));
+                        return Err(DeflateProblem::UnexpectedValue { name: key });
                     }
                     if key.starts_with("server") {
                         out.server_no_context_takeover = true;
@@ -355,14 +375,16 @@ impl Parsed {
                     }
                 }
                 "server_max_window_bits" => {
-                    let value = value.ok_or("server_max_window_bits needs a value")?;
-                    out.server_max_window_bits = Some(window_bits(&value)?);
+                    let Some(value) = value else {
+                        return Err(DeflateProblem::MissingValue { name: key });
+                    };
+                    out.server_max_window_bits = Some(window_bits(&key, value)?);
                 }
                 "client_max_window_bits" => {
-                    let bits = value.map(|v| window_bits(&v)).transpose()?;
+                    let bits = value.map(|v| window_bits(&key, v)).transpose()?;
                     out.client_max_window_bits = Some(bits);
                 }
-                _ => return Err(format!("unknown parameter {key:?}")),
+                _ => return Err(DeflateProblem::UnknownParameter { name: key }),
             }
             seen.push(key);
         }
@@ -371,31 +393,37 @@ impl Parsed {
 }
 
 /// A window size: a decimal 8–15 without leading zeros (RFC 7692 §7.1.2).
-fn window_bits(value: &str) -> Result<u8, String> {
+fn window_bits(name: &str, value: String) -> Result<u8, DeflateProblem> {
     const VALID: [&str; 8] = ["8", "9", "10", "11", "12", "13", "14", "15"];
     (8..=15)
         .zip(VALID)
         .find_map(|(bits, text)| (text == value).then_some(bits))
-        .ok_or_else(|| format!("window bits must be 8 to 15, not {value:?}"))
+        .ok_or_else(|| DeflateProblem::InvalidWindowBits {
+            name: name.to_owned(),
+            value,
+        })
 }
 
-/// A token or a quoted-string (RFC 7230 §3.2.6) without its quotes and escapes.
-fn unquote(value: &str) -> Result<String, String> {
+/// The value of the parameter `name`: a token or a quoted-string (RFC 7230 §3.2.6) without its
+/// quotes and escapes.
+fn unquote(name: &str, value: &str) -> Result<String, DeflateProblem> {
+    let malformed = || DeflateProblem::MalformedValue {
+        name: name.to_owned(),
+        value: value.to_owned(),
+    };
     let Some(inner) = value.strip_prefix('"') else {
         if value.is_empty() || value.contains('"') || value.contains(char::is_whitespace) {
-            return Err(format!("malformed parameter value {value:?}"));
+            return Err(malformed());
         }
         return Ok(value.to_owned());
     };
-    let inner = inner
-        .strip_suffix('"')
-        .ok_or_else(|| format!("unterminated quoted value {value:?}"))?;
+    let inner = inner.strip_suffix('"').ok_or_else(malformed)?;
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => out.push(chars.next().ok_or("a dangling escape in a quoted value")?),
-            '"' => return Err(format!("malformed quoted value {value:?}")),
+            '\\' => out.push(chars.next().ok_or_else(malformed)?),
+            '"' => return Err(malformed()),
             c => out.push(c),
         }
     }
@@ -672,6 +700,55 @@ mod tests {
     }
 
     #[test]
+    fn refusals_name_the_parameter_and_value() {
+        let problem = |element: &str| Parsed::parse(element).unwrap_err();
+        assert_eq!(
+            problem("permessage-deflate; Foo"),
+            DeflateProblem::UnknownParameter { name: "foo".into() }
+        );
+        assert_eq!(
+            problem("permessage-deflate; client_max_window_bits=8; client_max_window_bits=9"),
+            DeflateProblem::DuplicateParameter {
+                name: "client_max_window_bits".into()
+            }
+        );
+        assert_eq!(
+            problem("permessage-deflate; server_max_window_bits=\"16\""),
+            DeflateProblem::InvalidWindowBits {
+                name: "server_max_window_bits".into(),
+                value: "16".into()
+            }
+        );
+        assert_eq!(
+            problem("permessage-deflate; client_max_window_bits=\"1\\\""),
+            DeflateProblem::MalformedValue {
+                name: "client_max_window_bits".into(),
+                value: "\"1\\\"".into()
+            }
+        );
+        assert_eq!(
+            problem("permessage-deflate; ;"),
+            DeflateProblem::EmptyParameter
+        );
+        assert_eq!(
+            problem("x-webkit-deflate-frame"),
+            DeflateProblem::NotDeflate {
+                name: "x-webkit-deflate-frame".into()
+            }
+        );
+        assert_eq!(
+            DeflateParams::parse_response("permessage-deflate; client_max_window_bits"),
+            Err(DeflateProblem::MissingValue {
+                name: "client_max_window_bits".into()
+            })
+        );
+        assert_eq!(
+            problem("permessage-deflate; foo").to_string(),
+            "unknown parameter \"foo\""
+        );
+    }
+
+    #[test]
     fn a_server_takes_the_first_acceptable_offer() {
         let policy = DeflateConfig::default();
         let offers = [
@@ -728,6 +805,29 @@ mod tests {
         assert!(check_response("permessage-deflate", &nct).is_err());
         assert!(check_response("permessage-deflate; unknown", &offer).is_err());
         assert!(check_response("permessage-deflate", &["x-other"]).is_err());
+        // What is wrong, typed; with several offers, the mismatch with the first.
+        assert_eq!(
+            check_response("permessage-deflate", &["x-other"]),
+            Err(DeflateProblem::NotOffered)
+        );
+        assert_eq!(
+            check_response("permessage-deflate; client_max_window_bits=10", &plain),
+            Err(DeflateProblem::ClientWindowBitsNotOffered { value: 10 })
+        );
+        assert_eq!(
+            check_response("permessage-deflate", &[asks[0], nct[0]]),
+            Err(DeflateProblem::ServerWindowBitsMissing { asked: 10 })
+        );
+        assert_eq!(
+            check_response("permessage-deflate", &[nct[0], asks[0]]),
+            Err(DeflateProblem::ServerNoContextTakeoverIgnored)
+        );
+        assert_eq!(
+            check_response("permessage-deflate; server_max_window_bits=12", &asks),
+            Err(DeflateProblem::ServerWindowBitsTooLarge { asked: 10, got: 12 })
+        );
+        // An answer that fits the second offer is accepted.
+        assert!(check_response("permessage-deflate", &[asks[0], offer[0]]).is_ok());
     }
 
     fn codec(role: Role, params: DeflateParams) -> Codec {

@@ -9,6 +9,10 @@
 //! [`accept`](crate::Connection::accept) or [`reject`](crate::Connection::reject).
 //!
 //! HTTP heads are parsed with `httparse` under [`HandshakeLimits`].
+//!
+//! Failures are typed: [`HandshakeError`] says at which step, and its variants carry a
+//! [`ResponseProblem`], [`RequestProblem`], [`UrlProblem`], [`HeaderProblem`], [`HttpProblem`]
+//! or [`HeadLimit`] that says exactly what was wrong, with the values seen.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -16,7 +20,10 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use sha1::{Digest as _, Sha1};
 
-use crate::error::HandshakeError;
+use crate::error::{
+    HandshakeError, HeadLimit, HeaderProblem, HttpProblem, RequestProblem, ResponseProblem,
+    UrlProblem,
+};
 
 /// The GUID that RFC 6455 §1.3 appends to the key before hashing.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -94,26 +101,27 @@ pub fn client_request(
     key: &str,
     options: &ClientOptions,
 ) -> Result<Request<()>, HandshakeError> {
-    let parsed = url::Url::parse(url).map_err(|e| HandshakeError::InvalidUrl(e.to_string()))?;
+    let bad_url = HandshakeError::InvalidUrl;
+    let parsed = url::Url::parse(url).map_err(|e| bad_url(UrlProblem::Parse(e)))?;
     let default_port = match parsed.scheme() {
         "ws" => 80,
         "wss" => 443,
         other => {
-            return Err(HandshakeError::InvalidUrl(format!(
-                "the scheme must be ws or wss, not {other}"
-            )));
+            return Err(bad_url(UrlProblem::Scheme {
+                scheme: other.to_owned(),
+            }));
         }
     };
-    if parsed.fragment().is_some() {
-        return Err(HandshakeError::InvalidUrl(
-            "a WebSocket URL cannot have a fragment (#...)".into(),
-        ));
+    if let Some(fragment) = parsed.fragment() {
+        return Err(bad_url(UrlProblem::Fragment {
+            fragment: fragment.to_owned(),
+        }));
     }
     let host = match parsed.host() {
         Some(url::Host::Domain(d)) => d.to_owned(),
         Some(url::Host::Ipv4(ip)) => ip.to_string(),
         Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
-        None => return Err(HandshakeError::InvalidUrl("the URL has no host".into())),
+        None => return Err(bad_url(UrlProblem::NoHost)),
     };
     let port = parsed.port().unwrap_or(default_port);
     let host_header = if port == default_port {
@@ -129,28 +137,39 @@ pub fn client_request(
         target.push('?');
         target.push_str(q);
     }
-    let uri: http::Uri = format!("{}://{host_header}{target}", parsed.scheme())
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| HandshakeError::InvalidUrl(e.to_string()))?;
+    let uri_text = format!("{}://{host_header}{target}", parsed.scheme());
+    let uri: http::Uri = match uri_text.parse() {
+        Ok(uri) => uri,
+        Err(_) => return Err(bad_url(UrlProblem::NotHttpUri { uri: uri_text })),
+    };
 
-    // With the URI checked, the builder can only fail on a header value from `options`.
-    let mut builder = Request::get(uri)
-        .header(header::HOST, host_header)
-        .header(header::UPGRADE, "websocket")
-        .header(header::CONNECTION, "Upgrade")
-        .header(header::SEC_WEBSOCKET_KEY, key)
-        .header(header::SEC_WEBSOCKET_VERSION, VERSION);
+    let mut request = Request::new(());
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    let mut set = |name: HeaderName, value: &str| -> Result<(), HandshakeError> {
+        let value = header_value(&name, value)?;
+        headers.append(name, value);
+        Ok(())
+    };
+    set(header::HOST, &host_header)?;
+    set(header::UPGRADE, "websocket")?;
+    set(header::CONNECTION, "Upgrade")?;
+    set(header::SEC_WEBSOCKET_KEY, key)?;
+    set(header::SEC_WEBSOCKET_VERSION, VERSION)?;
     if let Some(origin) = &options.origin {
-        builder = builder.header(header::ORIGIN, origin.as_str());
+        set(header::ORIGIN, origin)?;
     }
     if !options.protocols.is_empty() {
-        builder = builder.header(header::SEC_WEBSOCKET_PROTOCOL, options.protocols.join(", "));
+        set(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            &options.protocols.join(", "),
+        )?;
     }
     if !options.extensions.is_empty() {
-        builder = builder.header(
+        set(
             header::SEC_WEBSOCKET_EXTENSIONS,
-            options.extensions.join(", "),
-        );
+            &options.extensions.join(", "),
+        )?;
     }
     let sets_authorization = options
         .headers
@@ -160,19 +179,22 @@ pub fn client_request(
         let user = percent_decode(parsed.username());
         let pass = percent_decode(parsed.password().unwrap_or(""));
         let token = BASE64.encode(format!("{user}:{pass}"));
-        builder = builder.header(header::AUTHORIZATION, format!("Basic {token}"));
+        set(header::AUTHORIZATION, &format!("Basic {token}"))?;
     }
-    let mut request = builder
-        .body(())
-        .map_err(|e| HandshakeError::InvalidHeader(e.to_string()))?;
     for (name, value) in &options.headers {
-        let name = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| HandshakeError::InvalidHeader(format!("bad header name {name:?}")))?;
-        let value = HeaderValue::from_str(value.trim())
-            .map_err(|_| HandshakeError::InvalidHeader(format!("bad value for {name}")))?;
-        request.headers_mut().append(name, value);
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            HandshakeError::InvalidHeader(HeaderProblem::InvalidName { name: name.clone() })
+        })?;
+        set(name, value.trim())?;
     }
     Ok(request)
+}
+
+/// A request header value, or the error that names its header.
+fn header_value(name: &HeaderName, value: &str) -> Result<HeaderValue, HandshakeError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        HandshakeError::InvalidHeader(HeaderProblem::InvalidValue { name: name.clone() })
+    })
 }
 
 fn percent_decode(s: &str) -> String {
@@ -281,7 +303,7 @@ fn check_lines(head: &[u8], limits: &HandshakeLimits) -> Result<(), HandshakeErr
         .split(|&b| b == b'\n')
         .any(|line| line_len(line) > limits.max_line_len)
     {
-        return Err(HandshakeError::TooLarge("a line is too long"));
+        return Err(HandshakeError::TooLarge(HeadLimit::LineLength));
     }
     Ok(())
 }
@@ -301,7 +323,7 @@ fn head_end(buf: &[u8], limits: &HandshakeLimits) -> Result<Option<usize>, Hands
             Ok(Some(pos + 4))
         }
         None if buf.len() >= limits.max_head_size => {
-            Err(HandshakeError::TooLarge("the head is too large"))
+            Err(HandshakeError::TooLarge(HeadLimit::HeadSize))
         }
         None => {
             check_lines(buf, limits)?;
@@ -315,10 +337,14 @@ fn copy_headers(
     into: &mut HeaderMap,
 ) -> Result<(), HandshakeError> {
     for h in parsed {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| HandshakeError::MalformedHttp(format!("bad header name {:?}", h.name)))?;
-        let value = HeaderValue::from_bytes(h.value)
-            .map_err(|_| HandshakeError::MalformedHttp(format!("bad value for {name}")))?;
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| {
+            HandshakeError::MalformedHttp(HttpProblem::InvalidHeaderName {
+                name: h.name.to_owned(),
+            })
+        })?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|_| {
+            HandshakeError::MalformedHttp(HttpProblem::InvalidHeaderValue { name: name.clone() })
+        })?;
         into.append(name, value);
     }
     Ok(())
@@ -338,16 +364,16 @@ pub fn parse_response(
     match parsed.parse(&buf[..end]) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => {
-            return Err(HandshakeError::MalformedHttp("incomplete head".into()));
+            return Err(HandshakeError::MalformedHttp(HttpProblem::Incomplete));
         }
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(HandshakeError::TooLarge("too many header fields"));
+            return Err(HandshakeError::TooLarge(HeadLimit::HeaderCount));
         }
-        Err(e) => return Err(HandshakeError::MalformedHttp(e.to_string())),
+        Err(e) => return Err(HandshakeError::MalformedHttp(HttpProblem::Parse(e))),
     }
     let code = parsed.code.unwrap_or(0);
     let status = StatusCode::from_u16(code)
-        .map_err(|_| HandshakeError::MalformedHttp(format!("bad status code {code}")))?;
+        .map_err(|_| HandshakeError::MalformedHttp(HttpProblem::InvalidStatus { code }))?;
     let version = match parsed.version {
         Some(0) => http::Version::HTTP_10,
         _ => http::Version::HTTP_11,
@@ -372,20 +398,25 @@ pub fn parse_request(
     match parsed.parse(&buf[..end]) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => {
-            return Err(HandshakeError::MalformedHttp("incomplete head".into()));
+            return Err(HandshakeError::MalformedHttp(HttpProblem::Incomplete));
         }
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(HandshakeError::TooLarge("too many header fields"));
+            return Err(HandshakeError::TooLarge(HeadLimit::HeaderCount));
         }
-        Err(e) => return Err(HandshakeError::MalformedHttp(e.to_string())),
+        Err(e) => return Err(HandshakeError::MalformedHttp(HttpProblem::Parse(e))),
     }
-    let method = http::Method::from_bytes(parsed.method.unwrap_or("").as_bytes())
-        .map_err(|_| HandshakeError::MalformedHttp("bad method".into()))?;
-    let uri: http::Uri = parsed
-        .path
-        .unwrap_or("/")
-        .parse()
-        .map_err(|_| HandshakeError::MalformedHttp("bad request target".into()))?;
+    let method = parsed.method.unwrap_or("");
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|_| {
+        HandshakeError::MalformedHttp(HttpProblem::InvalidMethod {
+            method: method.to_owned(),
+        })
+    })?;
+    let target = parsed.path.unwrap_or("/");
+    let uri: http::Uri = target.parse().map_err(|_| {
+        HandshakeError::MalformedHttp(HttpProblem::InvalidTarget {
+            target: target.to_owned(),
+        })
+    })?;
     let version = match parsed.version {
         Some(0) => http::Version::HTTP_10,
         _ => http::Version::HTTP_11,
@@ -408,20 +439,29 @@ pub struct Negotiated {
 }
 
 /// Checks a 101 response against the request that was sent (RFC 6455 §4.1, the client's
-/// checks 1–6). The error is the reason in plain words.
+/// checks 1–6). Extension parameters are not checked here: see
+/// [`deflate::check_response`](crate::deflate::check_response) for permessage-deflate's.
 pub fn check_response(
     request: &Request<()>,
     response: &Response<()>,
-) -> Result<Negotiated, String> {
+) -> Result<Negotiated, ResponseProblem> {
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-        return Err(format!("the server answered {}", response.status()));
+        return Err(ResponseProblem::NotSwitchingProtocols {
+            status: response.status(),
+        });
     }
     let headers = response.headers();
     if !has_token(headers, &header::UPGRADE, "websocket") {
-        return Err("the Upgrade header is missing or is not \"websocket\"".into());
+        return Err(match joined(headers, &header::UPGRADE) {
+            None => ResponseProblem::UpgradeMissing,
+            Some(got) => ResponseProblem::UpgradeNotWebSocket { got },
+        });
     }
     if !has_token(headers, &header::CONNECTION, "upgrade") {
-        return Err("the Connection header does not contain \"Upgrade\"".into());
+        return Err(match joined(headers, &header::CONNECTION) {
+            None => ResponseProblem::ConnectionMissing,
+            Some(got) => ResponseProblem::ConnectionNotUpgrade { got },
+        });
     }
     let key = request
         .headers()
@@ -430,12 +470,12 @@ pub fn check_response(
         .unwrap_or_default();
     let expected = accept_key(key);
     match headers.get(header::SEC_WEBSOCKET_ACCEPT) {
-        None => return Err("the Sec-WebSocket-Accept header is missing".into()),
+        None => return Err(ResponseProblem::AcceptMissing),
         Some(v) if v.as_bytes() != expected.as_bytes() => {
-            return Err(format!(
-                "Sec-WebSocket-Accept does not match the key (expected {expected}, got {})",
-                String::from_utf8_lossy(v.as_bytes())
-            ));
+            return Err(ResponseProblem::AcceptMismatch {
+                expected,
+                got: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            });
         }
         Some(_) => {}
     }
@@ -445,11 +485,15 @@ pub fn check_response(
         [] => None,
         [one] if offered_protocols.contains(one) => Some((*one).to_owned()),
         [one] => {
-            return Err(format!(
-                "the server chose subprotocol {one:?}, which was not offered"
-            ));
+            return Err(ResponseProblem::ProtocolNotOffered {
+                chosen: (*one).to_owned(),
+            });
         }
-        _ => return Err("the server chose more than one subprotocol".into()),
+        several => {
+            return Err(ResponseProblem::SeveralProtocols {
+                chosen: several.iter().map(|p| (*p).to_owned()).collect(),
+            });
+        }
     };
     let offered_extensions = extension_names(request.headers());
     let extensions: Vec<String> = header_tokens(headers, &header::SEC_WEBSOCKET_EXTENSIONS)
@@ -461,15 +505,25 @@ pub fn check_response(
             .iter()
             .any(|o| o.eq_ignore_ascii_case(name))
         {
-            return Err(format!(
-                "the server accepted extension {name:?}, which was not offered"
-            ));
+            return Err(ResponseProblem::ExtensionNotOffered {
+                name: name.to_owned(),
+            });
         }
     }
     Ok(Negotiated {
         protocol,
         extensions,
     })
+}
+
+/// All the values of the `name` header joined with `, `; `None` if there is none.
+fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    let values: Vec<_> = headers
+        .get_all(name)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// A checked upgrade request, as a server sees it.
@@ -494,65 +548,87 @@ impl UpgradeRequest {
     }
 }
 
-/// A failed check of an upgrade request: the status to answer and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A failed check of an upgrade request: the status to answer and why. Its `Display` is the
+/// problem's, the text [`Connection`](crate::Connection) sends as the error response's body.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}")]
 pub struct RequestFault {
-    /// 400, 405 or 426.
+    /// 400, 405 or 426: [`RequestProblem::status`].
     pub status: StatusCode,
-    /// In plain words.
-    pub reason: String,
+    /// What is wrong.
+    pub problem: RequestProblem,
+}
+
+impl From<RequestProblem> for RequestFault {
+    fn from(problem: RequestProblem) -> Self {
+        Self {
+            status: problem.status(),
+            problem,
+        }
+    }
 }
 
 /// Checks a client's upgrade request (RFC 6455 §4.2.1).
 pub fn check_request(request: Request<()>) -> Result<UpgradeRequest, RequestFault> {
-    let bad = |status: StatusCode, reason: &str| RequestFault {
-        status,
-        reason: reason.to_owned(),
-    };
     if request.method() != http::Method::GET {
-        return Err(bad(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "the method must be GET",
-        ));
+        return Err(RequestProblem::MethodNotGet {
+            method: request.method().clone(),
+        }
+        .into());
     }
     if request.version() != http::Version::HTTP_11 {
-        return Err(bad(StatusCode::BAD_REQUEST, "the version must be HTTP/1.1"));
+        return Err(RequestProblem::HttpVersion {
+            version: request.version(),
+        }
+        .into());
     }
     let headers = request.headers();
     if !headers.contains_key(header::HOST) {
-        return Err(bad(StatusCode::BAD_REQUEST, "the Host header is missing"));
+        return Err(RequestProblem::HostMissing.into());
     }
     if !has_token(headers, &header::UPGRADE, "websocket") {
-        return Err(bad(
-            StatusCode::BAD_REQUEST,
-            "the Upgrade header is missing or is not \"websocket\"",
-        ));
+        return Err(match joined(headers, &header::UPGRADE) {
+            None => RequestProblem::UpgradeMissing,
+            Some(got) => RequestProblem::UpgradeNotWebSocket { got },
+        }
+        .into());
     }
     if !has_token(headers, &header::CONNECTION, "upgrade") {
-        return Err(bad(
-            StatusCode::BAD_REQUEST,
-            "the Connection header does not contain \"Upgrade\"",
-        ));
+        return Err(match joined(headers, &header::CONNECTION) {
+            None => RequestProblem::ConnectionMissing,
+            Some(got) => RequestProblem::ConnectionNotUpgrade { got },
+        }
+        .into());
     }
     let versions = header_tokens(headers, &header::SEC_WEBSOCKET_VERSION);
     if versions != [VERSION] {
-        return Err(bad(
-            StatusCode::UPGRADE_REQUIRED,
-            "Sec-WebSocket-Version must be 13",
-        ));
+        return Err(match joined(headers, &header::SEC_WEBSOCKET_VERSION) {
+            None => RequestProblem::VersionMissing,
+            Some(got) => RequestProblem::UnsupportedVersion { got },
+        }
+        .into());
     }
     let keys: Vec<&HeaderValue> = headers.get_all(header::SEC_WEBSOCKET_KEY).iter().collect();
-    let key_ok = match keys.as_slice() {
-        [key] => BASE64
-            .decode(key.as_bytes())
-            .is_ok_and(|decoded| decoded.len() == 16),
-        _ => false,
-    };
-    if !key_ok {
-        return Err(bad(
-            StatusCode::BAD_REQUEST,
-            "Sec-WebSocket-Key must be one base64 value of 16 bytes",
-        ));
+    match keys.as_slice() {
+        [] => return Err(RequestProblem::KeyMissing.into()),
+        [key] => {
+            let valid = BASE64
+                .decode(key.as_bytes())
+                .is_ok_and(|decoded| decoded.len() == 16);
+            if !valid {
+                return Err(RequestProblem::BadKey {
+                    got: String::from_utf8_lossy(key.as_bytes()).into_owned(),
+                }
+                .into());
+            }
+        }
+        several => {
+            return Err(RequestProblem::SeveralKeys {
+                count: several.len(),
+            }
+            .into());
+        }
     }
     let protocols = header_tokens(headers, &header::SEC_WEBSOCKET_PROTOCOL)
         .into_iter()

@@ -27,7 +27,12 @@
 //! - [`deflate`]: permessage-deflate (RFC 7692) — negotiation in both roles, compression, and
 //!   inflating bounded by the message limit.
 //! - Errors by category: [`ProtocolError`] (the peer's fault, each mapped to one close code),
-//!   [`UsageError`] (the caller's), [`HandshakeError`].
+//!   [`UsageError`] (the caller's), [`HandshakeError`]. They are typed to the detail, never a
+//!   bare string: a failed upgrade says which check failed and what was seen
+//!   ([`ResponseProblem`], [`RequestProblem`], [`UrlProblem`], [`HeaderProblem`],
+//!   [`HttpProblem`], [`HeadLimit`]), a refused permessage-deflate negotiation which parameter
+//!   ([`DeflateProblem`]), a message an extension cannot decode why ([`ExtensionError`]). Every
+//!   enum is `#[non_exhaustive]` and its `Display` is a plain sentence.
 //! - [`manual`]: design, limits and why, and how to drive a connection from an I/O loop.
 //!
 //! ```
@@ -70,7 +75,10 @@ pub use connection::{
     Config, Connection, Direction, Event, Frame, MessageKind, Opened, ReadyState, Requested, Role,
 };
 pub use deflate::{DeflateConfig, DeflateParams};
-pub use error::{Error, HandshakeError, ProtocolError, UsageError};
+pub use error::{
+    DeflateProblem, Error, ExtensionError, HandshakeError, HeadLimit, HeaderProblem, HttpProblem,
+    ProtocolError, RequestProblem, ResponseProblem, UrlProblem, UsageError,
+};
 pub use frame::{FrameHeader, OpCode};
 pub use handshake::{ClientOptions, HandshakeLimits, Negotiated, UpgradeRequest};
 pub use mask::{FixedMask, MaskSource, OsRandom};

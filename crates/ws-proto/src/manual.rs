@@ -62,6 +62,42 @@
 //! middle of a frame) and for compressed data that does not inflate, 1009 for anything over a
 //! limit.
 //!
+//! # Errors are typed
+//!
+//! No error in this crate is a bare string. The three categories of [`Error`](crate::Error)
+//! — [`ProtocolError`](crate::ProtocolError) (the peer's fault, with its close code),
+//! [`UsageError`](crate::UsageError) (the caller's) and
+//! [`HandshakeError`](crate::HandshakeError) (which step of the upgrade failed) — carry enums
+//! that say exactly what was wrong and with which values:
+//! [`ResponseProblem`](crate::ResponseProblem) for a server's 101 that does not complete the
+//! upgrade (the accept key expected and received, the subprotocol chosen, the extension not
+//! offered …), [`RequestProblem`](crate::RequestProblem) for a client's request a server
+//! refuses (each with the status it is answered with), [`DeflateProblem`](crate::DeflateProblem)
+//! for a permessage-deflate element (the parameter and value at fault),
+//! [`ExtensionError`](crate::ExtensionError) for a message an extension cannot decode, and
+//! [`UrlProblem`](crate::UrlProblem), [`HeaderProblem`](crate::HeaderProblem),
+//! [`HttpProblem`](crate::HttpProblem), [`HeadLimit`](crate::HeadLimit) for the rest. Each is
+//! `#[non_exhaustive]` (keep a `_` arm) and its `Display` is a sentence fit to show a user.
+//!
+//! ```
+//! use ws_proto::{Config, Connection, Error, HandshakeError, ResponseProblem, handshake};
+//!
+//! let request = handshake::client_request("ws://example.com/", &handshake::random_key(),
+//!     &Default::default())?;
+//! let mut client = Connection::client(request, Config::default());
+//! let answer = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+//!     Connection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n";
+//! let Err(Error::Handshake(failure)) = client.receive_data(answer) else { panic!() };
+//! match &*failure {
+//!     HandshakeError::InvalidResponse {
+//!         problem: ResponseProblem::AcceptMismatch { got, .. }, ..
+//!     } => assert_eq!(got, "bm90IHRoZSByaWdodCBrZXk="),
+//!     other => panic!("{other}"),
+//! }
+//! assert!(failure.to_string().contains("Sec-WebSocket-Accept does not match the key"));
+//! # Ok::<(), ws_proto::HandshakeError>(())
+//! ```
+//!
 //! # Security notes
 //!
 //! - Client masks are fresh per frame and come from the OS generator by default.

@@ -9,8 +9,9 @@ mod support;
 
 use ws_proto::http::{StatusCode, header};
 use ws_proto::{
-    CloseCode, Config, Connection, Direction, Error, FrameHeader, HandshakeError, MessageKind,
-    OpCode, ProtocolError, ReadyState, Role, UsageError, handshake,
+    CloseCode, Config, Connection, Direction, Error, FrameHeader, HandshakeError, HeaderProblem,
+    HttpProblem, MessageKind, OpCode, ProtocolError, ReadyState, RequestProblem, ResponseProblem,
+    Role, UrlProblem, UsageError, handshake,
 };
 
 use support::*;
@@ -24,11 +25,11 @@ fn handshake_error(result: Result<(), Error>) -> HandshakeError {
     }
 }
 
-/// The reason of an `InvalidResponse`.
+/// The problem of an `InvalidResponse`.
 #[track_caller]
-fn invalid_response_reason(result: Result<(), Error>) -> String {
+fn invalid_response_problem(result: Result<(), Error>) -> ResponseProblem {
     match handshake_error(result) {
-        HandshakeError::InvalidResponse { reason, .. } => reason,
+        HandshakeError::InvalidResponse { problem, .. } => problem,
         other => panic!("expected InvalidResponse, got {other:?}"),
     }
 }
@@ -185,10 +186,13 @@ mod section_4_1_client_handshake {
 
     #[test]
     fn fragments_are_rejected() {
-        for url in ["ws://example.com/chat#frag", "ws://example.com/#"] {
+        for (url, fragment) in [
+            ("ws://example.com/chat#frag", "frag"),
+            ("ws://example.com/#", ""),
+        ] {
             let err = handshake::client_request(url, KEY, &Default::default()).unwrap_err();
             assert!(
-                matches!(err, HandshakeError::InvalidUrl(_)),
+                matches!(&err, HandshakeError::InvalidUrl(UrlProblem::Fragment { fragment: f }) if f == fragment),
                 "{url}: {err:?}"
             );
         }
@@ -208,6 +212,21 @@ mod section_4_1_client_handshake {
                 "{url}: {err:?}"
             );
         }
+        let err =
+            handshake::client_request("http://example.com/", KEY, &Default::default()).unwrap_err();
+        assert!(
+            matches!(&err, HandshakeError::InvalidUrl(UrlProblem::Scheme { scheme }) if scheme == "http"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid URL: the scheme must be ws or wss, not http"
+        );
+        let err = handshake::client_request("example.com", KEY, &Default::default()).unwrap_err();
+        assert!(
+            matches!(err, HandshakeError::InvalidUrl(UrlProblem::Parse(_))),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -237,35 +256,62 @@ mod section_4_1_client_handshake {
 
     #[test]
     fn invalid_extra_headers_are_rejected() {
-        for (name, value) in [("Bad Name", "x"), ("X-Ok", "line\r\nbreak")] {
+        for (name, value, problem) in [
+            (
+                "Bad Name",
+                "x",
+                HeaderProblem::InvalidName {
+                    name: "Bad Name".into(),
+                },
+            ),
+            (
+                "X-Ok",
+                "line\r\nbreak",
+                HeaderProblem::InvalidValue {
+                    name: header::HeaderName::from_static("x-ok"),
+                },
+            ),
+        ] {
             let options = handshake::ClientOptions {
                 headers: vec![(name.into(), value.into())],
                 ..Default::default()
             };
             let err = handshake::client_request("ws://example.com/", KEY, &options).unwrap_err();
-            assert!(matches!(err, HandshakeError::InvalidHeader(_)), "{err:?}");
+            assert!(
+                matches!(&err, HandshakeError::InvalidHeader(p) if *p == problem),
+                "{err:?}"
+            );
         }
     }
 
     #[test]
     fn invalid_origin_subprotocol_or_extension_values_are_header_errors() {
-        for options in [
-            handshake::ClientOptions {
-                origin: Some("http://a\r\nX-Injected: 1".into()),
-                ..Default::default()
-            },
-            handshake::ClientOptions {
-                protocols: vec!["chat\n".into()],
-                ..Default::default()
-            },
-            handshake::ClientOptions {
-                extensions: vec!["x\0".into()],
-                ..Default::default()
-            },
+        for (options, name) in [
+            (
+                handshake::ClientOptions {
+                    origin: Some("http://a\r\nX-Injected: 1".into()),
+                    ..Default::default()
+                },
+                header::ORIGIN,
+            ),
+            (
+                handshake::ClientOptions {
+                    protocols: vec!["chat\n".into()],
+                    ..Default::default()
+                },
+                header::SEC_WEBSOCKET_PROTOCOL,
+            ),
+            (
+                handshake::ClientOptions {
+                    extensions: vec!["x\0".into()],
+                    ..Default::default()
+                },
+                header::SEC_WEBSOCKET_EXTENSIONS,
+            ),
         ] {
             let err = handshake::client_request("ws://example.com/", KEY, &options).unwrap_err();
             assert!(
-                matches!(err, HandshakeError::InvalidHeader(_)),
+                matches!(&err, HandshakeError::InvalidHeader(HeaderProblem::InvalidValue { name: n }) if *n == name),
                 "{options:?}: {err:?}"
             );
         }
@@ -486,8 +532,9 @@ mod section_4_1_client_handshake {
         let bytes = format!(
             "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n\r\n"
         );
-        let reason = invalid_response_reason(conn.receive_data(bytes.as_bytes()));
-        assert!(reason.contains("Upgrade"), "{reason}");
+        let problem = invalid_response_problem(conn.receive_data(bytes.as_bytes()));
+        assert_eq!(problem, ResponseProblem::UpgradeMissing);
+        assert!(problem.to_string().contains("Upgrade"), "{problem}");
         assert_eq!(conn.state(), ReadyState::Closed);
         assert_nothing_sent(&mut conn);
     }
@@ -498,8 +545,15 @@ mod section_4_1_client_handshake {
         let bytes = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n\r\n"
         );
-        let reason = invalid_response_reason(conn.receive_data(bytes.as_bytes()));
-        assert!(reason.contains("Upgrade"), "{reason}");
+        let problem = invalid_response_problem(conn.receive_data(bytes.as_bytes()));
+        assert_eq!(
+            problem,
+            ResponseProblem::UpgradeNotWebSocket { got: "h2c".into() }
+        );
+        assert_eq!(
+            problem.to_string(),
+            "the Upgrade header is \"h2c\", not \"websocket\""
+        );
     }
 
     #[test]
@@ -508,8 +562,9 @@ mod section_4_1_client_handshake {
         let bytes = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {ACCEPT}\r\n\r\n"
         );
-        let reason = invalid_response_reason(conn.receive_data(bytes.as_bytes()));
-        assert!(reason.contains("Connection"), "{reason}");
+        let problem = invalid_response_problem(conn.receive_data(bytes.as_bytes()));
+        assert_eq!(problem, ResponseProblem::ConnectionMissing);
+        assert!(problem.to_string().contains("Connection"), "{problem}");
     }
 
     #[test]
@@ -518,8 +573,17 @@ mod section_4_1_client_handshake {
         let bytes = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nSec-WebSocket-Accept: {ACCEPT}\r\n\r\n"
         );
-        let reason = invalid_response_reason(conn.receive_data(bytes.as_bytes()));
-        assert!(reason.contains("Connection"), "{reason}");
+        let problem = invalid_response_problem(conn.receive_data(bytes.as_bytes()));
+        assert_eq!(
+            problem,
+            ResponseProblem::ConnectionNotUpgrade {
+                got: "keep-alive".into()
+            }
+        );
+        assert!(
+            problem.to_string().contains("does not contain \"Upgrade\""),
+            "{problem}"
+        );
     }
 
     #[test]
@@ -545,12 +609,22 @@ mod section_4_1_client_handshake {
         let mut conn = client(Config::default());
         let bytes = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: fFBooB7FAkLlXgRSz0BT3v4hq5s=\r\n\r\n";
         let err = handshake_error(conn.receive_data(bytes.as_bytes()));
-        let HandshakeError::InvalidResponse { reason, response } = &err else {
+        let HandshakeError::InvalidResponse { problem, response } = &err else {
             panic!("{err:?}");
         };
-        assert!(
-            reason.contains("Sec-WebSocket-Accept does not match the key"),
-            "{reason}"
+        assert_eq!(
+            *problem,
+            ResponseProblem::AcceptMismatch {
+                expected: ACCEPT.into(),
+                got: "fFBooB7FAkLlXgRSz0BT3v4hq5s=".into(),
+            }
+        );
+        assert_eq!(
+            problem.to_string(),
+            format!(
+                "Sec-WebSocket-Accept does not match the key (expected {ACCEPT}, got \
+                 fFBooB7FAkLlXgRSz0BT3v4hq5s=)"
+            )
         );
         assert_eq!(response.status(), 101);
         assert!(
@@ -561,12 +635,34 @@ mod section_4_1_client_handshake {
     }
 
     #[test]
+    fn check_response_on_its_own_refuses_a_non_101_status() {
+        let mut response = ws_proto::http::Response::new(());
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        let problem =
+            handshake::check_response(&request("ws://example.com/"), &response).unwrap_err();
+        assert_eq!(
+            problem,
+            ResponseProblem::NotSwitchingProtocols {
+                status: StatusCode::FORBIDDEN
+            }
+        );
+        assert_eq!(
+            problem.to_string(),
+            "the server answered 403 Forbidden instead of 101 Switching Protocols"
+        );
+    }
+
+    #[test]
     fn missing_accept_fails() {
         let mut conn = client(Config::default());
         let bytes =
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
-        let reason = invalid_response_reason(conn.receive_data(bytes.as_bytes()));
-        assert!(reason.contains("Sec-WebSocket-Accept"), "{reason}");
+        let problem = invalid_response_problem(conn.receive_data(bytes.as_bytes()));
+        assert_eq!(problem, ResponseProblem::AcceptMissing);
+        assert!(
+            problem.to_string().contains("Sec-WebSocket-Accept"),
+            "{problem}"
+        );
     }
 
     fn client_offering(protocols: &[&str], extensions: &[&str]) -> Connection {
@@ -592,42 +688,68 @@ mod section_4_1_client_handshake {
     #[test]
     fn a_subprotocol_not_offered_fails() {
         let mut conn = client_offering(&["a", "b"], &[]);
-        let reason = invalid_response_reason(
+        let problem = invalid_response_problem(
             conn.receive_data(response_101("Sec-WebSocket-Protocol: c\r\n").as_bytes()),
         );
-        assert!(reason.contains("not offered"), "{reason}");
+        assert_eq!(
+            problem,
+            ResponseProblem::ProtocolNotOffered { chosen: "c".into() }
+        );
+        assert!(problem.to_string().contains("was not offered"), "{problem}");
     }
 
     #[test]
     fn a_subprotocol_when_none_was_offered_fails() {
         let mut conn = client(Config::default());
-        let reason = invalid_response_reason(
+        let problem = invalid_response_problem(
             conn.receive_data(response_101("Sec-WebSocket-Protocol: chat\r\n").as_bytes()),
         );
-        assert!(reason.contains("not offered"), "{reason}");
+        assert_eq!(
+            problem,
+            ResponseProblem::ProtocolNotOffered {
+                chosen: "chat".into()
+            }
+        );
     }
 
     #[test]
     fn two_subprotocols_fail() {
         let mut conn = client_offering(&["a", "b"], &[]);
-        let reason = invalid_response_reason(
+        let problem = invalid_response_problem(
             conn.receive_data(response_101("Sec-WebSocket-Protocol: a, b\r\n").as_bytes()),
         );
-        assert!(reason.contains("more than one"), "{reason}");
+        assert_eq!(
+            problem,
+            ResponseProblem::SeveralProtocols {
+                chosen: vec!["a".into(), "b".into()]
+            }
+        );
+        assert!(problem.to_string().contains("more than one"), "{problem}");
     }
 
     #[test]
     fn an_extension_not_offered_fails() {
         let mut conn = client(Config::default());
-        let reason = invalid_response_reason(conn.receive_data(
+        let problem = invalid_response_problem(conn.receive_data(
             response_101("Sec-WebSocket-Extensions: permessage-deflate\r\n").as_bytes(),
         ));
-        assert!(reason.contains("permessage-deflate"), "{reason}");
+        assert_eq!(
+            problem,
+            ResponseProblem::ExtensionNotOffered {
+                name: "permessage-deflate".into()
+            }
+        );
+        assert!(problem.to_string().contains("was not offered"), "{problem}");
         let mut conn = client_offering(&[], &["x-foo"]);
-        let reason = invalid_response_reason(conn.receive_data(
+        let problem = invalid_response_problem(conn.receive_data(
             response_101("Sec-WebSocket-Extensions: x-foo, x-bar; p=1\r\n").as_bytes(),
         ));
-        assert!(reason.contains("x-bar"), "{reason}");
+        assert_eq!(
+            problem,
+            ResponseProblem::ExtensionNotOffered {
+                name: "x-bar".into()
+            }
+        );
     }
 
     #[test]
@@ -642,7 +764,10 @@ mod section_4_1_client_handshake {
     fn a_malformed_status_line_fails() {
         let mut conn = client(Config::default());
         let err = handshake_error(conn.receive_data(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"));
-        assert!(matches!(err, HandshakeError::MalformedHttp(_)), "{err:?}");
+        assert!(
+            matches!(err, HandshakeError::MalformedHttp(HttpProblem::Parse(_))),
+            "{err:?}"
+        );
         assert_eq!(conn.state(), ReadyState::Closed);
     }
 
@@ -737,13 +862,21 @@ mod section_4_2_server_handshake {
         Connection::server(Config::default())
     }
 
-    /// Feeds a request and expects it refused with `status`; returns what was written.
+    /// Feeds a request and expects it refused with `status` for `problem`, which is also the
+    /// body; returns what was written.
     #[track_caller]
-    fn refused(request: &str, status: u16) -> String {
+    fn refused(request: &str, status: u16, problem: RequestProblem) -> String {
         let mut conn = fresh();
         let err = handshake_error(conn.receive_data(request.as_bytes()));
         match &err {
-            HandshakeError::InvalidRequest { status: s, .. } => assert_eq!(s.as_u16(), status),
+            HandshakeError::InvalidRequest {
+                status: s,
+                problem: p,
+            } => {
+                assert_eq!(s.as_u16(), status);
+                assert_eq!(*p, problem);
+                assert_eq!(p.status(), *s);
+            }
             other => panic!("expected InvalidRequest {status}, got {other:?}"),
         }
         assert_eq!(conn.state(), ReadyState::Closed);
@@ -754,6 +887,7 @@ mod section_4_2_server_handshake {
             "written: {out}"
         );
         assert!(out.contains("\r\nConnection: close\r\n"), "{out}");
+        assert!(out.ends_with(&format!("\r\n\r\n{problem}")), "{out}");
         assert!(conn.should_close_transport());
         // Nothing more happens.
         assert!(conn.receive_data(request.as_bytes()).is_ok());
@@ -806,13 +940,26 @@ mod section_4_2_server_handshake {
 
     #[test]
     fn only_get_is_allowed() {
-        let out = refused(&request_bytes("").replacen("GET", "POST", 1), 405);
+        let out = refused(
+            &request_bytes("").replacen("GET", "POST", 1),
+            405,
+            RequestProblem::MethodNotGet {
+                method: ws_proto::http::Method::POST,
+            },
+        );
+        assert!(out.ends_with("the method must be GET, not POST"), "{out}");
         assert!(out.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
     }
 
     #[test]
     fn only_http_1_1_is_allowed() {
-        refused(&request_bytes("").replacen("HTTP/1.1", "HTTP/1.0", 1), 400);
+        refused(
+            &request_bytes("").replacen("HTTP/1.1", "HTTP/1.0", 1),
+            400,
+            RequestProblem::HttpVersion {
+                version: ws_proto::http::Version::HTTP_10,
+            },
+        );
     }
 
     #[test]
@@ -820,6 +967,7 @@ mod section_4_2_server_handshake {
         refused(
             &request_bytes("").replacen("Host: server.example.com\r\n", "", 1),
             400,
+            RequestProblem::HostMissing,
         );
     }
 
@@ -828,10 +976,12 @@ mod section_4_2_server_handshake {
         refused(
             &request_bytes("").replacen("Upgrade: websocket\r\n", "", 1),
             400,
+            RequestProblem::UpgradeMissing,
         );
         refused(
             &request_bytes("").replacen("Upgrade: websocket", "Upgrade: h2c", 1),
             400,
+            RequestProblem::UpgradeNotWebSocket { got: "h2c".into() },
         );
     }
 
@@ -840,10 +990,14 @@ mod section_4_2_server_handshake {
         refused(
             &request_bytes("").replacen("Connection: Upgrade\r\n", "", 1),
             400,
+            RequestProblem::ConnectionMissing,
         );
         refused(
             &request_bytes("").replacen("Connection: Upgrade", "Connection: keep-alive", 1),
             400,
+            RequestProblem::ConnectionNotUpgrade {
+                got: "keep-alive".into(),
+            },
         );
     }
 
@@ -867,6 +1021,9 @@ mod section_4_2_server_handshake {
                     1,
                 ),
                 426,
+                RequestProblem::UnsupportedVersion {
+                    got: version.into(),
+                },
             );
             assert!(
                 out.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
@@ -877,6 +1034,7 @@ mod section_4_2_server_handshake {
         let out = refused(
             &request_bytes("").replacen("Sec-WebSocket-Version: 13\r\n", "", 1),
             426,
+            RequestProblem::VersionMissing,
         );
         assert!(out.contains("\r\nSec-WebSocket-Version: 13\r\n"), "{out}");
     }
@@ -888,17 +1046,45 @@ mod section_4_2_server_handshake {
             "not base64!!",
             "dGhlIHNhbXBsZSBub25jZSE=",
         ] {
-            refused(&request_bytes("").replacen(KEY, key, 1), 400);
+            refused(
+                &request_bytes("").replacen(KEY, key, 1),
+                400,
+                RequestProblem::BadKey { got: key.into() },
+            );
         }
         refused(
             &request_bytes("").replacen(&format!("Sec-WebSocket-Key: {KEY}\r\n"), "", 1),
             400,
+            RequestProblem::KeyMissing,
         );
         // Two keys.
         refused(
             &request_bytes(&format!("Sec-WebSocket-Key: {KEY}\r\n")),
             400,
+            RequestProblem::SeveralKeys { count: 2 },
         );
+    }
+
+    #[test]
+    fn check_request_on_its_own_reports_a_typed_fault() {
+        let bytes =
+            request_bytes("").replacen("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8", 1);
+        let (request, _) = handshake::parse_request(bytes.as_bytes(), &Default::default())
+            .unwrap()
+            .unwrap();
+        let fault = handshake::check_request(request).unwrap_err();
+        assert_eq!(fault.status, StatusCode::UPGRADE_REQUIRED);
+        assert_eq!(
+            fault.problem,
+            RequestProblem::UnsupportedVersion { got: "8".into() }
+        );
+        assert_eq!(
+            fault.to_string(),
+            "Sec-WebSocket-Version must be 13, not \"8\""
+        );
+        // A fault is an error, so it converts into io::Error and friends.
+        let io = std::io::Error::other(fault);
+        assert!(io.to_string().contains("must be 13"), "{io}");
     }
 
     #[test]
@@ -3088,8 +3274,8 @@ mod properties {
                         // Which limit is crossed first may depend on how the bytes arrive.
                         HandshakeError::TooLarge(_) => "TooLarge".into(),
                         HandshakeError::MalformedHttp(_) => "MalformedHttp".into(),
-                        HandshakeError::InvalidResponse { reason, .. } => reason,
-                        HandshakeError::InvalidRequest { reason, .. } => reason,
+                        HandshakeError::InvalidResponse { problem, .. } => problem.to_string(),
+                        HandshakeError::InvalidRequest { problem, .. } => problem.to_string(),
                         HandshakeError::Rejected { .. } => "Rejected".into(),
                         other => format!("{other:?}"),
                     },

@@ -11,7 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proptest::prelude::*;
 use support::*;
 use ws_proto::deflate::{self, DeflateConfig};
-use ws_proto::{Config, Connection, Direction, Error, Event, HandshakeError, Negotiated, Role};
+use ws_proto::{
+    Config, Connection, DeflateProblem, Direction, Error, Event, ExtensionError, HandshakeError,
+    Negotiated, ProtocolError, ResponseProblem, Role,
+};
 
 // ------------------------------------------------------------------------------------------
 // A counting allocator: the bomb test reads the peak of live heap bytes.
@@ -253,55 +256,120 @@ mod section_7_1_negotiation {
         )
     }
 
+    /// The problem a client finds in a 101 answer.
+    #[track_caller]
+    fn answer_problem(offer_config: Config, answer_element: &str) -> ResponseProblem {
+        match answer(offer_config, answer_element) {
+            Err(Error::Handshake(e)) => match *e {
+                HandshakeError::InvalidResponse { problem, .. } => problem,
+                other => panic!("{answer_element}: expected InvalidResponse, got {other:?}"),
+            },
+            other => panic!("{answer_element}: expected a handshake failure, got {other:?}"),
+        }
+    }
+
+    /// The permessage-deflate problem a client finds in a 101 answer.
+    #[track_caller]
+    fn deflate_problem(offer_config: Config, answer_element: &str) -> DeflateProblem {
+        match answer_problem(offer_config, answer_element) {
+            ResponseProblem::Deflate(problem) => problem,
+            other => panic!("{answer_element}: expected a deflate problem, got {other:?}"),
+        }
+    }
+
     #[test]
     fn the_client_fails_on_an_answer_that_breaks_the_rules() {
         let offer = deflate_config(|_| {});
-        for bad in [
-            "permessage-deflate; unknown",
-            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-            "permessage-deflate; server_max_window_bits",
-            "permessage-deflate; server_max_window_bits=99",
-            "permessage-deflate; client_max_window_bits",
-            "permessage-deflate, permessage-deflate",
+        let name = |n: &str| n.to_owned();
+        for (bad, expected) in [
+            (
+                "permessage-deflate; unknown",
+                DeflateProblem::UnknownParameter {
+                    name: name("unknown"),
+                },
+            ),
+            (
+                "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+                DeflateProblem::DuplicateParameter {
+                    name: name("server_no_context_takeover"),
+                },
+            ),
+            (
+                "permessage-deflate; server_max_window_bits",
+                DeflateProblem::MissingValue {
+                    name: name("server_max_window_bits"),
+                },
+            ),
+            (
+                "permessage-deflate; server_max_window_bits=99",
+                DeflateProblem::InvalidWindowBits {
+                    name: name("server_max_window_bits"),
+                    value: name("99"),
+                },
+            ),
+            (
+                "permessage-deflate; client_max_window_bits",
+                DeflateProblem::MissingValue {
+                    name: name("client_max_window_bits"),
+                },
+            ),
+            (
+                "permessage-deflate; server_no_context_takeover=yes",
+                DeflateProblem::UnexpectedValue {
+                    name: name("server_no_context_takeover"),
+                },
+            ),
+            (
+                "permessage-deflate; client_max_window_bits=\"10",
+                DeflateProblem::MalformedValue {
+                    name: name("client_max_window_bits"),
+                    value: name("\"10"),
+                },
+            ),
         ] {
-            match answer(offer.clone(), bad) {
-                Err(Error::Handshake(e)) => {
-                    assert!(
-                        matches!(*e, HandshakeError::InvalidResponse { .. }),
-                        "{bad}: {e}"
-                    );
-                }
-                other => panic!("{bad}: expected a handshake failure, got {other:?}"),
-            }
+            assert_eq!(deflate_problem(offer.clone(), bad), expected, "{bad}");
         }
+        assert_eq!(
+            answer_problem(offer, "permessage-deflate, permessage-deflate"),
+            ResponseProblem::DeflateTwice
+        );
         // client_max_window_bits in the answer needs it in the offer.
         let no_client_bits = deflate_config(|d| d.client_max_window_bits = None);
-        assert!(
-            answer(
-                no_client_bits,
-                "permessage-deflate; client_max_window_bits=10"
-            )
-            .is_err()
+        let problem = deflate_problem(
+            no_client_bits,
+            "permessage-deflate; client_max_window_bits=10",
         );
+        assert_eq!(
+            problem,
+            DeflateProblem::ClientWindowBitsNotOffered { value: 10 }
+        );
+        assert!(problem.to_string().contains("was not offered"), "{problem}");
         // The server may not take a larger window than asked, nor drop a requested
         // server_no_context_takeover.
         let asks = deflate_config(|d| {
             d.server_max_window_bits = Some(10);
             d.server_no_context_takeover = true;
         });
-        assert!(
-            answer(
+        assert_eq!(
+            deflate_problem(
                 asks.clone(),
                 "permessage-deflate; server_no_context_takeover; server_max_window_bits=11"
-            )
-            .is_err()
+            ),
+            DeflateProblem::ServerWindowBitsTooLarge { asked: 10, got: 11 }
         );
-        assert!(
-            answer(
+        assert_eq!(
+            deflate_problem(
+                asks.clone(),
+                "permessage-deflate; server_no_context_takeover"
+            ),
+            DeflateProblem::ServerWindowBitsMissing { asked: 10 }
+        );
+        assert_eq!(
+            deflate_problem(
                 asks.clone(),
                 "permessage-deflate; server_max_window_bits=10"
-            )
-            .is_err()
+            ),
+            DeflateProblem::ServerNoContextTakeoverIgnored
         );
         assert!(
             answer(
@@ -311,7 +379,55 @@ mod section_7_1_negotiation {
             .is_ok()
         );
         // Accepting an extension that was never offered is refused as before.
-        assert!(answer(Config::default(), "permessage-deflate").is_err());
+        assert_eq!(
+            answer_problem(Config::default(), "permessage-deflate"),
+            ResponseProblem::ExtensionNotOffered {
+                name: name("permessage-deflate")
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_parameter_in_the_answer_is_named() {
+        let err = answer(deflate_config(|_| {}), "permessage-deflate; x-turbo").unwrap_err();
+        let Error::Handshake(e) = &err else {
+            panic!("{err:?}");
+        };
+        assert!(
+            matches!(
+                &**e,
+                HandshakeError::InvalidResponse {
+                    problem: ResponseProblem::Deflate(DeflateProblem::UnknownParameter { name }),
+                    ..
+                } if name == "x-turbo"
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "invalid upgrade response: permessage-deflate: unknown parameter \"x-turbo\""
+        );
+    }
+
+    #[test]
+    fn a_bad_window_bits_value_in_the_answer_is_named() {
+        for value in ["7", "16", "08", "abc"] {
+            let problem = deflate_problem(
+                deflate_config(|_| {}),
+                &format!("permessage-deflate; client_max_window_bits={value}"),
+            );
+            assert_eq!(
+                problem,
+                DeflateProblem::InvalidWindowBits {
+                    name: "client_max_window_bits".into(),
+                    value: value.into(),
+                }
+            );
+            assert_eq!(
+                problem.to_string(),
+                format!("client_max_window_bits must be 8 to 15, not {value:?}")
+            );
+        }
     }
 
     #[test]
@@ -509,7 +625,18 @@ mod section_6_framing {
         let mut server = open_with(Role::Server, "permessage-deflate");
         // 0xff: a block of reserved type 3.
         let bytes = as_client(&[0xc2, 0x03, 0xff, 0xff, 0xff]);
-        assert_input_fails(&mut server, &bytes, 1007);
+        let fault = assert_input_fails(&mut server, &bytes, 1007);
+        let ProtocolError::Extension(ExtensionError::CorruptDeflate { detail }) = &fault else {
+            panic!("expected a corrupt-deflate fault, got {fault:?}");
+        };
+        assert!(!detail.is_empty());
+        assert!(
+            fault
+                .to_string()
+                .starts_with("an extension could not decode a message: invalid compressed data: "),
+            "{fault}"
+        );
+        assert_eq!(fault.close_code(), ws_proto::CloseCode::INVALID_PAYLOAD);
     }
 
     #[test]
