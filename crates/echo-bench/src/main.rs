@@ -14,6 +14,7 @@
 //! numbers to `target/echo-bench/results.json` and a report to `target/echo-bench/results.md`.
 
 mod client;
+mod memory;
 mod report;
 mod servers;
 
@@ -31,7 +32,11 @@ echo-bench: loopback echo benchmark of ws-tokio, tokio-tungstenite and fastwebso
 
 USAGE:
     echo-bench [OPTIONS]                       run the matrix (the default)
-    echo-bench server --impl NAME [--addr A]   one echo server (prints LISTENING <addr>)
+    echo-bench memory [--servers LIST] [--idle N] [--big MIB]
+                                               resident memory per idle connection and
+                                               the peak while echoing one large message
+    echo-bench server --impl NAME [--addr A] [--max-message BYTES]
+                                               one echo server (prints LISTENING <addr>)
     echo-bench client --addr A [...]           one load run (prints a JSON line)
 
 OPTIONS (matrix):
@@ -57,6 +62,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("server") => server_main(&args[1..]),
         Some("client") => client_main(&args[1..]),
+        Some("memory") => memory_main(&args[1..]),
         _ => matrix_main(&args),
     };
     if let Err(e) = result {
@@ -76,16 +82,54 @@ fn value<'a>(args: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<
 fn server_main(args: &[String]) -> Result<()> {
     let mut which = None;
     let mut addr = "127.0.0.1:0";
+    let mut max_message = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--impl" => which = Some(value(&mut args, arg)?.parse::<Impl>()?),
             "--addr" => addr = value(&mut args, arg)?,
+            "--max-message" => max_message = Some(value(&mut args, arg)?.parse()?),
             other => return Err(format!("server: unknown argument {other:?}").into()),
         }
     }
     let which = which.ok_or("server: --impl is required")?;
-    servers::run(which, addr)
+    servers::run(which, addr, max_message)
+}
+
+fn memory_main(args: &[String]) -> Result<()> {
+    let mut servers = Impl::ALL.to_vec();
+    let mut spec = memory::MemorySpec {
+        idle: 200,
+        big: 64 << 20,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--servers" => {
+                servers = value(&mut args, arg)?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<std::result::Result<_, _>>()?;
+            }
+            "--idle" => spec.idle = value(&mut args, arg)?.parse()?,
+            "--big" => spec.big = value(&mut args, arg)?.parse::<usize>()? << 20,
+            other => return Err(format!("memory: unknown argument {other:?}").into()),
+        }
+    }
+    let results = memory::run(&std::env::current_exe()?, &servers, &spec)?;
+    let table = memory::markdown(&results, &spec);
+    println!("{table}");
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/echo-bench"
+    ));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("memory.md"), &table)?;
+    std::fs::write(
+        dir.join("memory.json"),
+        serde_json::to_string_pretty(&results)?,
+    )?;
+    Ok(())
 }
 
 fn client_main(args: &[String]) -> Result<()> {

@@ -77,16 +77,23 @@ impl FromStr for Impl {
 
 /// Runs an echo server on a current-thread runtime until the process is killed. Prints
 /// `LISTENING <addr>` on stdout once it accepts connections.
-pub fn run(which: Impl, addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+///
+/// `max_message` raises every server's frame and message size limits (for the memory
+/// benchmark's large message); `None` keeps each library's defaults.
+pub fn run(
+    which: Impl,
+    addr: &str,
+    max_message: Option<usize>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match which {
-            Impl::WsNet => ws_tokio_server(addr, false).await,
-            Impl::WsNetDriven => ws_tokio_server(addr, true).await,
-            Impl::Tungstenite => tungstenite_server(addr).await,
-            Impl::Fastwebsockets => fastwebsockets_server(addr).await,
+            Impl::WsNet => ws_tokio_server(addr, false, max_message).await,
+            Impl::WsNetDriven => ws_tokio_server(addr, true, max_message).await,
+            Impl::Tungstenite => tungstenite_server(addr, max_message).await,
+            Impl::Fastwebsockets => fastwebsockets_server(addr, max_message).await,
         }
     })
 }
@@ -97,22 +104,41 @@ fn announce(addr: SocketAddr) -> std::io::Result<()> {
     out.flush()
 }
 
-async fn ws_tokio_server(addr: &str, driven: bool) -> Result<(), Box<dyn std::error::Error>> {
+async fn ws_tokio_server(
+    addr: &str,
+    driven: bool,
+    max_message: Option<usize>,
+) -> Result<(), Box<dyn std::error::Error>> {
     // Exactly the `echo_server` example: what we measure is what users run.
-    let server = ws_tokio::Server::bind(addr, echo_example::options(false)).await?;
+    let mut options = echo_example::options(false);
+    if let Some(limit) = max_message {
+        options.config.max_message_size = limit;
+        options.config.max_frame_size = limit;
+    }
+    let server = ws_tokio::Server::bind(addr, options).await?;
     announce(server.local_addr()?)?;
     echo_example::serve(server, driven).await;
     Ok(())
 }
 
-async fn tungstenite_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn tungstenite_server(
+    addr: &str,
+    max_message: Option<usize>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
     let listener = TcpListener::bind(addr).await?;
     announce(listener.local_addr()?)?;
+    let config = max_message.map(|limit| {
+        WebSocketConfig::default()
+            .max_message_size(Some(limit))
+            .max_frame_size(Some(limit))
+    });
     loop {
         let (tcp, _) = listener.accept().await?;
         tokio::spawn(async move {
             let _ = tcp.set_nodelay(true);
-            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+            let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(tcp, config).await else {
                 return;
             };
             while let Some(Ok(message)) = ws.next().await {
@@ -124,7 +150,10 @@ async fn tungstenite_server(addr: &str) -> Result<(), Box<dyn std::error::Error>
     }
 }
 
-async fn fastwebsockets_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn fastwebsockets_server(
+    addr: &str,
+    max_message: Option<usize>,
+) -> Result<(), Box<dyn std::error::Error>> {
     use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
 
     let listener = TcpListener::bind(addr).await?;
@@ -136,7 +165,11 @@ async fn fastwebsockets_server(addr: &str) -> Result<(), Box<dyn std::error::Err
             if handshake_by_hand(&mut tcp).await.is_err() {
                 return;
             }
-            let mut ws = FragmentCollector::new(WebSocket::after_handshake(tcp, Role::Server));
+            let mut inner = WebSocket::after_handshake(tcp, Role::Server);
+            if let Some(limit) = max_message {
+                inner.set_max_message_size(limit);
+            }
+            let mut ws = FragmentCollector::new(inner);
             while let Ok(frame) = ws.read_frame().await {
                 let echo = match frame.opcode {
                     OpCode::Close => break,

@@ -48,10 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut options = ConnectOptions::new(url);
         options.tap = Some(tap);
         options.request.protocols = protocols;
-        options.tls = TlsOptions {
-            accept_invalid_certificates: insecure,
-            ..TlsOptions::default()
-        };
+        options.tls = TlsOptions::default().with_accept_invalid_certificates(insecure);
         let result = connect(options).await;
         let ws = match result {
             // stdin and the socket are read at once: the task-driven handles.

@@ -9,14 +9,18 @@ use ws_proto::http::Request;
 use ws_proto::{ClientOptions, Config, Connection, Event, HandshakeError, handshake};
 
 use crate::conn_core::Settings;
-use crate::handshake_info::HandshakeInfo;
 use crate::error::{Error, Stage};
+use crate::handshake_info::HandshakeInfo;
 use crate::proxy::{self, Proxy};
 use crate::stream::{MaybeTlsStream, WsStream};
 use crate::tap::{Tap, TapKind};
 use crate::tls::{self, TlsInfo, TlsOptions};
 
 /// Time limits. The defaults (10 s each) suit interactive use.
+///
+/// `#[non_exhaustive]`: build it with [`Timeouts::default`] and the `with_*` setters (or
+/// assign the fields), so that a new limit is not a breaking change.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Resolving the host and opening TCP (to the proxy, if any), and the proxy's CONNECT.
@@ -31,17 +35,51 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        let ten = Duration::from_secs(10);
+        Self::all(Duration::from_secs(10))
+    }
+}
+
+impl Timeouts {
+    /// The same limit for every stage.
+    pub fn all(limit: Duration) -> Self {
         Self {
-            connect: ten,
-            tls: ten,
-            handshake: ten,
-            close: ten,
+            connect: limit,
+            tls: limit,
+            handshake: limit,
+            close: limit,
         }
+    }
+
+    /// Sets [`connect`](Self::connect).
+    pub fn with_connect(mut self, limit: Duration) -> Self {
+        self.connect = limit;
+        self
+    }
+
+    /// Sets [`tls`](Self::tls).
+    pub fn with_tls(mut self, limit: Duration) -> Self {
+        self.tls = limit;
+        self
+    }
+
+    /// Sets [`handshake`](Self::handshake).
+    pub fn with_handshake(mut self, limit: Duration) -> Self {
+        self.handshake = limit;
+        self
+    }
+
+    /// Sets [`close`](Self::close).
+    pub fn with_close(mut self, limit: Duration) -> Self {
+        self.close = limit;
+        self
     }
 }
 
 /// Everything a client connection can be told.
+///
+/// `#[non_exhaustive]`: start from [`ConnectOptions::new`] and use the `with_*` setters (or
+/// assign the fields), so that a new option is not a breaking change.
+#[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     /// `ws://` or `wss://` URL.
@@ -54,7 +92,14 @@ pub struct ConnectOptions {
     pub proxy: Proxy,
     /// Time limits.
     pub timeouts: Timeouts,
-    /// Engine options: auto-pong, automatic close reply, size limits.
+    /// Engine options: auto-pong, automatic close reply, size limits, permessage-deflate.
+    ///
+    /// [`new`](ConnectOptions::new) turns on
+    /// [`pause_after_message`](Config::pause_after_message), which the transport then
+    /// respects as given: with it, parsing stops after each message until the application
+    /// has had the chance to answer it, so a reply keeps its place before a failure caused
+    /// by a later frame of the same read (as with a frame-by-frame reader; the Autobahn
+    /// Testsuite checks this order). Turn it off to parse whole reads at once.
     pub config: Config,
     /// Where to report everything; `None` costs nothing.
     pub tap: Option<Tap>,
@@ -71,10 +116,70 @@ impl ConnectOptions {
             tls: TlsOptions::default(),
             proxy: Proxy::None,
             timeouts: Timeouts::default(),
-            config: Config::default(),
+            config: crate::conn_core::default_config(),
             tap: None,
             channel_capacity: 256,
         }
+    }
+
+    /// Offers `protocol` as a subprotocol (after those offered already).
+    pub fn with_protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.request.protocols.push(protocol.into());
+        self
+    }
+
+    /// Sets the `Origin` header.
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
+        self.request.origin = Some(origin.into());
+        self
+    }
+
+    /// Adds a request header (sent after the WebSocket headers).
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the TLS settings.
+    pub fn with_tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Sets the proxy.
+    pub fn with_proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Sets the time limits.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Sets the engine options.
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Offers permessage-deflate (RFC 7692) with these parameters.
+    pub fn with_deflate(mut self, deflate: ws_proto::DeflateConfig) -> Self {
+        self.config.deflate = Some(deflate);
+        self
+    }
+
+    /// Reports everything to `tap`.
+    pub fn with_tap(mut self, tap: Tap) -> Self {
+        self.tap = Some(tap);
+        self
+    }
+
+    /// Sets the capacity of the task-driven handles' message channel.
+    pub fn with_channel_capacity(mut self, capacity: usize) -> Self {
+        self.channel_capacity = capacity;
+        self
     }
 
     /// Builds the upgrade request these options describe, with a fresh random key, for
@@ -191,7 +296,6 @@ async fn establish(
 
     let mut config = options.config.clone();
     config.report_frames |= tap.is_some();
-    config.pause_after_message = true;
     let settings = Settings {
         close_timeout: timeouts.close,
         channel_capacity: options.channel_capacity,

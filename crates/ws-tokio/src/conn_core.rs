@@ -29,6 +29,17 @@ use crate::error::Error;
 use crate::message::{Message, Outgoing};
 use crate::tap::{Initiator, Tap, TapKind};
 
+/// The engine options the transport's options start from: the engine's defaults, with
+/// [`pause_after_message`](ws_proto::Config::pause_after_message) on — parsing stops after
+/// each message until the application has had the chance to answer it, so an answer keeps
+/// its place before a failure caused by a later frame of the same read. The caller may turn
+/// it off; the transport respects the options as given.
+pub(crate) fn default_config() -> ws_proto::Config {
+    let mut config = ws_proto::Config::default();
+    config.pause_after_message = true;
+    config
+}
+
 /// How a connection is run: its close timeout, the capacity of the task-driven handles'
 /// message channel, and the tap.
 #[derive(Clone, Debug)]
@@ -104,7 +115,11 @@ impl ConnCore {
 
     /// Sends 1001 Going Away if the connection is still open (the last handle went away).
     pub fn go_away(&mut self) {
-        if self.conn.send_close(Some(CloseCode::GOING_AWAY), "").is_ok() {
+        if self
+            .conn
+            .send_close(Some(CloseCode::GOING_AWAY), "")
+            .is_ok()
+        {
             self.closed_by.get_or_insert(Initiator::Local);
         }
     }

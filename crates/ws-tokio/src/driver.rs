@@ -236,8 +236,8 @@ where
     let driver = Driver {
         io: Io {
             stream: io,
-            read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
-            write_buf: BytesMut::with_capacity(64 * 1024),
+            read_buf: vec![0; READ_START].into_boxed_slice(),
+            write_buf: BytesMut::new(),
             written: 0,
             needs_flush: false,
         },
@@ -256,6 +256,11 @@ where
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// The read buffer's first size. An idle connection keeps only this much (and the engine's
+/// empty buffers); a read that fills it makes it grow, by four each time, to [`READ_CHUNK`],
+/// so a busy connection reads in large chunks after a few reads.
+const READ_START: usize = 1024;
 
 struct Driver<S> {
     io: Io<S>,
@@ -303,6 +308,14 @@ struct IoProgress {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
+    /// Grows the read buffer (to at most [`READ_CHUNK`]) after a read of `n` bytes filled it.
+    /// Call it after the bytes read have been used: it may replace the buffer.
+    fn grow_after(&mut self, n: usize) {
+        if n == self.read_buf.len() && n < READ_CHUNK {
+            self.read_buf = vec![0; (n * 4).min(READ_CHUNK)].into_boxed_slice();
+        }
+    }
+
     fn unsent(&self) -> usize {
         self.write_buf.len() - self.written
     }
@@ -483,6 +496,7 @@ where
                                 .core
                                 .conn_mut()
                                 .receive_data(&self.io.read_buf[..n]);
+                            self.io.grow_after(n);
                             self.after_input(result).await?;
                         }
                         // A reset after the close handshake completed loses nothing.
@@ -626,7 +640,6 @@ where
             Err(mpsc::error::TrySendError::Full(Err(_))) => {}
         }
     }
-
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use ws_proto::{CloseCode, HandshakeError, ProtocolError};
+use ws_proto::{CloseCode, HandshakeError, ProtocolError, UsageError};
 
 use crate::tls::TlsFailure;
 
@@ -42,6 +42,9 @@ pub(crate) enum Kind {
     Tls(Box<TlsFailure>),
     Handshake(Box<HandshakeError>),
     Protocol(ProtocolError),
+    /// A call the connection's state does not allow (data after our close frame, a control
+    /// frame too long, …): the caller's mistake, nothing was sent.
+    Usage(UsageError),
     Proxy(String),
     Config(String),
     /// The connection is closed; the command could not be carried out.
@@ -183,6 +186,21 @@ impl Error {
     pub fn is_closed(&self) -> bool {
         matches!(self.kind, Kind::Closed)
     }
+
+    /// The call was not allowed in the connection's state (a send after our close frame, a
+    /// ping over 125 bytes, a fragment of another message, …); nothing was sent.
+    /// [`usage_error`](Self::usage_error) says which.
+    pub fn is_usage(&self) -> bool {
+        matches!(self.kind, Kind::Usage(_))
+    }
+
+    /// Which call was not allowed, if [`is_usage`](Self::is_usage).
+    pub fn usage_error(&self) -> Option<&UsageError> {
+        match &self.kind {
+            Kind::Usage(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for Error {
@@ -210,6 +228,7 @@ impl fmt::Display for Error {
             }
             Kind::Handshake(e) => write!(f, "handshake failed: {e}")?,
             Kind::Protocol(e) => write!(f, "protocol error: {e}")?,
+            Kind::Usage(e) => write!(f, "not allowed on this connection now: {e}")?,
             Kind::Proxy(msg) => write!(f, "proxy: {msg}")?,
             Kind::Config(msg) => write!(f, "invalid options: {msg}")?,
             Kind::Closed => f.write_str("the connection is closed")?,
@@ -250,6 +269,8 @@ impl From<ws_proto::Error> for Error {
         match e {
             ws_proto::Error::Protocol(p) => Self::new(Kind::Protocol(p)),
             ws_proto::Error::Handshake(h) => Self::new(Kind::Handshake(h)),
+            ws_proto::Error::Usage(u) => Self::new(Kind::Usage(u)),
+            // The engine's error is non-exhaustive: a new category reads as its own words.
             other => Self::config(other.to_string()),
         }
     }
@@ -268,7 +289,7 @@ impl From<Error> for io::Error {
             },
             Kind::Timeout(_) => io::ErrorKind::TimedOut,
             Kind::Protocol(_) | Kind::Handshake(_) => io::ErrorKind::InvalidData,
-            Kind::Config(_) => io::ErrorKind::InvalidInput,
+            Kind::Config(_) | Kind::Usage(_) => io::ErrorKind::InvalidInput,
             Kind::Closed => io::ErrorKind::NotConnected,
             Kind::Tls(_) | Kind::Proxy(_) => io::ErrorKind::Other,
         };

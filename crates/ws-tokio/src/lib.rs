@@ -51,17 +51,21 @@ mod error;
 mod handshake_info;
 mod message;
 pub mod proxy;
+mod raw;
 mod server;
 pub mod stream;
 pub mod tap;
 pub mod tls;
+#[cfg(feature = "hyper")]
+pub mod upgrade;
 
 pub use client::{ConnectOptions, Timeouts, connect, connect_with_request};
 pub use driver::{Receiver, Sender, WebSocket};
+pub use error::{Error, Result, Stage};
 pub use handshake_info::HandshakeInfo;
 pub use message::{Message, Outgoing};
-pub use error::{Error, Result, Stage};
 pub use proxy::Proxy;
+pub use raw::RawOptions;
 pub use rustls;
 pub use server::{Decision, Incoming, Server, ServerOptions, accept, accept_stream};
 pub use stream::{MaybeTlsStream, WsStream};

@@ -7,13 +7,13 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use ws_proto::bytes::BytesMut;
-use ws_proto::http::{HeaderMap, StatusCode};
+use ws_proto::http::{HeaderMap, Response, StatusCode};
 use ws_proto::{Config, Connection, Event, HandshakeError, UpgradeRequest, handshake};
 
 use crate::client::{read_and_feed, timeout};
 use crate::conn_core::Settings;
-use crate::handshake_info::HandshakeInfo;
 use crate::error::{Error, Stage};
+use crate::handshake_info::HandshakeInfo;
 use crate::stream::{MaybeTlsStream, WsStream};
 use crate::tap::{Tap, TapKind};
 use crate::tls::{self, TlsInfo};
@@ -61,9 +61,19 @@ impl Decision {
 }
 
 /// Server options.
+///
+/// `#[non_exhaustive]`: start from [`ServerOptions::default`] and use the `with_*` setters
+/// (or assign the fields), so that a new option is not a breaking change.
+#[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
-    /// Engine options.
+    /// Engine options: auto-pong, automatic close reply, size limits, and the
+    /// permessage-deflate policy (`None`: offers are declined).
+    ///
+    /// The default turns on [`pause_after_message`](Config::pause_after_message), which the
+    /// transport respects as given: parsing stops after each message until the application
+    /// has had the chance to answer it, so an echo keeps its place before a failure caused by
+    /// a later frame of the same read (the Autobahn Testsuite checks this order).
     pub config: Config,
     /// TLS, for wss: built with [`tls::server_config`].
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -80,13 +90,57 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
-            config: Config::default(),
+            config: crate::conn_core::default_config(),
             tls: None,
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(10),
             tap: None,
             channel_capacity: 256,
         }
+    }
+}
+
+impl ServerOptions {
+    /// Serves wss:// with this TLS configuration (see [`tls::server_config`]).
+    pub fn with_tls(mut self, tls: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Sets the engine options.
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Accepts permessage-deflate offers with this policy.
+    pub fn with_deflate(mut self, deflate: ws_proto::DeflateConfig) -> Self {
+        self.config.deflate = Some(deflate);
+        self
+    }
+
+    /// Sets the limit for the TLS handshake and the upgrade request.
+    pub fn with_handshake_timeout(mut self, limit: Duration) -> Self {
+        self.handshake_timeout = limit;
+        self
+    }
+
+    /// Sets the limit for the close handshake.
+    pub fn with_close_timeout(mut self, limit: Duration) -> Self {
+        self.close_timeout = limit;
+        self
+    }
+
+    /// Reports everything to `tap`.
+    pub fn with_tap(mut self, tap: Tap) -> Self {
+        self.tap = Some(tap);
+        self
+    }
+
+    /// Sets the capacity of the task-driven handles' message channel.
+    pub fn with_channel_capacity(mut self, capacity: usize) -> Self {
+        self.channel_capacity = capacity;
+        self
     }
 }
 
@@ -149,11 +203,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&UpgradeRequest) -> Decision,
 {
-    let mut config = options.config.clone();
-    config.report_frames |= options.tap.is_some();
-    config.pause_after_message = true;
     let tap = options.tap.as_ref();
-    let mut conn = Connection::server(config);
+    let mut conn = Connection::server(crate::raw::engine_config(&options.config, tap));
     let requested = timeout(options.handshake_timeout, Stage::Handshake, async {
         let mut buf = BytesMut::with_capacity(8 * 1024);
         loop {
@@ -185,13 +236,12 @@ where
     }
     let response = match decide(&requested.upgrade) {
         Decision::Accept { protocol, headers } => {
-            let mut response = handshake::accept_response(&requested.upgrade, protocol.as_deref());
-            response.headers_mut().extend(headers);
-            // The engine would negotiate permessage-deflate itself; answering here first keeps
-            // the response in the handshake info exactly as sent.
-            if let Some(policy) = &conn.config().deflate {
-                ws_proto::deflate::add_answer(&mut response, &requested.upgrade.extensions, policy);
-            }
+            let response = accept_answer(
+                &requested.upgrade,
+                protocol.as_deref(),
+                headers,
+                conn.config(),
+            );
             let result = conn.accept(response.clone());
             let mut out = BytesMut::new();
             conn.poll_transmit(&mut out);
@@ -243,6 +293,23 @@ where
         tap: options.tap.clone(),
     };
     Ok(WsStream::new(io, conn, handshake, settings))
+}
+
+/// The 101 answer to an accepted request, with `headers` added and, under `config.deflate`,
+/// the permessage-deflate answer. (The engine would negotiate permessage-deflate itself;
+/// answering here first keeps the response in the handshake info exactly as sent.)
+pub(crate) fn accept_answer(
+    request: &UpgradeRequest,
+    protocol: Option<&str>,
+    headers: HeaderMap,
+    config: &Config,
+) -> Response<()> {
+    let mut response = handshake::accept_response(request, protocol);
+    response.headers_mut().extend(headers);
+    if let Some(policy) = &config.deflate {
+        ws_proto::deflate::add_answer(&mut response, &request.extensions, policy);
+    }
+    response
 }
 
 /// A listening socket that hands out TCP connections to upgrade.

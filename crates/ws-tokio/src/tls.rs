@@ -63,6 +63,10 @@ pub struct ClientCertificate {
 }
 
 /// TLS options of a client.
+///
+/// `#[non_exhaustive]`: start from [`TlsOptions::default`] and use the `with_*` setters (or
+/// assign the fields), so that a new setting is not a breaking change.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsOptions {
     /// Extra certificate authorities, trusted in addition to [`roots`](Self::roots): each entry
@@ -91,6 +95,39 @@ impl Default for TlsOptions {
             roots: RootStore::Platform,
             alpn: vec![b"http/1.1".to_vec()],
         }
+    }
+}
+
+impl TlsOptions {
+    /// Trusts the certificates in this PEM data too (see
+    /// [`extra_ca_pem`](Self::extra_ca_pem)).
+    pub fn with_extra_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_ca_pem.push(pem.into());
+        self
+    }
+
+    /// Presents this certificate when the server asks for one.
+    pub fn with_client_certificate(mut self, certificate: ClientCertificate) -> Self {
+        self.client_certificate = Some(certificate);
+        self
+    }
+
+    /// Accepts any server certificate: only for testing against servers you control.
+    pub fn with_accept_invalid_certificates(mut self, accept: bool) -> Self {
+        self.accept_invalid_certificates = accept;
+        self
+    }
+
+    /// Which roots to trust.
+    pub fn with_roots(mut self, roots: RootStore) -> Self {
+        self.roots = roots;
+        self
+    }
+
+    /// The ALPN protocols to offer, most preferred first.
+    pub fn with_alpn(mut self, alpn: Vec<Vec<u8>>) -> Self {
+        self.alpn = alpn;
+        self
     }
 }
 

@@ -126,11 +126,7 @@ async fn client_echo_ping_and_a_server_initiated_close() {
 #[tokio::test]
 async fn server_close_handshake_and_tap_reports() {
     let (tap, mut reports) = tap::channel(1024);
-    let (url, accepted) = our_server(ServerOptions {
-        tap: Some(tap),
-        ..ServerOptions::default()
-    })
-    .await;
+    let (url, accepted) = our_server(ServerOptions::default().with_tap(tap)).await;
     let (mut client, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
         .unwrap();
@@ -279,11 +275,9 @@ async fn large_binary_echoes_are_written_from_the_message_itself() {
 
 #[tokio::test]
 async fn a_client_that_never_answers_our_close_is_dropped_after_the_close_timeout() {
-    let (url, accepted) = our_server(ServerOptions {
-        close_timeout: std::time::Duration::from_millis(300),
-        ..ServerOptions::default()
-    })
-    .await;
+    let options =
+        ServerOptions::default().with_close_timeout(std::time::Duration::from_millis(300));
+    let (url, accepted) = our_server(options).await;
     let (client, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
         .unwrap();

@@ -75,11 +75,7 @@ fn leaf(
 async fn wss_echo_server(issued: &Issued) -> String {
     let config =
         tls::server_config(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes(), None).unwrap();
-    let addr = support::echo_server(ServerOptions {
-        tls: Some(config),
-        ..ServerOptions::default()
-    })
-    .await;
+    let addr = support::echo_server(ServerOptions::default().with_tls(config)).await;
     format!("wss://localhost:{}/", addr.port())
 }
 

@@ -34,11 +34,9 @@ fn leaf(ca: &CertifiedIssuer<'static, KeyPair>, names: &[&str]) -> (String, Stri
 
 /// The `echo_server` example on 127.0.0.1 with the given TLS config (None: plain ws).
 async fn echo_server(tls: Option<Arc<rustls::ServerConfig>>) -> std::net::SocketAddr {
-    support::echo_server(ServerOptions {
-        tls,
-        ..ServerOptions::default()
-    })
-    .await
+    let mut options = ServerOptions::default();
+    options.tls = tls;
+    support::echo_server(options).await
 }
 
 #[tokio::test]
@@ -87,10 +85,7 @@ async fn wss_wrong_name_is_refused_unless_explicitly_accepted() {
     assert!(err.to_string().contains("name"), "{err}");
 
     let mut options = ConnectOptions::new(url);
-    options.tls = TlsOptions {
-        accept_invalid_certificates: true,
-        ..TlsOptions::default()
-    };
+    options.tls = TlsOptions::default().with_accept_invalid_certificates(true);
     let ws = connect(options)
         .await
         .expect("the explicit switch accepts it");
@@ -289,10 +284,7 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
 /// messages in its read buffer already, fills the one-slot channel and has to wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echo_task_alternating_recv_and_send_does_not_deadlock() {
-    let options = ServerOptions {
-        channel_capacity: 1,
-        ..ServerOptions::default()
-    };
+    let options = ServerOptions::default().with_channel_capacity(1);
     let server = Server::bind("127.0.0.1:0", options).await.unwrap();
     let addr = server.local_addr().unwrap();
     tokio::spawn(async move {
@@ -326,5 +318,32 @@ async fn an_echo_task_alternating_recv_and_send_does_not_deadlock() {
             Ok(other) => panic!("echo {i}: {other:?}"),
             Err(_) => panic!("echo {i} never came: the server's driver and echo task deadlocked"),
         }
+    }
+}
+
+/// Issue 12, item 6: a send after our close frame is the caller's mistake, and says so — a
+/// usage error the caller can match, not "invalid options".
+#[tokio::test]
+async fn a_send_after_our_close_is_a_usage_error() {
+    let addr = echo_server(None).await;
+    let mut ws = connect(ConnectOptions::new(format!("ws://{addr}/")))
+        .await
+        .unwrap();
+    ws.close(Some(CloseCode::NORMAL), "done").await.unwrap();
+    let err = ws.send_text("too late").await.unwrap_err();
+    assert!(err.is_usage(), "{err:?}");
+    assert!(!err.is_config(), "{err:?}");
+    assert!(
+        matches!(
+            err.usage_error(),
+            Some(ws_tokio::ws_proto::UsageError::InvalidState(_))
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("not allowed"), "{err}");
+    // The close still completes, with our reason echoed.
+    match tokio::time::timeout(LIMIT, ws.recv()).await.unwrap() {
+        Some(Ok(Message::Close(frame))) => assert_eq!(frame.reason.as_str(), "done"),
+        other => panic!("expected the close echo, got {other:?}"),
     }
 }
