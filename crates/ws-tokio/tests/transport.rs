@@ -280,20 +280,38 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
 
 /// A server task that alternates `recv` and `send` on a tiny channel must not deadlock: while
 /// the driver waits for room in the message channel it keeps carrying out `send` commands.
-/// The echo task pauses after the first message so that the driver, which has the next
-/// messages in its read buffer already, fills the one-slot channel and has to wait.
+/// The echo task pauses after the first message until the server's tap has reported a third
+/// frame: the driver then holds the second message in the one-slot channel and the third in
+/// its outbox (it parses no further while a message waits), which is the state under test —
+/// reached by an explicit signal, not by a sleep that may be too short on a slow machine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echo_task_alternating_recv_and_send_does_not_deadlock() {
-    let options = ServerOptions::default().with_channel_capacity(1);
+    let (tap, mut reports) = ws_tokio::tap::channel(1024);
+    let options = ServerOptions::default()
+        .with_channel_capacity(1)
+        .with_tap(tap);
     let server = Server::bind("127.0.0.1:0", options).await.unwrap();
     let addr = server.local_addr().unwrap();
+    let (parsed_tx, parsed) = tokio::sync::watch::channel(0usize);
+    tokio::spawn(async move {
+        let mut incoming = 0;
+        while let Some(report) = reports.recv().await {
+            if let ws_tokio::tap::TapKind::Frame(frame) = report.kind
+                && frame.direction == ws_tokio::ws_proto::Direction::Incoming
+            {
+                incoming += 1;
+                let _ = parsed_tx.send(incoming);
+            }
+        }
+    });
     tokio::spawn(async move {
         let (sender, mut receiver) = support::accept_one(&server).await.split();
         let mut first = true;
+        let mut parsed = parsed;
         while let Some(Ok(Message::Binary(data))) = receiver.recv().await {
             if first {
                 first = false;
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = parsed.wait_for(|n| *n >= 3).await;
             }
             if sender.send_binary(data).await.is_err() {
                 break;
