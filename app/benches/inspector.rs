@@ -1,13 +1,14 @@
 //! The inspector on a fast stream (issue 6, part C), headless, in one run:
 //!
 //! ```text
-//! flock /tmp/ws-cargo.lock cargo bench -p ws-inspector --bench inspector [-- FRAMES]
+//! flock /tmp/cargo.lock cargo bench -p ws-inspector --bench inspector [-- FRAMES]
 //! ```
 //!
 //! 1. **The log filled.** The real app connects (as `--connect URL` does) to a local server,
 //!    and FRAMES (default 1,000,000) small incoming text frames, each with its `message`
 //!    event, are pushed into the open session's log the way the drain task pushes them. The
-//!    network ingest rate is measured by `ws-inspector --bench-ingest N` (no window); it is
+//!    network ingest rate is measured by
+//!    `cargo run --release -p ws-inspector-core --example ingest -- N` (no window); it is
 //!    not measured here because with this harness's app the connection stalled after a few
 //!    thousand flooded frames (all threads idle; see BENCHMARKS.md), which is still open.
 //! 2. **UI frame time with the log full.** Once every frame is logged, the time of one
@@ -31,9 +32,9 @@ use bytes::Bytes;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ws_inspector::WsInspectorApp;
-use ws_inspector::bench::{FloodServer, vm_rss_kib};
 use ws_inspector::cli::Args;
-use ws_inspector::store::LifecycleEvent;
+use ws_inspector_core::bench_support::{FloodServer, vm_rss_kib};
+use ws_inspector_core::log::LifecycleEvent;
 use ws_tokio::ws_proto::{Direction, Frame, FrameHeader, OpCode};
 
 /// Timed steps per state.
@@ -71,7 +72,7 @@ fn main() {
     harness.step();
     // The frames the flood server would send, each with its `message` event, pushed into the
     // open session's log as the drain task does (see the module docs for why not through
-    // the socket here; `--bench-ingest` measures that path).
+    // the socket here; the core's `ingest` example measures that path).
     let start = Instant::now();
     {
         let mut state = harness.state().session_state().expect("a session");
@@ -102,7 +103,8 @@ fn main() {
     let elapsed = start.elapsed();
     println!(
         "store: {frames} frames (+ their message events) pushed in {:.3} s: {:.0} frames/s \
-         (the store alone; the network path: ws-inspector --bench-ingest N)",
+         (the store alone; the network path: \
+         cargo run --release -p ws-inspector-core --example ingest -- N)",
         elapsed.as_secs_f64(),
         frames as f64 / elapsed.as_secs_f64()
     );
@@ -200,16 +202,13 @@ fn main() {
     drop(harness);
 }
 
-/// Frames logged so far (both directions) and whether the connection is open.
+/// Frames kept in the log (both directions) and whether the connection is open.
 fn logged(harness: &Harness<'static, WsInspectorApp>) -> (u64, bool) {
     match harness.state().session_state() {
-        Some(state) => {
-            let stats = state.log.stats();
-            (
-                stats.frames_in + stats.frames_out,
-                state.ready_state == ws_tokio::ws_proto::ReadyState::Open,
-            )
-        }
+        Some(state) => (
+            state.log.frames_kept() as u64,
+            state.ready_state() == ws_tokio::ws_proto::ReadyState::Open,
+        ),
         None => (0, false),
     }
 }

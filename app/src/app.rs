@@ -19,11 +19,14 @@ use serde::{Deserialize, Serialize};
 use ws_tokio::Outgoing;
 use ws_tokio::ws_proto::{CloseCode, ReadyState};
 
+use ws_inspector_core::Notify;
+use ws_inspector_core::profiles::{Profile, ProfileStore};
+use ws_inspector_core::session::{Net, Session, SessionState};
+use ws_inspector_core::url::check_url;
+
 use crate::cli::Args;
-use crate::net::{Net, Session, SessionState};
-use crate::profiles::{Profile, ProfileStore};
-use crate::views::composer::{Composer, HistoryItem, Kind};
-use crate::views::connection_bar::{BarAction, ConnectionBar, check_url};
+use crate::views::composer::Composer;
+use crate::views::connection_bar::{BarAction, ConnectionBar};
 use crate::views::frame_log::{FrameLogView, LogAction, LogSettings};
 use crate::views::handshake::HandshakeView;
 use crate::views::options::{FileField, OptionsAction, OptionsView};
@@ -122,28 +125,6 @@ struct Tab {
     log: FrameLogView,
 }
 
-/// A queued demo script (`--demo`): sent once the active connection is open.
-#[derive(Debug)]
-struct Demo {
-    sent: bool,
-    select_after: Option<std::time::Instant>,
-    /// Messages still to send, one every [`DEMO_STEP`], so that echoes interleave.
-    queue: std::collections::VecDeque<Vec<Outgoing>>,
-    next_at: std::time::Instant,
-}
-
-/// The pause between two demo messages.
-const DEMO_STEP: std::time::Duration = std::time::Duration::from_millis(60);
-
-/// A `--flood` run: once the active connection is open, flood it and report.
-#[derive(Debug)]
-struct Flood {
-    frames: u64,
-    /// When the flood started, and the frame count then.
-    started: Option<(std::time::Instant, u64)>,
-    done: bool,
-}
-
 /// The inspector.
 pub struct WsInspectorApp {
     settings: Settings,
@@ -154,8 +135,6 @@ pub struct WsInspectorApp {
     tabs: Vec<Tab>,
     active: usize,
     persist: bool,
-    demo: Option<Demo>,
-    flood: Option<Flood>,
     /// A message for the status bar (error?, text).
     notice: Option<(bool, String)>,
     /// A file dialog to open once the frame is laid out.
@@ -188,17 +167,6 @@ impl WsInspectorApp {
             .clone()
             .unwrap_or_else(ProfileStore::default_dir);
         let mut app = Self::build(&cc.egui_ctx, settings, dir, true)?;
-        app.demo = args.demo.then_some(Demo {
-            sent: false,
-            select_after: None,
-            queue: std::collections::VecDeque::new(),
-            next_at: std::time::Instant::now(),
-        });
-        app.flood = args.flood.map(|frames| Flood {
-            frames,
-            started: None,
-            done: false,
-        });
         app.open_from_args(&cc.egui_ctx, &args);
         Ok(app)
     }
@@ -247,8 +215,6 @@ impl WsInspectorApp {
             tabs: Vec::new(),
             active: 0,
             persist,
-            demo: None,
-            flood: None,
             notice: echo_error.map(|e| (true, e)),
             pending_dialog: None,
             confirm_close: None,
@@ -317,7 +283,7 @@ impl WsInspectorApp {
         }
         if args.profile.is_none()
             && args.connect.is_none()
-            && (first_run || args.demo || args.flood.is_some())
+            && first_run
             && let Some(i) = self.tabs.iter().position(|t| t.profile.local_echo)
         {
             self.active = i;
@@ -330,7 +296,7 @@ impl WsInspectorApp {
         self.net.local_echo_url()
     }
 
-    /// Every panic of a background task so far (see [`crate::net::Tasks`]); tests fail on
+    /// Every panic of a background task so far (see [`ws_inspector_core::session::Tasks`]); tests fail on
     /// any.
     pub fn task_panics(&self) -> Vec<String> {
         self.net.tasks().panics()
@@ -356,7 +322,7 @@ impl WsInspectorApp {
     /// The readyState of the active tab's connection.
     pub fn ready_state(&self) -> Option<ReadyState> {
         let tab = self.tabs.get(self.active)?;
-        Some(tab.session.as_ref()?.state().ready_state)
+        Some(tab.session.as_ref()?.state().ready_state())
     }
 
     /// The profile store (for tests and tools).
@@ -483,7 +449,7 @@ impl WsInspectorApp {
             .session
             .take()
             .map(|session| std::mem::take(&mut session.state().log));
-        tab.session = Some(self.net.connect(options, ctx.clone(), previous));
+        tab.session = Some(self.net.connect(options, repaint(ctx), previous));
     }
 
     /// Lays out the whole window. `eframe::App::ui` calls this; tests can too.
@@ -493,14 +459,12 @@ impl WsInspectorApp {
         let live = self.tabs.iter().any(|t| {
             t.session
                 .as_ref()
-                .is_some_and(|s| s.state().ready_state != ReadyState::Closed)
+                .is_some_and(|s| s.state().ready_state() != ReadyState::Closed)
         });
         if live {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(500));
         }
-        self.run_demo(ui.ctx());
-        self.run_flood(ui.ctx());
         egui::Panel::top("tabs-bar").show(ui, |ui| self.tabs_ui(ui));
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_ui(ui));
         // Side panels in proportion to the window, so a 1024 px window keeps a usable log.
@@ -525,7 +489,7 @@ impl WsInspectorApp {
             return;
         };
         let name = tab_title(tab);
-        let title = match tab.session.as_ref().map(|s| s.state().ready_state) {
+        let title = match tab.session.as_ref().map(|s| s.state().ready_state()) {
             Some(state) => format!("ws-inspector — {name} ({state})"),
             None => format!("ws-inspector — {name}"),
         };
@@ -567,7 +531,7 @@ impl WsInspectorApp {
             ui.label(RichText::new("ws-inspector").strong().size(15.0));
             ui.separator();
             for (i, tab) in self.tabs.iter().enumerate() {
-                let state = tab.session.as_ref().map(|s| s.state().ready_state);
+                let state = tab.session.as_ref().map(|s| s.state().ready_state());
                 let dot = match state {
                     Some(state) => palette.ready_state(state),
                     None => palette.weak,
@@ -630,7 +594,7 @@ impl WsInspectorApp {
             let live = self.tabs[i]
                 .session
                 .as_ref()
-                .is_some_and(|s| s.state().ready_state != ReadyState::Closed);
+                .is_some_and(|s| s.state().ready_state() != ReadyState::Closed);
             if live {
                 self.confirm_close = Some(i);
             } else {
@@ -873,9 +837,12 @@ impl WsInspectorApp {
             log,
             ..
         } = tab;
-        let mut guard = session.as_ref().map(Session::state);
-        let state: Option<&SessionState> = guard.as_deref();
-        let open = state.is_some_and(|s| s.ready_state == ReadyState::Open);
+        // Each view locks the session only while it draws (the drain task applies reports
+        // in between); nothing holds the lock across the tab's layout.
+        let (open, live) = session.as_ref().map_or((false, false), |s| {
+            let state = s.state();
+            (state.ready_state() == ReadyState::Open, !state.finished)
+        });
 
         let mut bar_action = None;
         egui::Panel::top("connection-bar")
@@ -888,7 +855,7 @@ impl WsInspectorApp {
                     url,
                     &mut profile.local_echo,
                     profile.accept_invalid_certs,
-                    state,
+                    session.as_ref().map(Session::state).as_deref(),
                 );
             });
 
@@ -919,15 +886,13 @@ impl WsInspectorApp {
                     });
                     ui.separator();
                     match settings.inspector_tab {
-                        InspectorTab::Handshake => settings.handshake.ui(ui, state),
+                        InspectorTab::Handshake => settings
+                            .handshake
+                            .ui(ui, session.as_ref().map(Session::state).as_deref()),
                         InspectorTab::Options => {
-                            options_action = self.options_view.ui(
-                                ui,
-                                profile,
-                                saved.is_some(),
-                                dirty,
-                                state.is_some_and(|s| !s.finished),
-                            );
+                            options_action =
+                                self.options_view
+                                    .ui(ui, profile, saved.is_some(), dirty, live);
                         }
                     }
                 });
@@ -950,21 +915,20 @@ impl WsInspectorApp {
 
         let mut log_action = None;
         egui::CentralPanel::default().show(ui, |ui| {
-            log_action = log.ui(ui, state);
+            log_action = log.ui(ui, session.as_ref().map(Session::state).as_deref());
         });
 
         // Apply what the views asked for.
-        if let Some(state) = guard.as_deref_mut() {
-            match log_action {
-                Some(LogAction::Clear) => {
+        if let (Some(action), Some(session)) = (log_action, session.as_ref()) {
+            let mut state = session.state();
+            match action {
+                LogAction::Clear => {
                     state.log.clear();
                     log.reset();
                 }
-                Some(LogAction::SetCapture(on)) => state.capture = on,
-                None => {}
+                LogAction::SetCapture(on) => state.capture = on,
             }
         }
-        drop(guard);
         settings.log.clone_from(&log.settings);
         settings.close.close_code = bar.close_code;
         settings.close.close_reason.clone_from(&bar.close_reason);
@@ -1130,156 +1094,18 @@ impl WsInspectorApp {
             }
         }
     }
-
-    /// `--demo`: once the active connection is open, send one of each kind of frame.
-    fn run_demo(&mut self, ctx: &egui::Context) {
-        let Some(demo) = &mut self.demo else {
-            return;
-        };
-        let Some(tab) = self.tabs.get_mut(self.active) else {
-            return;
-        };
-        let Some(session) = &tab.session else {
-            return;
-        };
-        if !demo.sent {
-            if session.state().ready_state != ReadyState::Open {
-                return;
-            }
-            let json = r#"{"type":"subscribe","channel":"ticker","symbols":["BTC-USD","ETH-USD"],"depth":10,"snapshot":true}"#;
-            let frames = vec![
-                vec![Outgoing::Text("hello from ws-inspector".to_owned())],
-                vec![Outgoing::Text(json.to_owned())],
-                vec![Outgoing::Ping(bytes::Bytes::from_static(b"are you there?"))],
-                vec![Outgoing::Binary(bytes::Bytes::from_static(&[
-                    0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03, 0x7f, 0x80, 0xff,
-                ]))],
-                vec![
-                    Outgoing::Fragment {
-                        kind: ws_tokio::ws_proto::MessageKind::Text,
-                        data: bytes::Bytes::from_static(b"a message sent "),
-                        fin: false,
-                    },
-                    Outgoing::Fragment {
-                        kind: ws_tokio::ws_proto::MessageKind::Text,
-                        data: bytes::Bytes::from_static(b"in three "),
-                        fin: false,
-                    },
-                    Outgoing::Fragment {
-                        kind: ws_tokio::ws_proto::MessageKind::Text,
-                        data: bytes::Bytes::from_static(b"fragments"),
-                        fin: true,
-                    },
-                ],
-                vec![Outgoing::Text(
-                    r#"{"type":"order","id":42,"side":"buy","price":"64210.50","qty":"0.015"}"#
-                        .to_owned(),
-                )],
-            ];
-            demo.queue = frames.into();
-            self.settings.composer.text = json.to_owned();
-            for (kind, body) in [
-                (Kind::Text, "hello from ws-inspector"),
-                (Kind::Ping, "are you there?"),
-                (Kind::Binary, "de ad be ef 00 01 02 03 7f 80 ff"),
-                (Kind::Text, json),
-            ] {
-                self.settings.composer.history.push(HistoryItem {
-                    kind,
-                    body: body.to_owned(),
-                    code: 1000,
-                    fragments: 1,
-                });
-            }
-            demo.sent = true;
-            return;
-        }
-        if std::time::Instant::now() >= demo.next_at
-            && let Some(frames) = demo.queue.pop_front()
-        {
-            let _ = session.send(frames);
-            demo.next_at = std::time::Instant::now() + DEMO_STEP;
-            if demo.queue.is_empty() {
-                demo.select_after = Some(demo.next_at + DEMO_STEP);
-            }
-        }
-        if !demo.queue.is_empty() || demo.select_after.is_some() {
-            ctx.request_repaint_after(DEMO_STEP);
-        }
-        if demo.select_after.is_none() {
-            return;
-        }
-        if demo
-            .select_after
-            .is_some_and(|t| std::time::Instant::now() >= t)
-        {
-            demo.select_after = None;
-            // Select the echoed JSON message, so the detail pane has something to show.
-            let state = session.state();
-            let found = (0..state.log.len()).find_map(|i| {
-                let entry = state.log.get(i)?;
-                match &entry.item {
-                    crate::store::Item::Frame(f)
-                        if f.direction == ws_tokio::ws_proto::Direction::Incoming
-                            && f.payload.starts_with(b"{\"type\":\"subscribe\"") =>
-                    {
-                        Some(entry.index)
-                    }
-                    _ => None,
-                }
-            });
-            drop(state);
-            if let Some(index) = found {
-                tab.log.select(index);
-                tab.log.payload.view = crate::views::frame_log::PayloadView::Json;
-            }
-        }
-    }
 }
 
-impl WsInspectorApp {
-    /// `--flood N`: floods the active connection once it is open; reports when all frames
-    /// are logged.
-    fn run_flood(&mut self, ctx: &egui::Context) {
-        let Some(flood) = &mut self.flood else {
-            return;
-        };
-        let Some(session) = self.tabs.get(self.active).and_then(|t| t.session.as_ref()) else {
-            return;
-        };
-        if flood.done {
-            return;
+/// The session's [`Notify`]: a repaint of the window, now or after a while.
+fn repaint(ctx: &egui::Context) -> Notify {
+    let ctx = ctx.clone();
+    Notify::new(move |after| {
+        if after.is_zero() {
+            ctx.request_repaint();
+        } else {
+            ctx.request_repaint_after(after);
         }
-        let (state, logged) = {
-            let s = session.state();
-            (s.ready_state, s.traffic.frames_in + s.traffic.frames_out)
-        };
-        match flood.started {
-            None if state == ReadyState::Open => {
-                session.flood(self.net.tasks(), flood.frames.div_ceil(2));
-                flood.started = Some((std::time::Instant::now(), logged));
-            }
-            None => {}
-            Some((since, base)) => {
-                let done = logged - base;
-                if done >= flood.frames.div_ceil(2) * 2 {
-                    flood.done = true;
-                    let secs = since.elapsed().as_secs_f64().max(1e-9);
-                    let rss = crate::bench::vm_rss_kib()
-                        .map_or("?".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
-                    let report = format!(
-                        "flood: {done} frames logged in {secs:.2} s ({:.0} frames/s) with the \
-                         window open; VmRSS {rss}",
-                        done as f64 / secs
-                    );
-                    eprintln!("{report}");
-                    self.notice = Some((false, report));
-                } else {
-                    ctx.request_repaint_after(std::time::Duration::from_millis(100));
-                }
-            }
-        }
-    }
+    })
 }
 
 /// A file to choose in a file dialog after the frame, or already typed into a path field

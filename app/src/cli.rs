@@ -14,10 +14,6 @@ OPTIONS:
     --profile NAME       open a tab with the saved profile NAME and connect
     --config-dir DIR     keep profiles in DIR (default: the platform config dir;
                          the WS_INSPECTOR_CONFIG_DIR environment variable also sets it)
-    --bench-ingest N     no window: a local server floods a session with N small messages;
-                         report frames/s logged, resident memory and bytes per frame
-    --bench-echo N       no window: send N/2 small messages to the built-in echo server and
-                         log the N frames both ways; report as above
     -h, --help           print this help
 
 With no option, the last layout opens; the first run opens the built-in \"Local echo\"
@@ -33,15 +29,6 @@ pub struct Args {
     pub profile: Option<String>,
     /// `--config-dir DIR`.
     pub config_dir: Option<PathBuf>,
-    /// `--bench-ingest N`.
-    pub bench_ingest: Option<u64>,
-    /// `--bench-echo N`.
-    pub bench_echo: Option<u64>,
-    /// `--demo` (hidden): send a few messages of each kind after connecting.
-    pub demo: bool,
-    /// `--flood N` (hidden): once connected, send N frames' worth of small messages to the
-    /// echo server and report the ingest rate and resident memory on stderr.
-    pub flood: Option<u64>,
     /// `--help`.
     pub help: bool,
 }
@@ -56,7 +43,7 @@ impl Args {
             // Not in DIR itself: the profile store reads every .ron file there.
             return Some(dir.join("state").join("app.ron"));
         }
-        std::env::var_os(crate::profiles::CONFIG_DIR_ENV)
+        std::env::var_os(ws_inspector_core::profiles::CONFIG_DIR_ENV)
             .filter(|dir| !dir.is_empty())
             .map(|dir| PathBuf::from(dir).join("app.ron"))
     }
@@ -75,31 +62,6 @@ impl Args {
                 "--connect" => parsed.connect = Some(value("--connect")?),
                 "--profile" => parsed.profile = Some(value("--profile")?),
                 "--config-dir" => parsed.config_dir = Some(PathBuf::from(value("--config-dir")?)),
-                "--bench-ingest" => {
-                    let n = value("--bench-ingest")?;
-                    let n = n
-                        .replace('_', "")
-                        .parse()
-                        .map_err(|_| format!("--bench-ingest needs a number, not {n:?}"))?;
-                    parsed.bench_ingest = Some(n);
-                }
-                "--bench-echo" => {
-                    let n = value("--bench-echo")?;
-                    let n = n
-                        .replace('_', "")
-                        .parse()
-                        .map_err(|_| format!("--bench-echo needs a number, not {n:?}"))?;
-                    parsed.bench_echo = Some(n);
-                }
-                "--demo" => parsed.demo = true,
-                "--flood" => {
-                    let n = value("--flood")?;
-                    let n = n
-                        .replace('_', "")
-                        .parse()
-                        .map_err(|_| format!("--flood needs a number, not {n:?}"))?;
-                    parsed.flood = Some(n);
-                }
                 other => {
                     if let Some(url) = other.strip_prefix("--connect=") {
                         parsed.connect = Some(url.to_owned());
@@ -129,11 +91,11 @@ mod tests {
         assert_eq!(args.connect.as_deref(), Some("ws://x/"));
         assert_eq!(args.profile.as_deref(), Some("Local echo"));
         assert!(parse(&["--help"]).unwrap().help);
-        assert_eq!(
-            parse(&["--bench-ingest", "1_000_000"])
-                .unwrap()
-                .bench_ingest,
-            Some(1_000_000)
+        // The benchmark modes left the binary (`--example ingest` in the core).
+        assert!(
+            parse(&["--bench-ingest", "1000"])
+                .unwrap_err()
+                .contains("unknown argument")
         );
         assert!(parse(&["--connect"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--nope"]).unwrap_err().contains("unknown argument"));

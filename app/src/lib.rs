@@ -9,18 +9,14 @@
 //! ([`WsInspectorApp::new_for_test`]); the binary (`src/main.rs`) only parses arguments and
 //! opens the window.
 //!
-//! Layout: [`app`] holds the one persisted state struct and lays out the window; [`net`] runs
-//! connections on a background tokio runtime; [`views`] are the panels; [`store`] is the
-//! bounded frame log; [`profiles`] the saved profiles; [`cli`] the command line; [`bench`] the
-//! ingest benchmark behind `--bench-ingest`.
+//! The app is views over [`ws_inspector_core`], which holds the sessions (run on a background
+//! tokio runtime), the bounded frame log, the profiles and the capture format. Layout here:
+//! [`app`] holds the one persisted state struct, the tabs, shortcuts, file dialogs and theme,
+//! and lays out the window; [`views`] are the panels; [`cli`] the command line.
 #![warn(missing_docs)]
 
 pub mod app;
-pub mod bench;
 pub mod cli;
-pub mod net;
-pub mod profiles;
-pub mod store;
 pub mod views;
 
 pub use app::WsInspectorApp;

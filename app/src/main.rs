@@ -15,23 +15,6 @@ fn main() -> std::process::ExitCode {
         print!("{USAGE}");
         return std::process::ExitCode::SUCCESS;
     }
-    let bench = match (args.bench_ingest, args.bench_echo) {
-        (Some(frames), _) => Some(ws_inspector::bench::ingest(frames)),
-        (None, Some(frames)) => Some(ws_inspector::bench::echo(frames)),
-        (None, None) => None,
-    };
-    if let Some(result) = bench {
-        return match result {
-            Ok(report) => {
-                println!("{report}");
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("ws-inspector: benchmark failed: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()

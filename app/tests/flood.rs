@@ -1,14 +1,14 @@
 //! The inspector on a fast stream, end to end: the real app (kittest, headless) connects to a
 //! server that floods small messages through the socket, and the UI keeps being stepped while
 //! they arrive. Every frame must reach the log; a stall (no progress for 10 s) fails the test.
-//! How fast it goes is the benchmark's business (`--bench-ingest`, `benches/inspector.rs`).
+//! How fast it goes is the benchmark's business (`cargo run --release -p ws-inspector-core --example ingest`, `benches/inspector.rs`).
 
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use ws_inspector::WsInspectorApp;
-use ws_inspector::bench::FloodServer;
 use ws_inspector::cli::Args;
+use ws_inspector_core::bench_support::FloodServer;
 
 #[test]
 fn a_flood_through_the_socket_is_logged_whole_while_the_ui_runs() {
@@ -29,7 +29,7 @@ fn a_flood_through_the_socket_is_logged_whole_while_the_ui_runs() {
         let logged = harness
             .state()
             .session_state()
-            .map_or(0, |s| s.log.stats().frames_in);
+            .map_or(0, |s| s.traffic.frames_in);
         if logged >= FRAMES {
             assert_eq!(logged, FRAMES);
             break;

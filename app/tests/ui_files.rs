@@ -7,8 +7,8 @@ mod support;
 use egui::Key;
 use egui_kittest::kittest::Queryable;
 use support::{assert_no_task_panicked, harness, has_label, type_into, wait_for};
-use ws_inspector::profiles::ProfileStore;
-use ws_inspector::store::Item;
+use ws_inspector_core::log::Item;
+use ws_inspector_core::profiles::ProfileStore;
 use ws_tokio::ws_proto::Direction;
 
 /// Whether some label contains `text`.

@@ -13,11 +13,11 @@ use ws_tokio::ws_proto::{CloseCode, Direction, OpCode};
 pub use super::payload::PayloadView;
 use super::payload::{Payload, PayloadKey, PayloadPane};
 use super::{Palette, format_count, format_delta, format_time, plural};
-use crate::net::SessionState;
-use crate::store::{
+use ws_inspector_core::log::{
     CompiledFilter, Entry, Filter, FilteredView, Fragment, FrameEntry, Item, LifecycleEvent,
     LogStore, MessageRow, MessageView, TRIMMED_KEEP, preview_bytes,
 };
+use ws_inspector_core::session::SessionState;
 
 /// How many log entries the filter tests between two looks at the clock while it rebuilds.
 const FILTER_SCAN_BLOCK: usize = 16_384;
@@ -91,7 +91,7 @@ pub struct FrameLogView {
     /// The selected message, by the global index of its first frame.
     selected_message: Option<u64>,
     /// The selected message's content, for (first, last) frame index.
-    message_cache: Option<((u64, u64), crate::store::MessageContent)>,
+    message_cache: Option<((u64, u64), ws_inspector_core::log::MessageContent)>,
     /// The global index the store's next entry gets, as last seen: a store that went
     /// back (a new one) means the views must be rebuilt.
     seen_total: u64,

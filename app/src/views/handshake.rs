@@ -6,7 +6,7 @@ use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 
 use super::{Palette, format_datetime, header_table_ui, heading_ui};
-use crate::net::{SessionState, header_pairs};
+use ws_inspector_core::session::{SessionState, header_pairs};
 
 /// The handshake view's settings.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use egui::{RichText, Ui};
 
 use super::path_field::{PathField, PathStatus};
 use super::{Palette, heading_ui};
-use crate::profiles::{HeaderRow, Profile};
+use ws_inspector_core::profiles::{HeaderRow, Profile};
 
 /// What the options panel asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use egui::{RichText, Ui};
 
 use super::Palette;
 use super::path_field::{NO_FILE_DIALOG, PathField, PathStatus, resolve};
-use crate::profiles::ProfileStore;
+use ws_inspector_core::profiles::ProfileStore;
 
 /// What the sidebar asked the app to do.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,27 +1,19 @@
-//! Connection profiles: what to connect to and how, saved as RON files in the platform's
-//! config folder.
-//!
-//! - [`Profile`] is one profile, as the user edits it (strings as typed, so a half-typed
-//!   value can be kept); [`Profile::to_connect_options`] checks it and turns it into
-//!   [`ws_tokio::ConnectOptions`], with errors in plain words.
-//! - [`ProfileStore`] is the folder of profiles: one `<name>.ron` file each, written
-//!   atomically (a temporary file, fsync, rename). A file that cannot be parsed is moved aside
-//!   to `<file>.corrupt-<unix seconds>` and reported in [`problems`](ProfileStore::problems),
-//!   never overwritten and never deleted. The first run (an empty folder) gets the built-in
-//!   "Local echo" profile and the examples shipped in `assets/profiles/`.
+//! [`ProfileStore`]: the folder of profiles, one `<name>.ron` file each, written atomically
+//! (a temporary file, fsync, rename). A file that cannot be parsed is moved aside to
+//! `<file>.corrupt-<unix seconds>` and reported, never overwritten and never deleted. The
+//! first run (an empty folder) gets the built-in "Local echo" profile and the examples
+//! shipped in `assets/profiles/`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use directories::ProjectDirs;
-use serde::{Deserialize, Serialize};
-use ws_proto::http::{HeaderName, HeaderValue};
-use ws_tokio::proxy::ProxyTarget;
-use ws_tokio::{ConnectOptions, Proxy, TlsOptions};
+
+use super::profile::Profile;
 
 /// The environment variable that replaces the whole config folder (profiles then live in
 /// `$WS_INSPECTOR_CONFIG_DIR/profiles`).
@@ -29,18 +21,18 @@ pub const CONFIG_DIR_ENV: &str = "WS_INSPECTOR_CONFIG_DIR";
 
 /// The profiles written into an empty folder: file name and contents, shipped in
 /// `assets/profiles/`.
-const EXAMPLES: [(&str, &str); 3] = [
+pub(crate) const EXAMPLES: [(&str, &str); 3] = [
     (
         "local-echo.ron",
-        include_str!("../../assets/profiles/local-echo.ron"),
+        include_str!("../../../../assets/profiles/local-echo.ron"),
     ),
     (
         "secure-echo-example.ron",
-        include_str!("../../assets/profiles/secure-echo-example.ron"),
+        include_str!("../../../../assets/profiles/secure-echo-example.ron"),
     ),
     (
         "through-proxy-example.ron",
-        include_str!("../../assets/profiles/through-proxy-example.ron"),
+        include_str!("../../../../assets/profiles/through-proxy-example.ron"),
     ),
 ];
 
@@ -50,271 +42,6 @@ const FILE_HEADER: &str = "// A ws-inspector connection profile (RON). Edit it i
 
 /// The name [`ProfileStore::create`] starts from.
 const NEW_PROFILE: &str = "New profile";
-
-// ---------------------------------------------------------------------------------------------
-// Profile
-// ---------------------------------------------------------------------------------------------
-
-/// One connection profile. Every field has a default, so a file may list only some of them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Profile {
-    /// The name shown in the sidebar; unique in a [`ProfileStore`] (ignoring case). Empty in
-    /// a file: the file's name is used.
-    pub name: String,
-    /// The `ws://` or `wss://` URL.
-    pub url: String,
-    /// Start the built-in echo server and connect to it (the URL's address is replaced by the
-    /// server's).
-    pub local_echo: bool,
-    /// Extra request headers; only the enabled rows with a name are sent.
-    pub headers: Vec<HeaderRow>,
-    /// The `Origin` header; empty for none.
-    pub origin: String,
-    /// Subprotocols to offer, comma-separated, most preferred first.
-    pub subprotocols: String,
-    /// A PEM file of extra CA certificates to trust; empty for none.
-    pub ca_file: String,
-    /// A PEM file with the client certificate chain; empty for none.
-    pub client_cert_file: String,
-    /// A PEM file with the client certificate's private key; empty: the key is in
-    /// `client_cert_file`.
-    pub client_key_file: String,
-    /// Accept any server certificate (testing only).
-    pub accept_invalid_certs: bool,
-    /// An `http://` proxy URL, `env` for the proxy environment variables, or empty for none.
-    pub proxy: String,
-    /// Seconds allowed for TCP (and the proxy's CONNECT).
-    pub connect_timeout_secs: f32,
-    /// Seconds allowed for the TLS handshake.
-    pub tls_timeout_secs: f32,
-    /// Seconds allowed for the opening handshake.
-    pub handshake_timeout_secs: f32,
-    /// Seconds allowed for the close handshake.
-    pub close_timeout_secs: f32,
-    /// Answer pings automatically.
-    pub auto_pong: bool,
-    /// The largest message (and frame) accepted, in bytes.
-    pub max_message_size: usize,
-    /// Offer permessage-deflate (RFC 7692) in the upgrade request, as browsers do.
-    ///
-    /// Off by default, and for profiles saved before the option existed (a missing field
-    /// takes the default): the frame log shows payloads as they are on the wire, and a
-    /// compressed payload is not readable there, so compression is something to ask for
-    /// when it is what you are inspecting.
-    pub offer_compression: bool,
-}
-
-impl Default for Profile {
-    /// No name, `ws://127.0.0.1:9002/`, 10 s timeouts, auto-pong on, 16 MiB messages, no
-    /// compression offered.
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            url: "ws://127.0.0.1:9002/".to_owned(),
-            local_echo: false,
-            headers: Vec::new(),
-            origin: String::new(),
-            subprotocols: String::new(),
-            ca_file: String::new(),
-            client_cert_file: String::new(),
-            client_key_file: String::new(),
-            accept_invalid_certs: false,
-            proxy: String::new(),
-            connect_timeout_secs: 10.0,
-            tls_timeout_secs: 10.0,
-            handshake_timeout_secs: 10.0,
-            close_timeout_secs: 10.0,
-            auto_pong: true,
-            max_message_size: 16 << 20,
-            offer_compression: false,
-        }
-    }
-}
-
-impl Profile {
-    /// The built-in profile that connects to the in-process echo server.
-    pub fn local_echo() -> Self {
-        Self {
-            name: "Local echo".to_owned(),
-            local_echo: true,
-            ..Self::default()
-        }
-    }
-
-    /// Checks the profile and builds the options to connect with, to `url_override` if
-    /// given (the local echo server's address, or a `--connect` URL) or else to
-    /// [`url`](Self::url). Every error is a sentence that says which field is wrong.
-    pub fn to_connect_options(&self, url_override: Option<&str>) -> Result<ConnectOptions, String> {
-        let url = check_url(url_override.unwrap_or(&self.url))?;
-        let mut options = ConnectOptions::new(url);
-
-        for row in &self.headers {
-            let name = row.name.trim();
-            if !row.enabled || name.is_empty() {
-                continue;
-            }
-            if HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!(
-                    "the header name {name:?} is not valid: use letters, digits and - only"
-                ));
-            }
-            let value = row.value.trim();
-            if HeaderValue::from_str(value).is_err() {
-                return Err(format!(
-                    "the value of the header {name} is not valid: it may not contain line \
-                     breaks or other control characters"
-                ));
-            }
-            options
-                .request
-                .headers
-                .push((name.to_owned(), value.to_owned()));
-        }
-        let origin = self.origin.trim();
-        if !origin.is_empty() {
-            options.request.origin = Some(origin.to_owned());
-        }
-        options.request.protocols = self
-            .subprotocols
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned)
-            .collect();
-
-        let ca_file = self.ca_file.trim();
-        if !ca_file.is_empty() {
-            options.tls.add_ca_file(ca_file).map_err(plain)?;
-        }
-        let (cert, key) = (self.client_cert_file.trim(), self.client_key_file.trim());
-        match (cert.is_empty(), key.is_empty()) {
-            (true, true) => {}
-            (true, false) => {
-                return Err(
-                    "a client key file is set but no client certificate file: set both, or \
-                     clear the key file"
-                        .to_owned(),
-                );
-            }
-            // The key may be in the certificate's file.
-            (false, _) => {
-                let key = if key.is_empty() { cert } else { key };
-                options.tls.client_certificate =
-                    Some(TlsOptions::client_certificate_files(cert, key).map_err(plain)?);
-            }
-        }
-        options.tls.accept_invalid_certificates = self.accept_invalid_certs;
-
-        let proxy = self.proxy.trim();
-        options.proxy = if proxy.is_empty() || proxy.eq_ignore_ascii_case("none") {
-            Proxy::None
-        } else if proxy.eq_ignore_ascii_case("env") {
-            Proxy::FromEnv
-        } else {
-            ProxyTarget::from_url(proxy).map_err(plain)?;
-            Proxy::Url(proxy.to_owned())
-        };
-
-        options.timeouts.connect = seconds(self.connect_timeout_secs, "connect")?;
-        options.timeouts.tls = seconds(self.tls_timeout_secs, "TLS")?;
-        options.timeouts.handshake = seconds(self.handshake_timeout_secs, "handshake")?;
-        options.timeouts.close = seconds(self.close_timeout_secs, "close")?;
-
-        if self.max_message_size == 0 {
-            return Err("the maximum message size must be at least 1 byte".to_owned());
-        }
-        options.config.auto_pong = self.auto_pong;
-        // The browser-like offer: permessage-deflate with client_max_window_bits.
-        options.config.deflate = self
-            .offer_compression
-            .then(ws_tokio::ws_proto::DeflateConfig::default);
-        options.config.max_message_size = self.max_message_size;
-        // A single-frame message is a frame: the user's limit is for both.
-        options.config.max_frame_size = self.max_message_size;
-
-        // Everything else the request needs (host, port, header combinations) is checked by
-        // building it once.
-        options.build_request().map_err(plain)?;
-        Ok(options)
-    }
-}
-
-/// One extra request header, with an on/off toggle.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HeaderRow {
-    /// Whether the header is sent.
-    pub enabled: bool,
-    /// The header name.
-    pub name: String,
-    /// The header value.
-    pub value: String,
-}
-
-impl Default for HeaderRow {
-    /// An enabled row with no name (not sent until it has one).
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            name: String::new(),
-            value: String::new(),
-        }
-    }
-}
-
-/// The URL, trimmed, if it is a `ws://` or `wss://` URL; the rest of it is checked when the
-/// request is built.
-fn check_url(url: &str) -> Result<&str, String> {
-    let url = url.trim();
-    if url.is_empty() {
-        return Err("enter a ws:// or wss:// URL".to_owned());
-    }
-    let scheme = url
-        .split_once("://")
-        .map(|(scheme, _)| scheme.to_ascii_lowercase());
-    match scheme.as_deref() {
-        Some("ws" | "wss") => Ok(url),
-        Some("http") => Err(format!(
-            "{url} is an http:// URL: WebSocket URLs start with ws:// (write ws:// instead of \
-             http://)"
-        )),
-        Some("https") => Err(format!(
-            "{url} is an https:// URL: WebSocket URLs start with wss:// (write wss:// instead \
-             of https://)"
-        )),
-        Some(other) => Err(format!(
-            "{url} is not a WebSocket URL: it must start with ws:// or wss://, not {other}://"
-        )),
-        None => Err(format!(
-            "{url} is not a WebSocket URL: it must start with ws:// or wss://"
-        )),
-    }
-}
-
-/// A timeout from the seconds the user typed.
-fn seconds(value: f32, what: &str) -> Result<Duration, String> {
-    if !(value.is_finite() && value > 0.0) {
-        return Err(format!(
-            "the {what} timeout must be a number of seconds above 0, not {value}"
-        ));
-    }
-    Duration::try_from_secs_f32(value)
-        .map_err(|_| format!("the {what} timeout of {value} seconds is too long"))
-}
-
-/// A ws-tokio configuration error without its "invalid options: " prefix.
-fn plain(error: ws_tokio::Error) -> String {
-    let text = error.to_string();
-    match text.strip_prefix("invalid options: ") {
-        Some(rest) => rest.to_owned(),
-        None => text,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The folder of profiles
-// ---------------------------------------------------------------------------------------------
 
 /// The profiles of one folder, loaded at [`open`](Self::open) and written back on each change.
 #[derive(Debug)]
@@ -712,7 +439,7 @@ fn key(name: &str) -> String {
 /// A portable file stem for a profile name: lower-case letters and digits, other runs of
 /// characters as one `-`, at most 64 characters; `profile` if nothing is left, and never a
 /// name Windows reserves.
-fn file_stem(name: &str) -> String {
+pub(crate) fn file_stem(name: &str) -> String {
     let mut stem = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
         if stem.chars().count() >= 64 {
@@ -757,7 +484,7 @@ fn stem_of(path: &Path) -> String {
 }
 
 /// A profile file: a comment line, then pretty RON.
-fn to_ron(profile: &Profile) -> Result<String, String> {
+pub(crate) fn to_ron(profile: &Profile) -> Result<String, String> {
     let config = ron::ser::PrettyConfig::new().struct_names(true);
     let body = ron::ser::to_string_pretty(profile, config)
         .map_err(|e| format!("could not write the profile {:?} as RON: {e}", profile.name))?;
@@ -765,7 +492,7 @@ fn to_ron(profile: &Profile) -> Result<String, String> {
 }
 
 /// `line 3, column 5: Expected …`.
-fn describe_ron_error(error: &ron::error::SpannedError) -> String {
+pub(crate) fn describe_ron_error(error: &ron::error::SpannedError) -> String {
     format!(
         "line {}, column {}: {}",
         error.span.start.line, error.span.start.col, error.code
@@ -814,368 +541,8 @@ fn remove_file(path: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
-
-    /// A fresh folder under the system temp folder, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "ws-inspector-profiles-{}-{name}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            let _ = fs::remove_dir_all(&path);
-            Self(path)
-        }
-
-        fn profiles(&self) -> PathBuf {
-            self.0.join("profiles")
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn files(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn names(store: &ProfileStore) -> Vec<&str> {
-        store.profiles().iter().map(|p| p.name.as_str()).collect()
-    }
-
-    /// A folder with one profile file, so that it is not seeded.
-    fn store_with(tmp: &TempDir, profile: &Profile) -> ProfileStore {
-        let dir = tmp.profiles();
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("first.ron"), to_ron(profile).unwrap()).unwrap();
-        ProfileStore::open(dir)
-    }
-
-    fn sample() -> Profile {
-        Profile {
-            name: "Sample".into(),
-            url: "wss://example.com/chat?room=1".into(),
-            headers: vec![
-                HeaderRow {
-                    enabled: true,
-                    name: "Authorization".into(),
-                    value: "Bearer abc".into(),
-                },
-                HeaderRow {
-                    enabled: false,
-                    name: "X-Off".into(),
-                    value: "1".into(),
-                },
-            ],
-            origin: "https://example.com".into(),
-            subprotocols: "chat, superchat".into(),
-            proxy: "env".into(),
-            connect_timeout_secs: 2.5,
-            auto_pong: false,
-            max_message_size: 1234,
-            ..Profile::default()
-        }
-    }
-
-    // --- profile ------------------------------------------------------------------------------
-
-    #[test]
-    fn defaults() {
-        let profile = Profile::default();
-        assert_eq!(profile.url, "ws://127.0.0.1:9002/");
-        assert_eq!(profile.connect_timeout_secs, 10.0);
-        assert_eq!(profile.close_timeout_secs, 10.0);
-        assert!(profile.auto_pong);
-        assert_eq!(profile.max_message_size, 16 * 1024 * 1024);
-        assert!(!profile.offer_compression);
-        // A profile saved before the option existed loads with it off.
-        let old: Profile = ron::from_str("(name: \"Old\", auto_pong: false)").unwrap();
-        assert!(!old.offer_compression && !old.auto_pong);
-        let offered = Profile {
-            offer_compression: true,
-            ..Profile::default()
-        };
-        let options = offered.to_connect_options(None).unwrap();
-        assert_eq!(
-            options.config.deflate,
-            Some(ws_tokio::ws_proto::DeflateConfig::default())
-        );
-        assert_eq!(
-            Profile::default()
-                .to_connect_options(None)
-                .unwrap()
-                .config
-                .deflate,
-            None
-        );
-        let echo = Profile::local_echo();
-        assert_eq!((echo.name.as_str(), echo.local_echo), ("Local echo", true));
-        // Every field may be missing from a file.
-        assert_eq!(ron::from_str::<Profile>("()").unwrap(), Profile::default());
-        let row: HeaderRow = ron::from_str("(name: \"A\")").unwrap();
-        assert!(row.enabled);
-    }
-
-    #[test]
-    fn ron_round_trip() {
-        let profile = sample();
-        let text = to_ron(&profile).unwrap();
-        assert!(text.starts_with("// A ws-inspector connection profile"));
-        assert!(text.contains("Profile("), "{text}");
-        assert_eq!(ron::from_str::<Profile>(&text).unwrap(), profile);
-        // Unknown fields (from a newer version) are ignored.
-        let newer: Profile = ron::from_str("(name: \"x\", colour: 3)").unwrap();
-        assert_eq!(newer.name, "x");
-        // A wrong type is an error with its position.
-        let err = ron::from_str::<Profile>("(\n  name: 3)").unwrap_err();
-        assert!(
-            describe_ron_error(&err).starts_with("line 2, column "),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn shipped_examples_parse() {
-        for (file, text) in EXAMPLES {
-            let profile: Profile = ron::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert_eq!(format!("{}.ron", file_stem(&profile.name)), file);
-            assert!(profile.to_connect_options(None).is_ok(), "{file}");
-        }
-        let local: Profile = ron::from_str(EXAMPLES[0].1).unwrap();
-        assert_eq!(local, Profile::local_echo());
-        let secure: Profile = ron::from_str(EXAMPLES[1].1).unwrap();
-        assert!(secure.url.starts_with("wss://") && secure.name.contains("example"));
-        assert_eq!(secure.headers.len(), 2);
-        assert!(!secure.subprotocols.is_empty());
-        let proxy: Profile = ron::from_str(EXAMPLES[2].1).unwrap();
-        assert!(proxy.proxy.starts_with("http://") && proxy.name.contains("example"));
-    }
-
-    // --- connect options ----------------------------------------------------------------------
-
-    #[test]
-    fn connect_options_from_a_profile() {
-        let options = sample().to_connect_options(None).unwrap();
-        assert_eq!(options.url, "wss://example.com/chat?room=1");
-        assert_eq!(
-            options.request.headers,
-            [("Authorization".to_owned(), "Bearer abc".to_owned())]
-        );
-        assert_eq!(
-            options.request.origin.as_deref(),
-            Some("https://example.com")
-        );
-        assert_eq!(options.request.protocols, ["chat", "superchat"]);
-        assert_eq!(options.proxy, Proxy::FromEnv);
-        assert_eq!(options.timeouts.connect, Duration::from_millis(2500));
-        assert_eq!(options.timeouts.tls, Duration::from_secs(10));
-        assert!(!options.config.auto_pong);
-        assert_eq!(options.config.max_message_size, 1234);
-        assert_eq!(options.config.max_frame_size, 1234);
-        assert!(!options.tls.accept_invalid_certificates);
-        assert!(options.tls.client_certificate.is_none());
-        assert!(options.tls.extra_ca_pem.is_empty());
-
-        let defaults = Profile::default().to_connect_options(None).unwrap();
-        assert!(defaults.request.headers.is_empty());
-        assert!(defaults.request.protocols.is_empty());
-        assert_eq!(defaults.request.origin, None);
-        assert_eq!(defaults.proxy, Proxy::None);
-        assert!(defaults.config.auto_pong);
-    }
-
-    #[test]
-    fn connect_options_headers_on_and_off() {
-        let mut profile = sample();
-        profile.headers[0].enabled = false;
-        profile.headers[1].enabled = true;
-        profile.headers.push(HeaderRow::default()); // a blank row is skipped
-        profile.headers.push(HeaderRow {
-            enabled: true,
-            name: " X-Padded ".into(),
-            value: " v ".into(),
-        });
-        let options = profile.to_connect_options(None).unwrap();
-        assert_eq!(
-            options.request.headers,
-            [
-                ("X-Off".to_owned(), "1".to_owned()),
-                ("X-Padded".to_owned(), "v".to_owned())
-            ]
-        );
-        profile.headers.push(HeaderRow {
-            enabled: true,
-            name: "Bad Name".into(),
-            value: "v".into(),
-        });
-        let err = profile.to_connect_options(None).unwrap_err();
-        assert!(err.contains("\"Bad Name\" is not valid"), "{err}");
-        profile.headers.pop();
-        profile.headers.push(HeaderRow {
-            enabled: true,
-            name: "X-Bad".into(),
-            value: "a\nb".into(),
-        });
-        let err = profile.to_connect_options(None).unwrap_err();
-        assert!(err.contains("header X-Bad"), "{err}");
-    }
-
-    #[test]
-    fn connect_options_subprotocols() {
-        let profile = Profile {
-            subprotocols: " v2.chat ,, v1.chat, ".into(),
-            ..Profile::default()
-        };
-        let options = profile.to_connect_options(None).unwrap();
-        assert_eq!(options.request.protocols, ["v2.chat", "v1.chat"]);
-    }
-
-    #[test]
-    fn connect_options_proxy_forms() {
-        let proxy = |text: &str| {
-            Profile {
-                proxy: text.into(),
-                ..Profile::default()
-            }
-            .to_connect_options(None)
-        };
-        assert_eq!(proxy("").unwrap().proxy, Proxy::None);
-        assert_eq!(proxy("  ").unwrap().proxy, Proxy::None);
-        assert_eq!(proxy("none").unwrap().proxy, Proxy::None);
-        assert_eq!(proxy("ENV").unwrap().proxy, Proxy::FromEnv);
-        assert_eq!(
-            proxy("http://user:pw@proxy.local:3128").unwrap().proxy,
-            Proxy::Url("http://user:pw@proxy.local:3128".into())
-        );
-        assert_eq!(
-            proxy("proxy.local:8080").unwrap().proxy,
-            Proxy::Url("proxy.local:8080".into())
-        );
-        let err = proxy("socks5://proxy.local:1080").unwrap_err();
-        assert!(err.contains("SOCKS proxies are not supported"), "{err}");
-        let err = proxy("https://proxy.local").unwrap_err();
-        assert!(err.contains("HTTPS proxies are not supported"), "{err}");
-        assert!(!err.starts_with("invalid options"), "{err}");
-    }
-
-    #[test]
-    fn connect_options_urls() {
-        let url = |text: &str| {
-            Profile {
-                url: text.into(),
-                ..Profile::default()
-            }
-            .to_connect_options(None)
-        };
-        assert_eq!(url(" wss://a.example/x ").unwrap().url, "wss://a.example/x");
-        assert_eq!(url("WS://a.example").unwrap().url, "WS://a.example");
-        assert_eq!(url("").unwrap_err(), "enter a ws:// or wss:// URL");
-        let err = url("http://a.example/").unwrap_err();
-        assert!(err.contains("write ws:// instead of http://"), "{err}");
-        let err = url("https://a.example/").unwrap_err();
-        assert!(err.contains("write wss:// instead of https://"), "{err}");
-        let err = url("ftp://a.example/").unwrap_err();
-        assert!(err.contains("not ftp://"), "{err}");
-        let err = url("a.example:9000").unwrap_err();
-        assert!(err.contains("must start with ws:// or wss://"), "{err}");
-        let err = url("ws://").unwrap_err();
-        assert!(err.contains("URL"), "{err}");
-        // The override wins over the profile's URL.
-        let options = Profile {
-            url: "nonsense".into(),
-            ..Profile::local_echo()
-        }
-        .to_connect_options(Some("ws://127.0.0.1:40000/"))
-        .unwrap();
-        assert_eq!(options.url, "ws://127.0.0.1:40000/");
-    }
-
-    #[test]
-    fn connect_options_tls_files() {
-        let tmp = TempDir::new("tls");
-        fs::create_dir_all(&tmp.0).unwrap();
-        let missing = tmp.0.join("missing-ca.pem");
-        let err = Profile {
-            ca_file: missing.display().to_string(),
-            ..Profile::default()
-        }
-        .to_connect_options(None)
-        .unwrap_err();
-        assert!(
-            err.contains("CA file") && err.contains("missing-ca.pem"),
-            "{err}"
-        );
-
-        let not_pem = tmp.0.join("not.pem");
-        fs::write(&not_pem, "hello").unwrap();
-        let err = Profile {
-            ca_file: not_pem.display().to_string(),
-            ..Profile::default()
-        }
-        .to_connect_options(None)
-        .unwrap_err();
-        assert!(err.contains("not.pem"), "{err}");
-
-        let err = Profile {
-            client_cert_file: missing.display().to_string(),
-            ..Profile::default()
-        }
-        .to_connect_options(None)
-        .unwrap_err();
-        assert!(
-            err.contains("client certificate file") && err.contains("missing-ca.pem"),
-            "{err}"
-        );
-
-        let err = Profile {
-            client_key_file: "key.pem".into(),
-            ..Profile::default()
-        }
-        .to_connect_options(None)
-        .unwrap_err();
-        assert!(err.contains("no client certificate file"), "{err}");
-
-        let options = Profile {
-            accept_invalid_certs: true,
-            ..Profile::default()
-        }
-        .to_connect_options(None)
-        .unwrap();
-        assert!(options.tls.accept_invalid_certificates);
-    }
-
-    #[test]
-    fn connect_options_limits() {
-        let with = |f: fn(&mut Profile)| {
-            let mut profile = Profile::default();
-            f(&mut profile);
-            profile.to_connect_options(None)
-        };
-        let err = with(|p| p.tls_timeout_secs = 0.0).unwrap_err();
-        assert!(err.contains("TLS timeout"), "{err}");
-        let err = with(|p| p.close_timeout_secs = f32::NAN).unwrap_err();
-        assert!(err.contains("close timeout"), "{err}");
-        let err = with(|p| p.handshake_timeout_secs = -1.0).unwrap_err();
-        assert!(err.contains("handshake timeout"), "{err}");
-        let err = with(|p| p.connect_timeout_secs = f32::MAX).unwrap_err();
-        assert!(err.contains("too long"), "{err}");
-        let err = with(|p| p.max_message_size = 0).unwrap_err();
-        assert!(err.contains("at least 1 byte"), "{err}");
-    }
+    use crate::profiles::testing::{TempDir, files, names, sample, store_with};
 
     // --- the folder ---------------------------------------------------------------------------
 

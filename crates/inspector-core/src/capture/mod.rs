@@ -1,0 +1,27 @@
+//! The capture format: a session's tap reports as JSON lines, versioned and lossless, for
+//! the export and import work (and `wsi --jsonl`) to write and read.
+//!
+//! One line per report, a [`CaptureLine`]: the format version `v`, the wall-clock time and
+//! the monotonic time since the tap was created (nanoseconds), and the [`Record`] — the
+//! handshake heads with their bytes as on the wire, the TLS facts (certificates as DER),
+//! every frame with its FIN/RSV bits, opcode, mask key and unmasked payload (base64), the
+//! plain content of compressed messages, readyState changes, the close and errors.
+//!
+//! - [`record`]: [`CaptureLine`] and [`Record`], with the conversions from and back to
+//!   [`TapEvent`](ws_tokio::tap::TapEvent);
+//! - [`jsonl`]: [`JsonlWriter`] and [`JsonlReader`].
+//!
+//! Reading a line of a newer version than [`VERSION`] is an error, never a guess.
+
+mod encoding;
+pub mod jsonl;
+pub mod record;
+
+pub use jsonl::{JsonlReader, JsonlWriter, ReadError};
+pub use record::{
+    CaptureLine, CertificateRecord, FrameRecord, MessageRecord, Record, RequestHead, ResponseHead,
+    TlsRecord,
+};
+
+/// The version of the format this crate writes (and the newest it reads).
+pub const VERSION: u32 = 1;

@@ -1,0 +1,597 @@
+//! [`CaptureLine`] and [`Record`]: one tap report as one JSON line, and back.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use ws_tokio::tap::{Initiator, TapEvent, TapKind};
+use ws_tokio::tls::CertificateInfo;
+use ws_tokio::ws_proto::Utf8Bytes;
+use ws_tokio::ws_proto::http::{self, HeaderMap, HeaderName, HeaderValue, Request, Response};
+use ws_tokio::ws_proto::{
+    CloseCode, CloseFrame, Direction, Frame, FrameHeader, OpCode, ReadyState,
+};
+use ws_tokio::{Message, TlsInfo};
+
+use super::VERSION;
+use super::encoding::{base64_bytes, base64_option, mask_hex};
+
+/// One line of a capture: a tap report with its times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureLine {
+    /// The format version ([`VERSION`] when written by this crate).
+    pub v: u32,
+    /// Wall-clock time, nanoseconds since the Unix epoch.
+    pub time_ns: u64,
+    /// Monotonic time since the connection's tap was created, in nanoseconds.
+    pub elapsed_ns: u64,
+    /// What happened.
+    pub record: Record,
+}
+
+/// What a [`CaptureLine`] records: one [`TapKind`], with every byte it carried.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// The readyState changed (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED).
+    State {
+        /// The new readyState, as the browser numbers it.
+        ready_state: u8,
+    },
+    /// TCP is connected (to the proxy, if one is used).
+    TcpConnected {
+        /// Our address.
+        local: SocketAddr,
+        /// The peer's (or the proxy's) address.
+        peer: SocketAddr,
+        /// The proxy in between, as `host:port`.
+        proxy: Option<String>,
+    },
+    /// TLS is established.
+    TlsEstablished(TlsRecord),
+    /// Client: the upgrade request was sent.
+    RequestSent {
+        /// The request head.
+        head: RequestHead,
+        /// Its bytes exactly as written.
+        #[serde(with = "base64_bytes")]
+        raw: Vec<u8>,
+    },
+    /// Client: the server's 101 answer arrived.
+    ResponseReceived {
+        /// The response head.
+        head: ResponseHead,
+        /// Its bytes exactly as received.
+        #[serde(with = "base64_bytes")]
+        raw: Vec<u8>,
+    },
+    /// Server: the client's upgrade request arrived.
+    RequestReceived {
+        /// The request head.
+        head: RequestHead,
+        /// Its bytes exactly as received.
+        #[serde(with = "base64_bytes")]
+        raw: Vec<u8>,
+    },
+    /// Server: the answer was sent.
+    ResponseSent {
+        /// The bytes written.
+        #[serde(with = "base64_bytes")]
+        raw: Vec<u8>,
+    },
+    /// The opening handshake failed.
+    HandshakeFailed {
+        /// In plain words.
+        reason: String,
+        /// The peer's HTTP answer, if one came.
+        response: Option<ResponseHead>,
+        /// Its body.
+        #[serde(with = "base64_option")]
+        body: Option<Vec<u8>>,
+    },
+    /// A frame, either direction.
+    Frame(FrameRecord),
+    /// The plain (inflated) content of a compressed message received.
+    Inflated(MessageRecord),
+    /// The connection ended.
+    Closed {
+        /// The connection close code (1005 without a code, 1006 if lost).
+        code: u16,
+        /// The close reason.
+        reason: String,
+        /// Who started the close: `local`, `remote` or `nobody`.
+        initiator: InitiatorRecord,
+        /// Whether the close handshake completed.
+        clean: bool,
+    },
+    /// An error, in plain words.
+    Error {
+        /// The error.
+        message: String,
+    },
+}
+
+/// Who closed a connection ([`Initiator`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitiatorRecord {
+    /// This side.
+    Local,
+    /// The peer.
+    Remote,
+    /// Nobody: the connection was lost.
+    Nobody,
+}
+
+/// A frame with every bit of its header and its unmasked payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameRecord {
+    /// `true` for a frame received, `false` for one sent.
+    pub incoming: bool,
+    /// FIN.
+    pub fin: bool,
+    /// RSV1 (permessage-deflate's "compressed" bit).
+    pub rsv1: bool,
+    /// RSV2.
+    pub rsv2: bool,
+    /// RSV3.
+    pub rsv3: bool,
+    /// The opcode's four bits.
+    pub opcode: u8,
+    /// The mask key as 8 hex digits, `null` for an unmasked frame.
+    #[serde(with = "mask_hex")]
+    pub mask: Option<[u8; 4]>,
+    /// The payload length as the header states it.
+    pub payload_len: u64,
+    /// The unmasked payload, as on the wire (compressed for a compressed message), base64.
+    #[serde(with = "base64_bytes")]
+    pub payload: Vec<u8>,
+    /// For a frame of a compressed message, its size once inflated.
+    pub decompressed_len: Option<u64>,
+}
+
+/// A message ([`Message`]), for [`Record::Inflated`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageRecord {
+    /// A text message.
+    Text {
+        /// Its text.
+        text: String,
+    },
+    /// A binary message.
+    Binary {
+        /// Its bytes, base64.
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+    },
+    /// A ping.
+    Ping {
+        /// Its payload, base64.
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+    },
+    /// A pong.
+    Pong {
+        /// Its payload, base64.
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+    },
+    /// A close frame.
+    Close {
+        /// Its code, `null` for an empty close payload.
+        code: Option<u16>,
+        /// Its reason.
+        reason: String,
+    },
+}
+
+/// A request head. Header values that are not UTF-8 are shown lossily here; the record's
+/// `raw` bytes are always exact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestHead {
+    /// The method, such as `GET`.
+    pub method: String,
+    /// The request target as the request holds it.
+    pub uri: String,
+    /// The HTTP version, such as `HTTP/1.1`.
+    pub version: String,
+    /// The headers, in order, as (name, value).
+    pub headers: Vec<(String, String)>,
+}
+
+/// A response head (see [`RequestHead`] for header values).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseHead {
+    /// The status code.
+    pub status: u16,
+    /// The HTTP version, such as `HTTP/1.1`.
+    pub version: String,
+    /// The headers, in order, as (name, value).
+    pub headers: Vec<(String, String)>,
+}
+
+/// What the TLS handshake settled ([`TlsInfo`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsRecord {
+    /// The protocol version, such as `TLSv1.3`.
+    pub version: String,
+    /// The cipher suite.
+    pub cipher_suite: String,
+    /// The protocol agreed through ALPN.
+    pub alpn: Option<String>,
+    /// The server name asked for (client) or sent by the client (server).
+    pub server_name: String,
+    /// The peer's certificates, leaf first.
+    pub peer_certificates: Vec<CertificateRecord>,
+}
+
+/// One certificate of the peer: its DER and what was read from it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRecord {
+    /// The certificate, DER, base64.
+    #[serde(with = "base64_bytes")]
+    pub der: Vec<u8>,
+    /// The subject's distinguished name.
+    pub subject: String,
+    /// The issuer's distinguished name.
+    pub issuer: String,
+    /// Start of validity.
+    pub not_before: String,
+    /// End of validity.
+    pub not_after: String,
+    /// The subject alternative names, each with its kind.
+    pub subject_alt_names: Vec<String>,
+}
+
+impl CaptureLine {
+    /// The line for a tap report; `None` for a kind of report this version does not know
+    /// (the tap's report kinds are `#[non_exhaustive]`).
+    pub fn from_tap(event: &TapEvent) -> Option<Self> {
+        Some(Self {
+            v: VERSION,
+            time_ns: unix_nanos(event.time),
+            elapsed_ns: u64::try_from(event.elapsed.as_nanos()).unwrap_or(u64::MAX),
+            record: Record::from_tap(&event.kind)?,
+        })
+    }
+
+    /// The tap report this line records. Errors (in plain words) when the line holds
+    /// something no tap could have reported: an invalid header, status or method.
+    pub fn to_tap(&self) -> Result<TapEvent, String> {
+        Ok(TapEvent {
+            time: UNIX_EPOCH + Duration::from_nanos(self.time_ns),
+            elapsed: Duration::from_nanos(self.elapsed_ns),
+            kind: self.record.to_tap()?,
+        })
+    }
+}
+
+impl Record {
+    /// The record of one tap report; `None` for a kind this version does not know.
+    pub fn from_tap(kind: &TapKind) -> Option<Self> {
+        Some(match kind {
+            TapKind::State(state) => Self::State {
+                ready_state: *state as u8,
+            },
+            TapKind::TcpConnected { local, peer, proxy } => Self::TcpConnected {
+                local: *local,
+                peer: *peer,
+                proxy: proxy.clone(),
+            },
+            TapKind::TlsEstablished(info) => Self::TlsEstablished(TlsRecord::from_info(info)),
+            TapKind::RequestSent { request, raw } => Self::RequestSent {
+                head: RequestHead::of(request),
+                raw: raw.to_vec(),
+            },
+            TapKind::ResponseReceived { response, raw } => Self::ResponseReceived {
+                head: ResponseHead::of(response),
+                raw: raw.to_vec(),
+            },
+            TapKind::RequestReceived { request, raw } => Self::RequestReceived {
+                head: RequestHead::of(request),
+                raw: raw.to_vec(),
+            },
+            TapKind::ResponseSent { raw } => Self::ResponseSent { raw: raw.to_vec() },
+            TapKind::HandshakeFailed {
+                reason,
+                response,
+                body,
+            } => Self::HandshakeFailed {
+                reason: reason.clone(),
+                response: response.as_deref().map(ResponseHead::of),
+                body: body.as_ref().map(|b| b.to_vec()),
+            },
+            TapKind::Frame(frame) => Self::Frame(FrameRecord::from_frame(frame)),
+            TapKind::Inflated(message) => Self::Inflated(MessageRecord::from_message(message)),
+            TapKind::Closed {
+                code,
+                reason,
+                initiator,
+                clean,
+            } => Self::Closed {
+                code: u16::from(*code),
+                reason: reason.clone(),
+                initiator: match initiator {
+                    Initiator::Local => InitiatorRecord::Local,
+                    Initiator::Remote => InitiatorRecord::Remote,
+                    Initiator::Nobody => InitiatorRecord::Nobody,
+                },
+                clean: *clean,
+            },
+            TapKind::Error(message) => Self::Error {
+                message: message.clone(),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The tap report this record holds.
+    pub fn to_tap(&self) -> Result<TapKind, String> {
+        Ok(match self {
+            Self::State { ready_state } => TapKind::State(match ready_state {
+                0 => ReadyState::Connecting,
+                1 => ReadyState::Open,
+                2 => ReadyState::Closing,
+                3 => ReadyState::Closed,
+                other => return Err(format!("readyState {other} does not exist (0 to 3)")),
+            }),
+            Self::TcpConnected { local, peer, proxy } => TapKind::TcpConnected {
+                local: *local,
+                peer: *peer,
+                proxy: proxy.clone(),
+            },
+            Self::TlsEstablished(tls) => TapKind::TlsEstablished(Box::new(tls.to_info())),
+            Self::RequestSent { head, raw } => TapKind::RequestSent {
+                request: Box::new(head.to_request()?),
+                raw: Bytes::from(raw.clone()),
+            },
+            Self::ResponseReceived { head, raw } => TapKind::ResponseReceived {
+                response: Box::new(head.to_response()?),
+                raw: Bytes::from(raw.clone()),
+            },
+            Self::RequestReceived { head, raw } => TapKind::RequestReceived {
+                request: Box::new(head.to_request()?),
+                raw: Bytes::from(raw.clone()),
+            },
+            Self::ResponseSent { raw } => TapKind::ResponseSent {
+                raw: Bytes::from(raw.clone()),
+            },
+            Self::HandshakeFailed {
+                reason,
+                response,
+                body,
+            } => TapKind::HandshakeFailed {
+                reason: reason.clone(),
+                response: match response {
+                    Some(head) => Some(Box::new(head.to_response()?)),
+                    None => None,
+                },
+                body: body.clone().map(Bytes::from),
+            },
+            Self::Frame(frame) => TapKind::Frame(frame.to_frame()),
+            Self::Inflated(message) => TapKind::Inflated(message.to_message()),
+            Self::Closed {
+                code,
+                reason,
+                initiator,
+                clean,
+            } => TapKind::Closed {
+                code: CloseCode::from(*code),
+                reason: reason.clone(),
+                initiator: match initiator {
+                    InitiatorRecord::Local => Initiator::Local,
+                    InitiatorRecord::Remote => Initiator::Remote,
+                    InitiatorRecord::Nobody => Initiator::Nobody,
+                },
+                clean: *clean,
+            },
+            Self::Error { message } => TapKind::Error(message.clone()),
+        })
+    }
+}
+
+impl FrameRecord {
+    /// The record of a frame.
+    pub fn from_frame(frame: &Frame) -> Self {
+        let header = &frame.header;
+        Self {
+            incoming: frame.direction == Direction::Incoming,
+            fin: header.fin,
+            rsv1: header.rsv1,
+            rsv2: header.rsv2,
+            rsv3: header.rsv3,
+            opcode: header.opcode.bits(),
+            mask: header.mask,
+            payload_len: header.payload_len,
+            payload: frame.payload.to_vec(),
+            decompressed_len: frame.decompressed_len.map(|n| n as u64),
+        }
+    }
+
+    /// The frame this record holds.
+    pub fn to_frame(&self) -> Frame {
+        let mut header = FrameHeader::new(OpCode::from_bits(self.opcode & 0x0f), self.payload_len);
+        header.fin = self.fin;
+        header.rsv1 = self.rsv1;
+        header.rsv2 = self.rsv2;
+        header.rsv3 = self.rsv3;
+        header.mask = self.mask;
+        Frame {
+            direction: if self.incoming {
+                Direction::Incoming
+            } else {
+                Direction::Outgoing
+            },
+            header,
+            payload: Bytes::from(self.payload.clone()),
+            decompressed_len: self
+                .decompressed_len
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        }
+    }
+}
+
+impl MessageRecord {
+    /// The record of a message.
+    pub fn from_message(message: &Message) -> Self {
+        match message {
+            Message::Text(text) => Self::Text {
+                text: text.as_str().to_owned(),
+            },
+            Message::Binary(data) => Self::Binary {
+                data: data.to_vec(),
+            },
+            Message::Ping(data) => Self::Ping {
+                data: data.to_vec(),
+            },
+            Message::Pong(data) => Self::Pong {
+                data: data.to_vec(),
+            },
+            Message::Close(close) => Self::Close {
+                code: close.code.map(u16::from),
+                reason: close.reason.clone(),
+            },
+        }
+    }
+
+    /// The message this record holds.
+    pub fn to_message(&self) -> Message {
+        match self {
+            Self::Text { text } => Message::Text(Utf8Bytes::from(text.clone())),
+            Self::Binary { data } => Message::Binary(Bytes::from(data.clone())),
+            Self::Ping { data } => Message::Ping(Bytes::from(data.clone())),
+            Self::Pong { data } => Message::Pong(Bytes::from(data.clone())),
+            Self::Close { code, reason } => Message::Close(CloseFrame {
+                code: code.map(CloseCode::from),
+                reason: reason.clone(),
+            }),
+        }
+    }
+}
+
+impl RequestHead {
+    /// The head of `request`.
+    pub fn of(request: &Request<()>) -> Self {
+        Self {
+            method: request.method().as_str().to_owned(),
+            uri: request.uri().to_string(),
+            version: format!("{:?}", request.version()),
+            headers: header_pairs(request.headers()),
+        }
+    }
+
+    /// The request this head describes.
+    pub fn to_request(&self) -> Result<Request<()>, String> {
+        let mut request = Request::builder()
+            .method(self.method.as_str())
+            .uri(self.uri.as_str())
+            .version(parse_version(&self.version)?)
+            .body(())
+            .map_err(|e| format!("not a valid request head: {e}"))?;
+        *request.headers_mut() = header_map(&self.headers)?;
+        Ok(request)
+    }
+}
+
+impl ResponseHead {
+    /// The head of `response`.
+    pub fn of(response: &Response<()>) -> Self {
+        Self {
+            status: response.status().as_u16(),
+            version: format!("{:?}", response.version()),
+            headers: header_pairs(response.headers()),
+        }
+    }
+
+    /// The response this head describes.
+    pub fn to_response(&self) -> Result<Response<()>, String> {
+        let mut response = Response::builder()
+            .status(self.status)
+            .version(parse_version(&self.version)?)
+            .body(())
+            .map_err(|e| format!("not a valid response head: {e}"))?;
+        *response.headers_mut() = header_map(&self.headers)?;
+        Ok(response)
+    }
+}
+
+impl TlsRecord {
+    /// The record of a TLS session.
+    pub fn from_info(info: &TlsInfo) -> Self {
+        Self {
+            version: info.version.clone(),
+            cipher_suite: info.cipher_suite.clone(),
+            alpn: info.alpn.clone(),
+            server_name: info.server_name.clone(),
+            peer_certificates: info
+                .peer_certificates
+                .iter()
+                .map(|c| CertificateRecord {
+                    der: c.der.clone(),
+                    subject: c.subject.clone(),
+                    issuer: c.issuer.clone(),
+                    not_before: c.not_before.clone(),
+                    not_after: c.not_after.clone(),
+                    subject_alt_names: c.subject_alt_names.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The TLS session this record holds.
+    pub fn to_info(&self) -> TlsInfo {
+        TlsInfo {
+            version: self.version.clone(),
+            cipher_suite: self.cipher_suite.clone(),
+            alpn: self.alpn.clone(),
+            server_name: self.server_name.clone(),
+            peer_certificates: self
+                .peer_certificates
+                .iter()
+                .map(|c| CertificateInfo {
+                    der: c.der.clone(),
+                    subject: c.subject.clone(),
+                    issuer: c.issuer.clone(),
+                    not_before: c.not_before.clone(),
+                    not_after: c.not_after.clone(),
+                    subject_alt_names: c.subject_alt_names.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch (0 before it, the largest value after year 2554).
+fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    crate::session::header_pairs(headers)
+}
+
+fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let name = HeaderName::try_from(name.as_str())
+            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+        let value = HeaderValue::try_from(value.as_str())
+            .map_err(|_| format!("{value:?} is not a valid value for {name}"))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+fn parse_version(text: &str) -> Result<http::Version, String> {
+    Ok(match text {
+        "HTTP/0.9" => http::Version::HTTP_09,
+        "HTTP/1.0" => http::Version::HTTP_10,
+        "HTTP/1.1" => http::Version::HTTP_11,
+        "HTTP/2.0" => http::Version::HTTP_2,
+        "HTTP/3.0" => http::Version::HTTP_3,
+        other => return Err(format!("{other:?} is not an HTTP version")),
+    })
+}

@@ -1,0 +1,29 @@
+//! The GUI-free core of ws-inspector: everything the desktop app, a command line or a
+//! headless test needs to inspect WebSocket connections, with no window.
+//!
+//! - [`session`]: [`Net`] (one tokio runtime, the built-in local echo server) and a
+//!   [`Session`] per connection, whose [`SessionState`] is changed in one place,
+//!   [`SessionState::apply`], from the transport's [tap](ws_tokio::tap) reports;
+//! - [`log`]: the bounded frame log ([`LogStore`]), its filters and the message view;
+//! - [`profiles`]: connection profiles and their folder of RON files;
+//! - [`capture`]: the capture format (versioned JSON lines) with its writer and reader;
+//! - [`url`]: the one check of a typed URL;
+//! - [`notify`]: how the network side tells a UI to repaint;
+//! - [`bench_support`]: a flooding server and resident memory, for benchmarks and tests.
+//!
+//! Nothing here depends on a GUI crate (`cargo tree -p ws-inspector-core -e normal` shows
+//! no egui, eframe, winit or rfd).
+#![warn(missing_docs)]
+
+pub mod bench_support;
+pub mod capture;
+pub mod log;
+pub mod notify;
+pub mod profiles;
+pub mod session;
+pub mod url;
+
+pub use log::LogStore;
+pub use notify::Notify;
+pub use profiles::{Profile, ProfileStore};
+pub use session::{Net, Session, SessionState};

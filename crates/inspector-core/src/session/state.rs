@@ -1,0 +1,612 @@
+//! [`SessionState`]: one connection as the UI sees it, changed in one place: [`apply`]
+//! (pure: a tap report in, the state and its log updated; no clock read but
+//! `Instant::now()` for the open-for timer, no I/O).
+//!
+//! [`apply`]: SessionState::apply
+
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use ws_tokio::tap::{Initiator, TapEvent, TapKind};
+use ws_tokio::ws_proto::http::{Request, Response, StatusCode};
+use ws_tokio::ws_proto::{CloseCode, Direction, OpCode, ReadyState};
+use ws_tokio::{Message, Outgoing, TlsInfo};
+
+use super::explain::{explain, header_pairs};
+use crate::log::{LifecycleEvent, LogStore};
+
+/// Locks a session's state. A panic while the lock was held leaves the state as it was at
+/// that moment, which is still worth showing, so poisoning is ignored.
+pub fn lock(shared: &Mutex<SessionState>) -> MutexGuard<'_, SessionState> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Frames and payload bytes each way, counted for every frame (whether logged or not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+}
+
+/// Why a connection attempt failed, for the handshake view.
+#[derive(Clone, Debug, Default)]
+pub struct Failure {
+    /// The error as ws-tokio words it.
+    pub reason: String,
+    /// What it means, in plain language, with a hint when there is one.
+    pub explanation: String,
+    /// The HTTP status of a refused upgrade.
+    pub status: Option<StatusCode>,
+    /// Its headers.
+    pub headers: Vec<(String, String)>,
+    /// Its body.
+    pub body: Option<Bytes>,
+}
+
+/// Everything known about the opening handshake.
+#[derive(Clone, Debug, Default)]
+pub struct Handshake {
+    /// Local and peer address of the TCP connection, and the proxy (`host:port`) if one is used.
+    pub tcp: Option<(SocketAddr, SocketAddr, Option<String>)>,
+    /// The TLS session, for `wss://`.
+    pub tls: Option<TlsInfo>,
+    /// The upgrade request and its bytes as written.
+    pub request: Option<(Request<()>, Bytes)>,
+    /// The 101 response and its bytes as received.
+    pub response: Option<(Response<()>, Bytes)>,
+    /// The negotiated subprotocol.
+    pub protocol: Option<String>,
+    /// The negotiated extensions.
+    pub extensions: Vec<String>,
+    /// The permessage-deflate parameters, when compression was agreed.
+    pub deflate: Option<ws_tokio::ws_proto::DeflateParams>,
+    /// Whether this connection offered permessage-deflate.
+    pub deflate_offered: bool,
+    /// Set when the connection attempt failed.
+    pub failure: Option<Failure>,
+}
+
+/// How the connection ended.
+#[derive(Clone, Debug)]
+pub struct CloseSummary {
+    /// The close code (1005 without one, 1006 when lost).
+    pub code: CloseCode,
+    /// The reason.
+    pub reason: String,
+    /// Whether the close handshake completed.
+    pub clean: bool,
+    /// Who started it.
+    pub initiator: Initiator,
+}
+
+/// A connection as the UI sees it.
+#[derive(Debug)]
+pub struct SessionState {
+    /// The URL connected to.
+    pub url: String,
+    /// The frame and event log.
+    pub log: LogStore,
+    /// Every readyState this connection went through, in order (never empty: it starts
+    /// with 0 CONNECTING); the last is the current one, [`ready_state`](Self::ready_state).
+    pub history: Vec<ReadyState>,
+    /// The opening handshake.
+    pub handshake: Handshake,
+    /// Counters, each way.
+    pub traffic: Traffic,
+    /// When the attempt started.
+    pub started: Instant,
+    /// When the connection opened (wall clock and monotonic).
+    pub opened: Option<(SystemTime, Instant)>,
+    /// When it reached CLOSED.
+    pub ended: Option<Instant>,
+    /// How it ended.
+    pub close: Option<CloseSummary>,
+    /// Whether frames are logged (paused: still counted, not logged).
+    pub capture: bool,
+    /// Frames not logged because capture was paused.
+    pub skipped: u64,
+    /// The last error, in plain words.
+    pub last_error: Option<String>,
+    /// The background task has finished: nothing more will change.
+    pub finished: bool,
+    /// The incoming message being assembled: (text?, bytes so far).
+    incoming: Option<(bool, u64)>,
+    /// The plain content of compressed messages sent, in order, that their frames have not
+    /// yet been logged for (their frames carry only the deflated bytes).
+    plain_out: std::collections::VecDeque<Bytes>,
+    /// The plain content of the compressed outgoing message in progress (fragments so far).
+    plain_out_message: Vec<u8>,
+    /// The last incoming frame was logged (not skipped while paused), so the plain content
+    /// reported after it belongs to it.
+    logged_last_incoming: bool,
+}
+
+impl SessionState {
+    /// A new connection attempt to `url`. `previous` is the log of the tab's last
+    /// connection, kept above this one's entries.
+    pub fn new(url: &str, previous: Option<LogStore>) -> Self {
+        let mut log = previous.unwrap_or_default();
+        let now = SystemTime::now();
+        log.push_event(
+            now,
+            Duration::ZERO,
+            LifecycleEvent::Connecting {
+                url: url.to_owned(),
+            },
+        );
+        Self {
+            url: url.to_owned(),
+            log,
+            history: vec![ReadyState::Connecting],
+            handshake: Handshake::default(),
+            traffic: Traffic::default(),
+            started: Instant::now(),
+            opened: None,
+            ended: None,
+            close: None,
+            capture: true,
+            skipped: 0,
+            last_error: None,
+            finished: false,
+            incoming: None,
+            plain_out: std::collections::VecDeque::new(),
+            plain_out_message: Vec::new(),
+            logged_last_incoming: false,
+        }
+    }
+
+    /// Logs an error (the `error` event) and remembers it as the last one.
+    pub(crate) fn report_error(&mut self, message: String) {
+        let elapsed = self.started.elapsed();
+        self.last_error = Some(message.clone());
+        self.log
+            .push_event(SystemTime::now(), elapsed, LifecycleEvent::Error(message));
+    }
+
+    /// The attempt was cancelled before it opened.
+    pub(crate) fn cancel(&mut self) {
+        let now = SystemTime::now();
+        let elapsed = self.started.elapsed();
+        self.report_error("the connection attempt was cancelled".to_owned());
+        let close = CloseSummary {
+            code: CloseCode::ABNORMAL,
+            reason: "cancelled".to_owned(),
+            clean: false,
+            initiator: Initiator::Local,
+        };
+        self.push_close(now, elapsed, close);
+        self.set_ready_state(ReadyState::Closed);
+    }
+
+    /// Remembers the plain content of a message about to be sent on a compressed
+    /// connection: its frames will be logged with their deflated bytes only.
+    pub(crate) fn expect_plain(&mut self, out: &Outgoing) {
+        match out {
+            Outgoing::Text(text) => self.plain_out.push_back(Bytes::from(text.clone())),
+            Outgoing::Binary(data) | Outgoing::Fragment { data, .. } => {
+                self.plain_out.push_back(data.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// The browser's `readyState`: the last of its [`history`](Self::history).
+    pub fn ready_state(&self) -> ReadyState {
+        self.history
+            .last()
+            .copied()
+            .unwrap_or(ReadyState::Connecting)
+    }
+
+    /// `readyState 0 → 1 → 2 → 3`: the states this connection went through.
+    pub fn history_text(&self) -> String {
+        format!("readyState {}", self.history_steps())
+    }
+
+    /// `0 → 1 → 2 → 3`.
+    pub fn history_steps(&self) -> String {
+        let steps: Vec<String> = self
+            .history
+            .iter()
+            .map(|s| (*s as u8).to_string())
+            .collect();
+        steps.join(" → ")
+    }
+
+    /// The readyState and its history. A close frame either way makes it 2 CLOSING, as in
+    /// a browser, even when the engine answers a peer's close at once (the connection then
+    /// goes from OPEN to CLOSED in one report).
+    pub(crate) fn set_ready_state(&mut self, state: ReadyState) {
+        if self.history.last() != Some(&state) {
+            self.history.push(state);
+        }
+        if state == ReadyState::Closed {
+            self.ended.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// How long the connection has been (or was) open.
+    pub fn open_for(&self) -> Option<Duration> {
+        let (_, since) = self.opened?;
+        Some(
+            self.ended
+                .unwrap_or_else(Instant::now)
+                .saturating_duration_since(since),
+        )
+    }
+
+    /// Applies one tap report.
+    pub fn apply(&mut self, event: TapEvent) {
+        let TapEvent {
+            time,
+            elapsed,
+            kind,
+        } = event;
+        match kind {
+            TapKind::State(state) => {
+                self.set_ready_state(state);
+                match state {
+                    ReadyState::Open => {
+                        self.opened = Some((time, Instant::now()));
+                        let event = LifecycleEvent::Open {
+                            protocol: self.handshake.protocol.clone(),
+                            extensions: self.handshake.extensions.clone(),
+                        };
+                        self.log.push_event(time, elapsed, event);
+                    }
+                    ReadyState::Connecting | ReadyState::Closing | ReadyState::Closed => {}
+                }
+            }
+            TapKind::TcpConnected { local, peer, proxy } => {
+                self.handshake.tcp = Some((local, peer, proxy));
+            }
+            TapKind::TlsEstablished(info) => self.handshake.tls = Some(*info),
+            TapKind::RequestSent { request, raw } => {
+                self.handshake.request = Some((*request, raw));
+            }
+            TapKind::ResponseReceived { response, raw } => {
+                let headers = response.headers();
+                self.handshake.protocol = headers
+                    .get("sec-websocket-protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.trim().to_owned());
+                self.handshake.extensions = headers
+                    .get_all("sec-websocket-extensions")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                self.handshake.response = Some((*response, raw));
+            }
+            TapKind::HandshakeFailed {
+                reason,
+                response,
+                body,
+            } => {
+                let failure = self.handshake.failure.get_or_insert_with(Failure::default);
+                failure.reason.clone_from(&reason);
+                if let Some(response) = response {
+                    failure.status = Some(response.status());
+                    failure.headers = header_pairs(response.headers());
+                }
+                failure.body = body;
+                self.last_error = Some(reason.clone());
+                self.log
+                    .push_event(time, elapsed, LifecycleEvent::Error(reason));
+                // As in a browser: a failed connection fires error, then close with 1006.
+                let close = CloseSummary {
+                    code: CloseCode::ABNORMAL,
+                    reason: String::new(),
+                    clean: false,
+                    initiator: Initiator::Nobody,
+                };
+                self.push_close(time, elapsed, close);
+            }
+            TapKind::Frame(frame) => {
+                let len = frame.header.payload_len;
+                let incoming = frame.direction == Direction::Incoming;
+                if frame.header.opcode == OpCode::Close && self.ready_state() == ReadyState::Open {
+                    self.set_ready_state(ReadyState::Closing);
+                }
+                let plain = match frame.decompressed_len {
+                    Some(_) if !incoming => self.plain_of_sent(frame.header.fin),
+                    _ => None,
+                };
+                if incoming {
+                    self.traffic.frames_in += 1;
+                    self.traffic.bytes_in += len;
+                } else {
+                    self.traffic.frames_out += 1;
+                    self.traffic.bytes_out += len;
+                }
+                let message = if incoming {
+                    self.track_incoming(frame.header.opcode, frame.header.fin, len)
+                } else {
+                    None
+                };
+                if self.capture {
+                    self.log.push_frame(time, elapsed, frame);
+                    if let Some(plain) = plain {
+                        self.log.attach_plain(Direction::Outgoing, plain);
+                    }
+                    if let Some(event) = message {
+                        self.log.push_event(time, elapsed, event);
+                    }
+                } else {
+                    self.skipped += 1;
+                }
+                if incoming {
+                    self.logged_last_incoming = self.capture;
+                }
+            }
+            // The plain content of the compressed message whose last frame was just logged.
+            TapKind::Inflated(message) if self.logged_last_incoming => {
+                let data = match message {
+                    Message::Text(text) => text.into_bytes(),
+                    Message::Binary(data) => data,
+                    _ => return,
+                };
+                self.log.attach_plain(Direction::Incoming, data);
+            }
+            TapKind::Closed {
+                code,
+                reason,
+                initiator,
+                clean,
+            } => {
+                let close = CloseSummary {
+                    code,
+                    reason,
+                    clean,
+                    initiator,
+                };
+                self.push_close(time, elapsed, close);
+            }
+            TapKind::Error(error) => {
+                self.last_error = Some(error.clone());
+                self.log
+                    .push_event(time, elapsed, LifecycleEvent::Error(error));
+            }
+            // Server-side reports (and any added later) do not concern a client session.
+            _ => {}
+        }
+    }
+
+    fn push_close(&mut self, time: SystemTime, elapsed: Duration, close: CloseSummary) {
+        self.log.push_event(
+            time,
+            elapsed,
+            LifecycleEvent::Close {
+                code: close.code,
+                reason: close.reason.clone(),
+                clean: close.clean,
+                initiator: close.initiator,
+            },
+        );
+        self.close = Some(close);
+    }
+
+    /// The plain content of the compressed message whose frame was just sent, once its last
+    /// frame (`fin`) has gone.
+    fn plain_of_sent(&mut self, fin: bool) -> Option<Bytes> {
+        let part = self.plain_out.pop_front()?;
+        if !fin {
+            self.plain_out_message.extend_from_slice(&part);
+            return None;
+        }
+        if self.plain_out_message.is_empty() {
+            return Some(part);
+        }
+        self.plain_out_message.extend_from_slice(&part);
+        Some(Bytes::from(std::mem::take(&mut self.plain_out_message)))
+    }
+
+    /// Follows incoming data frames; returns the browser's `message` event when one completes.
+    fn track_incoming(&mut self, opcode: OpCode, fin: bool, len: u64) -> Option<LifecycleEvent> {
+        let (text, total) = match opcode {
+            OpCode::Text | OpCode::Binary => (opcode == OpCode::Text, len),
+            OpCode::Continuation => {
+                let (text, so_far) = self.incoming?;
+                (text, so_far + len)
+            }
+            _ => return None,
+        };
+        if fin {
+            self.incoming = None;
+            Some(LifecycleEvent::Message {
+                direction: Direction::Incoming,
+                text,
+                len: total,
+            })
+        } else {
+            self.incoming = Some((text, total));
+            None
+        }
+    }
+
+    /// Records the outcome of a failed connection attempt, with a plain-language reason.
+    pub(crate) fn fail(&mut self, error: &ws_tokio::Error) {
+        let failure = self.handshake.failure.get_or_insert_with(Failure::default);
+        if failure.reason.is_empty() {
+            failure.reason = error.to_string();
+        }
+        if failure.status.is_none()
+            && let Some(response) = error.http_response()
+        {
+            failure.status = Some(response.status());
+            failure.headers = header_pairs(response.headers());
+        }
+        if failure.body.is_none() {
+            failure.body = error.http_body().map(Bytes::copy_from_slice);
+        }
+        failure.explanation = explain(error);
+        if self.close.is_none() {
+            let close = CloseSummary {
+                code: CloseCode::ABNORMAL,
+                reason: String::new(),
+                clean: false,
+                initiator: Initiator::Nobody,
+            };
+            self.report_error(error.to_string());
+            self.push_close(SystemTime::now(), self.started.elapsed(), close);
+        }
+        self.set_ready_state(ReadyState::Closed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incoming_fragments_make_one_message_event() {
+        let mut state = SessionState::new("ws://x/", None);
+        assert!(state.track_incoming(OpCode::Text, false, 3).is_none());
+        assert!(state.track_incoming(OpCode::Ping, true, 2).is_none());
+        assert!(
+            state
+                .track_incoming(OpCode::Continuation, false, 4)
+                .is_none()
+        );
+        match state.track_incoming(OpCode::Continuation, true, 5) {
+            Some(LifecycleEvent::Message { text, len, .. }) => {
+                assert!(text);
+                assert_eq!(len, 12);
+            }
+            other => panic!("expected a message event, got {other:?}"),
+        }
+        assert!(matches!(
+            state.track_incoming(OpCode::Binary, true, 1),
+            Some(LifecycleEvent::Message {
+                text: false,
+                len: 1,
+                ..
+            })
+        ));
+    }
+
+    fn report(kind: TapKind) -> TapEvent {
+        TapEvent {
+            time: SystemTime::UNIX_EPOCH,
+            elapsed: Duration::ZERO,
+            kind,
+        }
+    }
+
+    fn frame(direction: Direction, opcode: OpCode, payload: &'static [u8]) -> TapEvent {
+        report(TapKind::Frame(ws_tokio::ws_proto::Frame {
+            direction,
+            header: ws_tokio::ws_proto::FrameHeader::new(opcode, payload.len() as u64),
+            payload: Bytes::from_static(payload),
+            decompressed_len: None,
+        }))
+    }
+
+    #[test]
+    fn traffic_counts_every_frame_logged_or_not() {
+        let mut state = SessionState::new("ws://x/", None);
+        state.apply(report(TapKind::State(ReadyState::Open)));
+        state.apply(frame(Direction::Incoming, OpCode::Text, b"hello"));
+        state.apply(frame(Direction::Outgoing, OpCode::Text, b"hi"));
+        state.capture = false;
+        state.apply(frame(Direction::Incoming, OpCode::Ping, b""));
+        state.apply(frame(Direction::Outgoing, OpCode::Binary, b"0123456789"));
+        assert_eq!(
+            state.traffic,
+            Traffic {
+                frames_in: 2,
+                frames_out: 2,
+                bytes_in: 5,
+                bytes_out: 12,
+            }
+        );
+        assert_eq!(state.skipped, 2);
+        assert_eq!(state.log.frames_kept(), 2);
+    }
+
+    #[test]
+    fn ready_state_is_the_last_of_its_history() {
+        let mut state = SessionState::new("ws://x/", None);
+        assert_eq!(state.ready_state(), ReadyState::Connecting);
+        state.apply(report(TapKind::State(ReadyState::Open)));
+        assert_eq!(state.ready_state(), ReadyState::Open);
+        assert!(state.opened.is_some());
+        // A close frame makes it CLOSING, as in a browser, even before the engine says so.
+        state.apply(frame(Direction::Incoming, OpCode::Close, b"\x03\xe8"));
+        assert_eq!(state.ready_state(), ReadyState::Closing);
+        state.apply(report(TapKind::Closed {
+            code: CloseCode::NORMAL,
+            reason: String::new(),
+            initiator: Initiator::Remote,
+            clean: true,
+        }));
+        state.apply(report(TapKind::State(ReadyState::Closed)));
+        assert_eq!(state.ready_state(), ReadyState::Closed);
+        assert_eq!(state.history_steps(), "0 → 1 → 2 → 3");
+        assert!(state.close.as_ref().is_some_and(|c| c.clean));
+        assert!(state.ended.is_some());
+    }
+
+    #[test]
+    fn the_handshake_gives_the_protocol_and_extensions_of_the_open_event() {
+        let mut state = SessionState::new("ws://x/", None);
+        let response = Response::builder()
+            .status(101)
+            .header("sec-websocket-protocol", " chat ")
+            .header("sec-websocket-extensions", "permessage-deflate, x-other")
+            .body(())
+            .unwrap();
+        state.apply(report(TapKind::ResponseReceived {
+            response: Box::new(response),
+            raw: Bytes::new(),
+        }));
+        state.apply(report(TapKind::State(ReadyState::Open)));
+        assert_eq!(state.handshake.protocol.as_deref(), Some("chat"));
+        assert_eq!(
+            state.handshake.extensions,
+            ["permessage-deflate", "x-other"]
+        );
+        let last = state.log.iter().last().map(|e| e.item);
+        assert!(
+            matches!(
+                last,
+                Some(crate::log::Item::Event(ref e))
+                    if matches!(e.as_ref(), LifecycleEvent::Open { protocol: Some(p), .. } if p == "chat")
+            ),
+            "{last:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_upgrade_is_an_error_then_a_close_with_1006() {
+        let mut state = SessionState::new("ws://x/", None);
+        let refused = Response::builder()
+            .status(403)
+            .header("x-why", "no")
+            .body(())
+            .unwrap();
+        state.apply(report(TapKind::HandshakeFailed {
+            reason: "refused".into(),
+            response: Some(Box::new(refused)),
+            body: Some(Bytes::from_static(b"go away")),
+        }));
+        let failure = state.handshake.failure.as_ref().expect("a failure");
+        assert_eq!(failure.status, Some(StatusCode::FORBIDDEN));
+        assert_eq!(failure.headers, [("x-why".to_owned(), "no".to_owned())]);
+        assert_eq!(state.last_error.as_deref(), Some("refused"));
+        assert_eq!(
+            state.close.as_ref().map(|c| c.code),
+            Some(CloseCode::ABNORMAL)
+        );
+    }
+}
