@@ -382,7 +382,6 @@ where
             raw: opened.head.clone(),
         })
         .await;
-        tap.report(TapKind::State(ws_proto::ReadyState::Open)).await;
     }
     let handshake = HandshakeInfo {
         request,
@@ -394,6 +393,11 @@ where
         local_addr,
         peer_addr,
     };
+    if let Some(tap) = &settings.tap {
+        tap.report(TapKind::Opened(Box::new(handshake.clone())))
+            .await;
+        tap.report(TapKind::State(ws_proto::ReadyState::Open)).await;
+    }
     Ok(WsStream::new(io, conn, handshake, settings))
 }
 

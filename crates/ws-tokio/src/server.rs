@@ -250,7 +250,6 @@ where
             io.flush().await.map_err(crate::tls::stream_error)?;
             if let Some(tap) = tap {
                 tap.report(TapKind::ResponseSent { raw }).await;
-                tap.report(TapKind::State(ws_proto::ReadyState::Open)).await;
             }
             // A fault in frames that arrived with the request: the close frame is queued
             // and the driver sends it.
@@ -287,6 +286,11 @@ where
         local_addr,
         peer_addr,
     };
+    if let Some(tap) = tap {
+        tap.report(TapKind::Opened(Box::new(handshake.clone())))
+            .await;
+        tap.report(TapKind::State(ws_proto::ReadyState::Open)).await;
+    }
     let settings = Settings {
         close_timeout: options.close_timeout,
         channel_capacity: options.channel_capacity,

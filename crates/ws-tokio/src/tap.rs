@@ -135,6 +135,11 @@ pub enum TapKind {
         /// The bytes written.
         raw: Bytes,
     },
+    /// The connection is open: what the opening handshake settled (the request and the 101,
+    /// subprotocol, extensions, permessage-deflate parameters, TLS, addresses), reported
+    /// just before [`State`](Self::State)`(Open)`, so that a reader need not work any of it
+    /// out again from the headers.
+    Opened(Box<crate::HandshakeInfo>),
     /// The opening handshake failed.
     HandshakeFailed {
         /// In plain words.

@@ -151,9 +151,15 @@ where
             let mut head = Vec::with_capacity(256);
             handshake::write_response(response, &mut head);
             tap.report(TapKind::ResponseSent { raw: head.into() }).await;
+        }
+        let tap = raw.tap.clone();
+        let ws = WsStream::from_raw(TokioIo::new(upgraded), Role::Server, negotiated, raw)?;
+        if let Some(tap) = tap {
+            tap.report(TapKind::Opened(Box::new(ws.handshake().clone())))
+                .await;
             tap.report(TapKind::State(ReadyState::Open)).await;
         }
-        WsStream::from_raw(TokioIo::new(upgraded), Role::Server, negotiated, raw)
+        Ok(ws)
     };
     let future = UpgradeFut {
         inner: Box::pin(future),

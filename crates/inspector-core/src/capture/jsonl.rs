@@ -290,6 +290,27 @@ mod tests {
                 reason: "bye".into(),
             })),
             TapKind::Error("something in plain words".into()),
+            TapKind::Opened(Box::new(ws_tokio::HandshakeInfo {
+                request: ws_tokio::ws_proto::http::Request::builder()
+                    .uri("ws://127.0.0.1:9/chat")
+                    .header("sec-websocket-protocol", "chat")
+                    .body(())
+                    .unwrap(),
+                response: ws_tokio::ws_proto::http::Response::builder()
+                    .status(101)
+                    .header("sec-websocket-protocol", "chat")
+                    .body(())
+                    .unwrap(),
+                protocol: Some("chat".into()),
+                extensions: vec!["permessage-deflate; server_no_context_takeover".into()],
+                deflate: ws_tokio::ws_proto::DeflateParams::parse_response(
+                    "permessage-deflate; server_no_context_takeover",
+                )
+                .ok(),
+                tls: None,
+                local_addr: "127.0.0.1:5000".parse().ok(),
+                peer_addr: "127.0.0.1:9".parse().ok(),
+            })),
             TapKind::HandshakeFailed {
                 reason: "refused".into(),
                 response: Some(Box::new(refused)),

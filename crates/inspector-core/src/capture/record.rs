@@ -94,6 +94,8 @@ pub enum Record {
     Frame(FrameRecord),
     /// The plain (inflated) content of a compressed message received.
     Inflated(MessageRecord),
+    /// The connection opened: what the handshake settled.
+    Opened(OpenedRecord),
     /// The connection ended.
     Closed {
         /// The connection close code (1005 without a code, 1006 if lost).
@@ -305,6 +307,7 @@ impl Record {
             },
             TapKind::Frame(frame) => Self::Frame(FrameRecord::from_frame(frame)),
             TapKind::Inflated(message) => Self::Inflated(MessageRecord::from_message(message)),
+            TapKind::Opened(info) => Self::Opened(OpenedRecord::from_info(info)),
             TapKind::Closed {
                 code,
                 reason,
@@ -372,6 +375,7 @@ impl Record {
             },
             Self::Frame(frame) => TapKind::Frame(frame.to_frame()),
             Self::Inflated(message) => TapKind::Inflated(message.to_message()),
+            Self::Opened(opened) => TapKind::Opened(Box::new(opened.to_info()?)),
             Self::Closed {
                 code,
                 reason,
@@ -594,4 +598,63 @@ fn parse_version(text: &str) -> Result<http::Version, String> {
         "HTTP/3.0" => http::Version::HTTP_3,
         other => return Err(format!("{other:?} is not an HTTP version")),
     })
+}
+
+/// What an opening handshake settled ([`ws_tokio::HandshakeInfo`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenedRecord {
+    /// The request, as sent (client) or received (server).
+    pub request: RequestHead,
+    /// The 101 response, as received (client) or sent (server).
+    pub response: ResponseHead,
+    /// The agreed subprotocol.
+    pub protocol: Option<String>,
+    /// The agreed extensions, each a full header element.
+    pub extensions: Vec<String>,
+    /// The permessage-deflate parameters agreed, as their header element.
+    pub deflate: Option<String>,
+    /// The TLS session, for wss.
+    pub tls: Option<TlsRecord>,
+    /// Our address.
+    pub local: Option<std::net::SocketAddr>,
+    /// The peer's address.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+impl OpenedRecord {
+    /// The record of `info`.
+    pub fn from_info(info: &ws_tokio::HandshakeInfo) -> Self {
+        Self {
+            request: RequestHead::of(&info.request),
+            response: ResponseHead::of(&info.response),
+            protocol: info.protocol.clone(),
+            extensions: info.extensions.clone(),
+            deflate: info.deflate.map(|d| d.to_string()),
+            tls: info.tls.as_ref().map(TlsRecord::from_info),
+            local: info.local_addr,
+            peer: info.peer_addr,
+        }
+    }
+
+    /// The handshake facts this record holds; errors on a head or deflate element no
+    /// transport could have reported.
+    pub fn to_info(&self) -> Result<ws_tokio::HandshakeInfo, String> {
+        let deflate = match &self.deflate {
+            Some(element) => Some(
+                ws_tokio::ws_proto::DeflateParams::parse_response(element)
+                    .map_err(|e| format!("permessage-deflate {element:?}: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(ws_tokio::HandshakeInfo {
+            request: self.request.to_request()?,
+            response: self.response.to_response()?,
+            protocol: self.protocol.clone(),
+            extensions: self.extensions.clone(),
+            deflate,
+            tls: self.tls.as_ref().map(TlsRecord::to_info),
+            local_addr: self.local,
+            peer_addr: self.peer,
+        })
+    }
 }

@@ -273,20 +273,13 @@ impl SessionState {
                 self.handshake.request = Some((*request, raw));
             }
             TapKind::ResponseReceived { response, raw } => {
-                let headers = response.headers();
-                self.handshake.protocol = headers
-                    .get("sec-websocket-protocol")
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| v.trim().to_owned());
-                self.handshake.extensions = headers
-                    .get_all("sec-websocket-extensions")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(','))
-                    .map(|v| v.trim().to_owned())
-                    .filter(|v| !v.is_empty())
-                    .collect();
                 self.handshake.response = Some((*response, raw));
+            }
+            // What the handshake settled, as the transport knows it: nothing is re-parsed.
+            TapKind::Opened(info) => {
+                self.handshake.protocol.clone_from(&info.protocol);
+                self.handshake.extensions.clone_from(&info.extensions);
+                self.handshake.deflate = info.deflate;
             }
             TapKind::HandshakeFailed {
                 reason,
@@ -558,23 +551,25 @@ mod tests {
     }
 
     #[test]
-    fn the_handshake_gives_the_protocol_and_extensions_of_the_open_event() {
+    fn the_opened_report_gives_the_protocol_and_extensions_of_the_open_event() {
         let mut state = SessionState::new("ws://x/", None);
-        let response = Response::builder()
-            .status(101)
-            .header("sec-websocket-protocol", " chat ")
-            .header("sec-websocket-extensions", "permessage-deflate, x-other")
-            .body(())
-            .unwrap();
-        state.apply(report(TapKind::ResponseReceived {
-            response: Box::new(response),
-            raw: Bytes::new(),
-        }));
+        let info = ws_tokio::HandshakeInfo {
+            request: ws_tokio::ws_proto::http::Request::new(()),
+            response: Response::builder().status(101).body(()).unwrap(),
+            protocol: Some("chat".to_owned()),
+            extensions: vec!["permessage-deflate".to_owned()],
+            deflate: Some(ws_tokio::ws_proto::DeflateParams::default()),
+            tls: None,
+            local_addr: None,
+            peer_addr: None,
+        };
+        state.apply(report(TapKind::Opened(Box::new(info))));
         state.apply(report(TapKind::State(ReadyState::Open)));
         assert_eq!(state.handshake.protocol.as_deref(), Some("chat"));
-        assert_eq!(
-            state.handshake.extensions,
-            ["permessage-deflate", "x-other"]
+        assert_eq!(state.handshake.extensions, ["permessage-deflate"]);
+        assert!(
+            state.handshake.deflate.is_some(),
+            "from the report, not a race"
         );
         let last = state.log.iter().last().map(|e| e.item);
         assert!(

@@ -132,8 +132,8 @@ pub(super) async fn run_session(
         // handles are made for that.
         Some(Ok(ws)) => ws.into_driven(),
     };
+    // The handshake facts reach the state through the tap's `Opened` report.
     let compressing = ws.handshake.deflate.is_some();
-    lock(&shared).handshake.deflate = ws.handshake.deflate;
     let (sender, mut receiver) = ws.split();
     // Read messages in a task of their own: a full message channel must never stop a send
     // below from completing (the driver would wait for us while we wait for it). The tap
