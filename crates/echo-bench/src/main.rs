@@ -18,7 +18,6 @@ mod memory;
 mod report;
 mod servers;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -282,14 +281,7 @@ fn measure(exe: &std::path::Path, m: &Matrix, server: Impl, shape: Shape) -> Res
         .spawn()?;
     let pid = child.id();
     let result = (|| {
-        let stdout = child.stdout.take().ok_or("server stdout not captured")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let addr = line
-            .trim()
-            .strip_prefix("LISTENING ")
-            .ok_or_else(|| format!("server said {line:?}"))?
-            .to_owned();
+        let addr = servers::listening_addr(&mut child)?;
         let max_msgs = m
             .max_msgs
             .min((8u64 << 30) / shape.size.max(1) as u64)

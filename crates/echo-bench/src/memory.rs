@@ -16,7 +16,6 @@
 //! memory that the allocator keeps is not. It is a property of the whole process (runtime,
 //! allocator, buffers), which is what a user pays.
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -122,14 +121,7 @@ impl Spawned {
             .args(["--max-message", &limit.to_string()])
             .stdout(Stdio::piped())
             .spawn()?;
-        let stdout = child.stdout.take().ok_or("server stdout not captured")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let addr = line
-            .trim()
-            .strip_prefix("LISTENING ")
-            .ok_or_else(|| format!("server said {line:?}"))?
-            .to_owned();
+        let addr = crate::servers::listening_addr(&mut child)?;
         Ok(Self {
             child,
             url: format!("ws://{addr}/"),

@@ -98,6 +98,23 @@ pub fn run(
     })
 }
 
+/// The address a server process started with `echo-bench server` announced on its stdout
+/// (its `LISTENING <addr>` line).
+pub fn listening_addr(
+    child: &mut std::process::Child,
+) -> Result<String, Box<dyn std::error::Error>> {
+    use std::io::BufRead as _;
+
+    let stdout = child.stdout.take().ok_or("server stdout not captured")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    Ok(line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .ok_or_else(|| format!("server said {line:?}"))?
+        .to_owned())
+}
+
 fn announce(addr: SocketAddr) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "LISTENING {addr}")?;
