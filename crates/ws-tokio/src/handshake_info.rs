@@ -27,4 +27,3 @@ pub struct HandshakeInfo {
     /// The peer's address (the proxy's, behind a proxy).
     pub peer_addr: Option<SocketAddr>,
 }
-

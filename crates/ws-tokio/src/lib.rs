@@ -4,7 +4,9 @@
 //!
 //! [`connect`], [`accept`] and [`Incoming::upgrade`] give a [`WsStream`]: the connection
 //! the task that owns it drives — `recv` reads and answers pings, `send` writes, with no
-//! hand-off to another task, the fastest way to run a connection (see [`stream`]).
+//! hand-off to another task, the fastest way to run a connection (see [`stream`]). It is a
+//! `futures` `Stream` and `Sink`, and splits into a [`ReadHalf`] and a [`WriteHalf`] for two
+//! tasks ([`WsStream::into_split`]; see [`split`]).
 //! [`WsStream::into_driven`] hands it to a task of its own and gives a cloneable [`Sender`]
 //! and a [`Receiver`], for programs that must keep reading while they are busy elsewhere
 //! (see [`driver`]).
@@ -53,6 +55,8 @@ mod message;
 pub mod proxy;
 mod raw;
 mod server;
+mod sink;
+pub mod split;
 pub mod stream;
 pub mod tap;
 pub mod tls;
@@ -68,6 +72,7 @@ pub use proxy::Proxy;
 pub use raw::RawOptions;
 pub use rustls;
 pub use server::{Decision, Incoming, Server, ServerOptions, accept, accept_stream};
+pub use split::{ReadHalf, ReuniteError, WriteHalf};
 pub use stream::{MaybeTlsStream, WsStream};
 pub use tls::{TlsInfo, TlsOptions};
 pub use ws_proto;

@@ -46,4 +46,3 @@ pub enum Outgoing {
     /// A frame exactly as given (any bits, opcode and mask): for testing peers.
     Raw(FrameHeader, Bytes),
 }
-

@@ -311,7 +311,7 @@ async fn a_tap_sees_the_upgrade_then_the_frames() {
     ws.send(TMessage::text("seen")).await.unwrap();
     assert_eq!(next(&mut ws).await, TMessage::text("seen"));
     let mut kinds = Vec::new();
-    while kinds.len() < 4 {
+    while kinds.len() < 5 {
         let report = tokio::time::timeout(LIMIT, reports.recv())
             .await
             .unwrap()
@@ -331,11 +331,15 @@ async fn a_tap_sees_the_upgrade_then_the_frames() {
         }
         other => panic!("expected the response second, got {other:?}"),
     }
+    match &kinds[2] {
+        TapKind::Opened(info) => assert_eq!(info.response.status().as_u16(), 101),
+        other => panic!("expected what the handshake settled third, got {other:?}"),
+    }
     assert!(
-        matches!(kinds[2], TapKind::State(ReadyState::Open)),
+        matches!(kinds[3], TapKind::State(ReadyState::Open)),
         "{kinds:?}"
     );
-    match &kinds[3] {
+    match &kinds[4] {
         TapKind::Frame(frame) => assert_eq!(&frame.payload[..], b"seen"),
         other => panic!("expected the text frame, got {other:?}"),
     }
