@@ -117,6 +117,12 @@ use crate::tap::{Tap, TapKind};
 /// Room reserved in the engine's input buffer before each read.
 pub(crate) const READ_ROOM: usize = 16 * 1024;
 
+/// Room asked for when no input is buffered: what an idle connection's read buffer costs.
+const IDLE_ROOM: usize = 512;
+
+/// An empty input buffer with more capacity than this (left by a large message) is let go.
+const SHRINK_ABOVE: usize = 256 * 1024;
+
 /// Binary messages at least this large are written from the caller's buffer instead of
 /// being copied into the engine's output.
 pub(crate) const SHARED_MIN: usize = 8 * 1024;
@@ -213,6 +219,9 @@ pub struct WsStream<S> {
     /// Tasks that polled the `futures` traits and wait for a write to finish (see
     /// [`share_write_wakeups`](Self::share_write_wakeups)).
     write_waiters: Vec<Waker>,
+    /// The last read filled the room asked for: more is likely waiting (see
+    /// [`read_room`](Self::read_room)).
+    read_filled: bool,
     end: End,
 }
 
@@ -245,6 +254,7 @@ where
             reports: Vec::new(),
             reporting: None,
             ready: None,
+            read_filled: false,
             close_timer: None,
             write_waiters: Vec::new(),
             end: End::Running,
@@ -326,7 +336,8 @@ where
                 let timer = tokio::time::sleep(self.settings.close_timeout);
                 self.close_timer = Some(Box::pin(timer));
             }
-            let input = self.core.conn_mut().input_buffer(READ_ROOM);
+            let room = self.read_room();
+            let input = self.core.conn_mut().input_buffer(room);
             match pin!(self.io.read_buf(input)).poll(cx) {
                 Poll::Pending => {
                     if let Some(timer) = &mut self.close_timer
@@ -347,7 +358,8 @@ where
                     };
                     return Poll::Ready(Next::End(result.err().map(Error::from), step));
                 }
-                Poll::Ready(Ok(_)) => {
+                Poll::Ready(Ok(n)) => {
+                    self.read_filled = n >= room;
                     if let Err(e) = self.core.conn_mut().receive_buffered() {
                         return Poll::Ready(self.fault(e));
                     }
@@ -362,6 +374,25 @@ where
                 }
             }
         }
+    }
+
+    /// How much room to ask of the engine's input buffer for the next read. Memory follows
+    /// the traffic: an idle connection, with no input buffered, reads into a small buffer
+    /// ([`IDLE_ROOM`]) and keeps no more; a read that fills its room asks for
+    /// [`READ_ROOM`] next, and a frame being read gets room for all of it (the engine
+    /// reserves that). An empty input buffer grown past [`SHRINK_ABOVE`] by a large message
+    /// is let go — the message handed to the application keeps its own bytes — so a
+    /// connection does not hold a large message's worth of memory once it has passed.
+    fn read_room(&mut self) -> usize {
+        let read_filled = self.read_filled;
+        let input = self.core.conn_mut().input_buffer(0);
+        if !input.is_empty() {
+            return READ_ROOM;
+        }
+        if input.capacity() > SHRINK_ABOVE {
+            *input = BytesMut::new();
+        }
+        if read_filled { READ_ROOM } else { IDLE_ROOM }
     }
 
     /// Whether there is output to write, a report to send or a state change to report.
@@ -585,6 +616,7 @@ where
                 .close_deadline
                 .map(|deadline| Box::pin(tokio::time::sleep_until(deadline))),
             write_waiters: Vec::new(),
+            read_filled: false,
             end: parts.end,
         }
     }
