@@ -95,7 +95,7 @@ pub enum Record {
     /// The plain (inflated) content of a compressed message received.
     Inflated(MessageRecord),
     /// The connection opened: what the handshake settled.
-    Opened(OpenedRecord),
+    Opened(Box<OpenedRecord>),
     /// The connection ended.
     Closed {
         /// The connection close code (1005 without a code, 1006 if lost).
@@ -307,7 +307,7 @@ impl Record {
             },
             TapKind::Frame(frame) => Self::Frame(FrameRecord::from_frame(frame)),
             TapKind::Inflated(message) => Self::Inflated(MessageRecord::from_message(message)),
-            TapKind::Opened(info) => Self::Opened(OpenedRecord::from_info(info)),
+            TapKind::Opened(info) => Self::Opened(Box::new(OpenedRecord::from_info(info))),
             TapKind::Closed {
                 code,
                 reason,
