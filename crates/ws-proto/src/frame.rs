@@ -275,9 +275,9 @@ impl FrameHeader {
 
 /// XORs `data` with the mask `key`, where `data` starts `offset` bytes into the payload.
 ///
-/// Masking is its own inverse, so this both masks and unmasks. It works sixteen bytes at a time
-/// with unaligned loads (no `unsafe`; the loop vectorises), then one 8-byte and one 4-byte word
-/// and at most three single bytes; [`apply_mask_bytewise`] is the reference it is tested
+/// Masking is its own inverse, so this both masks and unmasks. It works eight bytes at a time
+/// (no `unsafe`; the compiler vectorises the loop), then at most one 4-byte word and three
+/// single bytes; [`apply_mask_bytewise`] is the reference it is tested
 /// against at every alignment, length and offset.
 #[inline]
 pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {

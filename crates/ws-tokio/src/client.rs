@@ -103,7 +103,7 @@ pub struct ConnectOptions {
     pub config: Config,
     /// Where to report everything; `None` costs nothing.
     pub tap: Option<Tap>,
-    /// Capacity of the message and command channels.
+    /// Capacity of the task-driven handles' message channel ([`WsStream::into_driven`]).
     pub channel_capacity: usize,
 }
 

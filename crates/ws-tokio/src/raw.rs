@@ -38,7 +38,7 @@ pub struct RawOptions {
     /// Where to report frames, state changes and the close. The opening handshake happened
     /// elsewhere, so nothing is reported about it.
     pub tap: Option<Tap>,
-    /// Capacity of the message and command channels of the task-driven handles, if the
+    /// Capacity of the message channel of the task-driven handles, if the
     /// connection is turned into them ([`WsStream::into_driven`]; default 256).
     pub channel_capacity: usize,
     /// The upgrade request, for [`HandshakeInfo::request`] (default: an empty `GET /`).

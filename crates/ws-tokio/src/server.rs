@@ -83,7 +83,7 @@ pub struct ServerOptions {
     pub close_timeout: Duration,
     /// Where to report everything.
     pub tap: Option<Tap>,
-    /// Capacity of the message and command channels.
+    /// Capacity of the task-driven handles' message channel ([`WsStream::into_driven`]).
     pub channel_capacity: usize,
 }
 

@@ -9,12 +9,12 @@ use ws_tokio::tap::Initiator;
 
 use super::preview::{Preview, looks_like_text, preview_bytes};
 
-/// One logged item with its times, as [`LogStore::get`] makes it (it borrows the payload
+/// One logged item with its times, as [`LogStore::get`](super::LogStore::get) makes it (it borrows the payload
 /// from the store).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry<'a> {
     /// The global index: 0 for the first entry ever pushed, counting on across eviction and
-    /// [`LogStore::clear`].
+    /// [`LogStore::clear`](super::LogStore::clear).
     pub index: u64,
     /// Wall-clock time (nanosecond precision).
     pub time: SystemTime,
@@ -41,7 +41,7 @@ pub struct FrameEntry<'a> {
     /// The header as on the wire; `payload_len` is the full length even when the payload
     /// was truncated.
     pub header: FrameHeader,
-    /// The payload, unmasked, at most [`LogStore::max_payload`] bytes of it (as on the wire:
+    /// The payload, unmasked, at most [`LogStore::max_payload`](super::LogStore::max_payload) bytes of it (as on the wire:
     /// compressed, for a frame of a compressed message).
     pub payload: &'a [u8],
     /// For a frame of a compressed message (permessage-deflate), its payload size after
@@ -50,7 +50,7 @@ pub struct FrameEntry<'a> {
     /// For a frame of a compressed message, the plain content of the whole message once
     /// its last frame is logged: (the bytes kept, the full length).
     pub plain: Option<(&'a [u8], usize)>,
-    /// The payload was kept whole at first, then trimmed to its first [`TRIMMED_KEEP`]
+    /// The payload was kept whole at first, then trimmed to its first [`TRIMMED_KEEP`](super::TRIMMED_KEEP)
     /// bytes to keep the log within its budget for large payloads.
     pub trimmed: bool,
     /// The message this frame belongs to: numbered per direction from 1, in the order

@@ -33,7 +33,7 @@ pub struct MessageRow {
 }
 
 /// The log's data messages, each with its fragments grouped (control frames sent between
-/// fragments are not part of a message). Updated incrementally like [`FilteredView`]; rows are
+/// fragments are not part of a message). Updated incrementally like [`FilteredView`](super::FilteredView); rows are
 /// dropped, oldest first, once all their frames are evicted.
 #[derive(Default)]
 pub struct MessageView {

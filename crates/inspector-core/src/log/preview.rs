@@ -22,7 +22,7 @@ pub(super) fn looks_like_text(payload: &[u8]) -> bool {
     true
 }
 
-/// A one-line preview of a message's content (see [`FrameEntry::preview`]): text when it
+/// A one-line preview of a message's content (see [`FrameEntry::preview`](super::FrameEntry::preview)): text when it
 /// reads as text, else hex; `…` when it did not fit or `cut` says part of it is missing.
 pub fn preview_bytes(data: &[u8], cut: bool, max_chars: usize) -> String {
     let mut out = Preview::new(max_chars);

@@ -46,10 +46,10 @@ impl Session {
     /// Sends `messages` small text messages to an echo server as fast as it answers, for the
     /// ingest benchmark's `--echo` mode; progress shows in [`SessionState::traffic`].
     ///
-    /// At most a few thousand messages are queued or unanswered at any time. Queued commands
-    /// would only inflate memory; and unanswered ones would let both peers' TCP buffers fill
-    /// up: a ws-tokio driver does not read while it waits to write, so two of them streaming at
-    /// each other without limit can end up both waiting to write, for ever.
+    /// At most a few thousand messages are queued or unanswered at any time: queued commands
+    /// would only inflate memory, and what is measured is the log's ingest, not how deep the
+    /// peers' TCP buffers are. (The task-driven connection keeps reading while it waits to
+    /// write, so unanswered messages could not stall it; they would only pile up.)
     pub fn flood(&self, tasks: &Tasks, messages: u64) {
         const BATCH: u64 = 1000;
         let commands = self.commands.clone();

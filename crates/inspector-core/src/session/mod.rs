@@ -10,7 +10,7 @@
 //!
 //! Files: [`state`] the state and its `apply`; `handle` the UI's [`Session`]; `task` the
 //! drain and session tasks; `runtime` [`Net`]; `tasks` [`Tasks`]; `echo` the local echo
-//! server; [`explain`] errors in plain words.
+//! server; [`explain`](mod@explain) errors in plain words.
 
 mod echo;
 pub mod explain;
