@@ -294,8 +294,7 @@ async fn establish(
         .await;
     }
 
-    let mut config = options.config.clone();
-    config.report_frames |= tap.is_some();
+    let config = crate::raw::engine_config(&options.config, tap);
     let settings = Settings {
         close_timeout: timeouts.close,
         channel_capacity: options.channel_capacity,
