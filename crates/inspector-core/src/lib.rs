@@ -17,9 +17,11 @@
 
 pub mod bench_support;
 pub mod capture;
+pub mod hex;
 pub mod log;
 pub mod notify;
 pub mod profiles;
+pub mod relay;
 pub mod session;
 pub mod url;
 

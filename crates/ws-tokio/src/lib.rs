@@ -71,7 +71,9 @@ pub use message::{Message, Outgoing};
 pub use proxy::Proxy;
 pub use raw::RawOptions;
 pub use rustls;
-pub use server::{Decision, Incoming, Server, ServerOptions, accept, accept_stream};
+pub use server::{
+    Decision, Incoming, Server, ServerOptions, accept, accept_deciding_later, accept_stream,
+};
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
 pub use stream::{MaybeTlsStream, WsStream};
 pub use tls::{TlsInfo, TlsOptions};

@@ -156,6 +156,21 @@ pub async fn accept<F>(
 where
     F: FnOnce(&UpgradeRequest) -> Decision,
 {
+    accept_deciding_later(tcp, options, |request| std::future::ready(decide(request))).await
+}
+
+/// [`accept`], with a decision that may take time: `decide` sees the checked request and
+/// returns a future of the [`Decision`] — a relay connects upstream first and answers the
+/// client with what the server answered. The handshake timeout does not run while it waits.
+pub async fn accept_deciding_later<F, Fut>(
+    tcp: TcpStream,
+    options: &ServerOptions,
+    decide: F,
+) -> Result<WsStream<MaybeTlsStream>, Error>
+where
+    F: FnOnce(&UpgradeRequest) -> Fut,
+    Fut: Future<Output = Decision>,
+{
     let _ = tcp.set_nodelay(true);
     let local_addr = tcp.local_addr().ok();
     let peer_addr = tcp.peer_addr().ok();
@@ -180,11 +195,11 @@ where
                     .await;
             }
             let stream = MaybeTlsStream::Tls(Box::new(stream.into()));
-            accept_stream(stream, options, Some(info), local_addr, peer_addr, decide).await
+            upgrade_stream(stream, options, Some(info), local_addr, peer_addr, decide).await
         }
         None => {
             let stream = MaybeTlsStream::Plain(tcp);
-            accept_stream(stream, options, None, local_addr, peer_addr, decide).await
+            upgrade_stream(stream, options, None, local_addr, peer_addr, decide).await
         }
     }
 }
@@ -192,7 +207,7 @@ where
 /// Upgrades any stream (already through TLS, if any): the server side of the opening
 /// handshake on `io`, then the connection as a [`WsStream`].
 pub async fn accept_stream<S, F>(
-    mut io: S,
+    io: S,
     options: &ServerOptions,
     tls: Option<TlsInfo>,
     local_addr: Option<SocketAddr>,
@@ -202,6 +217,24 @@ pub async fn accept_stream<S, F>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&UpgradeRequest) -> Decision,
+{
+    let decide = |request: &UpgradeRequest| std::future::ready(decide(request));
+    upgrade_stream(io, options, tls, local_addr, peer_addr, decide).await
+}
+
+/// The server side of the opening handshake on `io`, with a decision that may take time.
+async fn upgrade_stream<S, F, Fut>(
+    mut io: S,
+    options: &ServerOptions,
+    tls: Option<TlsInfo>,
+    local_addr: Option<SocketAddr>,
+    peer_addr: Option<SocketAddr>,
+    decide: F,
+) -> Result<WsStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&UpgradeRequest) -> Fut,
+    Fut: Future<Output = Decision>,
 {
     let tap = options.tap.as_ref();
     let mut conn = Connection::server(crate::raw::engine_config(&options.config, tap));
@@ -234,7 +267,7 @@ where
         })
         .await;
     }
-    let response = match decide(&requested.upgrade) {
+    let response = match decide(&requested.upgrade).await {
         Decision::Accept { protocol, headers } => {
             let response = accept_answer(
                 &requested.upgrade,
@@ -377,5 +410,18 @@ impl Incoming {
         F: FnOnce(&UpgradeRequest) -> Decision,
     {
         accept(self.tcp, &self.options, decide).await
+    }
+
+    /// [`upgrade`](Self::upgrade) with a decision that may take time (see
+    /// [`accept_deciding_later`]).
+    pub async fn upgrade_deciding_later<F, Fut>(
+        self,
+        decide: F,
+    ) -> Result<WsStream<MaybeTlsStream>, Error>
+    where
+        F: FnOnce(&UpgradeRequest) -> Fut,
+        Fut: Future<Output = Decision>,
+    {
+        accept_deciding_later(self.tcp, &self.options, decide).await
     }
 }

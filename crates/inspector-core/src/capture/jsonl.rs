@@ -7,7 +7,7 @@ use std::io::{self, BufRead, Write};
 use ws_tokio::tap::TapEvent;
 
 use super::VERSION;
-use super::record::CaptureLine;
+use super::record::{CaptureLine, Leg};
 
 /// Writes tap reports as JSON lines.
 #[derive(Debug)]
@@ -30,8 +30,19 @@ impl<W: Write> JsonlWriter<W> {
     /// Writes one tap report; a kind of report this version does not know is skipped and
     /// counted in [`skipped`](Self::skipped).
     pub fn write_event(&mut self, event: &TapEvent) -> io::Result<()> {
+        self.write_event_of(event, None, None)
+    }
+
+    /// Writes one tap report of connection `conn` (a listener's or relay's client) on relay
+    /// leg `leg`; see [`write_event`](Self::write_event).
+    pub fn write_event_of(
+        &mut self,
+        event: &TapEvent,
+        conn: Option<u64>,
+        leg: Option<Leg>,
+    ) -> io::Result<()> {
         match CaptureLine::from_tap(event) {
-            Some(line) => self.write_line(&line),
+            Some(line) => self.write_line(&line.with_conn(conn).with_leg(leg)),
             None => {
                 self.skipped += 1;
                 Ok(())
@@ -56,6 +67,12 @@ impl<W: Write> JsonlWriter<W> {
     /// Reports skipped because this version does not know their kind.
     pub fn skipped(&self) -> u64 {
         self.skipped
+    }
+
+    /// Flushes the output (a recording flushes whenever it has caught up, so that a crash
+    /// loses only what was still in the buffer).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     /// Flushes and returns the output.
@@ -370,6 +387,8 @@ mod tests {
         let frame = text.lines().find(|l| l.contains("\"frame\"")).unwrap();
         let value: serde_json::Value = serde_json::from_str(frame).unwrap();
         assert_eq!(value["v"], 1);
+        assert_eq!(value["time"], "2023-11-14T22:13:20.123456797Z");
+        assert!(value.get("conn").is_none() && value.get("leg").is_none());
         let record = &value["record"];
         assert_eq!(record["kind"], "frame");
         assert_eq!(record["mask"], "37fa213d");

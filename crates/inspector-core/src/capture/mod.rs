@@ -19,8 +19,8 @@ pub mod record;
 
 pub use jsonl::{JsonlReader, JsonlWriter, ReadError};
 pub use record::{
-    CaptureLine, CertificateRecord, FrameRecord, MessageRecord, Record, RequestHead, ResponseHead,
-    TlsRecord,
+    CaptureLine, CertificateRecord, FrameRecord, InitiatorRecord, Leg, MessageRecord, OpenedRecord,
+    Record, RequestHead, ResponseHead, TlsRecord,
 };
 
 /// The version of the format this crate writes (and the newest it reads).

@@ -22,12 +22,43 @@ use super::encoding::{base64_bytes, base64_option, mask_hex};
 pub struct CaptureLine {
     /// The format version ([`VERSION`] when written by this crate).
     pub v: u32,
+    /// Wall-clock time, RFC 3339 in UTC with nanoseconds, for people and `jq`; the same
+    /// instant as [`time_ns`](Self::time_ns), which is what a reader uses.
+    #[serde(default)]
+    pub time: String,
     /// Wall-clock time, nanoseconds since the Unix epoch.
     pub time_ns: u64,
     /// Monotonic time since the connection's tap was created, in nanoseconds.
     pub elapsed_ns: u64,
+    /// Which connection, when a capture holds several (the clients of a listener or a
+    /// relay, numbered from 1 in the order they connected); absent for one connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn: Option<u64>,
+    /// Which leg of a relay; absent outside a relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leg: Option<Leg>,
     /// What happened.
     pub record: Record,
+}
+
+/// The two legs of a relay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leg {
+    /// Between the client and the relay (the relay is the server here).
+    Client,
+    /// Between the relay and the server it forwards to (the relay is the client here).
+    Server,
+}
+
+impl Leg {
+    /// `client` or `server`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Server => "server",
+        }
+    }
 }
 
 /// What a [`CaptureLine`] records: one [`TapKind`], with every byte it carried.
@@ -251,12 +282,28 @@ impl CaptureLine {
     /// The line for a tap report; `None` for a kind of report this version does not know
     /// (the tap's report kinds are `#[non_exhaustive]`).
     pub fn from_tap(event: &TapEvent) -> Option<Self> {
+        let time_ns = unix_nanos(event.time);
         Some(Self {
             v: VERSION,
-            time_ns: unix_nanos(event.time),
+            time: rfc3339(time_ns),
+            time_ns,
             elapsed_ns: u64::try_from(event.elapsed.as_nanos()).unwrap_or(u64::MAX),
+            conn: None,
+            leg: None,
             record: Record::from_tap(&event.kind)?,
         })
+    }
+
+    /// The line with its connection number set.
+    pub fn with_conn(mut self, conn: Option<u64>) -> Self {
+        self.conn = conn;
+        self
+    }
+
+    /// The line with its relay leg set.
+    pub fn with_leg(mut self, leg: Option<Leg>) -> Self {
+        self.leg = leg;
+        self
     }
 
     /// The tap report this line records. Errors (in plain words) when the line holds
@@ -565,6 +612,12 @@ impl TlsRecord {
                 .collect(),
         }
     }
+}
+
+/// `time_ns` as RFC 3339 in UTC with nanoseconds, `2026-12-01T12:00:00.123456789Z`.
+fn rfc3339(time_ns: u64) -> String {
+    let time = UNIX_EPOCH + Duration::from_nanos(time_ns);
+    humantime::format_rfc3339_nanos(time).to_string()
 }
 
 /// Nanoseconds since the Unix epoch (0 before it, the largest value after year 2554).

@@ -1,0 +1,249 @@
+//! The command line, as clap derive types: one struct per subcommand, the shared groups of
+//! flags (handshake, sending, ending, output) flattened into them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit statuses, shown at the end of `--help`.
+const EXIT_STATUSES: &str = "\
+Exit status:
+  0  closed cleanly (1000, or the code given to --close), or every --expect matched
+  1  connection, TLS or protocol failure, or an abnormal close (the reason on stderr)
+  2  usage error (a bad flag, URL, header, profile or file)
+  3  the server refused the upgrade (its status line, headers and body are printed)
+  4  an --expect was not met within --timeout-expect";
+
+/// wsi: the command line for WebSockets.
+///
+/// Connects, listens and relays with the ws-inspector engine: every frame both ways with
+/// `-v`, every frame and event as JSON lines with `--jsonl`, close codes and handshake
+/// failures in plain words, and exit statuses a CI job can rely on.
+#[derive(Debug, Parser)]
+#[command(name = "wsi", version, after_help = EXIT_STATUSES, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// A client: stdin lines are sent as text messages, received text goes to stdout.
+    #[command(after_help = EXIT_STATUSES)]
+    Connect(ConnectArgs),
+    /// A server on ADDR (e.g. 127.0.0.1:9000): accepts clients until Ctrl-C.
+    #[command(after_help = EXIT_STATUSES)]
+    Listen(ListenArgs),
+    /// Accepts clients on ADDR and forwards each to URL; both legs logged.
+    #[command(after_help = EXIT_STATUSES)]
+    Relay(RelayArgs),
+}
+
+/// `wsi connect URL`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The ws:// or wss:// URL (a --profile's URL when omitted).
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub handshake: HandshakeArgs,
+    #[command(flatten)]
+    pub send: SendArgs,
+    #[command(flatten)]
+    pub end: EndArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wsi listen ADDR`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// The address to listen on, such as 127.0.0.1:9000 (port 0: any free port).
+    pub addr: String,
+    /// Echo every message back to the client that sent it.
+    #[arg(long)]
+    pub echo: bool,
+    /// Send this text to each client when it connects (repeatable, in order).
+    #[arg(long = "send", value_name = "TEXT")]
+    pub send: Vec<String>,
+    /// Choose this subprotocol when a client offers it (repeatable, most preferred first).
+    #[arg(short = 'p', long = "protocol", value_name = "NAME")]
+    pub protocols: Vec<String>,
+    /// Accept permessage-deflate when a client offers it.
+    #[arg(long)]
+    pub compress: bool,
+    #[command(flatten)]
+    pub tls: ServerTlsArgs,
+    /// Exit after the first client leaves.
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds allowed for the close handshake before the TCP connection is dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub close_timeout: f64,
+    /// The largest message accepted, in bytes (larger: closed with 1009).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_message: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wsi relay ADDR URL`.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// The address to accept clients on, such as 127.0.0.1:9000.
+    pub addr: String,
+    /// Where to forward each client: a ws:// or wss:// URL; the client's path and query
+    /// are appended to its path.
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub handshake: HandshakeArgs,
+    #[command(flatten)]
+    pub tls: ServerTlsArgs,
+    /// Exit after the first client leaves.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How to open a client connection (connect, and the upstream leg of relay).
+#[derive(Debug, Args)]
+pub struct HandshakeArgs {
+    /// An extra request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", num_args = 1)]
+    pub headers: Vec<String>,
+    /// The Origin header.
+    #[arg(long, value_name = "URL")]
+    pub origin: Option<String>,
+    /// Offer this subprotocol (repeatable, most preferred first).
+    #[arg(short = 'p', long = "protocol", value_name = "NAME", num_args = 1)]
+    pub protocols: Vec<String>,
+    /// Offer permessage-deflate (RFC 7692).
+    #[arg(long)]
+    pub compress: bool,
+    /// A PEM file of CA certificates to trust besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// A PEM client certificate (chain) to present; --key gives its key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Accept any server certificate (testing only; said on stderr).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// An HTTP CONNECT proxy, http://[user:pass@]host:port.
+    #[arg(long, value_name = "URL", conflicts_with = "proxy_env")]
+    pub proxy: Option<String>,
+    /// Use the proxy the environment names (https_proxy, http_proxy, all_proxy, no_proxy).
+    #[arg(long)]
+    pub proxy_env: bool,
+    /// Seconds allowed for each of connect (and the proxy), TLS and the upgrade [default:
+    /// 10, or the profile's].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Seconds allowed for the close handshake before the TCP connection is dropped
+    /// [default: 5, or the profile's].
+    #[arg(long, value_name = "SECS")]
+    pub close_timeout: Option<f64>,
+    /// The largest message accepted, in bytes; larger ones are refused with 1009 [default:
+    /// 64 MiB, or the profile's].
+    #[arg(long, value_name = "BYTES")]
+    pub max_message: Option<usize>,
+    /// Start from this saved inspector profile (its URL, headers, TLS, proxy and timeouts);
+    /// flags override it.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The folder of the inspector's profiles (default: the platform config dir, or
+    /// $WS_INSPECTOR_CONFIG_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// What a client sends.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Send this text message once open (repeatable; --send, --send-hex and --send-file go
+    /// out in the order given).
+    #[arg(long = "send", value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// Send these bytes, written as hex (spaces allowed), as a binary message (repeatable).
+    #[arg(long = "send-hex", value_name = "HEX")]
+    pub hex: Vec<String>,
+    /// Send this file's bytes as one binary message (repeatable).
+    #[arg(long = "send-file", value_name = "PATH")]
+    pub file: Vec<PathBuf>,
+    /// Send stdin's lines as text messages (the default when stdin is not a terminal);
+    /// --no-stdin ignores stdin.
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Send a ping every SECS seconds (-v prints each round-trip time).
+    #[arg(long, value_name = "SECS")]
+    pub ping_interval: Option<f64>,
+    /// Close with CODE (default 1000) and REASON once the sends are done and every
+    /// --expect has matched (or after --wait); waits for the reply up to --close-timeout.
+    #[arg(long, value_name = "CODE[:REASON]", num_args = 0..=1, default_missing_value = "1000")]
+    pub close: Option<String>,
+}
+
+/// When a client stops.
+#[derive(Debug, Args)]
+pub struct EndArgs {
+    /// Stay open this many seconds after the last send, then close.
+    #[arg(long, value_name = "SECS")]
+    pub wait: Option<f64>,
+    /// Exit after N messages received.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// A regular expression that a received text message must match (repeatable: matched
+    /// in the order given, skipping messages in between).
+    #[arg(long = "expect", value_name = "REGEX")]
+    pub expect: Vec<String>,
+    /// Seconds allowed for every --expect to match, from the moment the connection opens.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout_expect: f64,
+}
+
+/// TLS for a server (listen, and the client leg of relay).
+#[derive(Debug, Args)]
+pub struct ServerTlsArgs {
+    /// Serve wss:// with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve wss:// with a certificate made at start for localhost and 127.0.0.1 (its
+    /// SHA-256 fingerprint is printed on stderr).
+    #[arg(long)]
+    pub tls_self_signed: bool,
+}
+
+/// What is printed, and where.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print the handshake, every frame both ways and every lifecycle event on stderr.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Write every frame and event as JSON lines (the capture format) to FILE, `-` for
+    /// stdout (received messages are then not printed there).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// How binary messages are written on stdout.
+    #[arg(long, value_enum, default_value_t = BinaryOutput::Hex)]
+    pub binary: BinaryOutput,
+    /// Print nothing on stdout (still -v and --jsonl).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// How binary messages are written on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BinaryOutput {
+    /// Lowercase hex, one message per line.
+    Hex,
+    /// The bytes as received, with nothing added.
+    Raw,
+}

@@ -1,0 +1,498 @@
+//! `wsi connect`: a client. The connection is split: a reader task receives (printing,
+//! counting and matching what arrives, answering pings, completing the close), while this
+//! task sends — the `--send` list, then stdin's lines, pings — and decides when to close.
+//!
+//! When to close:
+//! - with `--count` or `--expect`: once they are met (then after `--wait`, if given), or when
+//!   `--timeout-expect` runs out (exit 4); stdin's end does not close;
+//! - otherwise with `--wait`: that long after the last send (stdin's end, if stdin is read);
+//! - otherwise with `--close`: once the sends are done;
+//! - otherwise when stdin ends (if it is read), when the peer closes, or on Ctrl-C.
+
+use std::collections::VecDeque;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use ws_tokio::ws_proto::bytes::Bytes;
+use ws_tokio::ws_proto::{CloseCode, CloseFrame};
+use ws_tokio::{Error, MaybeTlsStream, Message, Outgoing, ReadHalf, WriteHalf};
+
+use crate::args::ConnectArgs;
+use crate::client_options;
+use crate::exit::{self, Failure, Status};
+use crate::expect::Goals;
+use crate::output::{Printer, TapSink, wants_tap};
+use crate::sends::Outbound;
+
+/// What the reader tells the sender.
+#[derive(Debug)]
+enum News {
+    /// Every `--count` and `--expect` goal is met.
+    GoalsMet,
+    /// A pong arrived.
+    Pong(Bytes, Instant),
+}
+
+/// How the reader ended.
+#[derive(Debug)]
+struct ReaderEnd {
+    /// `Err` if the connection failed.
+    result: Result<(), Error>,
+    /// The peer's close frame, if one came.
+    peer_close: Option<CloseFrame>,
+    /// The goals, as far as they got.
+    goals: Goals,
+}
+
+/// Runs `wsi connect`.
+pub async fn run(args: ConnectArgs, sends: Vec<Outbound>) -> Status {
+    match connect_and_talk(args, sends).await {
+        Ok(status) => status,
+        Err(failure) => failure.report(),
+    }
+}
+
+async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Status, Failure> {
+    let mut options = client_options::build(&args.handshake, args.url.as_deref())?;
+    let goals = Goals::new(args.end.count, &args.end.expect)?;
+    let close_with = parse_close(args.send.close.as_deref())?;
+    let expect_limit = client_options::secs(args.end.timeout_expect, "--timeout-expect")?;
+    let wait = args
+        .end
+        .wait
+        .map(|w| client_options::secs(w, "--wait"))
+        .transpose()?;
+    let ping_every = args
+        .send
+        .ping_interval
+        .map(|p| client_options::secs(p, "--ping-interval"))
+        .transpose()?;
+    let close_timeout = options.timeouts.close;
+
+    let sink = if wants_tap(&args.output) {
+        let sink = TapSink::open(&args.output).map_err(Failure::usage)?;
+        let (tap, rx) = ws_tokio::tap::channel(4096);
+        options.tap = Some(tap);
+        Some(sink.spawn_single(rx))
+    } else {
+        None
+    };
+    let printer = Printer::new(&args.output);
+    let verbose = args.output.verbose;
+
+    let connected = ws_tokio::connect(options).await;
+    let status = match connected {
+        Err(error) => Err(exit::describe(&error, "connect")),
+        Ok(ws) => {
+            let (read, write) = ws.into_split();
+            let (news_tx, news_rx) = mpsc::unbounded_channel();
+            let has_goals = goals.any();
+            let has_patterns = goals.has_patterns();
+            let reader = tokio::spawn(read_loop(read, printer, goals, news_tx));
+            let plan = Plan {
+                sends,
+                use_stdin: !args.send.no_stdin && !std::io::stdin().is_terminal(),
+                has_goals,
+                has_patterns,
+                expect_limit,
+                wait,
+                close_after_sends: close_with.is_some(),
+                close_with: close_with.unwrap_or((CloseCode::NORMAL, String::new())),
+                ping_every,
+                close_timeout,
+                verbose,
+            };
+            talk(plan, write, reader, news_rx).await
+        }
+    };
+    // The tap's sender went with the connection: the sink ends once it has written all.
+    if let Some(sink) = sink {
+        let _ = tokio::task::spawn_blocking(move || sink.join()).await;
+    }
+    status
+}
+
+/// Everything the sending side needs to know.
+#[derive(Debug)]
+struct Plan {
+    sends: Vec<Outbound>,
+    use_stdin: bool,
+    has_goals: bool,
+    /// `--timeout-expect` applies only to `--expect` (a `--count` alone waits as long as
+    /// the connection lasts).
+    has_patterns: bool,
+    expect_limit: Duration,
+    wait: Option<Duration>,
+    close_after_sends: bool,
+    close_with: (CloseCode, String),
+    ping_every: Option<Duration>,
+    close_timeout: Duration,
+    verbose: bool,
+}
+
+/// Why this side closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Closing {
+    /// Not (yet).
+    No,
+    /// As planned: the sends are done, the goals met, the wait over, stdin ended.
+    Done,
+    /// `--timeout-expect` ran out.
+    Unmet,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+async fn talk(
+    plan: Plan,
+    mut write: WriteHalf<MaybeTlsStream>,
+    mut reader: JoinHandle<ReaderEnd>,
+    mut news: mpsc::UnboundedReceiver<News>,
+) -> Result<Status, Failure> {
+    let opened = Instant::now();
+    let mut closing = Closing::No;
+    let mut goals_met = false;
+
+    for send in plan.sends {
+        if write.send(send.into_outgoing()).await.is_err() {
+            break; // the reader says why
+        }
+    }
+    let mut stdin = plan.use_stdin.then(stdin_lines);
+    let mut sends_done_at = (!plan.use_stdin).then(tokio::time::Instant::now);
+
+    let mut pings = plan.ping_every.map(|every| {
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
+    let mut ping_seq: u64 = 0;
+    let mut pings_out: VecDeque<(u64, Instant)> = VecDeque::new();
+    let expect_deadline = tokio::time::Instant::now() + plan.expect_limit;
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut wait_until: Option<tokio::time::Instant> = None;
+
+    let end = loop {
+        // Is it time to close?
+        if closing == Closing::No {
+            let ready = if plan.has_goals {
+                goals_met && plan.wait.is_none()
+            } else if plan.wait.is_some() {
+                false // the wait timer closes
+            } else {
+                sends_done_at.is_some() && (plan.close_after_sends || plan.use_stdin)
+            };
+            if ready {
+                closing = Closing::Done;
+                close(&mut write, &plan.close_with).await;
+            }
+        }
+        if wait_until.is_none()
+            && let Some(wait) = plan.wait
+        {
+            wait_until = match (plan.has_goals, sends_done_at) {
+                (true, _) if goals_met => Some(tokio::time::Instant::now() + wait),
+                (false, Some(at)) => Some(at + wait),
+                _ => None,
+            };
+        }
+        tokio::select! {
+            end = &mut reader => break end,
+            news = news.recv() => match news {
+                Some(News::GoalsMet) => goals_met = true,
+                Some(News::Pong(data, at)) => {
+                    report_rtt(&data, at, &mut pings_out, plan.verbose);
+                }
+                None => {}
+            },
+            line = next_line(&mut stdin), if stdin.is_some() && closing == Closing::No => {
+                match line {
+                    Some(line) => {
+                        if write.send(Outgoing::Text(line)).await.is_err() {
+                            stdin = None;
+                        }
+                    }
+                    None => {
+                        stdin = None;
+                        sends_done_at = Some(tokio::time::Instant::now());
+                    }
+                }
+            }
+            _ = tick(&mut pings), if pings.is_some() && closing == Closing::No => {
+                ping_seq += 1;
+                pings_out.push_back((ping_seq, Instant::now()));
+                if pings_out.len() > 64 {
+                    pings_out.pop_front();
+                }
+                let _ = write.send(Outgoing::Ping(Bytes::copy_from_slice(&ping_seq.to_be_bytes()))).await;
+            }
+            _ = tokio::time::sleep_until(expect_deadline),
+                if plan.has_patterns && !goals_met && closing == Closing::No => {
+                closing = Closing::Unmet;
+                close(&mut write, &plan.close_with).await;
+            }
+            _ = sleep_until_some(wait_until), if wait_until.is_some() && closing == Closing::No => {
+                closing = Closing::Done;
+                close(&mut write, &plan.close_with).await;
+            }
+            _ = &mut ctrl_c, if closing != Closing::Interrupted => {
+                eprintln!("wsi: interrupted: closing (Ctrl-C again to quit at once)");
+                closing = Closing::Interrupted;
+                close(&mut write, &(CloseCode::NORMAL, "interrupted".to_owned())).await;
+                tokio::spawn(async {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                });
+            }
+        }
+        if closing != Closing::No {
+            // The reader completes the close within the close timeout; wait no longer
+            // than that (and a little).
+            let limit = plan.close_timeout + Duration::from_secs(1);
+            match tokio::time::timeout(limit, &mut reader).await {
+                Ok(end) => break end,
+                Err(_) => {
+                    reader.abort();
+                    return Err(Failure::failed(format!(
+                        "the close handshake did not finish within {:.1} s",
+                        limit.as_secs_f64()
+                    )));
+                }
+            }
+        }
+    };
+    let end = end.map_err(|e| Failure::failed(format!("internal error: the reader task {e}")))?;
+    Ok(outcome(&end, closing, &plan.close_with, opened))
+}
+
+/// The exit status for how the connection ended (the words go to stderr).
+fn outcome(end: &ReaderEnd, closing: Closing, close_with: &(CloseCode, String), opened: Instant) -> Status {
+    if closing == Closing::Unmet || (!end.goals.met() && end.goals.has_patterns()) {
+        return Failure {
+            status: Status::Unmet,
+            message: format!(
+                "not met within {:.1} s of opening: {}",
+                opened.elapsed().as_secs_f64(),
+                end.goals.missing()
+            ),
+        }
+        .report();
+    }
+    let goals_met = end.goals.any() && end.goals.met();
+    match (&end.result, &end.peer_close) {
+        (Err(error), _) if !goals_met => exit::describe(error, "the connection failed").report(),
+        (Err(error), _) => {
+            eprintln!("wsi: every goal was met, then the connection failed: {error}");
+            Status::Ok
+        }
+        (Ok(()), _) if goals_met => Status::Ok,
+        (Ok(()), Some(frame)) => {
+            let code = frame.code_or_no_status();
+            let we_closed = closing != Closing::No;
+            if we_closed || code == CloseCode::NORMAL || code == close_with.0 {
+                Status::Ok
+            } else {
+                Failure::failed(format!(
+                    "the server closed the connection with {code}{}",
+                    if frame.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {:?}", frame.reason)
+                    }
+                ))
+                .report()
+            }
+        }
+        (Ok(()), None) => Failure::failed(format!(
+            "the connection ended without a close frame ({})",
+            CloseCode::ABNORMAL
+        ))
+        .report(),
+    }
+}
+
+/// Receives until the end: prints, counts and matches; tells the sender about met goals and
+/// pongs.
+async fn read_loop(
+    mut read: ReadHalf<MaybeTlsStream>,
+    mut printer: Printer,
+    mut goals: Goals,
+    news: mpsc::UnboundedSender<News>,
+) -> ReaderEnd {
+    use futures_util::FutureExt as _;
+    let mut peer_close = None;
+    let mut told = false;
+    let result = loop {
+        // Flush stdout only when nothing more is waiting: one write per burst.
+        let next = match read.recv().now_or_never() {
+            Some(next) => next,
+            None => {
+                printer.flush();
+                read.recv().await
+            }
+        };
+        let message = match next {
+            None => break Ok(()),
+            Some(Err(e)) => break Err(e),
+            Some(Ok(message)) => message,
+        };
+        let met = match &message {
+            Message::Text(text) => {
+                printer.message(&message);
+                goals.offer(Some(text.as_str()))
+            }
+            Message::Binary(_) => {
+                printer.message(&message);
+                goals.offer(None)
+            }
+            Message::Pong(data) => {
+                let _ = news.send(News::Pong(data.clone(), Instant::now()));
+                false
+            }
+            Message::Ping(_) => false,
+            Message::Close(frame) => {
+                peer_close = Some(frame.clone());
+                false
+            }
+        };
+        if met && !told {
+            told = true;
+            let _ = news.send(News::GoalsMet);
+        }
+    };
+    printer.flush();
+    ReaderEnd {
+        result,
+        peer_close,
+        goals,
+    }
+}
+
+async fn close(write: &mut WriteHalf<MaybeTlsStream>, (code, reason): &(CloseCode, String)) {
+    // A failure here means the connection has ended already; the reader says how.
+    let _ = write.close(Some(*code), reason).await;
+}
+
+fn report_rtt(data: &[u8], at: Instant, out: &mut VecDeque<(u64, Instant)>, verbose: bool) {
+    let Ok(seq) = <[u8; 8]>::try_from(data).map(u64::from_be_bytes) else {
+        return;
+    };
+    if let Some(i) = out.iter().position(|(s, _)| *s == seq) {
+        let (_, sent) = out.remove(i).unwrap_or((seq, at));
+        if verbose {
+            let rtt = at.saturating_duration_since(sent);
+            eprintln!("wsi: ping {seq}: round trip {:.3} ms", rtt.as_secs_f64() * 1e3);
+        }
+    }
+}
+
+/// `--close [CODE[:REASON]]`.
+fn parse_close(value: Option<&str>) -> Result<Option<(CloseCode, String)>, Failure> {
+    let Some(value) = value else { return Ok(None) };
+    let (code, reason) = value.split_once(':').unwrap_or((value, ""));
+    let code: u16 = code.trim().parse().map_err(|_| {
+        Failure::usage(format!(
+            "--close {value:?}: give a close code (1000, 4000–4999, …), optionally :REASON"
+        ))
+    })?;
+    let code = CloseCode::from(code);
+    if !code.is_valid_on_wire() {
+        return Err(Failure::usage(format!(
+            "--close {value:?}: {code} may not be sent in a close frame (RFC 6455 §7.4)"
+        )));
+    }
+    if reason.len() > 123 {
+        return Err(Failure::usage(
+            "--close: the reason may be at most 123 bytes (a close frame's payload is 125)",
+        ));
+    }
+    Ok(Some((code, reason.to_owned())))
+}
+
+/// stdin's lines, read by a task of its own (a line may be any length; `\n` or `\r\n` ends
+/// it; a line that is not UTF-8 is reported and skipped).
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut input = BufReader::with_capacity(64 << 10, tokio::io::stdin());
+        let mut buf = Vec::new();
+        let mut number = 0u64;
+        loop {
+            buf.clear();
+            match input.read_until(b'\n', &mut buf).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("wsi: reading stdin failed: {e}");
+                    break;
+                }
+            }
+            number += 1;
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            }
+            match String::from_utf8(std::mem::take(&mut buf)) {
+                Ok(line) => {
+                    if tx.send(line).await.is_err() {
+                        break;
+                    }
+                }
+                Err(_) => eprintln!(
+                    "wsi: stdin line {number} is not UTF-8, which a text message must be: \
+                     skipped (send bytes with --send-hex or --send-file)"
+                ),
+            }
+        }
+    });
+    rx
+}
+
+async fn next_line(stdin: &mut Option<mpsc::Receiver<String>>) -> Option<String> {
+    match stdin {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_takes_a_code_and_a_reason() {
+        assert_eq!(parse_close(None).unwrap(), None);
+        assert_eq!(
+            parse_close(Some("1000")).unwrap(),
+            Some((CloseCode::NORMAL, String::new()))
+        );
+        assert_eq!(
+            parse_close(Some("4001:bye: now")).unwrap(),
+            Some((CloseCode::from(4001), "bye: now".to_owned()))
+        );
+        assert!(parse_close(Some("1005")).is_err());
+        assert!(parse_close(Some("x")).is_err());
+    }
+}

@@ -1,0 +1,221 @@
+//! Where things are written: received messages on stdout ([`Printer`]), and the tap's
+//! reports — as JSON lines (`--jsonl`) and as readable lines on stderr (`-v`) — on a thread
+//! of their own ([`TapSink`]), so that formatting and file writes never hold up the
+//! connection.
+//!
+//! Both flush when they have caught up (nothing more is waiting), not per line: a pipe to
+//! `jq` sees each line as soon as the connection is idle, and a flood costs one write per
+//! buffer, not one per message.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use tokio::sync::mpsc;
+use ws_inspector_core::capture::{JsonlWriter, Leg};
+use ws_inspector_core::hex::hex_compact;
+use ws_tokio::Message;
+use ws_tokio::tap::{TapEvent, TapReceiver};
+
+use crate::args::{BinaryOutput, OutputArgs};
+use crate::verbose;
+
+/// Writes received messages on stdout: text as a line, binary as a line of hex (or raw).
+#[derive(Debug)]
+pub struct Printer {
+    out: Option<BufWriter<io::Stdout>>,
+    binary: BinaryOutput,
+    /// Flush after every message (stdout is a terminal).
+    eager: bool,
+}
+
+impl Printer {
+    /// A printer for these flags; prints nothing with `-q` or when the JSON lines go to
+    /// stdout.
+    pub fn new(output: &OutputArgs) -> Self {
+        let jsonl_on_stdout = output.jsonl.as_deref() == Some(Path::new("-"));
+        let stdout = io::stdout();
+        let eager = stdout.is_terminal();
+        Self {
+            out: (!output.quiet && !jsonl_on_stdout).then(|| BufWriter::with_capacity(64 << 10, stdout)),
+            binary: output.binary,
+            eager,
+        }
+    }
+
+    /// Writes `message` if it is text or binary (pings, pongs and closes are shown by `-v`).
+    pub fn message(&mut self, message: &Message) {
+        let Some(out) = &mut self.out else { return };
+        let written = match message {
+            Message::Text(text) => out
+                .write_all(text.as_str().as_bytes())
+                .and_then(|()| out.write_all(b"\n")),
+            Message::Binary(data) => match self.binary {
+                BinaryOutput::Hex => out
+                    .write_all(hex_compact(data).as_bytes())
+                    .and_then(|()| out.write_all(b"\n")),
+                BinaryOutput::Raw => out.write_all(data),
+            },
+            _ => return,
+        };
+        if written.is_err() {
+            // stdout is gone (a closed pipe): stop printing, keep the connection's outcome.
+            self.out = None;
+            return;
+        }
+        if self.eager {
+            self.flush();
+        }
+    }
+
+    /// Flushes what is written.
+    pub fn flush(&mut self) {
+        if let Some(out) = &mut self.out
+            && out.flush().is_err()
+        {
+            self.out = None;
+        }
+    }
+}
+
+/// A tap report with the connection and relay leg it belongs to.
+#[derive(Debug)]
+pub struct Tagged {
+    /// The connection's number, for a listener's or relay's clients.
+    pub conn: Option<u64>,
+    /// The relay leg.
+    pub leg: Option<Leg>,
+    /// The report.
+    pub event: TapEvent,
+}
+
+/// Whether these flags need the tap at all (without it the engine reports no frames and
+/// nothing is copied).
+pub fn wants_tap(output: &OutputArgs) -> bool {
+    output.verbose || output.jsonl.is_some()
+}
+
+/// The consumer of tap reports: JSON lines and `-v` lines.
+pub struct TapSink {
+    jsonl: Option<JsonlWriter<BufWriter<Box<dyn Write + Send>>>>,
+    jsonl_failed: bool,
+    verbose: bool,
+}
+
+impl std::fmt::Debug for TapSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapSink")
+            .field("jsonl", &self.jsonl.is_some())
+            .field("verbose", &self.verbose)
+            .finish()
+    }
+}
+
+impl TapSink {
+    /// Opens the `--jsonl` file (created or truncated; `-` is stdout). An error says which
+    /// file could not be opened.
+    pub fn open(output: &OutputArgs) -> Result<Self, String> {
+        let jsonl = match &output.jsonl {
+            None => None,
+            Some(path) => {
+                let out: Box<dyn Write + Send> = if path == Path::new("-") {
+                    Box::new(io::stdout())
+                } else {
+                    Box::new(File::create(path).map_err(|e| {
+                        format!("--jsonl {}: cannot create the file: {e}", path.display())
+                    })?)
+                };
+                Some(JsonlWriter::new(BufWriter::with_capacity(256 << 10, out)))
+            }
+        };
+        Ok(Self {
+            jsonl,
+            jsonl_failed: false,
+            verbose: output.verbose,
+        })
+    }
+
+    /// Writes one report.
+    pub fn write(&mut self, conn: Option<u64>, leg: Option<Leg>, event: &TapEvent) {
+        if let Some(writer) = &mut self.jsonl
+            && let Err(e) = writer.write_event_of(event, conn, leg)
+        {
+            self.fail_jsonl(&e);
+        }
+        if self.verbose {
+            verbose::print(conn, leg, event);
+        }
+    }
+
+    /// Flushes the JSON lines.
+    pub fn flush(&mut self) {
+        if let Some(writer) = &mut self.jsonl
+            && let Err(e) = writer.flush()
+        {
+            self.fail_jsonl(&e);
+        }
+    }
+
+    fn fail_jsonl(&mut self, error: &io::Error) {
+        if !self.jsonl_failed {
+            eprintln!("wsi: --jsonl: writing failed ({error}); no more lines are written");
+        }
+        self.jsonl_failed = true;
+        self.jsonl = None;
+    }
+
+    /// Runs on a thread of its own until every tap of `rx` is dropped, flushing whenever it
+    /// has caught up.
+    pub fn spawn_single(mut self, mut rx: TapReceiver) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            loop {
+                let event = match rx.try_recv() {
+                    Some(event) => event,
+                    None => {
+                        self.flush();
+                        match rx.blocking_recv() {
+                            Some(event) => event,
+                            None => break,
+                        }
+                    }
+                };
+                self.write(None, None, &event);
+            }
+            self.flush();
+        })
+    }
+
+    /// [`spawn_single`](Self::spawn_single) for reports of many connections.
+    pub fn spawn_tagged(mut self, mut rx: mpsc::Receiver<Tagged>) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            loop {
+                let tagged = match rx.try_recv() {
+                    Ok(tagged) => tagged,
+                    Err(_) => {
+                        self.flush();
+                        match rx.blocking_recv() {
+                            Some(tagged) => tagged,
+                            None => break,
+                        }
+                    }
+                };
+                self.write(tagged.conn, tagged.leg, &tagged.event);
+            }
+            self.flush();
+        })
+    }
+}
+
+/// Forwards one connection's tap reports, tagged, into a shared sink's channel.
+pub async fn forward_tagged(
+    mut rx: TapReceiver,
+    conn: Option<u64>,
+    leg: Option<Leg>,
+    to: mpsc::Sender<Tagged>,
+) {
+    while let Some(event) = rx.recv().await {
+        if to.send(Tagged { conn, leg, event }).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! `wsi relay ADDR URL`: accepts clients on ADDR and forwards each to URL, logging both
+//! legs. The forwarding itself is the core's [`ws_inspector_core::relay`]; this file is the
+//! listening, the upstream handshake and the reports.
+//!
+//! Each client's upgrade is answered only once the upstream server has answered ours: the
+//! client gets the subprotocol the server chose, or the server's refusal (its status and
+//! body), or 502 when the server cannot be reached. The upstream request is built from the
+//! handshake flags (or the profile) and the client's request: its path and query (when URL
+//! has no path of its own), its subprotocols (unless `-p` is given), and its `Origin`,
+//! `Cookie`, `Authorization` and `User-Agent` headers (unless `--origin` or `-H` set them).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use ws_inspector_core::capture::Leg;
+use ws_inspector_core::relay::{self, LegEnd};
+use ws_tokio::ws_proto::http::StatusCode;
+use ws_tokio::ws_proto::{DeflateConfig, UpgradeRequest};
+use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream};
+
+use crate::args::RelayArgs;
+use crate::exit::{self, Failure, Status};
+use crate::output::{Tagged, TapSink, forward_tagged, wants_tap};
+use crate::{client_options, server_tls};
+
+/// Request headers of the client's that go upstream too.
+const FORWARDED_HEADERS: [&str; 4] = ["origin", "cookie", "authorization", "user-agent"];
+
+/// Runs `wsi relay`.
+pub async fn run(args: RelayArgs) -> Status {
+    match relay_clients(args).await {
+        Ok(status) => status,
+        Err(failure) => failure.report(),
+    }
+}
+
+/// What every client's task shares.
+#[derive(Debug)]
+struct Shared {
+    upstream: ConnectOptions,
+    /// Whether `-p` was given (then the client's offer is not forwarded).
+    fixed_protocols: bool,
+    server: ServerOptions,
+    sink: Option<mpsc::Sender<Tagged>>,
+}
+
+async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
+    let mut upstream = client_options::build(&args.handshake, args.url.as_deref())?;
+    upstream.config = relay::leg_config(upstream.config.clone());
+    let tls = server_tls::config(&args.tls)?;
+    let mut server = ServerOptions::default()
+        .with_close_timeout(upstream.timeouts.close)
+        .with_handshake_timeout(upstream.timeouts.handshake);
+    server.config.max_message_size = upstream.config.max_message_size;
+    server.config.max_frame_size = upstream.config.max_frame_size;
+    if args.handshake.compress {
+        server.config.deflate = Some(DeflateConfig::default());
+    }
+    server.config = relay::leg_config(server.config.clone());
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    server.tls = tls;
+
+    let listener = TcpListener::bind(&args.addr)
+        .await
+        .map_err(|e| Failure::failed(format!("cannot listen on {}: {e}", args.addr)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::failed(format!("cannot listen on {}: {e}", args.addr)))?;
+    eprintln!("wsi: listening on {scheme}://{local}/");
+    eprintln!("wsi: relaying each client to {}", upstream.url);
+
+    let (sink, sink_thread) = if wants_tap(&args.output) {
+        let sink = TapSink::open(&args.output).map_err(Failure::usage)?;
+        let (tx, rx) = mpsc::channel(4096);
+        (Some(tx), Some(sink.spawn_tagged(rx)))
+    } else {
+        (None, None)
+    };
+    let shared = Arc::new(Shared {
+        upstream,
+        fixed_protocols: !args.handshake.protocols.is_empty(),
+        server,
+        sink,
+    });
+
+    let (ended_tx, mut ended_rx) = mpsc::unbounded_channel::<Status>();
+    let mut next_conn = 0u64;
+    let mut running = 0u64;
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let status = loop {
+        tokio::select! {
+            accepted = listener.accept(), if !(args.once && next_conn > 0) => match accepted {
+                Ok((tcp, peer)) => {
+                    next_conn += 1;
+                    running += 1;
+                    let shared = shared.clone();
+                    let ended = ended_tx.clone();
+                    let conn = next_conn;
+                    tokio::spawn(async move {
+                        let status = relay_one(tcp, peer, conn, &shared).await;
+                        let _ = ended.send(status);
+                    });
+                }
+                Err(e) => eprintln!("wsi: accepting a connection failed: {e}"),
+            },
+            Some(status) = ended_rx.recv() => {
+                running = running.saturating_sub(1);
+                if args.once {
+                    break status;
+                }
+            }
+            _ = &mut ctrl_c => {
+                eprintln!("wsi: interrupted ({running} relayed connections dropped)");
+                break Status::Ok;
+            }
+        }
+    };
+    drop(listener);
+    drop(shared);
+    if let Some(thread) = sink_thread {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::task::spawn_blocking(move || thread.join()),
+        )
+        .await;
+    }
+    Ok(status)
+}
+
+/// One client: the upstream connection first, then the client's answer, then the relay.
+async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared) -> Status {
+    let mut server_options = shared.server.clone();
+    if let Some(sink) = &shared.sink {
+        server_options.tap = Some(tagged_tap(sink, conn, Leg::Client));
+    }
+    let mut upstream: Option<Result<WsStream<MaybeTlsStream>, ws_tokio::Error>> = None;
+    let slot = &mut upstream;
+    let decide = |request: &UpgradeRequest| {
+        let mut options = upstream_options(shared, request);
+        if let Some(sink) = &shared.sink {
+            options.tap = Some(tagged_tap(sink, conn, Leg::Server));
+        }
+        async move {
+            let connected = ws_tokio::connect(options).await;
+            let decision = match &connected {
+                Ok(ws) => Decision::Accept {
+                    protocol: ws.handshake().protocol.clone(),
+                    headers: Default::default(),
+                },
+                Err(e) => refusal(e),
+            };
+            *slot = Some(connected);
+            decision
+        }
+    };
+    let client = ws_tokio::accept_deciding_later(tcp, &server_options, decide).await;
+    let (client, server) = match (client, upstream) {
+        (Ok(client), Some(Ok(server))) => (client, server),
+        (_, Some(Err(e))) => {
+            let failure = exit::describe(&e, &format!("#{conn} {peer}: upstream"));
+            failure.report();
+            return failure.status;
+        }
+        (Err(e), _) => {
+            eprintln!("wsi: #{conn} {peer}: the client's opening handshake failed: {e}");
+            return Status::Failed;
+        }
+        (Ok(_), None) => return Status::Failed,
+    };
+    eprintln!(
+        "wsi: #{conn} {peer} connected: {} -> {}",
+        client.handshake().request.uri(),
+        server.handshake().request.uri()
+    );
+    let report = relay::run(client, server).await;
+    eprintln!(
+        "wsi: #{conn} {peer} ended: client {}, server {}; {} messages to the server, {} to the client",
+        describe_end(&report.client),
+        describe_end(&report.server),
+        report.to_server,
+        report.to_client
+    );
+    match (&report.client, &report.server) {
+        (LegEnd::Failed(_), _) | (_, LegEnd::Failed(_)) => Status::Failed,
+        _ => Status::Ok,
+    }
+}
+
+/// The upstream request for `request`: the flags' options, with the client's path, offer
+/// and forwarded headers.
+fn upstream_options(shared: &Shared, request: &UpgradeRequest) -> ConnectOptions {
+    let mut options = shared.upstream.clone();
+    options.url = upstream_url(&options.url, request);
+    if !shared.fixed_protocols {
+        options.request.protocols = request.protocols.clone();
+    }
+    for name in FORWARDED_HEADERS {
+        let Some(value) = request.request.headers().get(name) else {
+            continue;
+        };
+        let Ok(value) = value.to_str() else { continue };
+        if name == "origin" {
+            if options.request.origin.is_none() {
+                options.request.origin = Some(value.to_owned());
+            }
+            continue;
+        }
+        let set = options
+            .request
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if !set {
+            options.request.headers.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    options
+}
+
+/// `base` with the client's path and query when `base` has no path of its own.
+fn upstream_url(base: &str, request: &UpgradeRequest) -> String {
+    let Ok(mut url) = url::Url::parse(base) else {
+        return base.to_owned();
+    };
+    if url.path() == "/" && url.query().is_none() {
+        let target = request.request.uri();
+        url.set_path(target.path());
+        url.set_query(target.query());
+    }
+    url.to_string()
+}
+
+/// The client's answer when the upstream connection failed: the server's own refusal, or
+/// 502 Bad Gateway with what went wrong.
+fn refusal(error: &ws_tokio::Error) -> Decision {
+    if let Some(response) = error.http_response()
+        && response.status() != StatusCode::SWITCHING_PROTOCOLS
+    {
+        let body = error
+            .http_body()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        return Decision::Reject {
+            status: response.status(),
+            body,
+        };
+    }
+    Decision::Reject {
+        status: StatusCode::BAD_GATEWAY,
+        body: format!("wsi relay: the upstream connection failed: {error}\n"),
+    }
+}
+
+fn describe_end(end: &LegEnd) -> String {
+    match end {
+        LegEnd::Closed { code, reason } if reason.is_empty() => format!("closed {code}"),
+        LegEnd::Closed { code, reason } => format!("closed {code} {reason:?}"),
+        LegEnd::Failed(e) => format!("failed ({e})"),
+        LegEnd::Ended => "ended".to_owned(),
+    }
+}
+
+/// A tap whose reports reach the sink tagged with `conn` and `leg`.
+fn tagged_tap(sink: &mpsc::Sender<Tagged>, conn: u64, leg: Leg) -> ws_tokio::tap::Tap {
+    let (tap, rx) = ws_tokio::tap::channel(1024);
+    tokio::spawn(forward_tagged(rx, Some(conn), Some(leg), sink.clone()));
+    tap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ws_tokio::ws_proto::http::Request;
+
+    fn request(uri: &str) -> UpgradeRequest {
+        UpgradeRequest {
+            request: Request::builder().uri(uri).body(()).unwrap(),
+            protocols: vec!["chat".to_owned()],
+            extensions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_clients_path_goes_upstream_when_the_url_has_none() {
+        let r = request("/chat/room?x=1");
+        assert_eq!(upstream_url("ws://h:9/", &r), "ws://h:9/chat/room?x=1");
+        assert_eq!(upstream_url("ws://h:9", &r), "ws://h:9/chat/room?x=1");
+        assert_eq!(upstream_url("wss://h/api", &r), "wss://h/api");
+    }
+}
