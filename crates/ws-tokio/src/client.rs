@@ -409,10 +409,15 @@ where
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         let (eof, result) = read_and_feed(io, conn, &mut buf).await?;
-        result?;
         if let Some(Event::Open(opened)) = conn.poll_event() {
-            return Ok(*opened);
+            // A fault in frames that came with the 101 fails the open connection, not the
+            // handshake: its close frame is queued and the connection returns the fault.
+            match result {
+                Ok(()) | Err(ws_proto::Error::Protocol(_)) => return Ok(*opened),
+                Err(e) => return Err(e.into()),
+            }
         }
+        result?;
         if eof {
             return Err(ws_proto::Error::from(HandshakeError::UnexpectedEof).into());
         }

@@ -62,6 +62,10 @@ pub(crate) struct ConnCore {
     compressed: bool,
     /// A tap is listening: reports are made.
     reporting: bool,
+    /// A peer fault the engine found before the connection was handed over (in frames that
+    /// came in the same read as the 101 or the upgrade request), not yet returned to the
+    /// application: the end of the connection returns it.
+    unreported_fault: Option<ws_proto::ProtocolError>,
 }
 
 impl ConnCore {
@@ -69,13 +73,26 @@ impl ConnCore {
     /// close frame, if one was sent already.
     pub fn new(conn: Connection, closed_by: Option<Initiator>, reporting: bool) -> Self {
         let last_state = conn.state();
+        let unreported_fault = conn
+            .fault()
+            .filter(|f| !matches!(f, ws_proto::ProtocolError::AbnormalClosure))
+            .cloned();
         Self {
             conn,
             closed_by,
             last_state,
             compressed: false,
             reporting,
+            unreported_fault,
         }
+    }
+
+    /// The error to end with when the engine has ended the connection by itself: a fault
+    /// found before the connection was handed over, once.
+    pub fn take_unreported_fault(&mut self) -> Option<Error> {
+        self.unreported_fault
+            .take()
+            .map(|fault| Error::from(ws_proto::Error::Protocol(fault)))
     }
 
     /// The engine.

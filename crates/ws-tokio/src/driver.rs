@@ -398,6 +398,11 @@ where
 {
     async fn run(mut self) {
         let result = self.drive().await;
+        // A fault found before the connection was handed over is its end's error.
+        let result = match (result, self.shared.lock().core.take_unreported_fault()) {
+            (Ok(()), Some(fault)) => Err(fault),
+            (result, _) => result,
+        };
         let _ = self.io.stream.shutdown().await;
         if let (Err(e), Some(_)) = (&result, &self.settings.tap) {
             self.reports.push(TapKind::Error(e.to_string()));

@@ -167,7 +167,10 @@ where
             match self.next_message().await {
                 Next::Message(message) => return Some(Ok(message)),
                 Next::End(error, step) => {
-                    self.shared.lock().ended = true;
+                    let mut shared = self.shared.lock();
+                    shared.ended = true;
+                    let error = error.or_else(|| shared.core.take_unreported_fault());
+                    drop(shared);
                     self.end = End::Ending { error, step };
                 }
             }

@@ -309,7 +309,10 @@ where
         if let End::Running = self.end {
             match ready!(self.poll_next_message(cx)) {
                 Next::Message(message) => return Poll::Ready(Some(Ok(message))),
-                Next::End(error, step) => self.end = End::Ending { error, step },
+                Next::End(error, step) => {
+                    let error = error.or_else(|| self.core.take_unreported_fault());
+                    self.end = End::Ending { error, step };
+                }
             }
         }
         Poll::Ready(ready!(self.poll_end(cx)).map(Err))

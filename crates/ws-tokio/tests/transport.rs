@@ -365,3 +365,71 @@ async fn a_send_after_our_close_is_a_usage_error() {
         other => panic!("expected the close echo, got {other:?}"),
     }
 }
+
+/// A server whose 101 and a bad frame (masked) arrive in one write: the handshake
+/// succeeded, so `connect` returns the connection; the connection then sends close 1002 and
+/// its first `recv` returns the protocol error (it used to fail the handshake and send
+/// nothing). Checked for the stream, its halves and the driven handles.
+#[tokio::test]
+async fn a_fault_in_frames_that_came_with_the_101_fails_the_open_connection() {
+    for way in ["stream", "split", "driven"] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = tcp.read(&mut buf).await.unwrap();
+                head.extend_from_slice(&buf[..n]);
+            }
+            let text = String::from_utf8_lossy(&head).into_owned();
+            let key = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap()
+                .trim()
+                .to_owned();
+            let mut answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {}\r\n\r\n",
+                handshake::accept_key(key.as_bytes())
+            )
+            .into_bytes();
+            // A masked text frame "hi": servers must not mask.
+            answer.extend_from_slice(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]);
+            tcp.write_all(&answer).await.unwrap();
+            // The client's close frame: 0x88, masked, code 1002 in the first two bytes.
+            let mut frame = [0u8; 8];
+            tcp.read_exact(&mut frame).await.unwrap();
+            let code = u16::from_be_bytes([frame[6] ^ frame[2], frame[7] ^ frame[3]]);
+            (frame[0], code)
+        });
+        let mut options = ConnectOptions::new(format!("ws://{addr}/"));
+        options.timeouts.close = Duration::from_millis(300);
+        let ws = connect(options).await.expect("the handshake itself succeeded");
+        let first = match way {
+            "stream" => {
+                let mut ws = ws;
+                tokio::time::timeout(LIMIT, ws.recv()).await.unwrap()
+            }
+            "split" => {
+                let (mut read, _write) = ws.into_split();
+                tokio::time::timeout(LIMIT, read.recv()).await.unwrap()
+            }
+            _ => {
+                let (_sender, mut receiver) = ws.into_driven().split();
+                tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap()
+            }
+        };
+        match first {
+            Some(Err(e)) => {
+                assert!(e.is_protocol(), "{way}: {e}");
+                assert_eq!(e.close_code(), Some(CloseCode::PROTOCOL_ERROR), "{way}");
+            }
+            other => panic!("{way}: expected the protocol error, got {other:?}"),
+        }
+        let (opcode, code) = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
+        assert_eq!((opcode, code), (0x88, 1002), "{way}");
+    }
+}
