@@ -72,11 +72,16 @@ impl ConnCore {
     /// The core of an open connection (or one being opened). `closed_by`: who sent the first
     /// close frame, if one was sent already.
     pub fn new(conn: Connection, closed_by: Option<Initiator>, reporting: bool) -> Self {
-        let last_state = conn.state();
         let unreported_fault = conn
             .fault()
             .filter(|f| !matches!(f, ws_proto::ProtocolError::AbnormalClosure))
             .cloned();
+        // The transport reported OPEN when it handed the connection over; an engine that
+        // failed before that is CLOSED already, which is still to be reported.
+        let last_state = match unreported_fault {
+            Some(_) => ReadyState::Open,
+            None => conn.state(),
+        };
         Self {
             conn,
             closed_by,

@@ -27,6 +27,12 @@ impl<W: Write> JsonlWriter<W> {
         }
     }
 
+    /// Writes the first line of a capture: its format and `generator`, the program that
+    /// writes it (such as `wsi 0.1.0 connect`).
+    pub fn write_header(&mut self, generator: &str) -> io::Result<()> {
+        self.write_line(&CaptureLine::header(generator))
+    }
+
     /// Writes one tap report; a kind of report this version does not know is skipped and
     /// counted in [`skipped`](Self::skipped).
     pub fn write_event(&mut self, event: &TapEvent) -> io::Result<()> {
@@ -88,6 +94,7 @@ pub struct JsonlReader<R: BufRead> {
     input: R,
     line: u64,
     buf: String,
+    header: Option<CaptureLine>,
 }
 
 /// Why a capture could not be read.
@@ -141,6 +148,7 @@ impl<R: BufRead> JsonlReader<R> {
             input,
             line: 0,
             buf: String::new(),
+            header: None,
         }
     }
 
@@ -162,11 +170,23 @@ impl<R: BufRead> JsonlReader<R> {
         }
     }
 
-    /// The next line as the tap report it records, or `None` at the end.
+    /// The capture's first line ([`Record::Capture`](super::Record::Capture)), once
+    /// [`next_event`](Self::next_event) has read past it.
+    pub fn header(&self) -> Option<&CaptureLine> {
+        self.header.as_ref()
+    }
+
+    /// The next line as the tap report it records, or `None` at the end. The capture's
+    /// header line is kept aside ([`header`](Self::header)), not returned.
     pub fn next_event(&mut self) -> Option<Result<TapEvent, ReadError>> {
-        let line = match self.next_line()? {
-            Ok(line) => line,
-            Err(e) => return Some(Err(e)),
+        let line = loop {
+            match self.next_line()? {
+                Ok(line) if matches!(line.record, super::Record::Capture { .. }) => {
+                    self.header = Some(line);
+                }
+                Ok(line) => break line,
+                Err(e) => return Some(Err(e)),
+            }
         };
         Some(line.to_tap().map_err(|reason| ReadError::Invalid {
             line: self.line,
@@ -378,6 +398,41 @@ mod tests {
         }
         // Written again, the lines are the same bytes.
         assert_eq!(write(&read), text);
+    }
+
+    #[test]
+    fn the_header_line_is_kept_aside() {
+        let mut writer = JsonlWriter::new(Vec::new());
+        writer.write_header("test 1").unwrap();
+        writer.write_event(&session()[0]).unwrap();
+        let text = writer.finish().unwrap();
+        let mut reader = JsonlReader::new(&text[..]);
+        assert!(matches!(
+            reader.next().unwrap().unwrap().kind,
+            TapKind::State(ReadyState::Connecting)
+        ));
+        assert!(reader.next().is_none());
+        let header = reader.header().expect("the header line");
+        assert!(matches!(
+            &header.record,
+            Record::Capture { format, generator } if format == crate::capture::FORMAT && generator == "test 1"
+        ));
+    }
+
+    #[test]
+    fn every_kind_is_listed() {
+        let text = String::from_utf8(write(&session())).unwrap();
+        let mut header = JsonlWriter::new(Vec::new());
+        header.write_header("x").unwrap();
+        let header = String::from_utf8(header.finish().unwrap()).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for line in header.lines().chain(text.lines()) {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let kind = value["record"]["kind"].as_str().unwrap().to_owned();
+            assert!(Record::KINDS.contains(&kind.as_str()), "{kind} is not in Record::KINDS");
+            seen.insert(kind);
+        }
+        assert_eq!(seen.len(), Record::KINDS.len(), "the test session lacks a kind");
     }
 
     #[test]

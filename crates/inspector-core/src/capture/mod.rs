@@ -11,6 +11,9 @@
 //!   [`TapEvent`](ws_tokio::tap::TapEvent);
 //! - [`jsonl`]: [`JsonlWriter`] and [`JsonlReader`].
 //!
+//! The format is written down, with an example of every kind of line, in
+//! `docs/capture-format.md` (a test reads the examples back).
+//!
 //! Reading a line of a newer version than [`VERSION`] is an error, never a guess.
 
 mod encoding;
@@ -25,3 +28,6 @@ pub use record::{
 
 /// The version of the format this crate writes (and the newest it reads).
 pub const VERSION: u32 = 1;
+
+/// The `format` of a capture's first line ([`Record::Capture`]).
+pub const FORMAT: &str = "ws-inspector capture";

@@ -65,6 +65,14 @@ impl Leg {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
+    /// The first line of a capture file: what it is and what wrote it. Not a tap report:
+    /// [`JsonlReader`](super::JsonlReader) keeps it aside ([`header`](super::JsonlReader::header)).
+    Capture {
+        /// Always [`FORMAT`](super::FORMAT), so that a reader can tell a capture from other JSON lines.
+        format: String,
+        /// The program that wrote it, such as `wsi 0.1.0 connect`.
+        generator: String,
+    },
     /// The readyState changed (0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED).
     State {
         /// The new readyState, as the browser numbers it.
@@ -294,6 +302,23 @@ impl CaptureLine {
         })
     }
 
+    /// The first line of a capture written by `generator` (such as `wsi 0.1.0 connect`).
+    pub fn header(generator: &str) -> Self {
+        let time_ns = unix_nanos(SystemTime::now());
+        Self {
+            v: VERSION,
+            time: rfc3339(time_ns),
+            time_ns,
+            elapsed_ns: 0,
+            conn: None,
+            leg: None,
+            record: Record::Capture {
+                format: super::FORMAT.to_owned(),
+                generator: generator.to_owned(),
+            },
+        }
+    }
+
     /// The line with its connection number set.
     pub fn with_conn(mut self, conn: Option<u64>) -> Self {
         self.conn = conn;
@@ -377,9 +402,30 @@ impl Record {
         })
     }
 
+    /// The `kind` of every record, as written.
+    pub const KINDS: [&'static str; 14] = [
+        "capture",
+        "state",
+        "tcp_connected",
+        "tls_established",
+        "request_sent",
+        "response_received",
+        "request_received",
+        "response_sent",
+        "handshake_failed",
+        "frame",
+        "inflated",
+        "opened",
+        "closed",
+        "error",
+    ];
+
     /// The tap report this record holds.
     pub fn to_tap(&self) -> Result<TapKind, String> {
         Ok(match self {
+            Self::Capture { .. } => {
+                return Err("the capture's first line is not a report of the connection".into());
+            }
             Self::State { ready_state } => TapKind::State(match ready_state {
                 0 => ReadyState::Connecting,
                 1 => ReadyState::Open,
