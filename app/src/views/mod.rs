@@ -9,7 +9,6 @@ pub mod path_field;
 pub mod payload;
 pub mod sidebar;
 
-use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use egui::{Color32, RichText, Ui};

@@ -39,7 +39,9 @@ USAGE:
     echo-bench client --addr A [...]           one load run (prints a JSON line)
 
 OPTIONS (matrix):
-    --servers LIST   comma-separated: ws-tokio,tokio-tungstenite,fastwebsockets (default all)
+    --servers LIST   comma-separated: ws-tokio,ws-tokio-driven,tokio-tungstenite,
+                     fastwebsockets (default: these four), and wsi (`wsi listen --echo -q`,
+                     the wsi binary beside echo-bench or $ECHO_BENCH_WSI)
     --shapes LIST    comma-separated CONNSxSIZE, e.g. 128x16,1x1MiB
                      (default 1,16,128 connections x 16B,1KiB,64KiB,1MiB)
     --reps N         repetitions (default 3; medians are reported)
@@ -275,13 +277,24 @@ fn matrix_main(args: &[String]) -> Result<()> {
 
 /// One run: start the server, run the client against it, stop the server.
 fn measure(exe: &std::path::Path, m: &Matrix, server: Impl, shape: Shape) -> Result<LoadResult> {
-    let mut child = pinned(exe, m.pin)
-        .args(["server", "--impl", server.name(), "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()?;
+    let mut child = match server {
+        Impl::Wsi => pinned(&servers::wsi_binary(exe), m.pin)
+            .args(["listen", "127.0.0.1:0", "--echo", "-q"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?,
+        _ => pinned(exe, m.pin)
+            .args(["server", "--impl", server.name(), "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()?,
+    };
     let pid = child.id();
     let result = (|| {
-        let addr = servers::listening_addr(&mut child)?;
+        let addr = match server {
+            Impl::Wsi => servers::wsi_listening_addr(&mut child)?,
+            _ => servers::listening_addr(&mut child)?,
+        };
         let max_msgs = m
             .max_msgs
             .min((8u64 << 30) / shape.size.max(1) as u64)

@@ -228,6 +228,17 @@ impl Report {
                 fmt_ratio(self.ratio(shape, Impl::WsNetDriven, Impl::Fastwebsockets)),
             );
         }
+        if self.servers.contains(&Impl::Wsi) {
+            let _ = writeln!(out, "\nwsi listen --echo msg/s / ws-tokio");
+            for &shape in &self.shapes {
+                let _ = writeln!(
+                    out,
+                    "{:<10} {:>16}",
+                    shape.label(),
+                    fmt_ratio(self.ratio(shape, Impl::Wsi, Impl::WsNet))
+                );
+            }
+        }
         out
     }
 

@@ -36,6 +36,9 @@ pub enum Impl {
     Tungstenite,
     /// fastwebsockets 0.10.
     Fastwebsockets,
+    /// `wsi listen --echo -q`: the command line's server, a separate binary (`wsi` beside
+    /// `echo-bench`, or `$ECHO_BENCH_WSI`); only when asked for with `--servers`.
+    Wsi,
 }
 
 impl Impl {
@@ -54,6 +57,7 @@ impl Impl {
             Self::WsNetDriven => "ws-tokio-driven",
             Self::Tungstenite => "tokio-tungstenite",
             Self::Fastwebsockets => "fastwebsockets",
+            Self::Wsi => "wsi",
         }
     }
 }
@@ -67,9 +71,10 @@ impl FromStr for Impl {
             "ws-tokio-driven" => Ok(Self::WsNetDriven),
             "tokio-tungstenite" | "tungstenite" => Ok(Self::Tungstenite),
             "fastwebsockets" | "fws" => Ok(Self::Fastwebsockets),
+            "wsi" => Ok(Self::Wsi),
             other => Err(format!(
                 "unknown server {other:?} \
-                 (ws-tokio, ws-tokio-driven, tokio-tungstenite, fastwebsockets)"
+                 (ws-tokio, ws-tokio-driven, tokio-tungstenite, fastwebsockets, wsi)"
             )),
         }
     }
@@ -94,6 +99,7 @@ pub fn run(
             Impl::WsNetDriven => ws_tokio_server(addr, true, max_message).await,
             Impl::Tungstenite => tungstenite_server(addr, max_message).await,
             Impl::Fastwebsockets => fastwebsockets_server(addr, max_message).await,
+            Impl::Wsi => Err("wsi is a binary of its own: the matrix runs `wsi listen`".into()),
         }
     })
 }
@@ -113,6 +119,34 @@ pub fn listening_addr(
         .strip_prefix("LISTENING ")
         .ok_or_else(|| format!("server said {line:?}"))?
         .to_owned())
+}
+
+/// The address `wsi listen` announced on its stderr (`wsi: listening on ws://ADDR/`).
+pub fn wsi_listening_addr(
+    child: &mut std::process::Child,
+) -> Result<String, Box<dyn std::error::Error>> {
+    use std::io::BufRead as _;
+
+    let stderr = child.stderr.take().ok_or("wsi's stderr not captured")?;
+    let mut lines = std::io::BufReader::new(stderr);
+    let mut line = String::new();
+    lines.read_line(&mut line)?;
+    // The rest of its stderr is drained, so that a full pipe never stops it.
+    std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
+    Ok(line
+        .trim()
+        .strip_prefix("wsi: listening on ws://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .ok_or_else(|| format!("wsi said {line:?}"))?
+        .to_owned())
+}
+
+/// The `wsi` binary: `$ECHO_BENCH_WSI`, or `wsi` beside `exe`.
+pub fn wsi_binary(exe: &std::path::Path) -> std::path::PathBuf {
+    match std::env::var_os("ECHO_BENCH_WSI") {
+        Some(path) => path.into(),
+        None => exe.with_file_name("wsi"),
+    }
 }
 
 fn announce(addr: SocketAddr) -> std::io::Result<()> {

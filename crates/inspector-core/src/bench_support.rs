@@ -89,11 +89,22 @@ fn flood(mut tcp: TcpStream, messages: u64, sent: &AtomicU64) -> std::io::Result
     write_response(&accept_response(&upgrade, None), &mut out);
     tcp.write_all(&out)?;
     // Read (and drop) whatever the client sends meanwhile, as a real server does: a client
-    // that has something to send must never wait for a server that only writes.
+    // that has something to send must never wait for a server that only writes. A read that
+    // starts with a close frame (a client done with the flood) is answered with close 1000
+    // and the end of TCP, so that a client's close handshake is not what gets measured.
     let mut reader = tcp.try_clone()?;
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
-        while matches!(reader.read(&mut buf), Ok(n) if n > 0) {}
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if buf[0] == 0x88 {
+                let _ = reader.write_all(&[0x88, 0x02, 0x03, 0xe8]);
+                let _ = reader.shutdown(std::net::Shutdown::Both);
+                break;
+            }
+        }
     });
     // Frames: FIN + text, unmasked (server to client), lengths below 126.
     let mut batch = Vec::with_capacity(64 * 1024 + 128);

@@ -98,5 +98,4 @@ mod tests {
         assert!(lines[0].ends_with("0123456789abcdef"));
         assert!(lines[1].starts_with("00000010  58 59"));
     }
-
 }

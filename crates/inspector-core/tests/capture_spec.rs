@@ -15,10 +15,14 @@ fn examples() -> Vec<&'static str> {
 #[test]
 fn every_example_reads_back_and_writes_the_same_bytes() {
     let lines = examples();
-    assert!(lines.len() >= Record::KINDS.len(), "{} examples", lines.len());
+    assert!(
+        lines.len() >= Record::KINDS.len(),
+        "{} examples",
+        lines.len()
+    );
     for (n, text) in lines.iter().enumerate() {
-        let line: CaptureLine = serde_json::from_str(text)
-            .unwrap_or_else(|e| panic!("example {}: {e}\n{text}", n + 1));
+        let line: CaptureLine =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("example {}: {e}\n{text}", n + 1));
         assert_eq!(line.v, VERSION);
         let again = serde_json::to_string(&line).unwrap();
         assert_eq!(&again, text, "example {} written again differs", n + 1);

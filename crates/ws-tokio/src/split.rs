@@ -114,6 +114,7 @@ where
             out: parts.out,
         }),
         released: Notify::new(),
+        close_sent: Notify::new(),
         reporting: tokio::sync::Mutex::new(parts.reporting),
         settings: parts.settings,
         handshake: parts.handshake,
@@ -240,7 +241,18 @@ where
             self.buf.reserve(READ_CHUNK);
             let read = self.io.read_buf(&mut self.buf);
             let read = match self.close_deadline {
-                None => read.await,
+                None => {
+                    // A close sent by the write half while this read waits starts the
+                    // close timeout: look again.
+                    let woken = tokio::select! {
+                        read = read => Some(read),
+                        () = shared.close_sent.notified() => None,
+                    };
+                    match woken {
+                        Some(read) => read,
+                        None => continue,
+                    }
+                }
                 Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
                     Ok(read) => read,
                     Err(_) => {
@@ -417,7 +429,11 @@ where
             if st.ended {
                 return Err(Error::closed());
             }
+            let close = matches!(what, Outgoing::Close(..));
             st.queue(&mut claim.writer.out, what, shared.settings.tap.is_some())?;
+            if close {
+                shared.close_sent.notify_one();
+            }
         }
         shared.deliver_reports().await;
         claim.write_all().await?;
@@ -498,6 +514,9 @@ struct Shared<S> {
     writer: tokio::sync::Mutex<Writer<S>>,
     /// Wakes a half waiting to claim the writer.
     released: Notify,
+    /// Wakes the read half when the write half has sent a close frame, so that a read
+    /// already waiting starts the close timeout (a permit is kept if it is not waiting).
+    close_sent: Notify,
     /// Tap reports in flight (only with a tap); held by the half that sends them, so that
     /// reports keep their order.
     reporting: tokio::sync::Mutex<Option<Reporting>>,

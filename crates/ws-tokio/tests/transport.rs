@@ -407,7 +407,9 @@ async fn a_fault_in_frames_that_came_with_the_101_fails_the_open_connection() {
         });
         let mut options = ConnectOptions::new(format!("ws://{addr}/"));
         options.timeouts.close = Duration::from_millis(300);
-        let ws = connect(options).await.expect("the handshake itself succeeded");
+        let ws = connect(options)
+            .await
+            .expect("the handshake itself succeeded");
         let first = match way {
             "stream" => {
                 let mut ws = ws;
@@ -432,4 +434,57 @@ async fn a_fault_in_frames_that_came_with_the_101_fails_the_open_connection() {
         let (opcode, code) = tokio::time::timeout(LIMIT, server).await.unwrap().unwrap();
         assert_eq!((opcode, code), (0x88, 1002), "{way}");
     }
+}
+
+/// The split halves: a read half already waiting for data when the write half sends its
+/// close must still start the close timeout (it used to wait for the peer's next bytes).
+#[tokio::test]
+async fn a_waiting_read_half_starts_the_close_timeout_when_the_write_half_closes() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        // Upgrade, then read and ignore everything: the close is never answered.
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tcp.read(&mut buf).await.unwrap();
+            head.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let key = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let answer = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            handshake::accept_key(key.as_bytes())
+        );
+        tcp.write_all(answer.as_bytes()).await.unwrap();
+        while tcp.read(&mut buf).await.unwrap_or(0) > 0 {}
+    });
+    let mut options = ConnectOptions::new(format!("ws://{addr}/"));
+    options.timeouts.close = Duration::from_millis(300);
+    let (mut read, mut write) = connect(options).await.unwrap().into_split();
+    let reader = tokio::spawn(async move { read.recv().await });
+    // Let the read half start waiting for data first.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let start = Instant::now();
+    write
+        .close(Some(CloseCode::NORMAL), "hello?")
+        .await
+        .unwrap();
+    match tokio::time::timeout(LIMIT, reader).await.unwrap().unwrap() {
+        Some(Err(e)) => assert_eq!(e.timeout_stage(), Some(Stage::Close), "{e}"),
+        other => panic!("expected a close timeout, got {other:?}"),
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    server.abort();
 }

@@ -111,7 +111,12 @@ pub struct RelayArgs {
 #[derive(Debug, Args)]
 pub struct HandshakeArgs {
     /// An extra request header, 'Name: value' (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", num_args = 1)]
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "'NAME: VALUE'",
+        num_args = 1
+    )]
     pub headers: Vec<String>,
     /// The Origin header.
     #[arg(long, value_name = "URL")]
@@ -210,7 +215,12 @@ pub struct EndArgs {
 #[derive(Debug, Args)]
 pub struct ServerTlsArgs {
     /// Serve wss:// with this PEM certificate chain (with --tls-key).
-    #[arg(long, value_name = "FILE", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]

@@ -30,11 +30,8 @@ pub fn build(args: &HandshakeArgs, url: Option<&str>) -> Result<ConnectOptions, 
                 Failure::usage("a URL is needed (ws://HOST[:PORT]/PATH or wss://…), or --profile")
             })?;
             let mut options = ConnectOptions::new(check_url(url).map_err(Failure::usage)?);
-            options.timeouts = ws_tokio::Timeouts::all(secs(
-                DEFAULT_TIMEOUT_SECS,
-                "--timeout",
-            )?)
-            .with_close(secs(DEFAULT_CLOSE_TIMEOUT_SECS, "--close-timeout")?);
+            options.timeouts = ws_tokio::Timeouts::all(secs(DEFAULT_TIMEOUT_SECS, "--timeout")?)
+                .with_close(secs(DEFAULT_CLOSE_TIMEOUT_SECS, "--close-timeout")?);
             options.config.max_message_size = DEFAULT_MAX_MESSAGE;
             options.config.max_frame_size = DEFAULT_MAX_MESSAGE;
             options
@@ -184,7 +181,12 @@ mod tests {
             parse_header("X-Token:  abc ").unwrap(),
             ("X-Token".to_owned(), "abc".to_owned())
         );
-        assert!(parse_header("no colon").unwrap_err().message.contains("colon"));
+        assert!(
+            parse_header("no colon")
+                .unwrap_err()
+                .message
+                .contains("colon")
+        );
         assert!(parse_header("bad name: x").is_err());
         assert!(parse_header("A: b\u{7}").is_err());
     }

@@ -73,7 +73,7 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
     let close_timeout = options.timeouts.close;
 
     let sink = if wants_tap(&args.output) {
-        let sink = TapSink::open(&args.output).map_err(Failure::usage)?;
+        let sink = TapSink::open(&args.output, "connect").map_err(Failure::usage)?;
         let (tap, rx) = ws_tokio::tap::channel(4096);
         options.tap = Some(tap);
         Some(sink.spawn_single(rx))
@@ -270,7 +270,12 @@ async fn talk(
 }
 
 /// The exit status for how the connection ended (the words go to stderr).
-fn outcome(end: &ReaderEnd, closing: Closing, close_with: &(CloseCode, String), opened: Instant) -> Status {
+fn outcome(
+    end: &ReaderEnd,
+    closing: Closing,
+    close_with: &(CloseCode, String),
+    opened: Instant,
+) -> Status {
     if closing == Closing::Unmet || (!end.goals.met() && end.goals.has_patterns()) {
         return Failure {
             status: Status::Unmet,
@@ -385,7 +390,10 @@ fn report_rtt(data: &[u8], at: Instant, out: &mut VecDeque<(u64, Instant)>, verb
         let (_, sent) = out.remove(i).unwrap_or((seq, at));
         if verbose {
             let rtt = at.saturating_duration_since(sent);
-            eprintln!("wsi: ping {seq}: round trip {:.3} ms", rtt.as_secs_f64() * 1e3);
+            eprintln!(
+                "wsi: ping {seq}: round trip {:.3} ms",
+                rtt.as_secs_f64() * 1e3
+            );
         }
     }
 }

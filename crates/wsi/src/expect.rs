@@ -76,7 +76,11 @@ impl Goals {
         if parts.is_empty() {
             return "nothing".to_owned();
         }
-        format!("{}; {} messages received in all", parts.join("; "), self.received)
+        format!(
+            "{}; {} messages received in all",
+            parts.join("; "),
+            self.received
+        )
     }
 }
 

@@ -69,7 +69,7 @@ async fn listen(args: ListenArgs) -> Result<Status, Failure> {
     eprintln!("wsi: in a browser console: new WebSocket(\"{scheme}://{local}/\")");
 
     let (sink_tx, sink_thread) = if wants_tap(&args.output) {
-        let sink = TapSink::open(&args.output).map_err(Failure::usage)?;
+        let sink = TapSink::open(&args.output, "listen").map_err(Failure::usage)?;
         let (tx, rx) = mpsc::channel(4096);
         (Some(tx), Some(sink.spawn_tagged(rx)))
     } else {
@@ -232,7 +232,10 @@ async fn serve(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared) -> 
         (Ok(()), Some(frame)) => {
             let code = frame.code_or_no_status();
             eprintln!("wsi: #{conn} {peer} closed with {code} {:?}", frame.reason);
-            if code == CloseCode::NORMAL || code == CloseCode::GOING_AWAY || code == CloseCode::NO_STATUS {
+            if code == CloseCode::NORMAL
+                || code == CloseCode::GOING_AWAY
+                || code == CloseCode::NO_STATUS
+            {
                 Status::Ok
             } else {
                 Status::Failed
@@ -253,7 +256,10 @@ async fn close_all(clients: &Clients) {
     };
     for sender in senders {
         let _ = sender
-            .send(Outgoing::Close(Some(CloseCode::GOING_AWAY), "server shutting down".to_owned()))
+            .send(Outgoing::Close(
+                Some(CloseCode::GOING_AWAY),
+                "server shutting down".to_owned(),
+            ))
             .await;
     }
 }

@@ -37,7 +37,11 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return Failure::failed(format!("cannot start the runtime: {e}")).report().into(),
+        Err(e) => {
+            return Failure::failed(format!("cannot start the runtime: {e}"))
+                .report()
+                .into();
+        }
     };
     let status = runtime.block_on(async {
         match cli.command {

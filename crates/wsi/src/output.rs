@@ -37,7 +37,8 @@ impl Printer {
         let stdout = io::stdout();
         let eager = stdout.is_terminal();
         Self {
-            out: (!output.quiet && !jsonl_on_stdout).then(|| BufWriter::with_capacity(64 << 10, stdout)),
+            out: (!output.quiet && !jsonl_on_stdout)
+                .then(|| BufWriter::with_capacity(64 << 10, stdout)),
             binary: output.binary,
             eager,
         }
@@ -112,9 +113,10 @@ impl std::fmt::Debug for TapSink {
 }
 
 impl TapSink {
-    /// Opens the `--jsonl` file (created or truncated; `-` is stdout). An error says which
-    /// file could not be opened.
-    pub fn open(output: &OutputArgs) -> Result<Self, String> {
+    /// Opens the `--jsonl` file (created or truncated; `-` is stdout) and writes the
+    /// capture's first line, naming `subcommand`. An error says which file could not be
+    /// opened.
+    pub fn open(output: &OutputArgs, subcommand: &str) -> Result<Self, String> {
         let jsonl = match &output.jsonl {
             None => None,
             Some(path) => {
@@ -125,7 +127,12 @@ impl TapSink {
                         format!("--jsonl {}: cannot create the file: {e}", path.display())
                     })?)
                 };
-                Some(JsonlWriter::new(BufWriter::with_capacity(256 << 10, out)))
+                let mut writer = JsonlWriter::new(BufWriter::with_capacity(256 << 10, out));
+                let generator = format!("wsi {} {subcommand}", env!("CARGO_PKG_VERSION"));
+                writer
+                    .write_header(&generator)
+                    .map_err(|e| format!("--jsonl {}: cannot write to it: {e}", path.display()))?;
+                Some(writer)
             }
         };
         Ok(Self {

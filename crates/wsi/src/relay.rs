@@ -73,7 +73,7 @@ async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
     eprintln!("wsi: relaying each client to {}", upstream.url);
 
     let (sink, sink_thread) = if wants_tap(&args.output) {
-        let sink = TapSink::open(&args.output).map_err(Failure::usage)?;
+        let sink = TapSink::open(&args.output, "relay").map_err(Failure::usage)?;
         let (tx, rx) = mpsc::channel(4096);
         (Some(tx), Some(sink.spawn_tagged(rx)))
     } else {
@@ -214,7 +214,10 @@ fn upstream_options(shared: &Shared, request: &UpgradeRequest) -> ConnectOptions
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(name));
         if !set {
-            options.request.headers.push((name.to_owned(), value.to_owned()));
+            options
+                .request
+                .headers
+                .push((name.to_owned(), value.to_owned()));
         }
     }
     options

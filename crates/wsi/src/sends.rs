@@ -36,12 +36,16 @@ pub fn in_order(matches: &ArgMatches) -> Result<Vec<Outbound>, Failure> {
         indexed.push((index, Outbound::Text(text.clone())));
     }
     for (index, hex) in values::<String>(matches, "hex") {
-        let data = parse_hex(hex).map_err(|e| Failure::usage(format!("--send-hex {hex:?}: {e}")))?;
+        let data =
+            parse_hex(hex).map_err(|e| Failure::usage(format!("--send-hex {hex:?}: {e}")))?;
         indexed.push((index, Outbound::Binary(Bytes::from(data))));
     }
     for (index, path) in values::<std::path::PathBuf>(matches, "file") {
         let data = std::fs::read(path).map_err(|e| {
-            Failure::usage(format!("--send-file {}: cannot read it: {e}", path.display()))
+            Failure::usage(format!(
+                "--send-file {}: cannot read it: {e}",
+                path.display()
+            ))
         })?;
         indexed.push((index, Outbound::Binary(Bytes::from(data))));
     }

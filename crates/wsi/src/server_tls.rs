@@ -26,7 +26,11 @@ pub fn config(args: &ServerTlsArgs) -> Result<Option<Arc<ServerConfig>>, Failure
     if !args.tls_self_signed {
         return Ok(None);
     }
-    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     let made = rcgen::generate_simple_self_signed(names)
         .map_err(|e| Failure::failed(format!("cannot make a certificate: {e}")))?;
     let der = made.cert.der();

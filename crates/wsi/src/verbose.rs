@@ -173,11 +173,7 @@ fn message_preview(message: &Message) -> String {
         Message::Binary(data) => payload_preview(OpCode::Binary, data),
         Message::Ping(data) => format!("ping {}", hex_compact(data)),
         Message::Pong(data) => format!("pong {}", hex_compact(data)),
-        Message::Close(frame) => format!(
-            "close {} {:?}",
-            frame.code_or_no_status(),
-            frame.reason
-        ),
+        Message::Close(frame) => format!("close {} {:?}", frame.code_or_no_status(), frame.reason),
     }
 }
 
@@ -198,7 +194,10 @@ mod tests {
             payload: Bytes::from_static(b"hello"),
             decompressed_len: None,
         };
-        assert_eq!(frame_line(&frame), "-> FIN RSV2 TEXT mask=37fa213d len=5 | hello");
+        assert_eq!(
+            frame_line(&frame),
+            "-> FIN RSV2 TEXT mask=37fa213d len=5 | hello"
+        );
     }
 
     #[test]

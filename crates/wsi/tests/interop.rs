@@ -36,7 +36,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TtCloseCode;
 use tokio_tungstenite::tungstenite::{Error as TtError, Message as TtMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use ws_inspector_core::capture::{CaptureLine, JsonlReader, Leg, Record};
+use ws_inspector_core::capture::{CaptureLine, FORMAT, JsonlReader, Leg, Record};
 use ws_tokio::tap::{TapEvent, TapKind};
 use ws_tokio::ws_proto::{Direction, OpCode};
 
@@ -119,7 +119,7 @@ async fn connect_expect_not_met_exits_4() {
     let url = server.url();
     let started = Instant::now();
     // Stdin stays open (an interactive session): only the --expect deadline ends the run.
-    let mut wsi = Wsi::spawn(
+    let wsi = Wsi::spawn(
         &[
             "connect",
             &url,
@@ -167,7 +167,7 @@ async fn connect_server_closing_with_1011_exits_1() {
     .await;
     let url = server.url();
     // Stdin stays open: the server's close is what ends the session.
-    let mut wsi = Wsi::spawn(&["connect", &url], Input::Piped);
+    let wsi = Wsi::spawn(&["connect", &url], Input::Piped);
     let out = wsi.finish().await;
     out.expect_status(1);
     assert!(
@@ -694,6 +694,8 @@ impl TtServer {
     }
 }
 
+// The handshake callback's type is tungstenite's `Callback`: its error is a whole response.
+#[allow(clippy::result_large_err)]
 async fn serve_one(tcp: TcpStream, behaviour: ServerBehaviour) -> Seen {
     let request = Arc::new(Mutex::new(None));
     let record = Arc::clone(&request);
@@ -789,7 +791,7 @@ async fn tt_connect(
     for (name, value) in headers {
         request
             .headers_mut()
-            .insert(*name, HeaderValue::from_static(*value));
+            .insert(*name, HeaderValue::from_static(value));
     }
     tokio::time::timeout(STEP, tokio_tungstenite::connect_async(request))
         .await
@@ -864,19 +866,41 @@ fn open_capture(path: &std::path::Path) -> BufReader<File> {
     )
 }
 
-/// Every line of a `--jsonl` capture.
+/// Every report line of a `--jsonl` capture, each read back as its tap event too. The
+/// capture's header line (`Record::Capture`), allowed only as the first line, is checked and
+/// left out.
 fn read_capture_lines(path: &std::path::Path) -> Vec<CaptureLine> {
-    let mut reader = JsonlReader::new(open_capture(path));
+    let file = File::open(path).unwrap_or_else(|e| panic!("no capture at {}: {e}", path.display()));
+    let mut reader = JsonlReader::new(BufReader::new(file));
     let mut lines = Vec::new();
-    for _ in 0..100_000 {
-        match reader.next_line() {
+    for number in 1..=1_000_000u64 {
+        let line = match reader.next_line() {
             None => {
-                assert!(!lines.is_empty(), "{} is empty", path.display());
+                assert!(!lines.is_empty(), "{} has no reports", path.display());
                 return lines;
             }
-            Some(Ok(line)) => lines.push(line),
+            Some(Ok(line)) => line,
             Some(Err(e)) => panic!("{}: {e}", path.display()),
+        };
+        if let Record::Capture { format, generator } = &line.record {
+            assert_eq!(
+                number,
+                1,
+                "{}: a header after the first line: {line:?}",
+                path.display()
+            );
+            assert_eq!(format, FORMAT, "{}: the header's format", path.display());
+            assert!(
+                generator.starts_with("wsi "),
+                "{}: the header's generator: {line:?}",
+                path.display()
+            );
+            continue;
         }
+        if let Err(e) = line.to_tap() {
+            panic!("{}: not a tap event ({e}): {line:?}", path.display());
+        }
+        lines.push(line);
     }
     panic!("{}: too many lines", path.display());
 }

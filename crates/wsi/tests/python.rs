@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use ws_inspector_core::capture::{CaptureLine, JsonlReader, Leg, OpenedRecord, Record};
+use ws_inspector_core::capture::{CaptureLine, FORMAT, JsonlReader, Leg, OpenedRecord, Record};
 
 /// Every process is killed, and its test fails, after this long.
 const WATCHDOG: Duration = Duration::from_secs(20);
@@ -133,7 +133,7 @@ async fn connect_close_with_code_and_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop with Python websockets: cargo test -p wsi -- --ignored"]
 async fn connect_expect_not_met_exits_4() {
-    let mut server = EchoServer::start(&[]).await;
+    let server = EchoServer::start(&[]).await;
     let url = server.url("/");
     let started = Instant::now();
     // Stdin stays open (an interactive session): only the --expect deadline ends the run.
@@ -582,25 +582,41 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 path")
 }
 
-/// Every line of a `--jsonl` capture, each also read back as its tap event.
-fn read_capture_lines(path: &Path) -> Vec<CaptureLine> {
+/// Every report line of a `--jsonl` capture, each read back as its tap event too. The
+/// capture's header line (`Record::Capture`), allowed only as the first line, is checked and
+/// left out.
+fn read_capture_lines(path: &std::path::Path) -> Vec<CaptureLine> {
     let file = File::open(path).unwrap_or_else(|e| panic!("no capture at {}: {e}", path.display()));
     let mut reader = JsonlReader::new(BufReader::new(file));
     let mut lines = Vec::new();
-    for _ in 0..1_000_000 {
-        match reader.next_line() {
+    for number in 1..=1_000_000u64 {
+        let line = match reader.next_line() {
             None => {
-                assert!(!lines.is_empty(), "{} is empty", path.display());
+                assert!(!lines.is_empty(), "{} has no reports", path.display());
                 return lines;
             }
-            Some(Ok(line)) => {
-                if let Err(e) = line.to_tap() {
-                    panic!("{}: not a tap event ({e}): {line:?}", path.display());
-                }
-                lines.push(line);
-            }
+            Some(Ok(line)) => line,
             Some(Err(e)) => panic!("{}: {e}", path.display()),
+        };
+        if let Record::Capture { format, generator } = &line.record {
+            assert_eq!(
+                number,
+                1,
+                "{}: a header after the first line: {line:?}",
+                path.display()
+            );
+            assert_eq!(format, FORMAT, "{}: the header's format", path.display());
+            assert!(
+                generator.starts_with("wsi "),
+                "{}: the header's generator: {line:?}",
+                path.display()
+            );
+            continue;
         }
+        if let Err(e) = line.to_tap() {
+            panic!("{}: not a tap event ({e}): {line:?}", path.display());
+        }
+        lines.push(line);
     }
     panic!("{}: too many lines", path.display());
 }

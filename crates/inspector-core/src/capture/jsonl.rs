@@ -429,10 +429,17 @@ mod tests {
         for line in header.lines().chain(text.lines()) {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();
             let kind = value["record"]["kind"].as_str().unwrap().to_owned();
-            assert!(Record::KINDS.contains(&kind.as_str()), "{kind} is not in Record::KINDS");
+            assert!(
+                Record::KINDS.contains(&kind.as_str()),
+                "{kind} is not in Record::KINDS"
+            );
             seen.insert(kind);
         }
-        assert_eq!(seen.len(), Record::KINDS.len(), "the test session lacks a kind");
+        assert_eq!(
+            seen.len(),
+            Record::KINDS.len(),
+            "the test session lacks a kind"
+        );
     }
 
     #[test]

@@ -429,8 +429,10 @@ pub struct Run {
     pub killed: bool,
     /// From the start until it exited.
     pub elapsed: Duration,
-    /// Its peak resident set size, KiB (`ru_maxrss`).
+    /// Its peak resident set size, KiB (`ru_maxrss`; at least [`Self::parent_hwm_kib`]).
     pub maxrss_kib: libc::c_long,
+    /// This test process's peak RSS just before the spawn, KiB (`None`: unknown).
+    pub parent_hwm_kib: Option<u64>,
     /// What it wrote on stdout (the first [`OUTPUT_KEPT`] bytes), lossily decoded.
     pub stdout: String,
     /// What it wrote on stderr (the first [`OUTPUT_KEPT`] bytes), lossily decoded.
@@ -460,9 +462,18 @@ impl fmt::Display for Run {
         }
         write!(
             f,
-            ", after {:.2?}, peak RSS {} KiB\n--- stdout ---\n{}\n--- stderr ---\n{}\n---",
-            self.elapsed,
-            self.maxrss_kib,
+            ", after {:.2?}, peak RSS {} KiB",
+            self.elapsed, self.maxrss_kib
+        )?;
+        if let Some(parent) = self.parent_hwm_kib {
+            write!(
+                f,
+                " (this test process's own peak at the spawn: {parent} KiB)"
+            )?;
+        }
+        write!(
+            f,
+            "\n--- stdout ---\n{}\n--- stderr ---\n{}\n---",
             shown(&self.stdout),
             shown(&self.stderr)
         )
@@ -479,6 +490,18 @@ fn collect(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
         let _ = tx.send(kept);
     });
     rx
+}
+
+/// This process's `VmHWM`, KiB.
+fn own_peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Blocks until the child has exited, without reaping it (so its pid cannot be reused while
@@ -508,7 +531,13 @@ fn wait_exited(pid: libc::pid_t) {
 /// Runs `wsi ARGS` with stdin closed (`Stdio::null()`) and stdout and stderr read on threads;
 /// kills it after `timeout` (the run then says `killed`). Reaps it with `wait4` for its peak
 /// RSS.
+///
+/// `ru_maxrss` of a child that std spawns (with `CLONE_VM`, before its exec) includes the
+/// high-water RSS of this test process, so that is reset first (`5` to
+/// `/proc/self/clear_refs`, best effort) and reported as [`Run::parent_hwm_kib`].
 pub fn run_wsi(args: &[String], timeout: Duration) -> Run {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let parent_hwm_kib = own_peak_rss_kib();
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wsi"))
         .args(args)
@@ -556,6 +585,7 @@ pub fn run_wsi(args: &[String], timeout: Duration) -> Run {
         killed,
         elapsed,
         maxrss_kib: usage.ru_maxrss,
+        parent_hwm_kib,
         stdout: output(stdout, "stdout"),
         stderr: output(stderr, "stderr"),
     }
