@@ -59,7 +59,15 @@ fn from_profile(
     for problem in store.problems() {
         eprintln!("wsi: profiles: {problem}");
     }
-    let profile = store.get(name).ok_or_else(|| {
+    // Names are unique ignoring case, as the inspector keeps them.
+    let wanted = name.to_lowercase();
+    let found = store.get(name).or_else(|| {
+        store
+            .profiles()
+            .iter()
+            .find(|p| p.name.to_lowercase() == wanted)
+    });
+    let profile = found.ok_or_else(|| {
         let names: Vec<&str> = store.profiles().iter().map(|p| p.name.as_str()).collect();
         Failure::usage(format!(
             "--profile {name:?}: there is no such profile in {} (there are: {})",
