@@ -50,6 +50,10 @@ pub struct RawOptions {
     pub local_addr: Option<SocketAddr>,
     /// The peer's address, for [`HandshakeInfo::peer_addr`].
     pub peer_addr: Option<SocketAddr>,
+    /// Bytes the framework read past the end of the handshake (the first frames, when the
+    /// peer sent them with its request or right after the 101): the connection reads them
+    /// before anything from the stream. Default: none.
+    pub buffered: ws_proto::bytes::Bytes,
 }
 
 impl RawOptions {
@@ -89,6 +93,12 @@ impl RawOptions {
         self
     }
 
+    /// Hands over bytes already read past the handshake, to be read before the stream's.
+    pub fn with_buffered(mut self, bytes: impl Into<ws_proto::bytes::Bytes>) -> Self {
+        self.buffered = bytes.into();
+        self
+    }
+
     /// Records the two ends' addresses, for [`HandshakeInfo`].
     pub fn with_addrs(mut self, local: SocketAddr, peer: SocketAddr) -> Self {
         self.local_addr = Some(local);
@@ -116,6 +126,7 @@ impl From<&ServerOptions> for RawOptions {
             response: None,
             local_addr: None,
             peer_addr: None,
+            buffered: ws_proto::bytes::Bytes::new(),
         }
     }
 }
@@ -134,7 +145,7 @@ where
     /// permessage-deflate — the engine implements no other, and a peer using one would set
     /// bits that fail the connection — if permessage-deflate is listed twice, or if its
     /// parameters do not parse as a server's answer (RFC 7692 §7.1). Nothing is read or
-    /// written here.
+    /// written here (bytes in [`RawOptions::buffered`] are parsed).
     ///
     /// ```
     /// # async fn demo() -> Result<(), ws_tokio::Error> {
@@ -161,11 +172,16 @@ where
         options: RawOptions,
     ) -> Result<Self, Error> {
         let deflate = check_extensions(&negotiated.extensions)?;
-        let conn = Connection::open(
+        let mut conn = Connection::open(
             role,
             engine_config(&options.config, options.tap.as_ref()),
             negotiated,
         );
+        // Bytes read past the handshake come first. A fault in them fails the connection:
+        // its close is queued and the first `recv` returns it.
+        if !options.buffered.is_empty() {
+            let _ = conn.receive_data(&options.buffered);
+        }
         // The engine parses the element checked above the same way.
         debug_assert_eq!(conn.deflate(), deflate.as_ref());
         let response = options

@@ -261,3 +261,37 @@ async fn refuses_extensions_it_cannot_run() {
     let twice = refused(&["permessage-deflate", "permessage-deflate"]);
     assert!(twice.to_string().contains("twice"), "{twice}");
 }
+
+/// Bytes a framework read past the handshake (the client's first frames came with its
+/// request) are handed over with `RawOptions::with_buffered` and read before the stream's;
+/// a fault in them fails the connection with its close code on the first `recv`.
+#[tokio::test]
+async fn bytes_read_past_the_handshake_are_read_first() {
+    use tokio::io::AsyncReadExt;
+    let (a, mut b) = tokio::io::duplex(64 * 1024);
+    let mut client =
+        WsStream::from_raw(a, Role::Client, Negotiated::default(), RawOptions::new()).unwrap();
+    client.send_text("first").await.unwrap();
+    client.send_text("second").await.unwrap();
+    // The "framework" reads the two frames itself, before handing the stream over.
+    let mut early = vec![0u8; 64];
+    let n = b.read(&mut early).await.unwrap();
+    early.truncate(n);
+    assert_eq!(n, 2 * (6 + 5) + 1, "both masked frames were read: {early:?}");
+    let options = RawOptions::new().with_buffered(early);
+    let mut server = WsStream::from_raw(b, Role::Server, Negotiated::default(), options).unwrap();
+    assert_eq!(text(next(&mut server).await), "first");
+    assert_eq!(text(next(&mut server).await), "second");
+    client.send_text("third").await.unwrap();
+    assert_eq!(text(next(&mut server).await), "third");
+
+    // An unmasked client frame among the bytes handed over: 1002 at once.
+    let (a, b) = tokio::io::duplex(1024);
+    let bad = RawOptions::new().with_buffered(vec![0x81, 0x02, b'h', b'i']);
+    let mut server = WsStream::from_raw(b, Role::Server, Negotiated::default(), bad).unwrap();
+    match tokio::time::timeout(LIMIT, server.recv()).await.unwrap() {
+        Some(Err(e)) => assert_eq!(e.close_code(), Some(CloseCode::PROTOCOL_ERROR), "{e}"),
+        other => panic!("expected the protocol error, got {other:?}"),
+    }
+    drop(a);
+}
