@@ -268,9 +268,7 @@ async fn establish(
             )
             .await??;
             if !leftover.is_empty() {
-                return Err(Error::proxy(
-                    "the proxy sent data before the tunnel was used",
-                ));
+                return Err(Error::proxy(proxy::ProxyProblem::EarlyData));
             }
             tcp
         }

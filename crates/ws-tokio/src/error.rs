@@ -5,6 +5,7 @@ use std::io;
 
 use ws_proto::{CloseCode, HandshakeError, ProtocolError, UsageError};
 
+use crate::proxy::ProxyProblem;
 use crate::tls::TlsFailure;
 
 /// Everything that can go wrong with a connection. Ask it what happened with the `is_*`
@@ -45,7 +46,7 @@ pub(crate) enum Kind {
     /// A call the connection's state does not allow (data after our close frame, a control
     /// frame too long, …): the caller's mistake, nothing was sent.
     Usage(UsageError),
-    Proxy(String),
+    Proxy(ProxyProblem),
     Config(String),
     /// The connection is closed; the command could not be carried out.
     Closed,
@@ -76,8 +77,8 @@ impl Error {
         Self::new(Kind::Tls(Box::new(failure)))
     }
 
-    pub(crate) fn proxy(msg: impl Into<String>) -> Self {
-        Self::new(Kind::Proxy(msg.into()))
+    pub(crate) fn proxy(problem: ProxyProblem) -> Self {
+        Self::new(Kind::Proxy(problem))
     }
 
     pub(crate) fn config(msg: impl Into<String>) -> Self {
@@ -175,6 +176,14 @@ impl Error {
     /// The HTTP CONNECT proxy refused or failed.
     pub fn is_proxy(&self) -> bool {
         matches!(self.kind, Kind::Proxy(_))
+    }
+
+    /// What went wrong with the proxy, if that is what failed.
+    pub fn proxy_problem(&self) -> Option<&ProxyProblem> {
+        match &self.kind {
+            Kind::Proxy(problem) => Some(problem),
+            _ => None,
+        }
     }
 
     /// The options were invalid (bad URL, unreadable certificate file, …).

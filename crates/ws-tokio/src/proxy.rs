@@ -196,6 +196,93 @@ pub fn resolve_with_env(
     }
 }
 
+/// What went wrong with an HTTP CONNECT proxy ([`Error::proxy_problem`](crate::Error::proxy_problem)).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxyProblem {
+    /// TCP to the proxy failed (the I/O error is the source).
+    Unreachable {
+        /// The proxy, as `host:port`.
+        proxy: String,
+    },
+    /// Writing the CONNECT request failed.
+    SendFailed,
+    /// Reading the proxy's answer failed.
+    ReadFailed,
+    /// The proxy answered something other than 2xx.
+    Refused {
+        /// Its status code.
+        status: u16,
+        /// Its reason phrase (the standard one if it sent none).
+        reason: String,
+        /// Whether credentials were sent (a 407 then means they were refused).
+        credentials_sent: bool,
+    },
+    /// The proxy closed the connection before its answer was complete.
+    ClosedEarly {
+        /// Whether any of the answer had arrived.
+        partly_answered: bool,
+    },
+    /// The answer's head is longer than the limit.
+    HeadTooLong {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The answer has more headers than the limit.
+    TooManyHeaders {
+        /// The limit.
+        limit: usize,
+    },
+    /// The answer is not HTTP.
+    NotHttp,
+    /// The proxy sent bytes after its answer, before the tunnel was used.
+    EarlyData,
+}
+
+impl fmt::Display for ProxyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreachable { proxy } => write!(f, "cannot connect to the proxy {proxy}"),
+            Self::SendFailed => f.write_str("cannot send the CONNECT request to the proxy"),
+            Self::ReadFailed => f.write_str("cannot read the proxy's answer"),
+            Self::Refused {
+                status,
+                reason,
+                credentials_sent,
+            } => {
+                write!(f, "the proxy answered {status} {reason}")?;
+                match (status, credentials_sent) {
+                    (407, true) => f.write_str(" (it refused the credentials)"),
+                    (407, false) => f.write_str(
+                        " (give credentials in the proxy URL: http://user:password@host:port)",
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            Self::ClosedEarly {
+                partly_answered: false,
+            } => {
+                f.write_str("the proxy closed the connection without answering the CONNECT request")
+            }
+            Self::ClosedEarly {
+                partly_answered: true,
+            } => f.write_str("the proxy closed the connection in the middle of its answer"),
+            Self::HeadTooLong { limit } => {
+                write!(
+                    f,
+                    "the proxy's answer head is longer than {} KiB",
+                    limit / 1024
+                )
+            }
+            Self::TooManyHeaders { limit } => {
+                write!(f, "the proxy's answer has more than {limit} headers")
+            }
+            Self::NotHttp => f.write_str("the proxy's answer is not valid HTTP"),
+            Self::EarlyData => f.write_str("the proxy sent data before the tunnel was used"),
+        }
+    }
+}
+
 /// Opens TCP to the proxy and asks it to CONNECT to `host:port` (`host` may be an IPv6
 /// address with or without brackets); returns the tunnel once the proxy answered 2xx, with
 /// any bytes that followed the proxy's answer head (the start of the tunnelled stream).
@@ -208,10 +295,9 @@ pub async fn connect(
     let mut stream = TcpStream::connect((proxy.host.as_str(), proxy.port))
         .await
         .map_err(|e| {
-            Error::proxy(format!(
-                "cannot connect to the proxy {}",
-                authority(&proxy.host, proxy.port)
-            ))
+            Error::proxy(ProxyProblem::Unreachable {
+                proxy: authority(&proxy.host, proxy.port),
+            })
             .with_source(e)
         })?;
     let leftover = handshake(&mut stream, &request, proxy.authorization.is_some()).await?;
@@ -267,11 +353,11 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     stream
         .write_all(request)
         .await
-        .map_err(|e| Error::proxy("cannot send the CONNECT request to the proxy").with_source(e))?;
+        .map_err(|e| Error::proxy(ProxyProblem::SendFailed).with_source(e))?;
     stream
         .flush()
         .await
-        .map_err(|e| Error::proxy("cannot send the CONNECT request to the proxy").with_source(e))?;
+        .map_err(|e| Error::proxy(ProxyProblem::SendFailed).with_source(e))?;
 
     let mut buf = BytesMut::with_capacity(1024);
     let mut chunk = [0; 4096];
@@ -289,35 +375,26 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
                     return Ok(buf.freeze());
                 }
                 Answer::Refused { code, reason } => {
-                    let mut message = format!("the proxy answered {code} {reason}");
-                    if code == 407 {
-                        message.push_str(if sent_credentials {
-                            " (it refused the credentials)"
-                        } else {
-                            " (give credentials in the proxy URL: http://user:password@host:port)"
-                        });
-                    }
-                    return Err(Error::proxy(message));
+                    return Err(Error::proxy(ProxyProblem::Refused {
+                        status: code,
+                        reason,
+                        credentials_sent: sent_credentials,
+                    }));
                 }
             }
         }
         let room = MAX_HEAD - buf.len();
         if room == 0 {
-            return Err(Error::proxy(format!(
-                "the proxy's answer head is longer than {} KiB",
-                MAX_HEAD / 1024
-            )));
+            return Err(Error::proxy(ProxyProblem::HeadTooLong { limit: MAX_HEAD }));
         }
         let wanted = room.min(chunk.len());
         let n = stream
             .read(&mut chunk[..wanted])
             .await
-            .map_err(|e| Error::proxy("cannot read the proxy's answer").with_source(e))?;
+            .map_err(|e| Error::proxy(ProxyProblem::ReadFailed).with_source(e))?;
         if n == 0 {
-            return Err(Error::proxy(if buf.is_empty() {
-                "the proxy closed the connection without answering the CONNECT request"
-            } else {
-                "the proxy closed the connection in the middle of its answer"
+            return Err(Error::proxy(ProxyProblem::ClosedEarly {
+                partly_answered: !buf.is_empty(),
             }));
         }
         buf.extend_from_slice(&chunk[..n]);
@@ -344,12 +421,12 @@ fn parse_answer(buf: &[u8]) -> crate::Result<Answer> {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(Answer::Partial),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(Error::proxy(format!(
-                "the proxy's answer has more than {MAX_HEADERS} headers"
-            )));
+            return Err(Error::proxy(ProxyProblem::TooManyHeaders {
+                limit: MAX_HEADERS,
+            }));
         }
         Err(e) => {
-            return Err(Error::proxy("the proxy's answer is not valid HTTP").with_source(e));
+            return Err(Error::proxy(ProxyProblem::NotHttp).with_source(e));
         }
     };
     // httparse fills in the code of every complete response.
@@ -839,6 +916,14 @@ mod tests {
             err.to_string().contains("the proxy answered 403 Forbidden"),
             "{err}"
         );
+        assert_eq!(
+            err.proxy_problem(),
+            Some(&ProxyProblem::Refused {
+                status: 403,
+                reason: "Forbidden".to_owned(),
+                credentials_sent: false
+            })
+        );
         // No reason phrase: the standard one.
         let err = scripted(vec![b"HTTP/1.1 502 \r\n\r\n".to_vec()], false)
             .await
@@ -859,6 +944,12 @@ mod tests {
         let err = scripted(vec![], false).await.unwrap_err();
         assert!(err.is_proxy(), "{err}");
         assert!(err.to_string().contains("without answering"), "{err}");
+        assert_eq!(
+            err.proxy_problem(),
+            Some(&ProxyProblem::ClosedEarly {
+                partly_answered: false
+            })
+        );
         let err = scripted(vec![b"HTTP/1.1 200 OK\r\n".to_vec()], false)
             .await
             .unwrap_err();
@@ -877,6 +968,10 @@ mod tests {
         let err = scripted(vec![long], false).await.unwrap_err();
         assert!(err.is_proxy(), "{err}");
         assert!(err.to_string().contains("longer than 16 KiB"), "{err}");
+        assert_eq!(
+            err.proxy_problem(),
+            Some(&ProxyProblem::HeadTooLong { limit: MAX_HEAD })
+        );
         let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
         for _ in 0..=MAX_HEADERS {
             many.extend_from_slice(b"X-Many: yes\r\n");
