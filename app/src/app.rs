@@ -12,7 +12,7 @@
 //! ```
 //! Everything the UI does to a connection goes through [`Session`]; nothing here awaits.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
@@ -25,12 +25,16 @@ use ws_inspector_core::session::{Net, Session, SessionState};
 use ws_inspector_core::url::check_url;
 
 use crate::cli::Args;
+use crate::views::capture::{
+    CaptureAction, CaptureRow, CaptureSource, LineAction, MenuChoice, RowKind, capture_line_ui,
+    file_menu_ui,
+};
 use crate::views::composer::Composer;
 use crate::views::connection_bar::{BarAction, ConnectionBar};
 use crate::views::frame_log::{FrameLogView, LogAction, LogSettings};
 use crate::views::handshake::HandshakeView;
 use crate::views::options::{FileField, OptionsAction, OptionsView};
-use crate::views::sidebar::{Sidebar, SidebarAction};
+use crate::views::sidebar::{Sidebar, SidebarAction, file_name_for};
 use crate::views::{Palette, format_bytes, format_count};
 
 /// Which view the right-hand inspector panel shows.
@@ -123,6 +127,24 @@ struct Tab {
     session: Option<Session>,
     bar: ConnectionBar,
     log: FrameLogView,
+    /// Set for a tab opened from a capture file: read only (no connecting, no sending).
+    capture: Option<CaptureSource>,
+}
+
+impl Tab {
+    /// Whether the tab shows a capture opened from a file.
+    fn read_only(&self) -> bool {
+        self.capture.is_some()
+    }
+
+    /// Whether its connection is under way (not for a capture: nothing happens there).
+    fn live(&self) -> bool {
+        !self.read_only()
+            && self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.state().ready_state() != ReadyState::Closed)
+    }
 }
 
 /// The inspector.
@@ -139,6 +161,8 @@ pub struct WsInspectorApp {
     notice: Option<(bool, String)>,
     /// A file dialog to open once the frame is laid out.
     pending_dialog: Option<Dialog>,
+    /// The file row of File → Open / Save / Record.
+    capture_row: CaptureRow,
     /// A tab whose open connection the user asked to close, waiting for confirmation.
     confirm_close: Option<usize>,
     /// The window title last set.
@@ -193,6 +217,19 @@ impl WsInspectorApp {
         Self::build(ctx, settings, config_dir, false)
     }
 
+    /// The app for tests, started with these command-line arguments (captures to open,
+    /// `--connect`, `--record`…) on default settings, profiles in `config_dir`; nothing is
+    /// persisted.
+    pub fn new_for_test_with_args(
+        ctx: &egui::Context,
+        config_dir: PathBuf,
+        args: &Args,
+    ) -> std::io::Result<Self> {
+        let mut app = Self::build(ctx, Settings::default(), config_dir, false)?;
+        app.open_from_args(ctx, args);
+        Ok(app)
+    }
+
     fn build(
         ctx: &egui::Context,
         settings: Settings,
@@ -217,6 +254,7 @@ impl WsInspectorApp {
             persist,
             notice: echo_error.map(|e| (true, e)),
             pending_dialog: None,
+            capture_row: CaptureRow::default(),
             confirm_close: None,
             title: String::new(),
         };
@@ -252,10 +290,14 @@ impl WsInspectorApp {
         Ok(app)
     }
 
-    /// Applies `--connect` and `--profile`; with neither, the first run connects to the local
-    /// echo server so that it shows a live connection at once.
+    /// Applies `--connect`, `--profile`, `--record` and the captures to open; with none,
+    /// the first run connects to the local echo server so that it shows a live connection at
+    /// once. Captures open after the connection, and the first of them is the active tab.
     fn open_from_args(&mut self, ctx: &egui::Context, args: &Args) {
-        let first_run = self.settings.last_profile.is_none();
+        let first_run = self.settings.last_profile.is_none() && args.captures.is_empty();
+        if !args.captures.is_empty() && args.profile.is_none() && args.connect.is_none() {
+            self.tabs.clear();
+        }
         if let Some(name) = &args.profile {
             match self.profiles.get(name).cloned() {
                 Some(profile) => {
@@ -289,6 +331,178 @@ impl WsInspectorApp {
             self.active = i;
             self.connect(ctx, i);
         }
+        if let Some(file) = &args.record {
+            let recorded = self.active;
+            let result = match self.tabs.get(recorded).and_then(|t| t.session.as_ref()) {
+                Some(session) => session
+                    .start_recording(file, false)
+                    .map(|()| format!("Recording to {}.", file.display())),
+                None => Err(format!(
+                    "--record {}: no connection to record (use --connect or --profile)",
+                    file.display()
+                )),
+            };
+            self.notice = Some(match result {
+                Ok(message) => (false, message),
+                Err(e) => (true, e),
+            });
+        }
+        let mut first_capture = None;
+        for path in &args.captures {
+            let before = self.tabs.len();
+            let _ = self.open_capture_file(path);
+            if self.tabs.len() > before {
+                first_capture.get_or_insert(before);
+            }
+        }
+        if self.tabs.is_empty() {
+            self.add_tab(Profile::local_echo(), None);
+        }
+        if let Some(i) = first_capture {
+            self.active = i;
+        }
+    }
+
+    /// Opens the capture at `path` in read-only tabs (one per connection; the first becomes
+    /// active), as File → Open capture… does; the outcome shows in the status bar and is
+    /// returned.
+    pub fn open_capture_file(&mut self, path: &Path) -> Result<String, String> {
+        let result = self.open_capture(path);
+        self.notice = Some(match &result {
+            Ok(message) => (false, message.clone()),
+            Err(e) => (true, e.clone()),
+        });
+        result
+    }
+
+    fn open_capture(&mut self, path: &Path) -> Result<String, String> {
+        let shown = path.display();
+        let opened = ws_inspector_core::capture::open(path)
+            .map_err(|e| format!("Could not open {shown}: {e}"))?;
+        let truncated = opened.truncated.as_ref().map(|e| {
+            format!("{e} — cut short (a crash while recording?): left out, the rest is shown")
+        });
+        let count = opened.connections.len();
+        let mut first = None;
+        for connection in opened.connections {
+            let source = CaptureSource {
+                path: path.to_owned(),
+                name: opened.name.clone(),
+                label: connection.label(),
+                generator: opened.generator.clone(),
+                truncated: truncated.clone(),
+            };
+            let session = connection.into_session();
+            let url = session.state().url.clone();
+            let profile = Profile {
+                name: source.title(),
+                url: url.clone(),
+                local_echo: false,
+                ..Profile::local_echo()
+            };
+            let i = self.add_tab(profile, None);
+            let tab = &mut self.tabs[i];
+            tab.url = url;
+            tab.session = Some(session);
+            tab.capture = Some(source);
+            first.get_or_insert(i);
+        }
+        if let Some(i) = first {
+            self.active = i;
+        }
+        let tabs = if count == 1 {
+            String::new()
+        } else {
+            format!(" in {count} tabs, one per connection")
+        };
+        Ok(match truncated {
+            Some(t) => format!("Opened {}{tabs}; {t}.", opened.name),
+            None => format!("Opened {}{tabs} (read only).", opened.name),
+        })
+    }
+
+    /// Saves tab `i`'s session to `path` (`replace`: the user agreed to replace a file
+    /// there).
+    fn save_capture(&mut self, i: usize, path: &Path, replace: bool) -> Result<String, String> {
+        let session = self
+            .tabs
+            .get(i)
+            .and_then(|t| t.session.as_ref())
+            .ok_or_else(|| "This tab has no session to save: connect first.".to_owned())?;
+        let bytes = session.save_capture(path, replace)?;
+        Ok(format!(
+            "Saved the capture to {} ({}).",
+            path.display(),
+            format_bytes(bytes)
+        ))
+    }
+
+    /// Starts recording tab `i`'s session to `path`.
+    fn record_capture(&mut self, i: usize, path: &Path, replace: bool) -> Result<String, String> {
+        let session = self
+            .tabs
+            .get(i)
+            .and_then(|t| t.session.as_ref())
+            .ok_or_else(|| "This tab has no session to record: connect first.".to_owned())?;
+        session.start_recording(path, replace)?;
+        Ok(format!("Recording to {}.", path.display()))
+    }
+
+    /// Applies what the File menu, the file row or a tab's capture line asked for.
+    fn capture_action(&mut self, action: CaptureAction) {
+        let i = self.active;
+        let result = match action {
+            CaptureAction::Open(Some(path)) => self.open_capture(&path),
+            CaptureAction::Save(Some((path, replace))) => self.save_capture(i, &path, replace),
+            CaptureAction::Record(Some((path, replace))) => self.record_capture(i, &path, replace),
+            CaptureAction::Open(None) | CaptureAction::Save(None) | CaptureAction::Record(None) => {
+                self.pending_dialog = Some(Dialog::Capture(action));
+                return;
+            }
+        };
+        self.capture_row.result(&result);
+        self.notice = Some(match result {
+            Ok(message) => (false, message),
+            Err(e) => (true, e),
+        });
+    }
+
+    /// Opens the file row for `kind`, with a path to start from.
+    fn start_capture_row(&mut self, kind: RowKind) {
+        let path = match kind {
+            RowKind::Open => String::new(),
+            RowKind::Save | RowKind::Record => {
+                let name = self
+                    .tabs
+                    .get(self.active)
+                    .map_or_else(|| "capture".to_owned(), tab_title);
+                let file = format!("{}.jsonl", file_name_for(&name));
+                match std::env::var_os("HOME") {
+                    Some(home) => PathBuf::from(home).join(file).display().to_string(),
+                    None => file,
+                }
+            }
+        };
+        self.capture_row.start(kind, path);
+    }
+
+    /// Opens the `.jsonl` files dropped on the window.
+    fn dropped_files(&mut self, ui: &Ui) {
+        let dropped = ui.input(|i| i.raw.dropped_files.clone());
+        for file in dropped {
+            let path = file.path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                let _ = self.open_capture_file(path);
+            } else {
+                self.notice = Some((
+                    true,
+                    format!(
+                        "{} is not a .jsonl capture: only captures can be dropped here.",
+                        path.display()
+                    ),
+                ));
+            }
+        }
     }
 
     /// The built-in echo server's URL.
@@ -312,6 +526,16 @@ impl WsInspectorApp {
         self.tabs
             .get(self.active)
             .is_some_and(|t| t.log.settings.follow)
+    }
+
+    /// Whether tab `i` shows a capture opened from a file (for tests).
+    pub fn tab_is_read_only(&self, i: usize) -> Option<bool> {
+        self.tabs.get(i).map(Tab::read_only)
+    }
+
+    /// The index of the active tab.
+    pub fn active_tab(&self) -> usize {
+        self.active
     }
 
     /// The title of tab `i` as the tab bar shows it (for tests).
@@ -353,6 +577,7 @@ impl WsInspectorApp {
     fn saved_tabs(&self) -> Vec<SavedTab> {
         self.tabs
             .iter()
+            .filter(|tab| !tab.read_only())
             .map(|tab| SavedTab {
                 profile: tab.profile.clone(),
                 saved_as: tab.saved_as.clone(),
@@ -365,8 +590,17 @@ impl WsInspectorApp {
     pub fn settings_to_save(&self) -> Settings {
         let mut settings = self.settings.clone();
         settings.tabs = self.saved_tabs();
-        settings.active_tab = self.active;
+        settings.active_tab = self.saved_active();
         settings
+    }
+
+    /// The active tab's place among the tabs remembered (captures are not).
+    fn saved_active(&self) -> usize {
+        self.tabs[..self.active.min(self.tabs.len())]
+            .iter()
+            .filter(|t| !t.read_only())
+            .count()
+            .min(self.saved_tabs().len().saturating_sub(1))
     }
 
     fn add_tab(&mut self, profile: Profile, saved_as: Option<String>) -> usize {
@@ -383,6 +617,7 @@ impl WsInspectorApp {
             session: None,
             bar: self.settings.close.clone(),
             log: FrameLogView::new(log_settings),
+            capture: None,
         };
         self.tabs.push(tab);
         self.active = self.tabs.len() - 1;
@@ -400,10 +635,9 @@ impl WsInspectorApp {
     /// Loads `profile` into the active tab, or a new tab if the active one is connected.
     fn open_profile(&mut self, profile: Profile) {
         let name = profile.name.clone();
-        let busy = self
-            .tabs
-            .get(self.active)
-            .is_none_or(|t| t.session.as_ref().is_some_and(|s| !s.state().finished));
+        let busy = self.tabs.get(self.active).is_none_or(|t| {
+            t.read_only() || t.session.as_ref().is_some_and(|s| !s.state().finished)
+        });
         if busy {
             self.add_tab(profile, Some(name));
         } else {
@@ -418,6 +652,9 @@ impl WsInspectorApp {
 
     /// Connects tab `i` with its profile and URL.
     fn connect(&mut self, ctx: &egui::Context, i: usize) {
+        if self.tabs.get(i).is_none_or(Tab::read_only) {
+            return;
+        }
         let echo_url = if self.tabs[i].profile.local_echo {
             match self.net.start_local_echo() {
                 Ok(url) => Some(url),
@@ -456,16 +693,19 @@ impl WsInspectorApp {
     pub fn show(&mut self, ui: &mut Ui) {
         self.shortcuts(ui);
         // The connection's duration ticks while a connection is live.
-        let live = self.tabs.iter().any(|t| {
-            t.session
-                .as_ref()
-                .is_some_and(|s| s.state().ready_state() != ReadyState::Closed)
-        });
+        let live = self.tabs.iter().any(Tab::live);
         if live {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(500));
         }
         egui::Panel::top("tabs-bar").show(ui, |ui| self.tabs_ui(ui));
+        if self.capture_row.is_open() {
+            let mut action = None;
+            egui::Panel::top("capture-file-row").show(ui, |ui| action = self.capture_row.ui(ui));
+            if let Some(action) = action {
+                self.capture_action(action);
+            }
+        }
         egui::Panel::bottom("status-bar").show(ui, |ui| self.status_ui(ui));
         // Side panels in proportion to the window, so a 1024 px window keeps a usable log.
         let width = ui.available_width();
@@ -480,6 +720,7 @@ impl WsInspectorApp {
         }
         egui::CentralPanel::default().show(ui, |ui| self.tab_ui(ui));
         self.update_title(ui.ctx());
+        self.dropped_files(ui);
         self.file_dialogs();
     }
 
@@ -527,8 +768,20 @@ impl WsInspectorApp {
         let palette = Palette::of(ui);
         let mut close = None;
         let mut new_tab = false;
+        let mut menu = None;
+        let (has_session, recording) = match self.tabs.get(self.active) {
+            Some(tab) => match &tab.session {
+                Some(s) if !tab.read_only() => {
+                    (true, Some(s.recorder_status().recording.is_some()))
+                }
+                Some(_) => (true, None),
+                None => (false, None),
+            },
+            None => (false, None),
+        };
         ui.horizontal(|ui| {
             ui.label(RichText::new("ws-inspector").strong().size(15.0));
+            menu = file_menu_ui(ui, has_session, recording);
             ui.separator();
             for (i, tab) in self.tabs.iter().enumerate() {
                 let state = tab.session.as_ref().map(|s| s.state().ready_state());
@@ -590,12 +843,15 @@ impl WsInspectorApp {
                     .on_hover_text("Show the profiles sidebar");
             });
         });
+        match menu {
+            Some(MenuChoice::Open) => self.start_capture_row(RowKind::Open),
+            Some(MenuChoice::Save) => self.start_capture_row(RowKind::Save),
+            Some(MenuChoice::Record) => self.start_capture_row(RowKind::Record),
+            Some(MenuChoice::StopRecording) => self.stop_recording(),
+            None => {}
+        }
         if let Some(i) = close {
-            let live = self.tabs[i]
-                .session
-                .as_ref()
-                .is_some_and(|s| s.state().ready_state() != ReadyState::Closed);
-            if live {
+            if self.tabs[i].live() {
                 self.confirm_close = Some(i);
             } else {
                 self.close_tab(i);
@@ -835,16 +1091,25 @@ impl WsInspectorApp {
             session,
             bar,
             log,
+            capture,
             ..
         } = tab;
+        let read_only = capture.is_some();
         // Each view locks the session only while it draws (the drain task applies reports
         // in between); nothing holds the lock across the tab's layout.
         let (open, live) = session.as_ref().map_or((false, false), |s| {
             let state = s.state();
-            (state.ready_state() == ReadyState::Open, !state.finished)
+            (
+                state.ready_state() == ReadyState::Open && !read_only,
+                !state.finished,
+            )
         });
 
         let mut bar_action = None;
+        let mut line_action = None;
+        let status = session.as_ref().map(Session::recorder_status);
+        // The record switch: for a live tab's session that is not being recorded.
+        let recordable = !read_only && status.as_ref().is_some_and(|s| s.recording.is_none());
         egui::Panel::top("connection-bar")
             .frame(
                 egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
@@ -856,7 +1121,19 @@ impl WsInspectorApp {
                     &mut profile.local_echo,
                     profile.accept_invalid_certs,
                     session.as_ref().map(Session::state).as_deref(),
+                    read_only,
+                    recordable,
                 );
+                // A line of its own only when there is something to say: a capture's source,
+                // a recording, or why one stopped.
+                if let Some(status) = &status
+                    && (read_only
+                        || status.recording.is_some()
+                        || status.error.is_some()
+                        || status.note.is_some())
+                {
+                    line_action = capture_line_ui(ui, capture.as_ref(), status);
+                }
             });
 
         let mut options_action = None;
@@ -937,7 +1214,18 @@ impl WsInspectorApp {
         {
             settings.composer.error = Some(e);
         }
+        match line_action {
+            Some(LineAction::Save) => self.start_capture_row(RowKind::Save),
+            Some(LineAction::Stop) => self.stop_recording(),
+            None => {}
+        }
+        let Some(Tab { session, bar, .. }) = self.tabs.get_mut(self.active) else {
+            return;
+        };
         match bar_action {
+            Some(BarAction::Record) => {
+                self.start_capture_row(RowKind::Record);
+            }
             Some(BarAction::Connect) => {
                 let i = self.active;
                 self.connect(&ctx, i);
@@ -984,6 +1272,18 @@ impl WsInspectorApp {
         }
         if let Some(tab) = self.tabs.get(self.active) {
             self.settings.last_profile.clone_from(&tab.saved_as);
+        }
+    }
+
+    /// Stops the active tab's recording.
+    fn stop_recording(&mut self) {
+        let stopped = self
+            .tabs
+            .get(self.active)
+            .and_then(|t| t.session.as_ref())
+            .and_then(Session::stop_recording);
+        if let Some(path) = stopped {
+            self.notice = Some((false, format!("Stopped recording to {}.", path.display())));
         }
     }
 
@@ -1082,6 +1382,37 @@ impl WsInspectorApp {
                     }
                 }
             }
+            Dialog::Capture(action) => {
+                let filter = |d: rfd::FileDialog| d.add_filter("Capture (JSON lines)", &["jsonl"]);
+                let name = || {
+                    let title = self
+                        .tabs
+                        .get(self.active)
+                        .map_or_else(|| "capture".to_owned(), tab_title);
+                    format!("{}.jsonl", file_name_for(&title))
+                };
+                // A save dialog asks before replacing a file: what it gives may be replaced.
+                let chosen = match action {
+                    CaptureAction::Open(_) => filter(rfd::FileDialog::new())
+                        .pick_file()
+                        .map(|p| CaptureAction::Open(Some(p))),
+                    CaptureAction::Save(_) => filter(rfd::FileDialog::new())
+                        .set_file_name(name())
+                        .save_file()
+                        .map(|p| CaptureAction::Save(Some((p, true)))),
+                    CaptureAction::Record(_) => filter(rfd::FileDialog::new())
+                        .set_file_name(name())
+                        .save_file()
+                        .map(|p| CaptureAction::Record(Some((p, true)))),
+                };
+                match chosen {
+                    Some(action) => self.capture_action(action),
+                    None if !file_dialog_available() => {
+                        self.capture_row.message = Some((true, NO_FILE_DIALOG.to_owned()));
+                    }
+                    None => {}
+                }
+            }
             Dialog::SendFile => {
                 let Some(path) = rfd::FileDialog::new().pick_file() else {
                     if !file_dialog_available() {
@@ -1113,9 +1444,14 @@ fn repaint(ctx: &egui::Context) -> Notify {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Dialog {
     Import(Option<PathBuf>),
-    Export { name: String, to: Option<PathBuf> },
+    Export {
+        name: String,
+        to: Option<PathBuf>,
+    },
     Pem(FileField),
     SendFile,
+    /// A capture to open, or where to save or record one (the action's path is `None`).
+    Capture(CaptureAction),
 }
 
 impl eframe::App for WsInspectorApp {
@@ -1127,7 +1463,7 @@ impl eframe::App for WsInspectorApp {
         if self.persist {
             let mut settings = self.settings.clone();
             settings.tabs = self.saved_tabs();
-            settings.active_tab = self.active;
+            settings.active_tab = self.saved_active();
             eframe::set_value(storage, eframe::APP_KEY, &settings);
         }
     }
@@ -1140,6 +1476,9 @@ impl eframe::App for WsInspectorApp {
 /// A tab's title: its profile's name while the URL is the profile's own (or the local echo
 /// server's), else the host of the URL the user typed or connected to.
 fn tab_title(tab: &Tab) -> String {
+    if let Some(capture) = &tab.capture {
+        return capture.title();
+    }
     let url = tab
         .session
         .as_ref()

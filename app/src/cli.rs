@@ -7,11 +7,17 @@ pub const USAGE: &str = "\
 ws-inspector — a desktop WebSocket inspector
 
 USAGE:
-    ws-inspector [OPTIONS]
+    ws-inspector [OPTIONS] [CAPTURE.jsonl…]
+
+ARGUMENTS:
+    CAPTURE.jsonl        open a capture (JSON lines, as saved, recorded or written by
+                         `wsi --jsonl`) in a read-only tab; one tab per connection
 
 OPTIONS:
     --connect URL        open a tab connected to URL (ws:// or wss://)
     --profile NAME       open a tab with the saved profile NAME and connect
+    --record FILE        record the session of --connect or --profile (or the first run's
+                         local echo) to FILE as it happens; an existing FILE is not replaced
     --config-dir DIR     keep profiles in DIR (default: the platform config dir;
                          the WS_INSPECTOR_CONFIG_DIR environment variable also sets it)
     -h, --help           print this help
@@ -29,6 +35,10 @@ pub struct Args {
     pub profile: Option<String>,
     /// `--config-dir DIR`.
     pub config_dir: Option<PathBuf>,
+    /// `--record FILE`.
+    pub record: Option<PathBuf>,
+    /// The captures to open (the positional arguments).
+    pub captures: Vec<PathBuf>,
     /// `--help`.
     pub help: bool,
 }
@@ -62,11 +72,17 @@ impl Args {
                 "--connect" => parsed.connect = Some(value("--connect")?),
                 "--profile" => parsed.profile = Some(value("--profile")?),
                 "--config-dir" => parsed.config_dir = Some(PathBuf::from(value("--config-dir")?)),
+                "--record" => parsed.record = Some(PathBuf::from(value("--record")?)),
+                "--" => parsed.captures.extend(args.by_ref().map(PathBuf::from)),
                 other => {
                     if let Some(url) = other.strip_prefix("--connect=") {
                         parsed.connect = Some(url.to_owned());
                     } else if let Some(name) = other.strip_prefix("--profile=") {
                         parsed.profile = Some(name.to_owned());
+                    } else if let Some(file) = other.strip_prefix("--record=") {
+                        parsed.record = Some(PathBuf::from(file));
+                    } else if !other.starts_with('-') || other == "-" {
+                        parsed.captures.push(PathBuf::from(other));
                     } else {
                         return Err(format!("unknown argument {other:?} (try --help)"));
                     }
@@ -79,6 +95,8 @@ impl Args {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::Args;
 
     fn parse(args: &[&str]) -> Result<Args, String> {
@@ -99,5 +117,28 @@ mod tests {
         );
         assert!(parse(&["--connect"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--nope"]).unwrap_err().contains("unknown argument"));
+    }
+
+    #[test]
+    fn captures_and_record() {
+        let args = parse(&[
+            "a.jsonl",
+            "--connect",
+            "ws://x/",
+            "--record",
+            "r.jsonl",
+            "b.jsonl",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.captures,
+            [PathBuf::from("a.jsonl"), PathBuf::from("b.jsonl")]
+        );
+        assert_eq!(args.record, Some(PathBuf::from("r.jsonl")));
+        assert_eq!(args.connect.as_deref(), Some("ws://x/"));
+        let args = parse(&["--record=r.jsonl", "--", "--odd.jsonl"]).unwrap();
+        assert_eq!(args.record, Some(PathBuf::from("r.jsonl")));
+        assert_eq!(args.captures, [PathBuf::from("--odd.jsonl")]);
+        assert!(parse(&["--record"]).unwrap_err().contains("needs a value"));
     }
 }

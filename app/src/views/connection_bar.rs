@@ -16,6 +16,8 @@ pub enum BarAction {
     Connect,
     /// Cancel the attempt under way.
     Cancel,
+    /// Record the session to a file (ask where).
+    Record,
     /// Close with this code and reason.
     Close {
         /// The close code.
@@ -60,7 +62,10 @@ pub const CLOSE_PRESETS: [(u16, &str); 6] = [
 
 impl ConnectionBar {
     /// Shows the bar. `url` is edited in place; `local_echo` is switched off when the user
-    /// types a URL of their own.
+    /// types a URL of their own. `read_only`: the tab shows a capture opened from a file, so
+    /// the URL, Connect and Close are disabled. `recordable`: offer the record switch (a
+    /// live tab's session that is not being recorded).
+    #[allow(clippy::too_many_arguments)]
     pub fn ui(
         &mut self,
         ui: &mut Ui,
@@ -68,13 +73,16 @@ impl ConnectionBar {
         local_echo: &mut bool,
         insecure: bool,
         session: Option<&SessionState>,
+        read_only: bool,
+        recordable: bool,
     ) -> Option<BarAction> {
         let palette = Palette::of(ui);
         let state = session.map(|s| s.ready_state());
-        let live = matches!(
-            state,
-            Some(ReadyState::Connecting | ReadyState::Open | ReadyState::Closing)
-        );
+        let live = read_only
+            || matches!(
+                state,
+                Some(ReadyState::Connecting | ReadyState::Open | ReadyState::Closing)
+            );
         let mut action = None;
 
         ui.horizontal(|ui| {
@@ -103,6 +111,12 @@ impl ConnectionBar {
             }
 
             match state {
+                _ if read_only => {
+                    let connect = egui::Button::new(RichText::new("Connect").strong());
+                    ui.add_enabled(false, connect).on_disabled_hover_text(
+                        "A capture opened from a file: nothing can be sent or connected",
+                    );
+                }
                 Some(ReadyState::Connecting) => {
                     if ui
                         .button("Cancel")
@@ -137,7 +151,7 @@ impl ConnectionBar {
                     }
                 }
             }
-            ui.add_enabled_ui(state == Some(ReadyState::Open), |ui| {
+            ui.add_enabled_ui(state == Some(ReadyState::Open) && !read_only, |ui| {
                 let config = egui::containers::menu::MenuConfig::new()
                     .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
                 egui::containers::menu::MenuButton::new("Close…")
@@ -179,6 +193,19 @@ impl ConnectionBar {
                     ui.label(RichText::new(hint).color(palette.weak));
                 }
                 Some(s) => vital_signs_ui(ui, s, &palette),
+            }
+            if recordable {
+                ui.separator();
+                if ui
+                    .small_button("⏺ Record to file…")
+                    .on_hover_text(
+                        "Stream this session to a .jsonl capture as it happens (from its first \
+                         line)",
+                    )
+                    .clicked()
+                {
+                    action = Some(BarAction::Record);
+                }
             }
         });
         action

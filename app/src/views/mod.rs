@@ -1,5 +1,6 @@
 //! The views: each is a small struct with a `ui` method; helpers shared by several live here.
 
+pub mod capture;
 pub mod composer;
 pub mod connection_bar;
 pub mod frame_log;

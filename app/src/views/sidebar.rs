@@ -419,8 +419,9 @@ impl Sidebar {
     }
 }
 
-/// A file name for a profile: its name without the characters that a path cannot hold.
-fn file_name_for(name: &str) -> String {
+/// A file name for a profile (or a tab): its name without the characters that a path
+/// cannot hold.
+pub fn file_name_for(name: &str) -> String {
     let cleaned: String = name
         .trim()
         .chars()

@@ -277,7 +277,11 @@ async fn bytes_read_past_the_handshake_are_read_first() {
     let mut early = vec![0u8; 64];
     let n = b.read(&mut early).await.unwrap();
     early.truncate(n);
-    assert_eq!(n, 2 * (6 + 5) + 1, "both masked frames were read: {early:?}");
+    assert_eq!(
+        n,
+        2 * (6 + 5) + 1,
+        "both masked frames were read: {early:?}"
+    );
     let options = RawOptions::new().with_buffered(early);
     let mut server = WsStream::from_raw(b, Role::Server, Negotiated::default(), options).unwrap();
     assert_eq!(text(next(&mut server).await), "first");

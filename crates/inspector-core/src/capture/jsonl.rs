@@ -75,6 +75,16 @@ impl<W: Write> JsonlWriter<W> {
         self.skipped
     }
 
+    /// The output.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// The output, to write to it directly (a recording copies what it missed into it).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Flushes the output (a recording flushes whenever it has caught up, so that a crash
     /// loses only what was still in the buffer).
     pub fn flush(&mut self) -> io::Result<()> {

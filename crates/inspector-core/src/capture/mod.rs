@@ -9,7 +9,9 @@
 //!
 //! - [`record`]: [`CaptureLine`] and [`Record`], with the conversions from and back to
 //!   [`TapEvent`](ws_tokio::tap::TapEvent);
-//! - [`jsonl`]: [`JsonlWriter`] and [`JsonlReader`].
+//! - [`jsonl`]: [`JsonlWriter`] and [`JsonlReader`];
+//! - [`loader`]: [`open`] and [`load`], a capture replayed into read-only sessions for the
+//!   inspector's tabs (one per connection).
 //!
 //! The format is written down, with an example of every kind of line, in
 //! `docs/capture-format.md` (a test reads the examples back).
@@ -17,10 +19,15 @@
 //! Reading a line of a newer version than [`VERSION`] is an error, never a guess.
 
 mod encoding;
+pub mod har;
 pub mod jsonl;
+pub mod loader;
+pub mod pcapng;
 pub mod record;
+pub mod script;
 
 pub use jsonl::{JsonlReader, JsonlWriter, ReadError};
+pub use loader::{CapturedConnection, OpenedCapture, load, open};
 pub use record::{
     CaptureLine, CertificateRecord, FrameRecord, InitiatorRecord, Leg, MessageRecord, OpenedRecord,
     Record, RequestHead, ResponseHead, TlsRecord,

@@ -1,11 +1,14 @@
-//! [`Session`]: the UI's handle on one connection (commands in, shared state out).
+//! [`Session`]: the UI's handle on one connection (commands in, shared state out, and the
+//! session's capture lines for Save and Record).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use ws_tokio::Outgoing;
 
+use super::recorder::{Recorder, RecorderStatus, lock_recorder};
 use super::state::{SessionState, lock};
 use super::tasks::Tasks;
 
@@ -15,6 +18,8 @@ use super::tasks::Tasks;
 pub struct Session {
     pub(super) shared: Arc<Mutex<SessionState>>,
     pub(super) commands: mpsc::UnboundedSender<Command>,
+    /// Every line of the session, for Save and Record ([`Recorder`]).
+    pub(super) recorder: Arc<Mutex<Recorder>>,
 }
 
 #[derive(Debug)]
@@ -26,6 +31,51 @@ pub(super) enum Command {
 }
 
 impl Session {
+    /// A session that shows a capture: `state` was replayed from `lines` (a file's lines as
+    /// read, kept for Save). Nothing can be sent ([`send`](Self::send) errors) and it is
+    /// [`finished`](SessionState::finished).
+    pub fn read_only(state: SessionState, lines: Vec<u8>) -> Self {
+        // The receiver is dropped at once: every command is refused.
+        let (commands, _) = mpsc::unbounded_channel();
+        Self {
+            shared: Arc::new(Mutex::new(state)),
+            commands,
+            recorder: Arc::new(Mutex::new(Recorder::read_only(lines))),
+        }
+    }
+
+    /// Whether this session shows a capture opened from a file.
+    pub fn is_read_only(&self) -> bool {
+        lock_recorder(&self.recorder).is_read_only()
+    }
+
+    /// Writes the whole session — every tap report since the attempt started, header line
+    /// first; for a capture opened from a file, its lines as read — to `path`, atomically.
+    /// An existing file is refused unless `replace`. Returns the bytes written.
+    ///
+    /// The copy is made while the session waits to write its next reports (they queue
+    /// up in the tap's channel meanwhile).
+    pub fn save_capture(&self, path: &Path, replace: bool) -> Result<u64, String> {
+        lock_recorder(&self.recorder).save(path, replace)
+    }
+
+    /// Starts recording the session to `path` (from its first line; then each line as it
+    /// happens, flushed at least every second). An existing file is refused unless
+    /// `replace`.
+    pub fn start_recording(&self, path: &Path, replace: bool) -> Result<(), String> {
+        lock_recorder(&self.recorder).start_recording(path, replace)
+    }
+
+    /// Stops recording; returns the file recorded to, if one was.
+    pub fn stop_recording(&self) -> Option<PathBuf> {
+        lock_recorder(&self.recorder).stop_recording()
+    }
+
+    /// The lines kept, the recording and its errors.
+    pub fn recorder_status(&self) -> RecorderStatus {
+        lock_recorder(&self.recorder).status()
+    }
+
     /// The shared state; hold the guard only while laying out one frame.
     pub fn state(&self) -> MutexGuard<'_, SessionState> {
         lock(&self.shared)

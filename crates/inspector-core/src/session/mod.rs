@@ -8,13 +8,15 @@
 //! Commands from the UI (send, close, cancel) go through an unbounded channel to one task per
 //! session, so they reach the connection in the order they were given.
 //!
-//! Files: [`state`] the state and its `apply`; `handle` the UI's [`Session`]; `task` the
+//! Files: [`state`] the state and its `apply`; `handle` the UI's [`Session`]; [`recorder`]
+//! every line of a session, kept for Save and streamed to a file while recording; `task` the
 //! drain and session tasks; `runtime` [`Net`]; `tasks` [`Tasks`]; `echo` the local echo
 //! server; [`explain`](mod@explain) errors in plain words.
 
 mod echo;
 pub mod explain;
 mod handle;
+pub mod recorder;
 mod runtime;
 pub mod state;
 mod task;
@@ -22,6 +24,7 @@ mod tasks;
 
 pub use explain::{explain, header_pairs};
 pub use handle::Session;
+pub use recorder::{Recorder, RecorderStatus};
 pub use runtime::Net;
 pub use state::{CloseSummary, Failure, Handshake, SessionState, Traffic, lock};
 pub use task::DRAIN_BATCH;

@@ -8,6 +8,7 @@ use ws_tokio::{ConnectOptions, Server, ServerOptions};
 
 use super::echo::{echo_url, serve_echo};
 use super::handle::Session;
+use super::recorder::{GENERATOR, Recorder};
 use super::state::{SessionState, lock};
 use super::task::{drain, run_session};
 use super::tasks::Tasks;
@@ -100,9 +101,10 @@ impl Net {
         let (tap, reports) = ws_tokio::tap::channel(TAP_CAPACITY);
         options.tap = Some(tap);
         let (commands, command_rx) = mpsc::unbounded_channel();
+        let recorder = Arc::new(Mutex::new(Recorder::new(GENERATOR)));
         let drain = self.tasks.spawn(
             "session tap drain",
-            drain(reports, shared.clone(), notify.clone()),
+            drain(reports, shared.clone(), recorder.clone(), notify.clone()),
         );
         let session = run_session(
             options,
@@ -113,7 +115,11 @@ impl Net {
             self.tasks.clone(),
         );
         self.tasks.spawn("session", session);
-        Session { shared, commands }
+        Session {
+            shared,
+            commands,
+            recorder,
+        }
     }
 }
 

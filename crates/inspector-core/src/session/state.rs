@@ -133,10 +133,15 @@ impl SessionState {
     /// A new connection attempt to `url`. `previous` is the log of the tab's last
     /// connection, kept above this one's entries.
     pub fn new(url: &str, previous: Option<LogStore>) -> Self {
+        Self::starting_at(url, SystemTime::now(), previous)
+    }
+
+    /// A connection attempt to `url` that started at `time`: [`new`](Self::new) for now, or
+    /// the first report's time for a capture replayed from a file.
+    pub fn starting_at(url: &str, time: SystemTime, previous: Option<LogStore>) -> Self {
         let mut log = previous.unwrap_or_default();
-        let now = SystemTime::now();
         log.push_event(
-            now,
+            time,
             Duration::ZERO,
             LifecycleEvent::Connecting {
                 url: url.to_owned(),
@@ -252,10 +257,15 @@ impl SessionState {
         } = event;
         match kind {
             TapKind::State(state) => {
+                if state == ReadyState::Closed {
+                    // When it closed, by the report's clock (a replayed capture keeps its
+                    // durations).
+                    self.ended.get_or_insert(self.at(elapsed));
+                }
                 self.set_ready_state(state);
                 match state {
                     ReadyState::Open => {
-                        self.opened = Some((time, Instant::now()));
+                        self.opened = Some((time, self.at(elapsed)));
                         let event = LifecycleEvent::Open {
                             protocol: self.handshake.protocol.clone(),
                             extensions: self.handshake.extensions.clone(),
@@ -373,6 +383,21 @@ impl SessionState {
             // Server-side reports (and any added later) do not concern a client session.
             _ => {}
         }
+    }
+
+    /// The instant `elapsed` after the attempt started, by the tap's monotonic clock (the
+    /// tap is made as the attempt starts).
+    fn at(&self, elapsed: Duration) -> Instant {
+        self.started.checked_add(elapsed).unwrap_or(self.started)
+    }
+
+    /// Marks a state replayed from a capture as complete: nothing more will happen, and a
+    /// connection the capture leaves open (the recording stopped) stays "open" for as long
+    /// as the capture lasted, not for as long as the tab is shown. `last` is the last
+    /// report's elapsed time.
+    pub(crate) fn finish_replay(&mut self, last: Duration) {
+        self.ended.get_or_insert(self.at(last));
+        self.finished = true;
     }
 
     fn push_close(&mut self, time: SystemTime, elapsed: Duration, close: CloseSummary) {

@@ -14,6 +14,7 @@ use ws_tokio::ws_proto::{CloseCode, ReadyState};
 use ws_tokio::{ConnectOptions, Outgoing};
 
 use super::handle::Command;
+use super::recorder::{Recorder, lock_recorder};
 use super::state::{SessionState, lock};
 use super::tasks::Tasks;
 use crate::notify::Notify;
@@ -29,12 +30,19 @@ pub const DRAIN_BATCH: usize = 8192;
 /// lock is free. Only a batch of [`DRAIN_BATCH`] reports waits for the lock, which bounds the
 /// memory in between and slows the connection down (through the tap's bounded channel)
 /// instead of letting it grow.
+///
+/// Every report is also written to the session's [`Recorder`] as it arrives, before it is
+/// applied (the state's lock is not held meanwhile); the recorder flushes whenever the
+/// channel is empty, and at least every [`FLUSH_EVERY`](super::recorder::FLUSH_EVERY).
 pub(super) async fn drain(
     mut reports: TapReceiver,
     shared: Arc<Mutex<SessionState>>,
+    recorder: Arc<Mutex<Recorder>>,
     notify: Notify,
 ) {
     let mut batch: Vec<TapEvent> = Vec::with_capacity(DRAIN_BATCH);
+    // How many reports of `batch` the recorder has.
+    let mut recorded = 0;
     let mut open = true;
     while open || !batch.is_empty() {
         if batch.is_empty() {
@@ -43,10 +51,21 @@ pub(super) async fn drain(
                 None => break,
             }
         }
+        let mut caught_up = false;
         while batch.len() < DRAIN_BATCH {
             match reports.try_recv() {
                 Some(event) => batch.push(event),
-                None => break,
+                None => {
+                    caught_up = true;
+                    break;
+                }
+            }
+        }
+        if recorded < batch.len() {
+            let failed = lock_recorder(&recorder).write(&batch[recorded..], caught_up);
+            recorded = batch.len();
+            if failed {
+                notify.now();
             }
         }
         let applied = {
@@ -63,6 +82,7 @@ pub(super) async fn drain(
                     for event in batch.drain(..) {
                         state.apply(event);
                     }
+                    recorded = 0;
                     true
                 }
                 None => false,
@@ -85,6 +105,7 @@ pub(super) async fn drain(
             }
         }
     }
+    lock_recorder(&recorder).flush();
 }
 
 /// One connection, from the attempt to the end.

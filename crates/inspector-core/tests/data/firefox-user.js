@@ -1,0 +1,13 @@
+user_pref("devtools.netmonitor.har.enableAutoExportToFile", true);
+user_pref("devtools.netmonitor.har.defaultLogDir", "/tmp/har-tools/ff-out");
+user_pref("devtools.netmonitor.har.defaultFileName", "firefox");
+user_pref("devtools.netmonitor.har.forceExport", true);
+user_pref("devtools.netmonitor.har.pageLoadedTimeout", 3000);
+user_pref("devtools.toolbox.selectedTool", "netmonitor");
+user_pref("devtools.netmonitor.persistlog", true);
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("startup.homepage_welcome_url", "");
+user_pref("devtools.chrome.enabled", true);
