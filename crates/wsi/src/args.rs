@@ -20,7 +20,12 @@ Exit status:
 /// `-v`, every frame and event as JSON lines with `--jsonl`, close codes and handshake
 /// failures in plain words, and exit statuses a CI job can rely on.
 #[derive(Debug, Parser)]
-#[command(name = "wsi", version, after_help = EXIT_STATUSES, propagate_version = true)]
+#[command(
+    name = "wsi",
+    version = crate::VERSION,
+    after_help = EXIT_STATUSES,
+    propagate_version = true
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -39,6 +44,111 @@ pub enum Command {
     /// Accepts clients on ADDR and forwards each to URL; both legs logged.
     #[command(after_help = EXIT_STATUSES)]
     Relay(RelayArgs),
+    /// Sends a capture's client messages to URL and compares the server's answers now with
+    /// those in the capture.
+    #[command(after_help = REPLAY_STATUSES)]
+    Replay(ReplayArgs),
+    /// Serves a capture on ADDR: each client gets the capture's server messages, each after
+    /// the client message that preceded it (or on the capture's timing).
+    #[command(after_help = EXIT_STATUSES)]
+    Serve(ServeArgs),
+    /// Converts a capture between JSON lines (.jsonl), HAR (.har) and pcapng (.pcapng, write
+    /// only), by the files' extensions.
+    Convert(ConvertArgs),
+    /// Prints shell completions for bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
+    /// Writes man pages for wsi and each subcommand into a folder.
+    Man(ManArgs),
+}
+
+/// `wsi completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `wsi man DIR`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write wsi.1, wsi-connect.1, … into (created if needed).
+    pub dir: PathBuf,
+}
+
+/// The exit statuses of `wsi replay`.
+const REPLAY_STATUSES: &str = "\
+Exit status:
+  0  every answer the capture holds came again, the same and in order, and the close was clean
+  1  connection, TLS or protocol failure, or an abnormal close
+  2  usage error (a bad flag, URL or capture file)
+  3  the server refused the upgrade
+  4  the server's answers differ from the capture's (the differences on stderr)";
+
+/// Which connection of a capture (a capture of a listener or relay holds several).
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    /// The connection number (`conn` in the JSON lines) [default: the first].
+    #[arg(long, value_name = "N")]
+    pub conn: Option<u64>,
+    /// The relay leg (`client` or `server`), for a relay's capture [default: the first].
+    #[arg(long, value_name = "LEG")]
+    pub leg: Option<String>,
+}
+
+/// `wsi replay FILE URL`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The capture (.jsonl or .har).
+    pub file: PathBuf,
+    /// Where to replay it [default: the URL the capture's client connected to].
+    pub url: Option<String>,
+    /// Send each message as soon as the one before it has gone, not on the capture's timing.
+    #[arg(long)]
+    pub as_fast_as_possible: bool,
+    /// After the last message, wait this long for the server's answers.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub wait: f64,
+    #[command(flatten)]
+    pub pick: PickArgs,
+    #[command(flatten)]
+    pub handshake: HandshakeArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wsi serve FILE ADDR`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The capture (.jsonl or .har).
+    pub file: PathBuf,
+    /// The address to listen on, such as 127.0.0.1:9000.
+    pub addr: String,
+    /// Send each server message on the capture's timing (from the connection's opening)
+    /// instead of after the client message that preceded it.
+    #[arg(long)]
+    pub original_timing: bool,
+    #[command(flatten)]
+    pub pick: PickArgs,
+    #[command(flatten)]
+    pub tls: ServerTlsArgs,
+    /// Exit after the first client leaves.
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds allowed for the close handshake before the TCP connection is dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub close_timeout: f64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `wsi convert IN OUT`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The capture to read: .jsonl or .har.
+    pub input: PathBuf,
+    /// The file to write: .jsonl, .har or .pcapng (created; an existing file is replaced).
+    pub output: PathBuf,
 }
 
 /// `wsi connect URL`.

@@ -2,20 +2,27 @@
 //! as the inspector (its profiles, its capture format).
 //!
 //! - [`args`]: the command line (clap derive);
-//! - [`connect`], [`listen`], [`relay`]: the three subcommands;
+//! - [`connect`], [`listen`], [`relay`]: a client, a server, a relay;
+//! - [`replay`], [`serve`], [`convert`]: captures sent again, served, converted
+//!   ([`capture_file`] reads them);
 //! - [`client_options`]: handshake flags and profiles into connect options;
 //! - [`output`] and [`verbose`]: stdout, `--jsonl` and `-v`;
 //! - [`exit`]: exit statuses and error words.
 
 mod args;
+mod capture_file;
 mod client_options;
 mod connect;
+mod convert;
 mod exit;
 mod expect;
 mod listen;
+mod manual;
 mod output;
 mod relay;
+mod replay;
 mod sends;
+mod serve;
 mod server_tls;
 mod verbose;
 
@@ -26,12 +33,30 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::args::{Cli, Command};
 use crate::exit::{Failure, Status};
 
+/// The version `--version` shows: the package's, with the git revision it was built from
+/// when built from a git checkout (`build.rs`).
+pub const VERSION: &str = match option_env!("WSI_GIT_REVISION") {
+    Some(_) => concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (",
+        env!("WSI_GIT_REVISION"),
+        ")"
+    ),
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    // The two that need no network: no runtime.
+    match &cli.command {
+        Command::Completions(args) => return manual::completions(args.shell).into(),
+        Command::Man(args) => return manual::man_pages(&args.dir).into(),
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,6 +83,10 @@ fn main() -> ExitCode {
             }
             Command::Listen(args) => listen::run(args).await,
             Command::Relay(args) => relay::run(args).await,
+            Command::Replay(args) => replay::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Convert(args) => convert::run(&args),
+            Command::Completions(_) | Command::Man(_) => Status::Ok,
         }
     });
     // Tasks still running (a stdin reader blocked in a read) must not hold up the exit.

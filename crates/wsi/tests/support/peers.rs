@@ -579,7 +579,7 @@ pub fn run_wsi(args: &[String], timeout: Duration) -> Run {
             .unwrap_or_else(|_| format!("<{name} was not closed within 5 s>").into_bytes());
         String::from_utf8_lossy(&bytes).into_owned()
     };
-    Run {
+    let run = Run {
         code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
         signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
         killed,
@@ -588,5 +588,18 @@ pub fn run_wsi(args: &[String], timeout: Duration) -> Run {
         parent_hwm_kib,
         stdout: output(stdout, "stdout"),
         stderr: output(stderr, "stderr"),
+    };
+    // `WSI_SHOW_RUNS=1 cargo test -p wsi --test misbehaving -- --nocapture --test-threads 1`
+    // shows what wsi printed in each case (for the closing note).
+    if std::env::var_os("WSI_SHOW_RUNS").is_some() {
+        println!(
+            "--- wsi {}\nexit {:?} after {:.2} s, peak {} KiB\n{}",
+            args.join(" "),
+            run.code,
+            run.elapsed.as_secs_f64(),
+            run.maxrss_kib,
+            run.stderr.trim_end()
+        );
     }
+    run
 }

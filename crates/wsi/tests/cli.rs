@@ -1,0 +1,94 @@
+//! The command-line conventions: `--version`, `--help` with the exit statuses, shell
+//! completions and man pages generated from the same definitions.
+
+use std::process::{Command, Output, Stdio};
+
+fn wsi(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wsi"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn version_and_help() {
+    let out = wsi(&["--version"]);
+    assert!(out.status.success());
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        version.starts_with(&format!("wsi {}", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    let out = wsi(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "connect",
+        "listen",
+        "relay",
+        "replay",
+        "serve",
+        "convert",
+        "Exit status:",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}:\n{help}");
+    }
+    let out = wsi(&["connect", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--header",
+        "--expect",
+        "--timeout-expect",
+        "--jsonl",
+        "--ping-interval",
+    ] {
+        assert!(help.contains(flag), "connect --help lacks {flag}");
+    }
+    assert!(help.contains("4  an --expect was not met"), "{help}");
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "_wsi()"),
+        ("zsh", "#compdef wsi"),
+        ("fish", "complete -c wsi"),
+    ] {
+        let out = wsi(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: no {marker:?}");
+        assert!(
+            text.contains("timeout-expect"),
+            "{shell}: the flags are in it"
+        );
+    }
+    assert_eq!(wsi(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn man_pages_for_wsi_and_each_subcommand() {
+    let dir = std::env::temp_dir().join(format!("wsi-man-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = wsi(&["man", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in [
+        "wsi",
+        "wsi-connect",
+        "wsi-listen",
+        "wsi-relay",
+        "wsi-replay",
+        "wsi-serve",
+        "wsi-convert",
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{page}.1"))).unwrap();
+        assert!(text.contains(".TH"), "{page}.1 is a man page");
+    }
+    let connect = std::fs::read_to_string(dir.join("wsi-connect.1")).unwrap();
+    assert!(connect.contains("timeout\\-expect"), "the flags are in it");
+    let _ = std::fs::remove_dir_all(&dir);
+}
