@@ -98,7 +98,7 @@ impl CaptureRow {
             let mut field = PathField::new(ui, ("capture-file", kind as u8), path)
                 .labelled_by(label.id)
                 .desired_width((ui.available_width() - 330.0).max(200.0))
-                .hint_text("Path of the .jsonl capture (Tab completes)");
+                .hint_text("Path of the capture: .jsonl, .har, or .pcapng to save (Tab completes)");
             if kind != RowKind::Open {
                 field = field.probe();
             }
@@ -160,7 +160,7 @@ pub fn file_menu_ui(ui: &mut Ui, session: bool, recording: Option<bool>) -> Opti
             if ui
                 .button("Open capture…")
                 .on_hover_text(
-                    "Open a .jsonl capture in a read-only tab (or drop it on the window)",
+                    "Open a .jsonl capture or a .har file in a read-only tab (or drop it on the window)",
                 )
                 .clicked()
             {
@@ -168,7 +168,7 @@ pub fn file_menu_ui(ui: &mut Ui, session: bool, recording: Option<bool>) -> Opti
             }
             if ui
                 .add_enabled(session, egui::Button::new("Save capture…"))
-                .on_hover_text("Write this tab's whole session as a .jsonl capture")
+                .on_hover_text("Write this tab's whole session: .jsonl (lossless), .har (Chrome's shape plus the rest) or .pcapng (Wireshark), by the file's extension")
                 .on_disabled_hover_text("Connect first, or open a capture")
                 .clicked()
             {

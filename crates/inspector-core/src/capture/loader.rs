@@ -75,14 +75,38 @@ impl CapturedConnection {
     }
 }
 
-/// Reads the capture file at `path`; see [`load`].
+/// Reads the capture file at `path`; see [`load`]. A `.har` file (saved by Chrome,
+/// Firefox, mitmproxy or the inspector) is imported first ([`har::import`](super::har::import)):
+/// each WebSocket entry is a connection; its error says where the file is not HAR.
 pub fn open(path: &Path) -> Result<OpenedCapture, ReadError> {
     let bytes = std::fs::read(path).map_err(ReadError::Io)?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    if is_har(path) {
+        return load(&har_as_jsonl(&bytes)?, &name);
+    }
     load(&bytes, &name)
+}
+
+/// Whether `path` names a HAR file (by its extension).
+pub fn is_har(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("har"))
+}
+
+/// A HAR file's WebSocket entries as capture lines (JSON lines).
+fn har_as_jsonl(bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
+    let invalid = |reason: String| ReadError::Invalid { line: 1, reason };
+    let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 text: {e}")))?;
+    let import = super::har::import(text)
+        .map_err(|e| ReadError::Io(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
+    let mut writer = super::JsonlWriter::new(Vec::new());
+    for line in &import.lines {
+        writer.write_line(line).map_err(ReadError::Io)?;
+    }
+    writer.finish().map_err(ReadError::Io)
 }
 
 /// Replays the capture `bytes` (named `name`, for titles): one [`CapturedConnection`] per
@@ -363,6 +387,27 @@ mod tests {
             writer.write_event_of(event, conn, None).unwrap();
         }
         writer.finish().unwrap()
+    }
+
+    #[test]
+    fn a_har_file_from_chrome_opens_a_tab_per_websocket_entry() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/chromium.har"
+        ));
+        let opened = open(path).unwrap();
+        assert_eq!(opened.name, "chromium.har");
+        assert!(!opened.connections.is_empty());
+        let state = &opened.connections[0].state;
+        assert!(state.url.starts_with("ws"), "{}", state.url);
+        assert!(state.traffic.frames_in + state.traffic.frames_out > 0);
+        assert!(state.handshake.request.is_some());
+        // Not HAR: the error says where.
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.har");
+        std::fs::write(&bad, "{\n  \"log\": 3").unwrap();
+        let e = open(&bad).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]

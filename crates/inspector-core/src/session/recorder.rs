@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use ws_tokio::tap::TapEvent;
 
-use crate::capture::JsonlWriter;
+use crate::capture::{CaptureLine, JsonlReader, JsonlWriter};
 
 /// A recording is flushed at least this often while reports keep coming (and whenever the
 /// drain task has caught up with the connection).
@@ -276,7 +276,18 @@ impl Recorder {
                 .create_new(true)
                 .open(&temp)?;
             let mut out = BufWriter::with_capacity(BUFFER, file);
-            let n = self.writer.get_mut().copy_kept(&mut out)?;
+            let n = match ExportFormat::of(path) {
+                ExportFormat::Jsonl => self.writer.get_mut().copy_kept(&mut out)?,
+                format => {
+                    // HAR and pcapng are made from every line at once.
+                    let mut kept = Vec::new();
+                    self.writer.get_mut().copy_kept(&mut kept)?;
+                    let lines = parse_kept(&kept)?;
+                    format.export(&lines, &mut out)?;
+                    out.flush()?;
+                    out.get_ref().metadata()?.len()
+                }
+            };
             let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
             file.sync_all()?;
             std::fs::rename(&temp, path)?;
@@ -287,6 +298,50 @@ impl Recorder {
             file_error("could not save", path, &e)
         })
     }
+}
+
+/// What a saved capture is written as, by its file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExportFormat {
+    /// `.jsonl` (and anything else): the lines as kept.
+    Jsonl,
+    /// `.har`: HAR 1.2, as Chrome writes it plus the capture's extras.
+    Har,
+    /// `.pcapng`: packets for Wireshark.
+    Pcapng,
+}
+
+impl ExportFormat {
+    fn of(path: &Path) -> Self {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("har") => Self::Har,
+            Some("pcapng") => Self::Pcapng,
+            _ => Self::Jsonl,
+        }
+    }
+
+    fn export(self, lines: &[CaptureLine], out: &mut impl Write) -> io::Result<()> {
+        match self {
+            Self::Jsonl => Ok(()),
+            Self::Har => crate::capture::har::export(lines, out).map(drop),
+            Self::Pcapng => crate::capture::pcapng::export(lines, out).map(drop),
+        }
+    }
+}
+
+/// The kept lines, parsed (they were written by this recorder: an error is a broken spool).
+fn parse_kept(kept: &[u8]) -> io::Result<Vec<CaptureLine>> {
+    let mut reader = JsonlReader::new(kept);
+    let mut lines = Vec::new();
+    while let Some(line) = reader.next_line() {
+        lines.push(line.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?);
+    }
+    Ok(lines)
 }
 
 impl Sinks {
@@ -463,6 +518,33 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_session_saves_as_har_and_pcapng_by_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut recorder = Recorder::new("test");
+        recorder.write(&[event(1), event(2)], true);
+        let har = dir.path().join("s.har");
+        recorder.save(&har, false).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+        assert_eq!(value["log"]["version"], "1.2");
+        let pcapng = dir.path().join("s.pcapng");
+        recorder.save(&pcapng, false).unwrap();
+        let bytes = std::fs::read(&pcapng).unwrap();
+        assert_eq!(
+            &bytes[..4],
+            &[0x0a, 0x0d, 0x0d, 0x0a],
+            "a pcapng section header"
+        );
+        // And .jsonl stays the lines as kept.
+        let jsonl = dir.path().join("s.jsonl");
+        recorder.save(&jsonl, false).unwrap();
+        assert_eq!(
+            read_back(&std::fs::read(&jsonl).unwrap()),
+            ["report 1", "report 2"]
+        );
     }
 
     #[test]
