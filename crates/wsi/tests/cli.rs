@@ -92,3 +92,35 @@ fn man_pages_for_wsi_and_each_subcommand() {
     assert!(connect.contains("timeout\\-expect"), "the flags are in it");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--ping-interval` sends pings on a timer and `-v` prints each round trip.
+#[test]
+fn ping_interval_prints_round_trips() {
+    use std::io::{BufRead, BufReader};
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wsi"))
+        .args(["listen", "127.0.0.1:0", "--echo", "-q"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.strip_prefix("wsi: listening on ").unwrap().to_owned();
+    let out = wsi(&[
+        "connect",
+        &url,
+        "--no-stdin",
+        "--ping-interval",
+        "0.2",
+        "--wait",
+        "0.7",
+        "-v",
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("ping 1: round trip"), "{err}");
+    assert!(err.contains("ping 2: round trip"), "{err}");
+    assert!(err.contains("<- FIN PONG len=8"), "{err}");
+}
