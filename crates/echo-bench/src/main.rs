@@ -13,6 +13,7 @@
 //! measured window, and kills the server. It prints medians and ratios, and writes the raw
 //! numbers to `target/echo-bench/results.json` and a report to `target/echo-bench/results.md`.
 
+mod cli;
 mod client;
 mod memory;
 mod report;
@@ -20,51 +21,20 @@ mod servers;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use client::{LoadResult, LoadSpec};
 use report::{Run, Shape};
 use servers::Impl;
 
-const USAGE: &str = "\
-echo-bench: loopback echo benchmark of ws-tokio, tokio-tungstenite and fastwebsockets
-
-USAGE:
-    echo-bench [OPTIONS]                       run the matrix (the default)
-    echo-bench memory [--servers LIST] [--idle N] [--big MIB]
-                                               resident memory per idle connection and
-                                               the peak while echoing one large message
-    echo-bench server --impl NAME [--addr A] [--max-message BYTES]
-                                               one echo server (prints LISTENING <addr>)
-    echo-bench client --addr A [...]           one load run (prints a JSON line)
-
-OPTIONS (matrix):
-    --servers LIST   comma-separated: ws-tokio,ws-tokio-driven,tokio-tungstenite,
-                     fastwebsockets (default: these four), and wsi (`wsi listen --echo -q`,
-                     the wsi binary beside echo-bench or $ECHO_BENCH_WSI)
-    --shapes LIST    comma-separated CONNSxSIZE, e.g. 128x16,1x1MiB
-                     (default 1,16,128 connections x 16B,1KiB,64KiB,1MiB)
-    --reps N         repetitions (default 3; medians are reported)
-    --secs S         measured window per run, at most 20 (default 2)
-    --warmup S       unmeasured warm-up per run (default 0.3)
-    --max-msgs N     message bound per run (default 5000000, and at most 8 GiB of payload)
-    --quick          1 repetition, 0.5 s windows, 0.1 s warm-up
-    --no-pin         do not pin with taskset
-    --out FILE       raw results as JSON (default target/echo-bench/results.json;
-                     the markdown report goes beside it, same name with .md)
-    -h, --help       this text
-
-OPTIONS (client):
-    --addr A --server-pid P --conns N --size BYTES --secs S --warmup S --max-msgs N
-";
+use cli::{Cli, ClientArgs, MatrixArgs, MemoryArgs, ServerArgs, Sub};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("server") => server_main(&args[1..]),
-        Some("client") => client_main(&args[1..]),
-        Some("memory") => memory_main(&args[1..]),
-        _ => matrix_main(&args),
+    let cli = <Cli as clap::Parser>::parse();
+    let result = match cli.command {
+        Some(Sub::Server(args)) => server_main(args),
+        Some(Sub::Client(args)) => client_main(args),
+        Some(Sub::Memory(args)) => memory_main(args),
+        None => matrix_main(cli.matrix),
     };
     if let Err(e) = result {
         eprintln!("echo-bench: {e}");
@@ -74,49 +44,16 @@ fn main() {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-fn value<'a>(args: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'a str> {
-    args.next()
-        .map(String::as_str)
-        .ok_or_else(|| format!("{flag} needs a value").into())
+fn server_main(args: ServerArgs) -> Result<()> {
+    servers::run(args.implementation, &args.addr, args.max_message)
 }
 
-fn server_main(args: &[String]) -> Result<()> {
-    let mut which = None;
-    let mut addr = "127.0.0.1:0";
-    let mut max_message = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--impl" => which = Some(value(&mut args, arg)?.parse::<Impl>()?),
-            "--addr" => addr = value(&mut args, arg)?,
-            "--max-message" => max_message = Some(value(&mut args, arg)?.parse()?),
-            other => return Err(format!("server: unknown argument {other:?}").into()),
-        }
-    }
-    let which = which.ok_or("server: --impl is required")?;
-    servers::run(which, addr, max_message)
-}
-
-fn memory_main(args: &[String]) -> Result<()> {
-    let mut servers = Impl::ALL.to_vec();
-    let mut spec = memory::MemorySpec {
-        idle: 200,
-        big: 64 << 20,
+fn memory_main(args: MemoryArgs) -> Result<()> {
+    let servers = args.servers.unwrap_or_else(|| Impl::ALL.to_vec());
+    let spec = memory::MemorySpec {
+        idle: args.idle,
+        big: args.big << 20,
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--servers" => {
-                servers = value(&mut args, arg)?
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<std::result::Result<_, _>>()?;
-            }
-            "--idle" => spec.idle = value(&mut args, arg)?.parse()?,
-            "--big" => spec.big = value(&mut args, arg)?.parse::<usize>()? << 20,
-            other => return Err(format!("memory: unknown argument {other:?}").into()),
-        }
-    }
     let results = memory::run(&std::env::current_exe()?, &servers, &spec)?;
     let table = memory::markdown(&results, &spec);
     println!("{table}");
@@ -133,41 +70,19 @@ fn memory_main(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn client_main(args: &[String]) -> Result<()> {
-    let mut spec = LoadSpec {
-        addr: String::new(),
-        server_pid: 0,
-        conns: 1,
-        size: 16,
-        warmup: Duration::from_millis(300),
-        duration: Duration::from_secs(2),
-        max_msgs: 5_000_000,
+fn client_main(args: ClientArgs) -> Result<()> {
+    let spec = LoadSpec {
+        addr: args.addr,
+        server_pid: args.server_pid,
+        conns: args.conns,
+        size: args.size,
+        warmup: args.warmup,
+        duration: args.secs,
+        max_msgs: args.max_msgs,
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let v = value(&mut args, arg)?;
-        match arg.as_str() {
-            "--addr" => spec.addr = v.to_owned(),
-            "--server-pid" => spec.server_pid = v.parse()?,
-            "--conns" => spec.conns = v.parse()?,
-            "--size" => spec.size = v.parse()?,
-            "--secs" => spec.duration = seconds(v)?,
-            "--warmup" => spec.warmup = seconds(v)?,
-            "--max-msgs" => spec.max_msgs = v.parse()?,
-            other => return Err(format!("client: unknown argument {other:?}").into()),
-        }
-    }
     let result = client::run(&spec)?;
     println!("{}", serde_json::to_string(&result)?);
     Ok(())
-}
-
-fn seconds(v: &str) -> Result<Duration> {
-    let s: f64 = v.parse()?;
-    if !(0.0..=20.0).contains(&s) {
-        return Err(format!("{s} s: a window is between 0 and 20 s").into());
-    }
-    Ok(Duration::from_secs_f64(s))
 }
 
 struct Matrix {
@@ -181,50 +96,24 @@ struct Matrix {
     out: PathBuf,
 }
 
-fn matrix_main(args: &[String]) -> Result<()> {
+fn matrix_main(args: MatrixArgs) -> Result<()> {
     let target = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
     let mut m = Matrix {
-        servers: Impl::ALL.to_vec(),
-        shapes: Shape::default_matrix(),
-        reps: 3,
-        secs: 2.0,
-        warmup: 0.3,
-        max_msgs: 5_000_000,
-        pin: true,
-        out: target.join("echo-bench").join("results.json"),
+        servers: args.servers.unwrap_or_else(|| Impl::ALL.to_vec()),
+        shapes: args.shapes.unwrap_or_else(Shape::default_matrix),
+        reps: args.reps,
+        secs: args.secs.as_secs_f64(),
+        warmup: args.warmup.as_secs_f64(),
+        max_msgs: args.max_msgs,
+        pin: !args.no_pin,
+        out: args
+            .out
+            .unwrap_or_else(|| target.join("echo-bench").join("results.json")),
     };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
-            "--servers" => {
-                m.servers = value(&mut args, arg)?
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<std::result::Result<_, _>>()?;
-            }
-            "--shapes" => {
-                m.shapes = value(&mut args, arg)?
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<std::result::Result<_, _>>()?;
-            }
-            "--reps" => m.reps = value(&mut args, arg)?.parse()?,
-            "--secs" => m.secs = seconds(value(&mut args, arg)?)?.as_secs_f64(),
-            "--warmup" => m.warmup = seconds(value(&mut args, arg)?)?.as_secs_f64(),
-            "--max-msgs" => m.max_msgs = value(&mut args, arg)?.parse()?,
-            "--quick" => {
-                m.reps = 1;
-                m.secs = 0.5;
-                m.warmup = 0.1;
-            }
-            "--no-pin" => m.pin = false,
-            "--out" => m.out = PathBuf::from(value(&mut args, arg)?),
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
+    if args.quick {
+        m.reps = 1;
+        m.secs = 0.5;
+        m.warmup = 0.1;
     }
     if m.pin && Command::new("taskset").arg("-V").output().is_err() {
         eprintln!("echo-bench: taskset not found; running unpinned");
