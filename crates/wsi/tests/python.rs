@@ -15,25 +15,18 @@
 //! which fails loudly — these tests never skip — when Python 3 is missing. Every process has
 //! a watchdog that kills it after 20 s and fails the test; every wait and loop is bounded.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
+#[path = "support/tt.rs"]
+mod tt;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use regex::Regex;
 use serde_json::Value;
-use tokio::sync::mpsc;
-use ws_inspector_core::capture::{CaptureLine, FORMAT, JsonlReader, Leg, OpenedRecord, Record};
+use tt::{Finished, Input, Wsi, opened_record, path_str, read_capture_lines, scratch_file};
+use ws_inspector_core::capture::{Leg, Record};
 
-/// Every process is killed, and its test fails, after this long.
-const WATCHDOG: Duration = Duration::from_secs(20);
-/// The limit for any one step (a line from a process).
-const STEP: Duration = Duration::from_secs(10);
 /// What a Python client gets for its whole run (under the watchdog).
 const CLIENT_TIMEOUT: &str = "17";
 /// The messages in `common.script()`, which client.py sends.
@@ -47,7 +40,7 @@ const SCRIPT_MESSAGES: u64 = 16;
 async fn connect_sends_text_and_hex_expects_and_closes() {
     let mut server = EchoServer::start(&[]).await;
     let url = server.url("/wsi");
-    let out = Proc::wsi(
+    let out = Wsi::spawn(
         &[
             "connect",
             &url,
@@ -89,7 +82,7 @@ async fn connect_sends_text_and_hex_expects_and_closes() {
 async fn connect_sends_stdin_lines() {
     let mut server = EchoServer::start(&[]).await;
     let url = server.url("/");
-    let mut wsi = Proc::wsi(&["connect", &url, "--count", "2"], Input::Piped);
+    let mut wsi = Wsi::spawn(&["connect", &url, "--count", "2"], Input::Piped);
     wsi.write_stdin(b"a\nb\n");
     wsi.close_stdin();
     let out = wsi.finish().await;
@@ -113,7 +106,7 @@ async fn connect_sends_stdin_lines() {
 async fn connect_close_with_code_and_reason() {
     let mut server = EchoServer::start(&[]).await;
     let url = server.url("/");
-    let out = Proc::wsi(&["connect", &url, "--close", "4001:bye"], Input::Null)
+    let out = Wsi::spawn(&["connect", &url, "--close", "4001:bye"], Input::Null)
         .finish()
         .await;
     out.expect_status(0);
@@ -137,7 +130,7 @@ async fn connect_expect_not_met_exits_4() {
     let url = server.url("/");
     let started = Instant::now();
     // Stdin stays open (an interactive session): only the --expect deadline ends the run.
-    let out = Proc::wsi(
+    let out = Wsi::spawn(
         &[
             "connect",
             &url,
@@ -168,7 +161,7 @@ async fn connect_compress_agrees_permessage_deflate() {
     let url = server.url("/");
     let jsonl = scratch_file("py-connect-compress.jsonl");
     let text = "{\"status\":\"ok\",\"value\":42},".repeat(80);
-    let out = Proc::wsi(
+    let out = Wsi::spawn(
         &[
             "connect",
             &url,
@@ -246,7 +239,7 @@ async fn connect_compress_agrees_permessage_deflate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop with Python websockets: cargo test -p wsi -- --ignored"]
 async fn listen_echoes_the_client_script_with_compress() {
-    let mut wsi = Proc::wsi(
+    let mut wsi = Wsi::spawn(
         &[
             "listen",
             "127.0.0.1:0",
@@ -269,7 +262,7 @@ async fn listen_echoes_the_client_script_with_compress() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop with Python websockets: cargo test -p wsi -- --ignored"]
 async fn listen_declines_compression_without_compress() {
-    let mut wsi = Proc::wsi(
+    let mut wsi = Wsi::spawn(
         &["listen", "127.0.0.1:0", "--echo", "--once", "-q"],
         Input::Null,
     );
@@ -286,7 +279,7 @@ async fn listen_declines_compression_without_compress() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop with Python websockets: cargo test -p wsi -- --ignored"]
 async fn listen_sends_welcome_and_chooses_subprotocol() {
-    let mut wsi = Proc::wsi(
+    let mut wsi = Wsi::spawn(
         &[
             "listen",
             "127.0.0.1:0",
@@ -328,7 +321,7 @@ async fn listen_sends_welcome_and_chooses_subprotocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "interop with Python websockets: cargo test -p wsi -- --ignored"]
 async fn listen_tls_self_signed() {
-    let mut wsi = Proc::wsi(
+    let mut wsi = Wsi::spawn(
         &[
             "listen",
             "127.0.0.1:0",
@@ -370,7 +363,7 @@ async fn relay_carries_the_client_script() {
     let mut server = EchoServer::start(&[]).await;
     let target = server.url("");
     let jsonl = scratch_file("py-relay.jsonl");
-    let mut relay = Proc::wsi(
+    let mut relay = Wsi::spawn(
         &[
             "relay",
             "127.0.0.1:0",
@@ -427,7 +420,7 @@ async fn relay_carries_the_client_script() {
 async fn relay_compress_upstream() {
     let mut server = EchoServer::start(&[]).await;
     let target = server.url("");
-    let mut relay = Proc::wsi(
+    let mut relay = Wsi::spawn(
         &[
             "relay",
             "127.0.0.1:0",
@@ -464,14 +457,14 @@ async fn relay_compress_upstream() {
 
 /// tests/python/echo_server.py; exits when its stdin closes.
 struct EchoServer {
-    proc: Proc,
+    proc: Wsi,
     port: u16,
 }
 
 impl EchoServer {
     async fn start(args: &[&str]) -> Self {
-        let mut proc = Proc::python("echo_server.py", args, Input::Piped);
-        let listening = proc.event("listening").await;
+        let mut proc = python_script("echo_server.py", args, Input::Piped);
+        let listening = event(&mut proc, "listening").await;
         let port = listening["port"]
             .as_u64()
             .and_then(|p| u16::try_from(p).ok())
@@ -484,7 +477,7 @@ impl EchoServer {
     }
 
     async fn event(&mut self, name: &str) -> Value {
-        self.proc.event(name).await
+        event(&mut self.proc, name).await
     }
 
     async fn stop(mut self) {
@@ -498,7 +491,7 @@ impl EchoServer {
 async fn python_client(url: &str, args: &[&str]) -> Value {
     let mut all = vec![url, "--timeout", CLIENT_TIMEOUT];
     all.extend_from_slice(args);
-    let out = Proc::python("client.py", &all, Input::Null).finish().await;
+    let out = python_script("client.py", &all, Input::Null).finish().await;
     let report = last_json(&out);
     assert!(
         out.status.success() && report["ok"] == true,
@@ -513,7 +506,7 @@ async fn python_client(url: &str, args: &[&str]) -> Value {
 async fn small_client(args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend_from_slice(&["--timeout", CLIENT_TIMEOUT]);
-    let out = Proc::python("wsi_client.py", &all, Input::Null)
+    let out = python_script("wsi_client.py", &all, Input::Null)
         .finish()
         .await;
     let report = last_json(&out);
@@ -522,6 +515,31 @@ async fn small_client(args: &[&str]) -> Value {
         "wsi_client.py failed: {report}\n{out}"
     );
     report
+}
+
+/// `python -u tests/python/SCRIPT ARGS` in the venv, under [`Wsi`]'s watchdog.
+fn python_script(script: &str, args: &[&str], input: Input) -> Wsi {
+    let mut command = Command::new(python());
+    command
+        .arg("-u")
+        .arg(repo_root().join("tests/python").join(script))
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    Wsi::spawn_command(format!("{script} {}", args.join(" ")), command, input)
+}
+
+/// The next JSON line on `proc`'s stdout, which must be the event `name` (echo_server.py).
+async fn event(proc: &mut Wsi, name: &str) -> Value {
+    let line = proc.stdout_line().await;
+    let event: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {line}", proc.what()));
+    assert_eq!(
+        event["event"],
+        name,
+        "{}: unexpected event {line}",
+        proc.what()
+    );
+    event
 }
 
 fn last_json(out: &Finished) -> Value {
@@ -564,387 +582,4 @@ fn repo_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .expect("the repository root")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Captures.
-
-/// A file under Cargo's scratch folder for integration tests, removed if left over.
-fn scratch_file(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wsi-python");
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    let path = dir.join(format!("{}-{name}", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    path
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("a UTF-8 path")
-}
-
-/// Every report line of a `--jsonl` capture, each read back as its tap event too. The
-/// capture's header line (`Record::Capture`), allowed only as the first line, is checked and
-/// left out.
-fn read_capture_lines(path: &std::path::Path) -> Vec<CaptureLine> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("no capture at {}: {e}", path.display()));
-    let mut reader = JsonlReader::new(BufReader::new(file));
-    let mut lines = Vec::new();
-    for number in 1..=1_000_000u64 {
-        let line = match reader.next_line() {
-            None => {
-                assert!(!lines.is_empty(), "{} has no reports", path.display());
-                return lines;
-            }
-            Some(Ok(line)) => line,
-            Some(Err(e)) => panic!("{}: {e}", path.display()),
-        };
-        if let Record::Capture { format, generator } = &line.record {
-            assert_eq!(
-                number,
-                1,
-                "{}: a header after the first line: {line:?}",
-                path.display()
-            );
-            assert_eq!(format, FORMAT, "{}: the header's format", path.display());
-            assert!(
-                generator.starts_with("wsi "),
-                "{}: the header's generator: {line:?}",
-                path.display()
-            );
-            continue;
-        }
-        if let Err(e) = line.to_tap() {
-            panic!("{}: not a tap event ({e}): {line:?}", path.display());
-        }
-        lines.push(line);
-    }
-    panic!("{}: too many lines", path.display());
-}
-
-/// The Opened record of connection `conn`.
-fn opened_record(lines: &[CaptureLine], conn: Option<u64>) -> OpenedRecord {
-    lines
-        .iter()
-        .filter(|l| l.conn == conn)
-        .find_map(|l| match &l.record {
-            Record::Opened(opened) => Some((**opened).clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no Opened record for conn {conn:?}: {lines:?}"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes.
-
-/// What a child's stdin is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Input {
-    /// `/dev/null`: at its end at once.
-    Null,
-    /// A pipe the test writes and closes (held open until then).
-    Piped,
-}
-
-/// A child process with a watchdog: killed (and the test failed) after [`WATCHDOG`], and on
-/// drop. Its stdout and stderr are collected, and also handed over line by line.
-struct Proc {
-    what: String,
-    child: Arc<Mutex<Child>>,
-    stdin: Option<ChildStdin>,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    stdout_lines: mpsc::UnboundedReceiver<String>,
-    stderr_lines: mpsc::UnboundedReceiver<String>,
-    readers: Vec<JoinHandle<()>>,
-    killed: Arc<AtomicBool>,
-    stop_watchdog: Option<std::sync::mpsc::Sender<()>>,
-    started: Instant,
-}
-
-/// How a process ended.
-#[derive(Debug)]
-struct Finished {
-    what: String,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Finished {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` exited with {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.what, self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-impl Finished {
-    fn expect_status(&self, code: i32) {
-        assert_eq!(self.status.code(), Some(code), "exit status\n{self}");
-    }
-
-    fn stdout_lines(&self) -> Vec<&str> {
-        self.stdout
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.is_empty())
-            .collect()
-    }
-}
-
-/// Reads `pipe` to its end into `sink`, sending each line on `lines` too.
-fn read_lines(
-    pipe: impl std::io::Read + Send + 'static,
-    sink: Arc<Mutex<Vec<u8>>>,
-    lines: mpsc::UnboundedSender<String>,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    lock(&sink).extend_from_slice(&line);
-                    let _ = lines.send(String::from_utf8_lossy(&line).trim_end().to_owned());
-                }
-            }
-        }
-    })
-}
-
-impl Proc {
-    /// `wsi ARGS`.
-    fn wsi(args: &[&str], input: Input) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wsi"));
-        command.args(args);
-        Self::spawn(format!("wsi {}", args.join(" ")), command, input)
-    }
-
-    /// `python -u tests/python/SCRIPT ARGS` in the venv.
-    fn python(script: &str, args: &[&str], input: Input) -> Self {
-        let mut command = Command::new(python());
-        command
-            .arg("-u")
-            .arg(repo_root().join("tests/python").join(script))
-            .args(args)
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        Self::spawn(format!("{script} {}", args.join(" ")), command, input)
-    }
-
-    fn spawn(what: String, mut command: Command, input: Input) -> Self {
-        let mut child = command
-            .stdin(match input {
-                Input::Null => Stdio::null(),
-                Input::Piped => Stdio::piped(),
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-        let stdin = child.stdin.take();
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (out_tx, stdout_lines) = mpsc::unbounded_channel();
-        let (err_tx, stderr_lines) = mpsc::unbounded_channel();
-        let readers = vec![
-            read_lines(
-                child.stdout.take().expect("piped stdout"),
-                Arc::clone(&stdout),
-                out_tx,
-            ),
-            read_lines(
-                child.stderr.take().expect("piped stderr"),
-                Arc::clone(&stderr),
-                err_tx,
-            ),
-        ];
-        let child = Arc::new(Mutex::new(child));
-        let killed = Arc::new(AtomicBool::new(false));
-        let (stop_watchdog, stopped) = std::sync::mpsc::channel::<()>();
-        {
-            let child = Arc::clone(&child);
-            let killed = Arc::clone(&killed);
-            std::thread::spawn(move || {
-                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(WATCHDOG)
-                {
-                    let mut child = lock(&child);
-                    if let Ok(None) = child.try_wait() {
-                        killed.store(true, Ordering::SeqCst);
-                        let _ = child.kill();
-                    }
-                }
-            });
-        }
-        Self {
-            what,
-            child,
-            stdin,
-            stdout,
-            stderr,
-            stdout_lines,
-            stderr_lines,
-            readers,
-            killed,
-            stop_watchdog: Some(stop_watchdog),
-            started: Instant::now(),
-        }
-    }
-
-    fn write_stdin(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin is piped and open");
-        stdin.write_all(bytes).expect("writing stdin");
-        stdin.flush().expect("flushing stdin");
-    }
-
-    fn close_stdin(&mut self) {
-        drop(self.stdin.take());
-    }
-
-    fn so_far(&self) -> String {
-        format!(
-            "--- stdout so far ---\n{}\n--- stderr so far ---\n{}",
-            String::from_utf8_lossy(&lock(&self.stdout)),
-            String::from_utf8_lossy(&lock(&self.stderr))
-        )
-    }
-
-    async fn next_line(&mut self, stderr: bool) -> String {
-        let which = if stderr { "stderr" } else { "stdout" };
-        let lines = if stderr {
-            &mut self.stderr_lines
-        } else {
-            &mut self.stdout_lines
-        };
-        match tokio::time::timeout(STEP, lines.recv()).await {
-            Ok(Some(line)) => line,
-            Ok(None) => panic!("{} closed its {which} early\n{}", self.what, self.so_far()),
-            Err(_) => panic!(
-                "{} printed no line on {which} in {STEP:?}\n{}",
-                self.what,
-                self.so_far()
-            ),
-        }
-    }
-
-    /// The next JSON line on stdout, which must be the event `name` (echo_server.py).
-    async fn event(&mut self, name: &str) -> Value {
-        let line = self.next_line(false).await;
-        let event: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {line}", self.what));
-        assert_eq!(
-            event["event"], name,
-            "{}: unexpected event {line}",
-            self.what
-        );
-        event
-    }
-
-    /// The address of `listening on SCHEME://ADDR/`, which must be the first line on stderr.
-    async fn listening_first_line(&mut self, scheme: &str) -> SocketAddr {
-        let line = self.next_line(true).await;
-        parse_listening(&line, scheme).unwrap_or_else(|| {
-            panic!(
-                "{}: the first line on stderr is not `listening on {scheme}://ADDR/`: {line:?}",
-                self.what
-            )
-        })
-    }
-
-    /// With `--tls-self-signed`: the `listening on wss://ADDR/` line and the SHA-256
-    /// fingerprint (lowercase hex, no separators), from the first lines on stderr.
-    async fn listening_tls(&mut self) -> (SocketAddr, String) {
-        let sha = Regex::new(r"(?i)sha-?256").expect("regex");
-        let hex = Regex::new(r"(?i)\b[0-9a-f]{2}(?:[: ]?[0-9a-f]{2}){31}\b").expect("regex");
-        let mut addr = None;
-        let mut fingerprint = None;
-        let mut seen = Vec::new();
-        for _ in 0..8 {
-            if addr.is_some() && fingerprint.is_some() {
-                break;
-            }
-            let line = self.next_line(true).await;
-            if addr.is_none() {
-                addr = parse_listening(&line, "wss");
-            }
-            if fingerprint.is_none()
-                && sha.is_match(&line)
-                && let Some(m) = hex.find(&line)
-            {
-                let digits: String = m.as_str().chars().filter(char::is_ascii_hexdigit).collect();
-                fingerprint = Some(digits.to_ascii_lowercase());
-            }
-            seen.push(line);
-        }
-        match (addr, fingerprint) {
-            (Some(addr), Some(fingerprint)) => (addr, fingerprint),
-            (addr, fingerprint) => panic!(
-                "{}: the first lines on stderr lack the listening line ({addr:?}) or the \
-                 SHA-256 fingerprint ({fingerprint:?}): {seen:#?}",
-                self.what
-            ),
-        }
-    }
-
-    /// Waits for the exit (the watchdog bounds it), then collects the output.
-    async fn finish(mut self) -> Finished {
-        let deadline = self.started + WATCHDOG + Duration::from_secs(5);
-        let status = loop {
-            if let Some(status) = lock(&self.child).try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} is still running after the watchdog",
-                self.what
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        drop(self.stop_watchdog.take());
-        for reader in std::mem::take(&mut self.readers) {
-            let limit = Instant::now() + Duration::from_secs(5);
-            while !reader.is_finished() && Instant::now() < limit {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            if reader.is_finished() {
-                let _ = reader.join();
-            }
-        }
-        let finished = Finished {
-            what: self.what.clone(),
-            status,
-            stdout: String::from_utf8_lossy(&lock(&self.stdout)).into_owned(),
-            stderr: String::from_utf8_lossy(&lock(&self.stderr)).into_owned(),
-        };
-        if self.killed.load(Ordering::SeqCst) {
-            panic!("killed by the watchdog after {WATCHDOG:?}: {finished}");
-        }
-        finished
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let mut child = lock(&self.child);
-        if let Ok(None) = child.try_wait() {
-            let _ = child.kill();
-        }
-        let _ = child.wait();
-    }
-}
-
-/// The address in `listening on SCHEME://ADDR/`, with a real port.
-fn parse_listening(line: &str, scheme: &str) -> Option<SocketAddr> {
-    let re = Regex::new(&format!(r"listening on {scheme}://([^/\s]+)/")).expect("regex");
-    let addr: SocketAddr = re.captures(line)?.get(1)?.as_str().parse().ok()?;
-    (addr.port() != 0).then_some(addr)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,11 +1,13 @@
-//! What the tests of `wsi` against tokio-tungstenite share (`interop.rs`, `captures.rs`):
+//! What the tests of `wsi` against tokio-tungstenite (`interop.rs`, `captures.rs`) and against
+//! Python `websockets` (`python.rs`) share:
 //!
 //! - [`TtServer`]: a tokio-tungstenite server on 127.0.0.1 for a given number of connections,
 //!   one after the other, behaving as a [`ServerBehaviour`] says (echo, uppercase the text it
 //!   echoes, greet first, choose a subprotocol, close at once), reporting what it [`Seen`];
 //! - a tokio-tungstenite client: [`tt_connect`], [`send`], [`recv_data`], [`close`];
-//! - [`Wsi`]: the `wsi` binary under a watchdog (killed, and the test failed, after
-//!   [`WATCHDOG`]), its stdout and stderr collected;
+//! - [`Wsi`]: the `wsi` binary (or, with [`Wsi::spawn_command`], any program) under a
+//!   watchdog (killed, and the test failed, after [`WATCHDOG`]), its stdout and stderr
+//!   collected and also handed over line by line;
 //! - captures: [`scratch_file`], [`read_capture_lines`], [`read_capture_events`],
 //!   [`opened_record`].
 //!
@@ -13,7 +15,7 @@
 #![allow(dead_code)] // shared: a test file may use only part of it
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -416,14 +418,16 @@ pub enum Input {
     Piped,
 }
 
-/// A `wsi` process with a watchdog: killed (and the test failed) after [`WATCHDOG`], and on
-/// drop.
+/// A `wsi` process (or another program, [`Wsi::spawn_command`]) with a watchdog: killed (and
+/// the test failed) after [`WATCHDOG`], and on drop. Its stdout and stderr are collected, and
+/// also handed over line by line.
 pub struct Wsi {
     what: String,
     child: Arc<Mutex<Child>>,
     stdin: Option<ChildStdin>,
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    stdout_lines: mpsc::UnboundedReceiver<String>,
     stderr_lines: mpsc::UnboundedReceiver<String>,
     readers: Vec<JoinHandle<()>>,
     killed: Arc<AtomicBool>,
@@ -431,7 +435,7 @@ pub struct Wsi {
     started: Instant,
 }
 
-/// How a `wsi` process ended.
+/// How a `wsi` process (or another program) ended.
 #[derive(Debug)]
 pub struct Finished {
     pub what: String,
@@ -464,11 +468,40 @@ impl Finished {
     }
 }
 
+/// Reads `pipe` to its end into `sink`, sending each line (without its line ending) on
+/// `lines` too.
+fn read_lines(
+    pipe: impl std::io::Read + Send + 'static,
+    sink: Arc<Mutex<Vec<u8>>>,
+    lines: mpsc::UnboundedSender<String>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    lock(&sink).extend_from_slice(&line);
+                    let _ = lines.send(String::from_utf8_lossy(&line).trim_end().to_owned());
+                }
+            }
+        }
+    })
+}
+
 impl Wsi {
+    /// `wsi ARGS`.
     pub fn spawn(args: &[&str], input: Input) -> Self {
-        let what = format!("wsi {}", args.join(" "));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wsi"))
-            .args(args)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wsi"));
+        command.args(args);
+        Self::spawn_command(format!("wsi {}", args.join(" ")), command, input)
+    }
+
+    /// Any program, under the same watchdog; `what` names it in messages.
+    pub fn spawn_command(what: String, mut command: Command, input: Input) -> Self {
+        let mut child = command
             .stdin(match input {
                 Input::Null => Stdio::null(),
                 Input::Piped => Stdio::piped(),
@@ -480,33 +513,20 @@ impl Wsi {
         let stdin = child.stdin.take();
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (line_tx, stderr_lines) = mpsc::unbounded_channel();
-        let mut readers = Vec::new();
-        let mut out_pipe = child.stdout.take().expect("piped stdout");
-        let sink = Arc::clone(&stdout);
-        readers.push(std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n @ 1..) = out_pipe.read(&mut buf) {
-                lock(&sink).extend_from_slice(&buf[..n]);
-            }
-        }));
-        let err_pipe = child.stderr.take().expect("piped stderr");
-        let sink = Arc::clone(&stderr);
-        readers.push(std::thread::spawn(move || {
-            let mut reader = BufReader::new(err_pipe);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match reader.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        lock(&sink).extend_from_slice(&line);
-                        let text = String::from_utf8_lossy(&line).trim_end().to_owned();
-                        let _ = line_tx.send(text);
-                    }
-                }
-            }
-        }));
+        let (out_tx, stdout_lines) = mpsc::unbounded_channel();
+        let (err_tx, stderr_lines) = mpsc::unbounded_channel();
+        let readers = vec![
+            read_lines(
+                child.stdout.take().expect("piped stdout"),
+                Arc::clone(&stdout),
+                out_tx,
+            ),
+            read_lines(
+                child.stderr.take().expect("piped stderr"),
+                Arc::clone(&stderr),
+                err_tx,
+            ),
+        ];
         let child = Arc::new(Mutex::new(child));
         let killed = Arc::new(AtomicBool::new(false));
         let (stop_watchdog, stopped) = std::sync::mpsc::channel::<()>();
@@ -531,6 +551,7 @@ impl Wsi {
             stdin,
             stdout,
             stderr,
+            stdout_lines,
             stderr_lines,
             readers,
             killed,
@@ -542,6 +563,11 @@ impl Wsi {
     /// Runs `wsi ARGS` with stdin at its end, to its exit.
     pub async fn run(args: &[&str]) -> Finished {
         Self::spawn(args, Input::Null).finish().await
+    }
+
+    /// What runs: `wsi ARGS`, or the name given to [`Wsi::spawn_command`].
+    pub fn what(&self) -> &str {
+        &self.what
     }
 
     pub fn write_stdin(&mut self, bytes: &[u8]) {
@@ -582,17 +608,35 @@ impl Wsi {
 
     /// The next line on stderr.
     pub async fn stderr_line(&mut self) -> String {
-        match tokio::time::timeout(STEP, self.stderr_lines.recv()).await {
+        self.next_line(true).await
+    }
+
+    /// The next line on stdout (lines [`Wsi::stdout_line_seen`] saw are handed over too).
+    pub async fn stdout_line(&mut self) -> String {
+        self.next_line(false).await
+    }
+
+    async fn next_line(&mut self, stderr: bool) -> String {
+        let (which, lines) = if stderr {
+            ("stderr", &mut self.stderr_lines)
+        } else {
+            ("stdout", &mut self.stdout_lines)
+        };
+        let line = tokio::time::timeout(STEP, lines.recv()).await;
+        let so_far = || {
+            format!(
+                "--- stdout so far ---\n{}\n--- stderr so far ---\n{}",
+                self.stdout_so_far(),
+                self.stderr_so_far()
+            )
+        };
+        match line {
             Ok(Some(line)) => line,
-            Ok(None) => panic!(
-                "{} ended its stderr early:\n{}",
-                self.what,
-                self.stderr_so_far()
-            ),
+            Ok(None) => panic!("{} ended its {which} early\n{}", self.what, so_far()),
             Err(_) => panic!(
-                "{} printed no line on stderr in {STEP:?}:\n{}",
+                "{} printed no line on {which} in {STEP:?}\n{}",
                 self.what,
-                self.stderr_so_far()
+                so_far()
             ),
         }
     }
