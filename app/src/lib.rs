@@ -12,11 +12,13 @@
 //! The app is views over [`ws_inspector_core`], which holds the sessions (run on a background
 //! tokio runtime), the bounded frame log, the profiles and the capture format. Layout here:
 //! [`app`] holds the one persisted state struct, the tabs, shortcuts, file dialogs and theme,
-//! and lays out the window; [`views`] are the panels; [`cli`] the command line.
+//! and lays out the window; [`views`] are the panels; [`cli`] the command line; [`logging`]
+//! the log file in the state folder (copied to stderr with `--verbose`).
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod cli;
+pub mod logging;
 pub mod views;
 
 pub use app::WsInspectorApp;
