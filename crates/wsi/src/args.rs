@@ -297,6 +297,20 @@ pub struct SendArgs {
     /// Send a ping every SECS seconds (-v prints each round-trip time).
     #[arg(long, value_name = "SECS")]
     pub ping_interval: Option<f64>,
+    /// Keep-alive: a ping every SECS seconds, and the connection fails (close 1011) when a
+    /// pong has not come within --keepalive-timeout.
+    #[arg(long, value_name = "SECS")]
+    pub keepalive: Option<f64>,
+    /// How long a keep-alive ping may wait for its pong [default: the --keepalive interval].
+    #[arg(long, value_name = "SECS", requires = "keepalive")]
+    pub keepalive_timeout: Option<f64>,
+    /// Send the --send/--send-hex/--send-file list again every MS milliseconds (until
+    /// --send-count rounds, the goals, --wait or Ctrl-C).
+    #[arg(long, value_name = "MS")]
+    pub send_every: Option<u64>,
+    /// How many rounds of the send list --send-every sends, the first included.
+    #[arg(long, value_name = "N", requires = "send_every")]
+    pub send_count: Option<u64>,
     /// Close with CODE (default 1000) and REASON once the sends are done and every
     /// --expect has matched (or after --wait); waits for the reply up to --close-timeout.
     #[arg(long, value_name = "CODE[:REASON]", num_args = 0..=1, default_missing_value = "1000")]
@@ -319,6 +333,10 @@ pub struct EndArgs {
     /// Seconds allowed for every --expect to match, from the moment the connection opens.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub timeout_expect: f64,
+    /// On exit, print what the connection carried on stderr: messages and bytes each way,
+    /// their rates, and the ping round trips' min, median and p99.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// TLS for a server (listen, and the client leg of relay).

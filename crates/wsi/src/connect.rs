@@ -9,7 +9,6 @@
 //! - otherwise with `--close`: once the sends are done;
 //! - otherwise when stdin ends (if it is read), when the peer closes, or on Ctrl-C.
 
-use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -25,7 +24,9 @@ use crate::client_options;
 use crate::exit::{self, Failure, Status};
 use crate::expect::Goals;
 use crate::output::{Printer, TapSink, wants_tap};
+use crate::pings::Pinger;
 use crate::sends::Outbound;
+use crate::stats::{self, Counts};
 
 /// What the reader tells the sender.
 #[derive(Debug)]
@@ -45,6 +46,8 @@ struct ReaderEnd {
     peer_close: Option<CloseFrame>,
     /// The goals, as far as they got.
     goals: Goals,
+    /// Text and binary messages received.
+    received: Counts,
 }
 
 /// Runs `wsi connect`.
@@ -65,11 +68,25 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
         .wait
         .map(|w| client_options::secs(w, "--wait"))
         .transpose()?;
-    let ping_every = args
+    let ping_interval = args
         .send
         .ping_interval
         .map(|p| client_options::secs(p, "--ping-interval"))
         .transpose()?;
+    let keepalive = args
+        .send
+        .keepalive
+        .map(|k| client_options::secs(k, "--keepalive"))
+        .transpose()?;
+    let keepalive_timeout = match args.send.keepalive_timeout {
+        Some(t) => Some(client_options::secs(t, "--keepalive-timeout")?),
+        None => keepalive,
+    };
+    let send_every = match args.send.send_every {
+        Some(0) => return Err(Failure::usage("--send-every must be at least 1 ms")),
+        Some(ms) => Some(Duration::from_millis(ms)),
+        None => None,
+    };
     let close_timeout = options.timeouts.close;
 
     let sink = if wants_tap(&args.output) {
@@ -101,7 +118,11 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
                 wait,
                 close_after_sends: close_with.is_some(),
                 close_with: close_with.unwrap_or((CloseCode::NORMAL, String::new())),
-                ping_every,
+                ping_every: keepalive.or(ping_interval),
+                keepalive_timeout,
+                send_every,
+                send_rounds: args.send.send_count,
+                stats: args.end.stats,
                 close_timeout,
                 verbose,
             };
@@ -129,6 +150,14 @@ struct Plan {
     close_after_sends: bool,
     close_with: (CloseCode, String),
     ping_every: Option<Duration>,
+    /// With keep-alive: how long a ping may wait for its pong.
+    keepalive_timeout: Option<Duration>,
+    /// Send the list again at this interval.
+    send_every: Option<Duration>,
+    /// Rounds of the send list in all (with `send_every`; none: until stopped).
+    send_rounds: Option<u64>,
+    /// Print `--stats` at the end.
+    stats: bool,
     close_timeout: Duration,
     verbose: bool,
 }
@@ -144,6 +173,8 @@ enum Closing {
     Unmet,
     /// Ctrl-C.
     Interrupted,
+    /// A keep-alive ping's pong did not come in time.
+    KeepAlive,
 }
 
 async fn talk(
@@ -156,21 +187,19 @@ async fn talk(
     let mut closing = Closing::No;
     let mut goals_met = false;
 
-    for send in plan.sends {
-        if write.send(send.into_outgoing()).await.is_err() {
-            break; // the reader says why
-        }
-    }
+    let mut sent = Counts::default();
+    send_round(&mut write, &plan.sends, &mut sent).await;
+    let mut rounds = 1u64;
+    let mut repeat = plan
+        .send_every
+        .filter(|_| plan.send_rounds.is_none_or(|n| n > 1))
+        .map(interval_from_now);
     let mut stdin = plan.use_stdin.then(stdin_lines);
-    let mut sends_done_at = (!plan.use_stdin).then(tokio::time::Instant::now);
+    let mut sends_done_at = (!plan.use_stdin && repeat.is_none()).then(tokio::time::Instant::now);
 
-    let mut pings = plan.ping_every.map(|every| {
-        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        interval
-    });
-    let mut ping_seq: u64 = 0;
-    let mut pings_out: VecDeque<(u64, Instant)> = VecDeque::new();
+    let mut pings = plan.ping_every.map(interval_from_now);
+    let mut pinger = Pinger::new(plan.keepalive_timeout);
+    let mut keepalive_failure = None;
     let expect_deadline = tokio::time::Instant::now() + plan.expect_limit;
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
     let mut wait_until: Option<tokio::time::Instant> = None;
@@ -204,15 +233,22 @@ async fn talk(
             news = news.recv() => match news {
                 Some(News::GoalsMet) => goals_met = true,
                 Some(News::Pong(data, at)) => {
-                    report_rtt(&data, at, &mut pings_out, plan.verbose);
+                    if let Some((seq, rtt)) = pinger.pong(&data, at)
+                        && plan.verbose
+                    {
+                        eprintln!("wsi: ping {seq}: round trip {:.3} ms", rtt.as_secs_f64() * 1e3);
+                    }
                 }
                 None => {}
             },
             line = next_line(&mut stdin), if stdin.is_some() && closing == Closing::No => {
                 match line {
                     Some(line) => {
+                        let len = line.len();
                         if write.send(Outgoing::Text(line)).await.is_err() {
                             stdin = None;
+                        } else {
+                            sent.add(len);
                         }
                     }
                     None => {
@@ -222,12 +258,27 @@ async fn talk(
                 }
             }
             _ = tick(&mut pings), if pings.is_some() && closing == Closing::No => {
-                ping_seq += 1;
-                pings_out.push_back((ping_seq, Instant::now()));
-                if pings_out.len() > 64 {
-                    pings_out.pop_front();
+                if let Some((seq, waited)) = pinger.overdue(Instant::now()) {
+                    let reason = format!(
+                        "keep-alive: ping {seq} had no pong within {:.1} s",
+                        waited.as_secs_f64()
+                    );
+                    closing = Closing::KeepAlive;
+                    close(&mut write, &(CloseCode::INTERNAL_ERROR, "keepalive ping timeout".to_owned())).await;
+                    keepalive_failure = Some(reason);
+                } else {
+                    let _ = write.send(Outgoing::Ping(pinger.next_ping())).await;
                 }
-                let _ = write.send(Outgoing::Ping(Bytes::copy_from_slice(&ping_seq.to_be_bytes()))).await;
+            }
+            _ = tick(&mut repeat), if repeat.is_some() && closing == Closing::No => {
+                send_round(&mut write, &plan.sends, &mut sent).await;
+                rounds += 1;
+                if plan.send_rounds.is_some_and(|n| rounds >= n) {
+                    repeat = None;
+                    if !plan.use_stdin {
+                        sends_done_at = Some(tokio::time::Instant::now());
+                    }
+                }
             }
             _ = tokio::time::sleep_until(expect_deadline),
                 if plan.has_patterns && !goals_met && closing == Closing::No => {
@@ -266,7 +317,34 @@ async fn talk(
         }
     };
     let end = end.map_err(|e| Failure::failed(format!("internal error: the reader task {e}")))?;
+    if plan.stats {
+        eprintln!(
+            "wsi: {}",
+            stats::summary(opened, sent, end.received, pinger.rtts())
+        );
+    }
+    if let Some(reason) = keepalive_failure {
+        return Ok(Failure::failed(reason).report());
+    }
     Ok(outcome(&end, closing, &plan.close_with, opened))
+}
+
+/// Sends the `--send` list once, counting what went.
+async fn send_round(write: &mut WriteHalf<MaybeTlsStream>, sends: &[Outbound], sent: &mut Counts) {
+    for send in sends {
+        let len = send.len();
+        if write.send(send.clone().into_outgoing()).await.is_err() {
+            break; // the reader says why
+        }
+        sent.add(len);
+    }
+}
+
+/// An interval whose first tick is one period from now; late ticks are not caught up.
+fn interval_from_now(every: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
 }
 
 /// The exit status for how the connection ended (the words go to stderr).
@@ -331,6 +409,7 @@ async fn read_loop(
     use futures_util::FutureExt as _;
     let mut peer_close = None;
     let mut told = false;
+    let mut received = Counts::default();
     let result = loop {
         // Flush stdout only when nothing more is waiting: one write per burst.
         let next = match read.recv().now_or_never() {
@@ -348,10 +427,12 @@ async fn read_loop(
         let met = match &message {
             Message::Text(text) => {
                 printer.message(&message);
+                received.add(text.as_str().len());
                 goals.offer(Some(text.as_str()))
             }
-            Message::Binary(_) => {
+            Message::Binary(data) => {
                 printer.message(&message);
+                received.add(data.len());
                 goals.offer(None)
             }
             Message::Pong(data) => {
@@ -374,28 +455,13 @@ async fn read_loop(
         result,
         peer_close,
         goals,
+        received,
     }
 }
 
 async fn close(write: &mut WriteHalf<MaybeTlsStream>, (code, reason): &(CloseCode, String)) {
     // A failure here means the connection has ended already; the reader says how.
     let _ = write.close(Some(*code), reason).await;
-}
-
-fn report_rtt(data: &[u8], at: Instant, out: &mut VecDeque<(u64, Instant)>, verbose: bool) {
-    let Ok(seq) = <[u8; 8]>::try_from(data).map(u64::from_be_bytes) else {
-        return;
-    };
-    if let Some(i) = out.iter().position(|(s, _)| *s == seq) {
-        let (_, sent) = out.remove(i).unwrap_or((seq, at));
-        if verbose {
-            let rtt = at.saturating_duration_since(sent);
-            eprintln!(
-                "wsi: ping {seq}: round trip {:.3} ms",
-                rtt.as_secs_f64() * 1e3
-            );
-        }
-    }
 }
 
 /// `--close [CODE[:REASON]]`.

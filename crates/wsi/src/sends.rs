@@ -20,6 +20,19 @@ pub enum Outbound {
 }
 
 impl Outbound {
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload's length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Text(text) => text.len(),
+            Self::Binary(data) => data.len(),
+        }
+    }
+
     /// The message to hand to the connection.
     pub fn into_outgoing(self) -> Outgoing {
         match self {

@@ -124,3 +124,46 @@ fn ping_interval_prints_round_trips() {
     assert!(err.contains("ping 2: round trip"), "{err}");
     assert!(err.contains("<- FIN PONG len=8"), "{err}");
 }
+
+/// `--send-every MS --send-count N` sends the list N times, and `--stats` counts them.
+#[test]
+fn periodic_sends_and_stats() {
+    use std::io::{BufRead, BufReader};
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wsi"))
+        .args(["listen", "127.0.0.1:0", "--echo", "-q"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.strip_prefix("wsi: listening on ").unwrap().to_owned();
+    let start = std::time::Instant::now();
+    let out = wsi(&[
+        "connect",
+        &url,
+        "--no-stdin",
+        "--send",
+        "tick",
+        "--send-every",
+        "100",
+        "--send-count",
+        "4",
+        "--count",
+        "4",
+        "--stats",
+    ]);
+    let elapsed = start.elapsed();
+    let _ = server.kill();
+    let _ = server.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "tick\n".repeat(4));
+    assert!(err.contains("sent 4 messages, 16 bytes"), "{err}");
+    assert!(err.contains("received 4 messages, 16 bytes"), "{err}");
+    // Three intervals of 100 ms after the first round.
+    assert!(
+        elapsed >= std::time::Duration::from_millis(300),
+        "{elapsed:?}"
+    );
+}

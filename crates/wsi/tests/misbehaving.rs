@@ -485,3 +485,35 @@ fn close_never_answered_drops_tcp() {
         "the server should see wsi drop the connection, not {end:?}\n{run}"
     );
 }
+
+/// `--keepalive`: a server that reads everything and answers no ping fails the connection
+/// with close 1011 and the reason, once a pong is later than the keep-alive timeout.
+#[test]
+fn keepalive_fails_when_no_pong_comes() {
+    let server = serve(
+        |request, _| switching_protocols(request, ""),
+        |mut stream, _| ignore_until_eof(&mut stream),
+    );
+    let run = connect(
+        &server.url(),
+        &[
+            "--no-stdin",
+            "--keepalive",
+            "0.2",
+            "--keepalive-timeout",
+            "0.3",
+            "--stats",
+        ],
+    );
+    let seen = server.result();
+    assert!(!run.killed, "wsi hung; server: {seen:?}\n{run}");
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("keep-alive: ping 1 had no pong within"),
+        "the reason names the ping\n{run}"
+    );
+    assert!(run.stderr.contains("stats:"), "--stats printed\n{run}");
+    assert!(run.elapsed < Duration::from_secs(4), "{run}");
+    let (closes, _) = seen.expect("the server's result");
+    assert_eq!(closes, [Some(1011)], "closed with 1011\n{run}");
+}
