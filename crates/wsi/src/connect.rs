@@ -332,7 +332,7 @@ async fn talk(
 /// Sends the `--send` list once, counting what went.
 async fn send_round(write: &mut WriteHalf<MaybeTlsStream>, sends: &[Outbound], sent: &mut Counts) {
     for send in sends {
-        let len = send.len();
+        let len = send.payload_len();
         if write.send(send.clone().into_outgoing()).await.is_err() {
             break; // the reader says why
         }

@@ -20,13 +20,8 @@ pub enum Outbound {
 }
 
 impl Outbound {
-    /// Whether the payload is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The payload's length in bytes.
-    pub fn len(&self) -> usize {
+    pub fn payload_len(&self) -> usize {
         match self {
             Self::Text(text) => text.len(),
             Self::Binary(data) => data.len(),
