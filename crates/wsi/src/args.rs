@@ -249,7 +249,9 @@ pub struct HandshakeArgs {
     /// Accept any server certificate (testing only; said on stderr).
     #[arg(short = 'k', long)]
     pub insecure: bool,
-    /// An HTTP CONNECT proxy, http://[user:pass@]host:port.
+    /// A proxy: http://[user:pass@]host:port (HTTP CONNECT), socks5://[user:pass@]host:port
+    /// (SOCKS5, names resolved here) or socks5h://[user:pass@]host:port (SOCKS5, names resolved
+    /// by the proxy).
     #[arg(long, value_name = "URL", conflicts_with = "proxy_env")]
     pub proxy: Option<String>,
     /// Use the proxy the environment names (https_proxy, http_proxy, all_proxy, no_proxy).
@@ -267,6 +269,12 @@ pub struct HandshakeArgs {
     /// 64 MiB, or the profile's].
     #[arg(long, value_name = "BYTES")]
     pub max_message: Option<usize>,
+    /// A variable for `{{NAME}}` placeholders in the URL, -H values and --send texts, as
+    /// NAME=VALUE (repeatable). Built in: {{uuid}}, {{timestamp}} (ms), {{iso_time}},
+    /// {{counter}} (per connection), {{random_int MIN MAX}}, {{env.NAME}}; `\{{` is a
+    /// literal `{{`. An unknown name or a bad argument is a usage error and nothing is sent.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
     /// Start from this saved inspector profile (its URL, headers, TLS, proxy and timeouts);
     /// flags override it.
     #[arg(long, value_name = "NAME")]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ws_inspector_core::profiles::ProfileStore;
 use ws_inspector_core::url::check_url;
+use ws_inspector_core::vars::Variables;
 use ws_tokio::proxy::ProxyTarget;
 use ws_tokio::ws_proto::DeflateConfig;
 use ws_tokio::ws_proto::http::{HeaderName, HeaderValue};
@@ -21,8 +22,29 @@ pub const DEFAULT_CLOSE_TIMEOUT_SECS: f64 = 5.0;
 /// The default for `--max-message`, in bytes.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
 
-/// The options to connect to `url` (or the profile's URL) with.
+/// The `--var` variables, checked.
+pub fn variables(args: &HandshakeArgs) -> Result<Variables, Failure> {
+    let mut vars = Variables::new();
+    for assignment in &args.vars {
+        vars.assign(assignment)
+            .map_err(|e| Failure::usage(format!("--var {assignment:?}: {e}")))?;
+    }
+    Ok(vars)
+}
+
+/// `template` with its `{{…}}` placeholders expanded; an error names `what` it was.
+pub fn expand(vars: &mut Variables, template: &str, what: &str) -> Result<String, Failure> {
+    vars.expand(template)
+        .map(|expanded| expanded.text)
+        .map_err(|e| Failure::usage(format!("{what} {template:?}: {e}")))
+}
+
+/// The options to connect to `url` (or the profile's URL) with; `{{…}}` placeholders in the
+/// URL and the -H values are expanded.
 pub fn build(args: &HandshakeArgs, url: Option<&str>) -> Result<ConnectOptions, Failure> {
+    let mut vars = variables(args)?;
+    let url = url.map(|u| expand(&mut vars, u, "the URL")).transpose()?;
+    let url = url.as_deref();
     let mut options = match &args.profile {
         Some(name) => from_profile(args, name, url)?,
         None => {
@@ -37,7 +59,7 @@ pub fn build(args: &HandshakeArgs, url: Option<&str>) -> Result<ConnectOptions, 
             options
         }
     };
-    apply_flags(args, &mut options)?;
+    apply_flags(args, &mut options, &mut vars)?;
     // Host, port and header combinations are checked by building the request once.
     options
         .build_request()
@@ -87,9 +109,14 @@ fn from_profile(
 }
 
 /// Every flag given, on top of `options`.
-fn apply_flags(args: &HandshakeArgs, options: &mut ConnectOptions) -> Result<(), Failure> {
+fn apply_flags(
+    args: &HandshakeArgs,
+    options: &mut ConnectOptions,
+    vars: &mut Variables,
+) -> Result<(), Failure> {
     for header in &args.headers {
-        let (name, value) = parse_header(header)?;
+        let header = expand(vars, header, "-H")?;
+        let (name, value) = parse_header(&header)?;
         options.request.headers.push((name, value));
     }
     if let Some(origin) = &args.origin {
@@ -197,6 +224,39 @@ mod tests {
         );
         assert!(parse_header("bad name: x").is_err());
         assert!(parse_header("A: b\u{7}").is_err());
+    }
+
+    #[test]
+    fn proxy_flag_takes_http_and_socks5_urls() {
+        use clap::Parser as _;
+
+        let build_with = |proxy: &str| {
+            let cli = crate::args::Cli::try_parse_from([
+                "wsi",
+                "connect",
+                "ws://127.0.0.1:9/",
+                "--proxy",
+                proxy,
+            ])
+            .unwrap();
+            let crate::args::Command::Connect(args) = cli.command else {
+                panic!("expected connect");
+            };
+            build(&args.handshake, args.url.as_deref())
+        };
+        for proxy in [
+            "http://u:p@127.0.0.1:3128",
+            "socks5://127.0.0.1:1080",
+            "socks5h://u:p@proxy.local",
+        ] {
+            assert_eq!(
+                build_with(proxy).unwrap().proxy,
+                Proxy::Url(proxy.to_owned())
+            );
+        }
+        let err = build_with("socks4://127.0.0.1:1080").unwrap_err();
+        assert!(err.message.starts_with("--proxy: "), "{}", err.message);
+        assert!(err.message.contains("SOCKS4"), "{}", err.message);
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::output::{Printer, TapSink, wants_tap};
 use crate::pings::Pinger;
 use crate::sends::Outbound;
 use crate::stats::{self, Counts};
+use ws_inspector_core::vars::Variables;
 
 /// What the reader tells the sender.
 #[derive(Debug)]
@@ -88,6 +89,14 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
         None => None,
     };
     let close_timeout = options.timeouts.close;
+    // Placeholders in the texts to send: checked now, so that a mistake sends nothing.
+    let vars = client_options::variables(&args.handshake)?;
+    for send in &sends {
+        if let Outbound::Text(template) = send {
+            vars.preview(template)
+                .map_err(|e| Failure::usage(format!("--send {template:?}: {e}")))?;
+        }
+    }
 
     let sink = if wants_tap(&args.output) {
         let sink = TapSink::open(&args.output, "connect").map_err(Failure::usage)?;
@@ -123,6 +132,7 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
                 send_every,
                 send_rounds: args.send.send_count,
                 stats: args.end.stats,
+                vars,
                 close_timeout,
                 verbose,
             };
@@ -158,6 +168,8 @@ struct Plan {
     send_rounds: Option<u64>,
     /// Print `--stats` at the end.
     stats: bool,
+    /// The `--var` variables and the connection's `{{counter}}`, for the texts sent.
+    vars: Variables,
     close_timeout: Duration,
     verbose: bool,
 }
@@ -178,7 +190,7 @@ enum Closing {
 }
 
 async fn talk(
-    plan: Plan,
+    mut plan: Plan,
     mut write: WriteHalf<MaybeTlsStream>,
     mut reader: JoinHandle<ReaderEnd>,
     mut news: mpsc::UnboundedReceiver<News>,
@@ -188,7 +200,7 @@ async fn talk(
     let mut goals_met = false;
 
     let mut sent = Counts::default();
-    send_round(&mut write, &plan.sends, &mut sent).await;
+    send_round(&mut write, &plan.sends, &mut plan.vars, &mut sent).await;
     let mut rounds = 1u64;
     let mut repeat = plan
         .send_every
@@ -271,7 +283,7 @@ async fn talk(
                 }
             }
             _ = tick(&mut repeat), if repeat.is_some() && closing == Closing::No => {
-                send_round(&mut write, &plan.sends, &mut sent).await;
+                send_round(&mut write, &plan.sends, &mut plan.vars, &mut sent).await;
                 rounds += 1;
                 if plan.send_rounds.is_some_and(|n| rounds >= n) {
                     repeat = None;
@@ -329,11 +341,30 @@ async fn talk(
     Ok(outcome(&end, closing, &plan.close_with, opened))
 }
 
-/// Sends the `--send` list once, counting what went.
-async fn send_round(write: &mut WriteHalf<MaybeTlsStream>, sends: &[Outbound], sent: &mut Counts) {
+/// Sends the `--send` list once (its texts' placeholders expanded), counting what went.
+async fn send_round(
+    write: &mut WriteHalf<MaybeTlsStream>,
+    sends: &[Outbound],
+    vars: &mut Variables,
+    sent: &mut Counts,
+) {
     for send in sends {
-        let len = send.payload_len();
-        if write.send(send.clone().into_outgoing()).await.is_err() {
+        let outgoing = match send {
+            Outbound::Text(template) => match vars.expand(template) {
+                Ok(expanded) => Outgoing::Text(expanded.text),
+                Err(e) => {
+                    // Checked before connecting; an {{env.…}} unset since then.
+                    eprintln!("wsi: --send {template:?}: {e}: not sent");
+                    continue;
+                }
+            },
+            Outbound::Binary(data) => Outgoing::Binary(data.clone()),
+        };
+        let len = match &outgoing {
+            Outgoing::Text(text) => text.len(),
+            _ => send.payload_len(),
+        };
+        if write.send(outgoing).await.is_err() {
             break; // the reader says why
         }
         sent.add(len);

@@ -5,7 +5,6 @@
 
 use clap::ArgMatches;
 use ws_inspector_core::hex::parse_hex;
-use ws_tokio::Outgoing;
 use ws_tokio::ws_proto::bytes::Bytes;
 
 use crate::exit::Failure;
@@ -25,14 +24,6 @@ impl Outbound {
         match self {
             Self::Text(text) => text.len(),
             Self::Binary(data) => data.len(),
-        }
-    }
-
-    /// The message to hand to the connection.
-    pub fn into_outgoing(self) -> Outgoing {
-        match self {
-            Self::Text(text) => Outgoing::Text(text),
-            Self::Binary(data) => Outgoing::Binary(data),
         }
     }
 }

@@ -167,3 +167,59 @@ fn periodic_sends_and_stats() {
         "{elapsed:?}"
     );
 }
+
+/// `--var NAME=VALUE` and the built-in placeholders in the URL, -H and --send; an unknown
+/// name is a usage error that sends nothing.
+#[test]
+fn variables_expand_in_the_url_headers_and_sends() {
+    use std::io::{BufRead, BufReader};
+    let mut server = Command::new(env!("CARGO_BIN_EXE_wsi"))
+        .args(["listen", "127.0.0.1:0", "--echo", "-q", "-v"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.strip_prefix("wsi: listening on ").unwrap().to_owned();
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let out = wsi(&[
+        "connect",
+        &format!("{url}{{{{room}}}}"),
+        "--var",
+        "room=lobby",
+        "--var",
+        "who=ana",
+        "-H",
+        "X-Who: {{who}}",
+        "--send",
+        r#"{"n":{{counter}},"who":"{{who}}","literal":"\{{who}}"}"#,
+        "--send-every",
+        "50",
+        "--send-count",
+        "2",
+        "--count",
+        "2",
+        "--no-stdin",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"n\":1,\"who\":\"ana\",\"literal\":\"{{who}}\"}\n\
+         {\"n\":2,\"who\":\"ana\",\"literal\":\"{{who}}\"}\n"
+    );
+    let bad = wsi(&["connect", &url, "--send", "{{nmae}}", "--no-stdin"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown variable {{nmae}}"));
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = log.join().unwrap().join("\n");
+    assert!(log.contains("< GET /lobby HTTP/1.1"), "{log}");
+    assert!(log.contains("< X-Who: ana"), "{log}");
+    assert_eq!(
+        log.matches(" connected: ").count(),
+        1,
+        "the bad one never connected\n{log}"
+    );
+}
