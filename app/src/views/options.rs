@@ -165,7 +165,7 @@ impl OptionsView {
             ui,
             "HTTP proxy",
             &mut profile.proxy,
-            "none · env · http://user:pass@host:port",
+            "none · env · http://user:pass@host:port · socks5://… · socks5h://…",
         );
 
         heading_ui(ui, "Timeouts");

@@ -88,7 +88,7 @@ pub struct ConnectOptions {
     pub request: ClientOptions,
     /// TLS settings for `wss://`.
     pub tls: TlsOptions,
-    /// An HTTP CONNECT proxy.
+    /// A proxy: HTTP CONNECT (`http://`) or SOCKS5 (`socks5://`, `socks5h://`).
     pub proxy: Proxy,
     /// Time limits.
     pub timeouts: Timeouts,

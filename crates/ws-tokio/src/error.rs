@@ -26,7 +26,7 @@ pub struct Error {
 pub enum Stage {
     /// Resolving the name and opening TCP.
     Connect,
-    /// The proxy's CONNECT exchange.
+    /// The exchange with the proxy (HTTP CONNECT or SOCKS5).
     Proxy,
     /// The TLS handshake.
     Tls,
@@ -173,7 +173,7 @@ impl Error {
         matches!(self.kind, Kind::Io)
     }
 
-    /// The HTTP CONNECT proxy refused or failed.
+    /// The proxy (HTTP CONNECT or SOCKS5) refused or failed.
     pub fn is_proxy(&self) -> bool {
         matches!(self.kind, Kind::Proxy(_))
     }

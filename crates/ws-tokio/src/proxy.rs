@@ -1,15 +1,34 @@
-//! HTTP CONNECT proxies.
+//! Proxies: HTTP CONNECT and SOCKS5.
 //!
 //! [`resolve`] picks the proxy for a target (an explicit one, or one from the environment as
-//! curl does); [`connect`] opens the tunnel through it. Only `http://` proxies are supported:
-//! an `https://` or SOCKS proxy is an [`Error::is_config`] error. Everything that goes wrong
-//! while talking to the proxy (it cannot be reached, it refuses, it does not speak HTTP) is an
-//! [`Error::is_proxy`] error.
+//! curl does); [`connect`] opens the tunnel through it. The URL's scheme says how to talk to
+//! the proxy ([`ProxyKind`]):
+//! - `http://` (or a bare `host:port`): an HTTP CONNECT proxy, credentials sent as
+//!   `Proxy-Authorization: Basic`;
+//! - `socks5://`: a SOCKS5 proxy (RFC 1928), the target's name resolved here and its IP
+//!   address sent to the proxy;
+//! - `socks5h://`: a SOCKS5 proxy that is sent the target's host name and resolves it itself
+//!   (for names only the proxy's network knows, and so that no DNS query leaves this machine).
+//!
+//! `user:password@` in the URL is percent-decoded; for SOCKS5 it is sent with the
+//! username/password method of RFC 1929. `https://` and SOCKS4 proxies are not supported:
+//! they are [`Error::is_config`] errors. Everything that goes wrong while talking to the proxy
+//! (it cannot be reached, it refuses, it does not speak the protocol) is an
+//! [`Error::is_proxy`] error whose [`ProxyProblem`] says what happened in plain words. The
+//! client's connect timeout covers the whole exchange with the proxy.
+//!
+//! The SOCKS5 client is written here by hand: it is small (a greeting, an optional
+//! username/password exchange, one CONNECT request, every read of a fixed or length-prefixed
+//! size), and the async SOCKS crates do not fit this crate's errors — `tokio-socks` reports
+//! one flat error type mixing bad input, I/O and the proxy's answers (a proxy that hangs up
+//! mid-handshake is a bare "unexpected end of file"), which would have to be taken apart
+//! again to give [`ProxyProblem`]s, and it brings dependencies of its own for little code.
 //!
 //! From the environment ([`Proxy::FromEnv`]):
 //! - `https_proxy` / `HTTPS_PROXY` for `wss`, `http_proxy` / `HTTP_PROXY` for `ws`, then
 //!   `all_proxy` / `ALL_PROXY`; the lower-case variable wins, as in curl. Empty values count
-//!   as unset.
+//!   as unset. Any of them may name an `http://`, `socks5://` or `socks5h://` proxy, as in
+//!   curl.
 //! - `no_proxy` / `NO_PROXY` lists targets to reach directly, separated by commas: `*` (all),
 //!   a domain (`example.com` and `.example.com` both match `example.com` and
 //!   `a.example.com`), an IP address (matched exactly) or a CIDR block (`10.0.0.0/8`,
@@ -19,7 +38,7 @@
 //! CGI program, where that variable can come from a request's `Proxy:` header.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
@@ -35,35 +54,84 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Headers the proxy's answer may carry.
 const MAX_HEADERS: usize = 64;
 
+/// The port of a SOCKS proxy whose URL names none.
+const SOCKS_PORT: u16 = 1080;
+
 /// Where a client's proxy comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Proxy {
     /// No proxy: connect directly.
     #[default]
     None,
-    /// An explicit `http://[user:pass@]host[:port]` proxy (a bare `host:port` is taken as
-    /// `http://`), used for every target; `NO_PROXY` is not consulted.
+    /// An explicit proxy URL, used for every target; `NO_PROXY` is not consulted:
+    /// `http://[user:pass@]host[:port]` (a bare `host:port` is taken as `http://`),
+    /// `socks5://[user:pass@]host[:port]` or `socks5h://[user:pass@]host[:port]` (see
+    /// [`ProxyKind`]).
     Url(String),
     /// From `HTTPS_PROXY` (wss) / `HTTP_PROXY` (ws) / `ALL_PROXY`, honouring `NO_PROXY`
     /// (lower-case variants too; lower-case wins as curl does). See the [module](self) notes.
     FromEnv,
 }
 
+/// How to talk to a proxy, from its URL's scheme.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProxyKind {
+    /// `http://`: an HTTP `CONNECT host:port` request.
+    #[default]
+    HttpConnect,
+    /// `socks5://`: SOCKS5, the target's host name resolved here and its IP address sent.
+    Socks5,
+    /// `socks5h://`: SOCKS5, the target's host name sent for the proxy to resolve.
+    Socks5h,
+}
+
+impl ProxyKind {
+    /// Whether this is one of the SOCKS5 kinds.
+    pub fn is_socks(self) -> bool {
+        matches!(self, Self::Socks5 | Self::Socks5h)
+    }
+}
+
+/// A user name and password for a SOCKS5 proxy (RFC 1929), percent-decoded from the URL.
+/// Its `Debug` shows the password as `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SocksCredentials {
+    /// The user name: 1 to 255 bytes.
+    pub username: Vec<u8>,
+    /// The password: at most 255 bytes.
+    pub password: Vec<u8>,
+}
+
+impl fmt::Debug for SocksCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocksCredentials")
+            .field("username", &String::from_utf8_lossy(&self.username))
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// A proxy to tunnel through.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProxyTarget {
+    /// How to talk to it.
+    pub kind: ProxyKind,
     /// The proxy's host name or IP address (an IPv6 address without brackets).
     pub host: String,
     /// The proxy's port.
     pub port: u16,
-    /// The `Proxy-Authorization` value, `Basic base64(user:password)`, if the proxy URL
-    /// carried credentials.
+    /// For an HTTP proxy: the `Proxy-Authorization` value, `Basic base64(user:password)`, if
+    /// the proxy URL carried credentials.
     pub authorization: Option<String>,
+    /// For a SOCKS5 proxy: the user name and password, if the proxy URL carried them.
+    pub socks_credentials: Option<SocksCredentials>,
 }
 
 impl ProxyTarget {
-    /// Parses a proxy URL: `http://[user:password@]host[:port]` or a bare `host[:port]`. The
-    /// port defaults to 80; user and password are percent-decoded.
+    /// Parses a proxy URL: `http://[user:password@]host[:port]` or a bare `host[:port]`
+    /// (port 80 if none), `socks5://…` or `socks5h://…` (port 1080 if none). User and
+    /// password are percent-decoded.
     pub fn from_url(url: &str) -> crate::Result<Self> {
         let trimmed = url.trim();
         if trimmed.is_empty() {
@@ -79,26 +147,35 @@ impl ProxyTarget {
         let parsed = Url::parse(text).map_err(|e| {
             Error::config(format!("{trimmed:?} is not a valid proxy URL")).with_source(e)
         })?;
-        match parsed.scheme() {
-            "http" => {}
+        let kind = match parsed.scheme() {
+            "http" => ProxyKind::HttpConnect,
+            "socks5" => ProxyKind::Socks5,
+            "socks5h" => ProxyKind::Socks5h,
             "https" => {
                 return Err(Error::config(format!(
                     "HTTPS proxies are not supported ({trimmed:?}); use an http:// proxy, \
                      which still carries wss:// end-to-end encrypted"
                 )));
             }
-            "socks4" | "socks4a" | "socks5" | "socks5h" | "socks" => {
+            "socks4" | "socks4a" => {
                 return Err(Error::config(format!(
-                    "SOCKS proxies are not supported ({trimmed:?}); use an HTTP CONNECT proxy \
-                     (http://)"
+                    "SOCKS4 proxies are not supported ({trimmed:?}); use a SOCKS5 proxy \
+                     (socks5:// or socks5h://) or an HTTP CONNECT proxy (http://)"
+                )));
+            }
+            "socks" => {
+                return Err(Error::config(format!(
+                    "say which SOCKS version the proxy speaks ({trimmed:?}): socks5:// \
+                     (names resolved here) or socks5h:// (names resolved by the proxy)"
                 )));
             }
             other => {
                 return Err(Error::config(format!(
-                    "proxy scheme {other}:// is not supported ({trimmed:?}); use http://"
+                    "proxy scheme {other}:// is not supported ({trimmed:?}); use http://, \
+                     socks5:// or socks5h://"
                 )));
             }
-        }
+        };
         let host = match parsed.host() {
             Some(url::Host::Domain(domain)) if !domain.is_empty() => domain.to_owned(),
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
@@ -109,23 +186,44 @@ impl ProxyTarget {
                 )));
             }
         };
-        let port = parsed.port_or_known_default().unwrap_or(80);
-        let authorization = if parsed.username().is_empty() && parsed.password().is_none() {
-            None
-        } else {
-            let mut credentials = percent_decode(parsed.username());
-            credentials.push(b':');
-            credentials.extend(percent_decode(parsed.password().unwrap_or("")));
-            Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(credentials)
-            ))
-        };
-        Ok(Self {
+        let default_port = if kind.is_socks() { SOCKS_PORT } else { 80 };
+        let port = parsed.port_or_known_default().unwrap_or(default_port);
+        let has_credentials = !parsed.username().is_empty() || parsed.password().is_some();
+        let username = percent_decode(parsed.username());
+        let password = percent_decode(parsed.password().unwrap_or(""));
+        let mut target = Self {
+            kind,
             host,
             port,
-            authorization,
-        })
+            authorization: None,
+            socks_credentials: None,
+        };
+        if !has_credentials {
+            return Ok(target);
+        }
+        if kind.is_socks() {
+            if username.is_empty() {
+                return Err(Error::config(format!(
+                    "the SOCKS5 proxy URL {trimmed:?} has a password but no user name"
+                )));
+            }
+            if username.len() > 255 || password.len() > 255 {
+                return Err(Error::config(format!(
+                    "the SOCKS5 proxy URL {trimmed:?} has a user name or password longer \
+                     than 255 bytes, the most SOCKS5 can carry"
+                )));
+            }
+            target.socks_credentials = Some(SocksCredentials { username, password });
+        } else {
+            let mut credentials = username;
+            credentials.push(b':');
+            credentials.extend(password);
+            target.authorization = Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credentials)
+            ));
+        }
+        Ok(target)
     }
 }
 
@@ -133,12 +231,14 @@ impl ProxyTarget {
 impl fmt::Debug for ProxyTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProxyTarget")
+            .field("kind", &self.kind)
             .field("host", &self.host)
             .field("port", &self.port)
             .field(
                 "authorization",
                 &self.authorization.as_ref().map(|_| "<redacted>"),
             )
+            .field("socks_credentials", &self.socks_credentials)
             .finish()
     }
 }
@@ -196,7 +296,8 @@ pub fn resolve_with_env(
     }
 }
 
-/// What went wrong with an HTTP CONNECT proxy ([`Error::proxy_problem`](crate::Error::proxy_problem)).
+/// What went wrong with a proxy, HTTP CONNECT or SOCKS5
+/// ([`Error::proxy_problem`](crate::Error::proxy_problem)).
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProxyProblem {
@@ -205,7 +306,7 @@ pub enum ProxyProblem {
         /// The proxy, as `host:port`.
         proxy: String,
     },
-    /// Writing the CONNECT request failed.
+    /// Writing the CONNECT request (or, for SOCKS5, any request) failed.
     SendFailed,
     /// Reading the proxy's answer failed.
     ReadFailed,
@@ -237,6 +338,86 @@ pub enum ProxyProblem {
     NotHttp,
     /// The proxy sent bytes after its answer, before the tunnel was used.
     EarlyData,
+    /// SOCKS5 with local resolution: the target's host name could not be resolved here (the
+    /// I/O error, if any, is the source).
+    CannotResolve {
+        /// The target's host name.
+        host: String,
+    },
+    /// The answer is not SOCKS5 (a wrong version byte).
+    NotSocks5,
+    /// The SOCKS5 proxy closed the connection before its answer was complete.
+    SocksClosedEarly {
+        /// Which step of the exchange it was in.
+        step: SocksStep,
+    },
+    /// The SOCKS5 proxy accepts none of the authentication methods offered (no
+    /// authentication, and username/password if the URL carried credentials).
+    SocksNoAcceptableMethod {
+        /// Whether username/password was offered.
+        credentials_offered: bool,
+    },
+    /// The SOCKS5 proxy chose an authentication method that was not offered.
+    SocksUnexpectedMethod {
+        /// The method it chose.
+        method: u8,
+    },
+    /// The SOCKS5 proxy refused the user name and password (RFC 1929).
+    SocksAuthRejected {
+        /// The status byte it answered.
+        status: u8,
+    },
+    /// Reply 0x01: the SOCKS5 proxy reported a general failure.
+    SocksGeneralFailure,
+    /// Reply 0x02: the SOCKS5 proxy's rules do not allow the connection.
+    SocksNotAllowed,
+    /// Reply 0x03: the SOCKS5 proxy cannot reach the target's network.
+    SocksNetworkUnreachable,
+    /// Reply 0x04: the SOCKS5 proxy cannot reach the target host.
+    SocksHostUnreachable,
+    /// Reply 0x05: the target refused the SOCKS5 proxy's connection.
+    SocksConnectionRefused,
+    /// Reply 0x06: the SOCKS5 proxy's connection to the target timed out (TTL expired).
+    SocksTtlExpired,
+    /// Reply 0x07: the SOCKS5 proxy does not support the CONNECT command.
+    SocksCommandNotSupported,
+    /// Reply 0x08: the SOCKS5 proxy does not support the kind of target address sent.
+    SocksAddressTypeNotSupported {
+        /// Whether a host name was sent (`socks5h://`) rather than an IP address.
+        sent_host_name: bool,
+    },
+    /// The SOCKS5 proxy answered a reply code that RFC 1928 does not define.
+    SocksUnknownReply {
+        /// The reply code.
+        code: u8,
+    },
+    /// The SOCKS5 proxy's reply carries an address of an unknown type.
+    SocksUnknownAddressType {
+        /// The address type byte.
+        address_type: u8,
+    },
+}
+
+/// A step of the SOCKS5 exchange, for [`ProxyProblem::SocksClosedEarly`].
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocksStep {
+    /// The greeting: choosing the authentication method.
+    Greeting,
+    /// The username/password check.
+    Authentication,
+    /// The CONNECT request and its reply.
+    Connect,
+}
+
+impl fmt::Display for SocksStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Greeting => "greeting",
+            Self::Authentication => "user name and password check",
+            Self::Connect => "CONNECT request",
+        })
+    }
 }
 
 impl fmt::Display for ProxyProblem {
@@ -279,29 +460,345 @@ impl fmt::Display for ProxyProblem {
             }
             Self::NotHttp => f.write_str("the proxy's answer is not valid HTTP"),
             Self::EarlyData => f.write_str("the proxy sent data before the tunnel was used"),
+            Self::CannotResolve { host } => write!(
+                f,
+                "cannot resolve {host} to send its address to the SOCKS5 proxy (with \
+                 socks5h:// the proxy resolves names itself)"
+            ),
+            Self::NotSocks5 => f.write_str(
+                "the proxy's answer is not SOCKS5 (if it is an HTTP proxy, use http://)",
+            ),
+            Self::SocksClosedEarly { step } => write!(
+                f,
+                "the SOCKS5 proxy closed the connection during the {step}"
+            ),
+            Self::SocksNoAcceptableMethod {
+                credentials_offered: true,
+            } => f.write_str(
+                "the SOCKS5 proxy accepts neither no authentication nor a user name and password",
+            ),
+            Self::SocksNoAcceptableMethod {
+                credentials_offered: false,
+            } => f.write_str(
+                "the SOCKS5 proxy wants authentication (give a user name and password in the \
+                 proxy URL: socks5://user:password@host:port)",
+            ),
+            Self::SocksUnexpectedMethod { method } => write!(
+                f,
+                "the SOCKS5 proxy chose authentication method 0x{method:02x}, which was not \
+                 offered"
+            ),
+            Self::SocksAuthRejected { .. } => {
+                f.write_str("the SOCKS5 proxy refused the user name and password")
+            }
+            Self::SocksGeneralFailure => f.write_str("the SOCKS5 proxy reported a general failure"),
+            Self::SocksNotAllowed => {
+                f.write_str("the SOCKS5 proxy's rules do not allow this connection")
+            }
+            Self::SocksNetworkUnreachable => {
+                f.write_str("the SOCKS5 proxy cannot reach the target's network")
+            }
+            Self::SocksHostUnreachable => {
+                f.write_str("the SOCKS5 proxy cannot reach the target host")
+            }
+            Self::SocksConnectionRefused => {
+                f.write_str("the target refused the SOCKS5 proxy's connection")
+            }
+            Self::SocksTtlExpired => {
+                f.write_str("the SOCKS5 proxy's connection to the target timed out (TTL expired)")
+            }
+            Self::SocksCommandNotSupported => {
+                f.write_str("the SOCKS5 proxy does not support the CONNECT command")
+            }
+            Self::SocksAddressTypeNotSupported {
+                sent_host_name: true,
+            } => f.write_str(
+                "the SOCKS5 proxy does not accept host names (use socks5:// to resolve them here)",
+            ),
+            Self::SocksAddressTypeNotSupported {
+                sent_host_name: false,
+            } => f.write_str("the SOCKS5 proxy does not accept this kind of IP address"),
+            Self::SocksUnknownReply { code } => {
+                write!(
+                    f,
+                    "the SOCKS5 proxy answered the unknown reply code 0x{code:02x}"
+                )
+            }
+            Self::SocksUnknownAddressType { address_type } => write!(
+                f,
+                "the SOCKS5 proxy's reply has an address of unknown type 0x{address_type:02x}"
+            ),
         }
     }
 }
 
-/// Opens TCP to the proxy and asks it to CONNECT to `host:port` (`host` may be an IPv6
-/// address with or without brackets); returns the tunnel once the proxy answered 2xx, with
-/// any bytes that followed the proxy's answer head (the start of the tunnelled stream).
+/// Opens TCP to the proxy and asks it to connect to `host:port` (`host` may be an IPv6
+/// address with or without brackets): an HTTP CONNECT request, or the SOCKS5 exchange.
+/// Returns the tunnel once the proxy agreed, with any bytes that followed an HTTP proxy's
+/// answer head (the start of the tunnelled stream; always empty for SOCKS5, whose reply has
+/// a known length).
+///
+/// For `socks5://` the target's name is resolved here first (its first address is used).
 pub async fn connect(
     proxy: &ProxyTarget,
     host: &str,
     port: u16,
 ) -> crate::Result<(TcpStream, Bytes)> {
+    if proxy.kind.is_socks() {
+        let address = socks_address(proxy.kind, host, port).await?;
+        let mut stream = open_tcp(proxy).await?;
+        socks5_handshake(&mut stream, proxy.socks_credentials.as_ref(), &address).await?;
+        return Ok((stream, Bytes::new()));
+    }
     let request = connect_request(proxy, host, port)?;
-    let mut stream = TcpStream::connect((proxy.host.as_str(), proxy.port))
+    let mut stream = open_tcp(proxy).await?;
+    let leftover = handshake(&mut stream, &request, proxy.authorization.is_some()).await?;
+    Ok((stream, leftover))
+}
+
+/// TCP to the proxy.
+async fn open_tcp(proxy: &ProxyTarget) -> crate::Result<TcpStream> {
+    TcpStream::connect((proxy.host.as_str(), proxy.port))
         .await
         .map_err(|e| {
             Error::proxy(ProxyProblem::Unreachable {
                 proxy: authority(&proxy.host, proxy.port),
             })
             .with_source(e)
-        })?;
-    let leftover = handshake(&mut stream, &request, proxy.authorization.is_some()).await?;
-    Ok((stream, leftover))
+        })
+}
+
+/// The target as a SOCKS5 request names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SocksAddress {
+    /// ATYP 0x01 or 0x04.
+    Ip(SocketAddr),
+    /// ATYP 0x03: a host name for the proxy to resolve.
+    Name(String, u16),
+}
+
+/// The address to send for `host:port`: an IP address as it is; a name resolved here for
+/// `socks5://`, sent as it is for `socks5h://`.
+async fn socks_address(kind: ProxyKind, host: &str, port: u16) -> crate::Result<SocksAddress> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocksAddress::Ip(SocketAddr::new(ip, port)));
+    }
+    let valid = !bare.is_empty()
+        && bare.len() <= 255
+        && bare
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    if !valid {
+        return Err(Error::config(format!(
+            "{host:?} is not a host name or IP address that can be sent to a SOCKS5 proxy"
+        )));
+    }
+    if kind == ProxyKind::Socks5h {
+        return Ok(SocksAddress::Name(bare.to_owned(), port));
+    }
+    let cannot = || {
+        Error::proxy(ProxyProblem::CannotResolve {
+            host: bare.to_owned(),
+        })
+    };
+    let mut addresses = tokio::net::lookup_host((bare, port))
+        .await
+        .map_err(|e| cannot().with_source(e))?;
+    addresses.next().map(SocksAddress::Ip).ok_or_else(cannot)
+}
+
+/// The SOCKS5 greeting: version 5 and the methods offered, no authentication (0x00) and,
+/// with credentials, username/password (0x02).
+fn socks_greeting(credentials: bool) -> Vec<u8> {
+    if credentials {
+        vec![5, 2, 0x00, 0x02]
+    } else {
+        vec![5, 1, 0x00]
+    }
+}
+
+/// The RFC 1929 username/password request.
+fn socks_auth_request(credentials: &SocksCredentials) -> crate::Result<Vec<u8>> {
+    let (Ok(user_len), Ok(pass_len)) = (
+        u8::try_from(credentials.username.len()),
+        u8::try_from(credentials.password.len()),
+    ) else {
+        return Err(Error::config(
+            "the SOCKS5 user name or password is longer than 255 bytes",
+        ));
+    };
+    let mut request =
+        Vec::with_capacity(3 + credentials.username.len() + credentials.password.len());
+    request.extend_from_slice(&[1, user_len]);
+    request.extend_from_slice(&credentials.username);
+    request.push(pass_len);
+    request.extend_from_slice(&credentials.password);
+    Ok(request)
+}
+
+/// The SOCKS5 CONNECT request for `address`.
+fn socks_connect_request(address: &SocksAddress) -> crate::Result<Vec<u8>> {
+    let mut request = vec![5, 1, 0];
+    let port = match address {
+        SocksAddress::Ip(SocketAddr::V4(v4)) => {
+            request.push(0x01);
+            request.extend_from_slice(&v4.ip().octets());
+            v4.port()
+        }
+        SocksAddress::Ip(SocketAddr::V6(v6)) => {
+            request.push(0x04);
+            request.extend_from_slice(&v6.ip().octets());
+            v6.port()
+        }
+        SocksAddress::Name(name, port) => {
+            let len = u8::try_from(name.len()).map_err(|_| {
+                Error::config("the host name is longer than 255 bytes, the most SOCKS5 can carry")
+            })?;
+            request.push(0x03);
+            request.push(len);
+            request.extend_from_slice(name.as_bytes());
+            *port
+        }
+    };
+    request.extend_from_slice(&port.to_be_bytes());
+    Ok(request)
+}
+
+/// Writes `bytes` to the proxy.
+async fn socks_send<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> crate::Result<()> {
+    stream
+        .write_all(bytes)
+        .await
+        .map_err(|e| Error::proxy(ProxyProblem::SendFailed).with_source(e))?;
+    stream
+        .flush()
+        .await
+        .map_err(|e| Error::proxy(ProxyProblem::SendFailed).with_source(e))
+}
+
+/// Reads exactly `buf.len()` bytes of the proxy's answer during `step`.
+async fn socks_read<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut [u8],
+    step: SocksStep,
+) -> crate::Result<()> {
+    match stream.read_exact(buf).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(Error::proxy(ProxyProblem::SocksClosedEarly { step }))
+        }
+        Err(e) => Err(Error::proxy(ProxyProblem::ReadFailed).with_source(e)),
+    }
+}
+
+/// The problem a SOCKS5 reply code other than 0x00 (success) stands for.
+fn socks_reply_problem(code: u8, sent_host_name: bool) -> ProxyProblem {
+    match code {
+        0x01 => ProxyProblem::SocksGeneralFailure,
+        0x02 => ProxyProblem::SocksNotAllowed,
+        0x03 => ProxyProblem::SocksNetworkUnreachable,
+        0x04 => ProxyProblem::SocksHostUnreachable,
+        0x05 => ProxyProblem::SocksConnectionRefused,
+        0x06 => ProxyProblem::SocksTtlExpired,
+        0x07 => ProxyProblem::SocksCommandNotSupported,
+        0x08 => ProxyProblem::SocksAddressTypeNotSupported { sent_host_name },
+        code => ProxyProblem::SocksUnknownReply { code },
+    }
+}
+
+/// The SOCKS5 exchange (RFC 1928, with RFC 1929 username/password) on an open connection to
+/// the proxy: greeting, authentication if the proxy asks for it, CONNECT. Returns the
+/// reply's bound address (BND.ADDR, BND.PORT); afterwards the stream is the tunnel.
+async fn socks5_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    credentials: Option<&SocksCredentials>,
+    target: &SocksAddress,
+) -> crate::Result<SocksAddress> {
+    // Built first, so that bad input is a config error before anything is sent.
+    let auth_request = credentials.map(socks_auth_request).transpose()?;
+    let connect_request = socks_connect_request(target)?;
+
+    socks_send(stream, &socks_greeting(credentials.is_some())).await?;
+    let mut choice = [0; 2];
+    socks_read(stream, &mut choice, SocksStep::Greeting).await?;
+    if choice[0] != 5 {
+        return Err(Error::proxy(ProxyProblem::NotSocks5));
+    }
+    match (choice[1], &auth_request) {
+        (0x00, _) => {}
+        (0x02, Some(auth_request)) => {
+            socks_send(stream, auth_request).await?;
+            let mut status = [0; 2];
+            socks_read(stream, &mut status, SocksStep::Authentication).await?;
+            // RFC 1929 says version 1; some servers answer 5. Only the status matters.
+            if status[1] != 0 {
+                return Err(Error::proxy(ProxyProblem::SocksAuthRejected {
+                    status: status[1],
+                }));
+            }
+        }
+        (0xFF, _) => {
+            return Err(Error::proxy(ProxyProblem::SocksNoAcceptableMethod {
+                credentials_offered: credentials.is_some(),
+            }));
+        }
+        (method, _) => {
+            return Err(Error::proxy(ProxyProblem::SocksUnexpectedMethod { method }));
+        }
+    }
+
+    socks_send(stream, &connect_request).await?;
+    // VER REP: checked before the rest, as a refusing proxy may hang up after them.
+    let mut head = [0; 2];
+    socks_read(stream, &mut head, SocksStep::Connect).await?;
+    if head[0] != 5 {
+        return Err(Error::proxy(ProxyProblem::NotSocks5));
+    }
+    if head[1] != 0 {
+        let sent_host_name = matches!(target, SocksAddress::Name(..));
+        return Err(Error::proxy(socks_reply_problem(head[1], sent_host_name)));
+    }
+    // RSV ATYP
+    let mut head = [0; 2];
+    socks_read(stream, &mut head, SocksStep::Connect).await?;
+    let bound = match head[1] {
+        0x01 => {
+            let mut addr = [0; 4 + 2];
+            socks_read(stream, &mut addr, SocksStep::Connect).await?;
+            let ip = Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]);
+            SocksAddress::Ip(SocketAddr::new(
+                ip.into(),
+                u16::from_be_bytes([addr[4], addr[5]]),
+            ))
+        }
+        0x04 => {
+            let mut addr = [0; 16 + 2];
+            socks_read(stream, &mut addr, SocksStep::Connect).await?;
+            let mut octets = [0; 16];
+            octets.copy_from_slice(&addr[..16]);
+            let port = u16::from_be_bytes([addr[16], addr[17]]);
+            SocksAddress::Ip(SocketAddr::new(Ipv6Addr::from(octets).into(), port))
+        }
+        0x03 => {
+            let mut len = [0; 1];
+            socks_read(stream, &mut len, SocksStep::Connect).await?;
+            let mut addr = vec![0; usize::from(len[0]) + 2];
+            socks_read(stream, &mut addr, SocksStep::Connect).await?;
+            let port = u16::from_be_bytes([addr[addr.len() - 2], addr[addr.len() - 1]]);
+            addr.truncate(addr.len() - 2);
+            SocksAddress::Name(String::from_utf8_lossy(&addr).into_owned(), port)
+        }
+        address_type => {
+            return Err(Error::proxy(ProxyProblem::SocksUnknownAddressType {
+                address_type,
+            }));
+        }
+    };
+    Ok(bound)
 }
 
 /// The CONNECT request for `host:port`.
@@ -602,9 +1099,11 @@ mod tests {
 
     fn target(host: &str, port: u16) -> Option<ProxyTarget> {
         Some(ProxyTarget {
+            kind: ProxyKind::HttpConnect,
             host: host.to_owned(),
             port,
             authorization: None,
+            socks_credentials: None,
         })
     }
 
@@ -719,7 +1218,7 @@ mod tests {
         #[test]
         fn unsupported_proxies_are_config_errors_naming_the_variable() {
             let err = from_env(
-                &[("ALL_PROXY", "socks5://p:1080")],
+                &[("ALL_PROXY", "socks4://p:1080")],
                 true,
                 "example.com",
                 443,
@@ -727,13 +1226,61 @@ mod tests {
             .unwrap_err();
             assert!(err.is_config(), "{err}");
             assert!(err.to_string().contains("ALL_PROXY"), "{err}");
-            assert!(err.to_string().contains("SOCKS"), "{err}");
+            assert!(err.to_string().contains("SOCKS4"), "{err}");
             // NO_PROXY is consulted first, so a bypassed host does not see the bad proxy.
             let vars = [
-                ("ALL_PROXY", "socks5://p:1080"),
+                ("ALL_PROXY", "socks4://p:1080"),
                 ("NO_PROXY", "example.com"),
             ];
             assert_eq!(from_env(&vars, true, "example.com", 443).unwrap(), None);
+        }
+
+        #[test]
+        fn socks_urls_from_the_environment() {
+            // ALL_PROXY as curl reads it: a SOCKS5 proxy for both schemes.
+            let vars = [("ALL_PROXY", "socks5h://u:p%40ss@socks.example:9050")];
+            for (secure, port) in [(true, 443), (false, 80)] {
+                let found = from_env(&vars, secure, "example.com", port)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(found.kind, ProxyKind::Socks5h);
+                assert_eq!((found.host.as_str(), found.port), ("socks.example", 9050));
+                assert_eq!(
+                    found.socks_credentials,
+                    Some(SocksCredentials {
+                        username: b"u".to_vec(),
+                        password: b"p@ss".to_vec()
+                    })
+                );
+                assert_eq!(found.authorization, None);
+            }
+            // The lower-case variable wins; a scheme variable wins over ALL_PROXY.
+            let vars = [
+                ("ALL_PROXY", "socks5h://upper:1"),
+                ("all_proxy", "socks5://lower:2"),
+            ];
+            let found = from_env(&vars, true, "example.com", 443).unwrap().unwrap();
+            assert_eq!(
+                (found.kind, found.host.as_str()),
+                (ProxyKind::Socks5, "lower")
+            );
+            let vars = [
+                ("all_proxy", "socks5://all:2"),
+                ("https_proxy", "socks5h://scheme:3"),
+            ];
+            let found = from_env(&vars, true, "example.com", 443).unwrap().unwrap();
+            assert_eq!(
+                (found.kind, found.host.as_str()),
+                (ProxyKind::Socks5h, "scheme")
+            );
+            let found = from_env(&vars, false, "example.com", 80).unwrap().unwrap();
+            assert_eq!(
+                (found.kind, found.host.as_str()),
+                (ProxyKind::Socks5, "all")
+            );
+            // NO_PROXY still applies.
+            let vars = [("ALL_PROXY", "socks5://p:1"), ("NO_PROXY", ".internal")];
+            assert_eq!(from_env(&vars, true, "a.internal", 443).unwrap(), None);
         }
     }
 
@@ -769,8 +1316,11 @@ mod tests {
         fn forms_that_are_refused() {
             for url in [
                 "https://p:443",
-                "socks5://p:1080",
-                "socks5h://p:1080",
+                "socks4://p:1080",
+                "socks4a://p:1080",
+                "socks://p:1080",
+                "socks5://:password@p:1080",
+                "socks5://",
                 "ftp://p:21",
                 "",
                 "http://",
@@ -784,11 +1334,182 @@ mod tests {
                 err.to_string().contains("HTTPS proxies are not supported"),
                 "{err}"
             );
-            let err = resolve(&Proxy::Url("socks5://p:1".into()), true, "h", 1).unwrap_err();
+            let err = resolve(&Proxy::Url("socks4://p:1".into()), true, "h", 1).unwrap_err();
             assert!(
-                err.to_string().contains("SOCKS proxies are not supported"),
+                err.to_string().contains("SOCKS4 proxies are not supported"),
                 "{err}"
             );
+            let long = "a".repeat(256);
+            let err = ProxyTarget::from_url(&format!("socks5://{long}:pw@p")).unwrap_err();
+            assert!(err.is_config(), "{err}");
+            assert!(err.to_string().contains("255 bytes"), "{err}");
+        }
+
+        #[test]
+        fn socks_forms_that_are_accepted() {
+            let parse = |url| ProxyTarget::from_url(url).unwrap();
+            let socks = |kind, host: &str, port| ProxyTarget {
+                kind,
+                host: host.to_owned(),
+                port,
+                authorization: None,
+                socks_credentials: None,
+            };
+            assert_eq!(
+                parse("socks5://proxy.example:1081"),
+                socks(ProxyKind::Socks5, "proxy.example", 1081)
+            );
+            assert_eq!(
+                parse("socks5h://proxy.example"),
+                socks(ProxyKind::Socks5h, "proxy.example", 1080)
+            );
+            assert_eq!(
+                parse(" socks5://127.0.0.1:9050/ "),
+                socks(ProxyKind::Socks5, "127.0.0.1", 9050)
+            );
+            assert_eq!(
+                parse("socks5h://[::1]:1080"),
+                socks(ProxyKind::Socks5h, "::1", 1080)
+            );
+            // A bare host:port stays an HTTP proxy.
+            assert_eq!(parse("p:1080").kind, ProxyKind::HttpConnect);
+            assert!(!ProxyKind::HttpConnect.is_socks());
+            assert!(ProxyKind::Socks5.is_socks() && ProxyKind::Socks5h.is_socks());
+
+            let with_user = parse("socks5://al%20ice:s%3Acr%40t@p:1");
+            assert_eq!(
+                with_user.socks_credentials,
+                Some(SocksCredentials {
+                    username: b"al ice".to_vec(),
+                    password: b"s:cr@t".to_vec()
+                })
+            );
+            assert_eq!(with_user.authorization, None);
+            let debug = format!("{with_user:?}");
+            assert!(
+                !debug.contains("s:cr@t") && debug.contains("<redacted>"),
+                "{debug}"
+            );
+            // A user name alone: an empty password.
+            assert_eq!(
+                parse("socks5h://bob@p").socks_credentials,
+                Some(SocksCredentials {
+                    username: b"bob".to_vec(),
+                    password: Vec::new()
+                })
+            );
+            let max = "b".repeat(255);
+            assert!(
+                ProxyTarget::from_url(&format!("socks5://{max}:{max}@p"))
+                    .unwrap()
+                    .socks_credentials
+                    .is_some()
+            );
+        }
+    }
+
+    mod socks {
+        use super::*;
+
+        #[tokio::test]
+        async fn addresses_sent_for_each_kind() {
+            let v4 = SocksAddress::Ip("127.0.0.1:80".parse().unwrap());
+            assert_eq!(
+                socks_address(ProxyKind::Socks5h, "127.0.0.1", 80)
+                    .await
+                    .unwrap(),
+                v4
+            );
+            assert_eq!(
+                socks_address(ProxyKind::Socks5, "[::1]", 8080)
+                    .await
+                    .unwrap(),
+                SocksAddress::Ip("[::1]:8080".parse().unwrap())
+            );
+            assert_eq!(
+                socks_address(ProxyKind::Socks5h, "Example.COM", 443)
+                    .await
+                    .unwrap(),
+                SocksAddress::Name("Example.COM".into(), 443)
+            );
+            let SocksAddress::Ip(local) = socks_address(ProxyKind::Socks5, "localhost", 9)
+                .await
+                .unwrap()
+            else {
+                panic!("socks5:// resolves names here");
+            };
+            assert!(local.ip().is_loopback() && local.port() == 9, "{local}");
+            for bad in ["", "a b", "evil\r\n", "a/b"] {
+                let err = socks_address(ProxyKind::Socks5h, bad, 1).await.unwrap_err();
+                assert!(err.is_config(), "{bad:?}: {err}");
+            }
+            let long = "a".repeat(256);
+            assert!(
+                socks_address(ProxyKind::Socks5h, &long, 1)
+                    .await
+                    .unwrap_err()
+                    .is_config()
+            );
+            let err = socks_address(ProxyKind::Socks5, "no-such-host.invalid", 1)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.proxy_problem(),
+                Some(&ProxyProblem::CannotResolve {
+                    host: "no-such-host.invalid".into()
+                })
+            );
+            assert!(err.to_string().contains("socks5h://"), "{err}");
+        }
+
+        #[test]
+        fn request_bytes() {
+            assert_eq!(socks_greeting(false), [5, 1, 0]);
+            assert_eq!(socks_greeting(true), [5, 2, 0, 2]);
+            let credentials = SocksCredentials {
+                username: b"ab".to_vec(),
+                password: b"xyz".to_vec(),
+            };
+            assert_eq!(
+                socks_auth_request(&credentials).unwrap(),
+                [1, 2, b'a', b'b', 3, b'x', b'y', b'z']
+            );
+            assert_eq!(
+                socks_connect_request(&SocksAddress::Ip("10.1.2.3:443".parse().unwrap())).unwrap(),
+                [5, 1, 0, 1, 10, 1, 2, 3, 0x01, 0xbb]
+            );
+            let v6 = socks_connect_request(&SocksAddress::Ip("[::1]:80".parse().unwrap())).unwrap();
+            assert_eq!(&v6[..4], [5, 1, 0, 4]);
+            assert_eq!(v6.len(), 4 + 16 + 2);
+            assert_eq!(&v6[4 + 15..], [1, 0, 80]);
+            assert_eq!(
+                socks_connect_request(&SocksAddress::Name("ab.c".into(), 80)).unwrap(),
+                [5, 1, 0, 3, 4, b'a', b'b', b'.', b'c', 0, 80]
+            );
+        }
+
+        #[test]
+        fn every_reply_code_has_its_problem() {
+            let codes = [
+                (1, ProxyProblem::SocksGeneralFailure),
+                (2, ProxyProblem::SocksNotAllowed),
+                (3, ProxyProblem::SocksNetworkUnreachable),
+                (4, ProxyProblem::SocksHostUnreachable),
+                (5, ProxyProblem::SocksConnectionRefused),
+                (6, ProxyProblem::SocksTtlExpired),
+                (7, ProxyProblem::SocksCommandNotSupported),
+                (
+                    8,
+                    ProxyProblem::SocksAddressTypeNotSupported {
+                        sent_host_name: true,
+                    },
+                ),
+                (9, ProxyProblem::SocksUnknownReply { code: 9 }),
+            ];
+            for (code, problem) in codes {
+                assert_eq!(socks_reply_problem(code, true), problem);
+                assert!(problem.to_string().contains("SOCKS5"), "{problem}");
+            }
         }
     }
 
@@ -833,9 +1554,11 @@ mod tests {
     #[test]
     fn connect_requests_carry_the_authority_and_credentials() {
         let proxy = ProxyTarget {
+            kind: ProxyKind::HttpConnect,
             host: "p".into(),
             port: 1,
             authorization: Some("Basic dTpw".into()),
+            socks_credentials: None,
         };
         let request =
             String::from_utf8(connect_request(&proxy, "example.com", 443).unwrap()).unwrap();

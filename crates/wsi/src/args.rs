@@ -345,6 +345,19 @@ pub struct EndArgs {
     /// their rates, and the ping round trips' min, median and p99.
     #[arg(long)]
     pub stats: bool,
+    /// Connect again when the connection fails or the server closes it (not when wsi
+    /// closes it as planned, or on Ctrl-C); the send list is sent again on each connection.
+    #[arg(long)]
+    pub reconnect: bool,
+    /// At most this many connections in all, the first included [default: no limit].
+    #[arg(long, value_name = "N", requires = "reconnect")]
+    pub reconnect_max: Option<u64>,
+    /// The first delay before connecting again, doubling each time (±20 % jitter).
+    #[arg(long, value_name = "SECS", default_value_t = 0.5)]
+    pub reconnect_delay: f64,
+    /// The longest delay between attempts.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub reconnect_max_delay: f64,
 }
 
 /// TLS for a server (listen, and the client leg of relay).

@@ -23,7 +23,7 @@ use crate::args::ConnectArgs;
 use crate::client_options;
 use crate::exit::{self, Failure, Status};
 use crate::expect::Goals;
-use crate::output::{Printer, TapSink, wants_tap};
+use crate::output::{Printer, Tagged, TapSink, forward_tagged, wants_tap};
 use crate::pings::Pinger;
 use crate::sends::Outbound;
 use crate::stats::{self, Counts};
@@ -60,8 +60,9 @@ pub async fn run(args: ConnectArgs, sends: Vec<Outbound>) -> Status {
 }
 
 async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Status, Failure> {
-    let mut options = client_options::build(&args.handshake, args.url.as_deref())?;
-    let goals = Goals::new(args.end.count, &args.end.expect)?;
+    // Every flag is checked before the first connection.
+    client_options::build(&args.handshake, args.url.as_deref())?;
+    let mut goals = Goals::new(args.end.count, &args.end.expect)?;
     let close_with = parse_close(args.send.close.as_deref())?;
     let expect_limit = client_options::secs(args.end.timeout_expect, "--timeout-expect")?;
     let wait = args
@@ -88,7 +89,7 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
         Some(ms) => Some(Duration::from_millis(ms)),
         None => None,
     };
-    let close_timeout = options.timeouts.close;
+    let mut backoff = Backoff::from_args(&args.end)?;
     // Placeholders in the texts to send: checked now, so that a mistake sends nothing.
     let vars = client_options::variables(&args.handshake)?;
     for send in &sends {
@@ -97,53 +98,194 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
                 .map_err(|e| Failure::usage(format!("--send {template:?}: {e}")))?;
         }
     }
-
-    let sink = if wants_tap(&args.output) {
-        let sink = TapSink::open(&args.output, "connect").map_err(Failure::usage)?;
-        let (tap, rx) = ws_tokio::tap::channel(4096);
-        options.tap = Some(tap);
-        Some(sink.spawn_single(rx))
-    } else {
-        None
-    };
-    let printer = Printer::new(&args.output);
-    let verbose = args.output.verbose;
-
-    let connected = ws_tokio::connect(options).await;
-    let status = match connected {
-        Err(error) => Err(exit::describe(&error, "connect")),
-        Ok(ws) => {
-            let (read, write) = ws.into_split();
-            let (news_tx, news_rx) = mpsc::unbounded_channel();
-            let has_goals = goals.any();
-            let has_patterns = goals.has_patterns();
-            let reader = tokio::spawn(read_loop(read, printer, goals, news_tx));
-            let plan = Plan {
-                sends,
-                use_stdin: !args.send.no_stdin && !std::io::stdin().is_terminal(),
-                has_goals,
-                has_patterns,
-                expect_limit,
-                wait,
-                close_after_sends: close_with.is_some(),
-                close_with: close_with.unwrap_or((CloseCode::NORMAL, String::new())),
-                ping_every: keepalive.or(ping_interval),
-                keepalive_timeout,
-                send_every,
-                send_rounds: args.send.send_count,
-                stats: args.end.stats,
-                vars,
-                close_timeout,
-                verbose,
-            };
-            talk(plan, write, reader, news_rx).await
+    let use_stdin = !args.send.no_stdin && !std::io::stdin().is_terminal();
+    // One sink for every attempt; with --reconnect each line names its attempt (`conn`).
+    let sink = match wants_tap(&args.output) {
+        false => Sink::None,
+        true => {
+            let sink = TapSink::open(&args.output, "connect").map_err(Failure::usage)?;
+            match backoff {
+                None => Sink::Single(sink),
+                Some(_) => {
+                    let (tx, rx) = mpsc::channel(4096);
+                    Sink::Tagged(tx, sink.spawn_tagged(rx))
+                }
+            }
         }
     };
-    // The tap's sender went with the connection: the sink ends once it has written all.
-    if let Some(sink) = sink {
-        let _ = tokio::task::spawn_blocking(move || sink.join()).await;
+    let mut sink = sink;
+    let mut single_thread = None;
+
+    let mut attempt = 0u64;
+    let status = loop {
+        attempt += 1;
+        let mut options = client_options::build(&args.handshake, args.url.as_deref())?;
+        match &mut sink {
+            Sink::None => {}
+            Sink::Single(_) => {
+                let (tap, rx) = ws_tokio::tap::channel(4096);
+                options.tap = Some(tap);
+                if let Sink::Single(taken) = std::mem::replace(&mut sink, Sink::None) {
+                    single_thread = Some(taken.spawn_single(rx));
+                }
+            }
+            Sink::Tagged(tx, _) => {
+                let (tap, rx) = ws_tokio::tap::channel(4096);
+                options.tap = Some(tap);
+                tokio::spawn(forward_tagged(rx, Some(attempt), None, tx.clone()));
+            }
+        }
+        let close_timeout = options.timeouts.close;
+        let ended = match ws_tokio::connect(options).await {
+            Err(error) => Attempt {
+                status: exit::describe(&error, "connect").report(),
+                ours: false,
+                goals,
+            },
+            Ok(ws) => {
+                let (read, write) = ws.into_split();
+                let (news_tx, news_rx) = mpsc::unbounded_channel();
+                let has_goals = goals.any();
+                let has_patterns = goals.has_patterns();
+                let printer = Printer::new(&args.output);
+                let reader = tokio::spawn(read_loop(read, printer, goals, news_tx));
+                let plan = Plan {
+                    sends: sends.clone(),
+                    use_stdin: use_stdin && attempt == 1,
+                    has_goals,
+                    has_patterns,
+                    expect_limit,
+                    wait,
+                    close_after_sends: close_with.is_some(),
+                    close_with: close_with
+                        .clone()
+                        .unwrap_or((CloseCode::NORMAL, String::new())),
+                    ping_every: keepalive.or(ping_interval),
+                    keepalive_timeout,
+                    send_every,
+                    send_rounds: args.send.send_count,
+                    stats: args.end.stats,
+                    vars: client_options::variables(&args.handshake)?,
+                    close_timeout,
+                    verbose: args.output.verbose,
+                };
+                match talk(plan, write, reader, news_rx).await {
+                    Ok(ended) => ended,
+                    Err(failure) => Attempt {
+                        status: failure.report(),
+                        ours: false,
+                        goals: Goals::new(args.end.count, &args.end.expect)?,
+                    },
+                }
+            }
+        };
+        goals = ended.goals;
+        let Some(backoff) = backoff.as_mut() else {
+            break ended.status;
+        };
+        // A clean close by the server (1000) ends it too: only failures and abnormal closes
+        // are reconnected.
+        if ended.ours
+            || matches!(ended.status, Status::Ok | Status::Usage)
+            || (goals.any() && goals.met())
+        {
+            break ended.status;
+        }
+        let Some(delay) = backoff.next_delay() else {
+            eprintln!("wsi: --reconnect: {attempt} attempts made, giving up");
+            break ended.status;
+        };
+        eprintln!(
+            "wsi: reconnecting in {:.2} s (attempt {} of {})",
+            delay.as_secs_f64(),
+            attempt + 1,
+            backoff
+                .max_attempts
+                .map_or("unlimited".to_owned(), |n| n.to_string())
+        );
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = tokio::signal::ctrl_c() => break ended.status,
+        }
+    };
+    // The taps' senders went with the connections: the sink ends once it has written all.
+    let thread = match sink {
+        Sink::Tagged(tx, thread) => {
+            drop(tx);
+            Some(thread)
+        }
+        _ => single_thread,
+    };
+    if let Some(thread) = thread {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
-    status
+    Ok(status)
+}
+
+/// Where the tap reports go.
+#[derive(Debug)]
+enum Sink {
+    /// Nowhere (no `-v`, no `--jsonl`).
+    None,
+    /// One connection's reports, straight to the sink's thread (not started yet).
+    Single(TapSink),
+    /// Every attempt's reports, tagged with its number, into the sink's thread.
+    Tagged(mpsc::Sender<Tagged>, std::thread::JoinHandle<()>),
+}
+
+/// How one attempt ended.
+#[derive(Debug)]
+struct Attempt {
+    status: Status,
+    /// This side closed it (as planned, or on Ctrl-C): no reconnect.
+    ours: bool,
+    goals: Goals,
+}
+
+/// `--reconnect`: the delays between attempts, doubling from `--reconnect-delay` up to
+/// `--reconnect-max-delay`, each with ±20 % jitter, for at most `--reconnect-max` attempts.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+    max: Duration,
+    max_attempts: Option<u64>,
+    made: u64,
+}
+
+impl Backoff {
+    fn from_args(args: &crate::args::EndArgs) -> Result<Option<Self>, Failure> {
+        if !args.reconnect {
+            return Ok(None);
+        }
+        let next = client_options::secs(args.reconnect_delay, "--reconnect-delay")?;
+        let max = client_options::secs(args.reconnect_max_delay, "--reconnect-max-delay")?;
+        Ok(Some(Self {
+            next,
+            max: max.max(next),
+            max_attempts: args.reconnect_max,
+            made: 1,
+        }))
+    }
+
+    /// The delay before the next attempt, or `None` when the attempts are used up.
+    fn next_delay(&mut self) -> Option<Duration> {
+        if self.max_attempts.is_some_and(|n| self.made >= n) {
+            return None;
+        }
+        self.made += 1;
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        Some(jittered(base))
+    }
+}
+
+/// `delay` ± 20 %, from the clock's nanoseconds (no need for a real generator here).
+fn jittered(delay: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let factor = 0.8 + 0.4 * (f64::from(nanos % 1_000_000) / 1_000_000.0);
+    delay.mul_f64(factor)
 }
 
 /// Everything the sending side needs to know.
@@ -194,7 +336,7 @@ async fn talk(
     mut write: WriteHalf<MaybeTlsStream>,
     mut reader: JoinHandle<ReaderEnd>,
     mut news: mpsc::UnboundedReceiver<News>,
-) -> Result<Status, Failure> {
+) -> Result<Attempt, Failure> {
     let opened = Instant::now();
     let mut closing = Closing::No;
     let mut goals_met = false;
@@ -336,9 +478,18 @@ async fn talk(
         );
     }
     if let Some(reason) = keepalive_failure {
-        return Ok(Failure::failed(reason).report());
+        return Ok(Attempt {
+            status: Failure::failed(reason).report(),
+            ours: false,
+            goals: end.goals,
+        });
     }
-    Ok(outcome(&end, closing, &plan.close_with, opened))
+    let status = outcome(&end, closing, &plan.close_with, opened);
+    Ok(Attempt {
+        status,
+        ours: closing != Closing::No,
+        goals: end.goals,
+    })
 }
 
 /// Sends the `--send` list once (its texts' placeholders expanded), counting what went.

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use peers::{
     BINARY, CLOSE, CONTINUATION, ClientEnd, FIN, PING, PONG, Request, Run, TEXT, WATCHDOG,
-    accept_for, frame, frame_into, ignore_until_eof, masked_frame, reset_on_drop, run_wsi, serve,
-    switching_protocols, until_close, wait_for_eof,
+    accept_for, frame, frame_into, ignore_until_eof, masked_frame, read_frame, reset_on_drop,
+    run_wsi, serve, serve_each, switching_protocols, until_close, wait_for_eof,
 };
 
 /// The ceiling on wsi's peak RSS in the flood tests, KiB.
@@ -516,4 +516,82 @@ fn keepalive_fails_when_no_pong_comes() {
     assert!(run.elapsed < Duration::from_secs(4), "{run}");
     let (closes, _) = seen.expect("the server's result");
     assert_eq!(closes, [Some(1011)], "closed with 1011\n{run}");
+}
+
+/// `--reconnect`: a server that drops the first connection after one message (a reset),
+/// refuses the second attempt (503), and accepts the third: wsi connects three times, sends
+/// its list on each connection, counts messages across them, and says each delay.
+#[test]
+fn reconnect_after_a_drop_and_a_refusal() {
+    let server = serve_each(3, |i, mut stream, request| match i {
+        0 => {
+            let _ = stream.write_all(&switching_protocols(request, ""));
+            let first = read_frame(&mut stream).ok().map(|f| f.payload);
+            let _ = stream.write_all(&frame(FIN | TEXT, b"one"));
+            std::thread::sleep(Duration::from_millis(100));
+            reset_on_drop(&stream);
+            first
+        }
+        1 => {
+            let _ = stream.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbusy",
+            );
+            None
+        }
+        _ => {
+            let _ = stream.write_all(&switching_protocols(request, ""));
+            let first = read_frame(&mut stream).ok().map(|f| f.payload);
+            let _ = stream.write_all(&frame(FIN | TEXT, b"two"));
+            let _ = until_close(&mut stream, true, |_| {});
+            first
+        }
+    });
+    let run = connect(
+        &server.url(),
+        &[
+            "--no-stdin",
+            "--send",
+            "hi",
+            "--count",
+            "2",
+            "--reconnect",
+            "--reconnect-delay",
+            "0.1",
+            "--reconnect-max",
+            "5",
+        ],
+    );
+    let seen = server.result();
+    assert_status(&run, 0, &seen);
+    assert_eq!(run.stdout, "one\ntwo\n", "{run}");
+    assert_eq!(run.stderr.matches("reconnecting in").count(), 2, "{run}");
+    assert!(run.stderr.contains("503"), "the refusal is said\n{run}");
+    let firsts = seen.expect("the server's results");
+    assert_eq!(
+        firsts,
+        [Some(b"hi".to_vec()), None, Some(b"hi".to_vec())],
+        "the send list went again on the new connection\n{run}"
+    );
+}
+
+/// `--reconnect-max N` gives up after N connections, with the last failure's status.
+#[test]
+fn reconnect_gives_up_after_its_attempts() {
+    let server = serve_each(2, |_, mut stream, _| {
+        let _ = stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n");
+    });
+    let run = connect(
+        &server.url(),
+        &[
+            "--no-stdin",
+            "--reconnect",
+            "--reconnect-delay",
+            "0.05",
+            "--reconnect-max",
+            "2",
+        ],
+    );
+    let seen = server.result();
+    assert_status(&run, 3, &seen);
+    assert!(run.stderr.contains("2 attempts made, giving up"), "{run}");
 }

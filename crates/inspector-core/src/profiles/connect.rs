@@ -237,8 +237,22 @@ mod tests {
             proxy("proxy.local:8080").unwrap().proxy,
             Proxy::Url("proxy.local:8080".into())
         );
-        let err = proxy("socks5://proxy.local:1080").unwrap_err();
-        assert!(err.contains("SOCKS proxies are not supported"), "{err}");
+        assert_eq!(
+            proxy("socks5://user:pw@proxy.local:1080").unwrap().proxy,
+            Proxy::Url("socks5://user:pw@proxy.local:1080".into())
+        );
+        assert_eq!(
+            proxy(" socks5h://proxy.local ").unwrap().proxy,
+            Proxy::Url("socks5h://proxy.local".into())
+        );
+        let err = proxy("socks4://proxy.local:1080").unwrap_err();
+        assert!(err.contains("SOCKS4 proxies are not supported"), "{err}");
+        assert!(err.contains("socks5://"), "{err}");
+        let err = proxy("ftp://proxy.local").unwrap_err();
+        assert!(
+            err.contains("use http://, socks5:// or socks5h://"),
+            "{err}"
+        );
         let err = proxy("https://proxy.local").unwrap_err();
         assert!(err.contains("HTTPS proxies are not supported"), "{err}");
         assert!(!err.starts_with("invalid options"), "{err}");

@@ -30,9 +30,12 @@ pub struct Profile {
     pub client_key_file: String,
     /// Accept any server certificate (testing only).
     pub accept_invalid_certs: bool,
-    /// An `http://` proxy URL, `env` for the proxy environment variables, or empty for none.
+    /// A proxy URL — `http://[user:pass@]host:port` (HTTP CONNECT),
+    /// `socks5://[user:pass@]host:port` (SOCKS5, names resolved here) or
+    /// `socks5h://[user:pass@]host:port` (SOCKS5, names resolved by the proxy) — `env` for the
+    /// proxy environment variables, or empty for none.
     pub proxy: String,
-    /// Seconds allowed for TCP (and the proxy's CONNECT).
+    /// Seconds allowed for TCP (and the exchange with the proxy).
     pub connect_timeout_secs: f32,
     /// Seconds allowed for the TLS handshake.
     pub tls_timeout_secs: f32,

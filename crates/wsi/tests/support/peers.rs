@@ -150,6 +150,28 @@ where
     Server { port, rx }
 }
 
+/// Like [`serve`] for `n` connections in turn: `each(i, stream, request)` handles the
+/// `i`-th (from 0) after reading its request head; the results come back in order.
+pub fn serve_each<T, F>(n: usize, each: F) -> Server<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(usize, TcpStream, &Request) -> T + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local address").port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut results = Vec::new();
+        for i in 0..n {
+            let mut stream = accept_one(&listener);
+            let request = read_request(&mut stream).expect("read the client's request head");
+            results.push(each(i, stream, &request));
+        }
+        let _ = tx.send(results);
+    });
+    Server { port, rx }
+}
+
 fn accept_one(listener: &TcpListener) -> TcpStream {
     listener
         .set_nonblocking(true)
