@@ -33,7 +33,10 @@ use crate::views::composer::Composer;
 use crate::views::connection_bar::{BarAction, ConnectionBar};
 use crate::views::frame_log::{FrameLogView, LogAction, LogSettings};
 use crate::views::handshake::HandshakeView;
+use crate::views::listener::ListenTab;
 use crate::views::options::{FileField, OptionsAction, OptionsView};
+use crate::views::relay::RelayTab;
+use crate::views::server_tab::ServerTab;
 use crate::views::sidebar::{Sidebar, SidebarAction, file_name_for};
 use crate::views::{Palette, format_bytes, format_count};
 
@@ -156,6 +159,10 @@ pub struct WsInspectorApp {
     options_view: OptionsView,
     tabs: Vec<Tab>,
     active: usize,
+    /// The listen and relay tabs (not persisted: a listener is bound anew each time).
+    servers: Vec<ServerTab>,
+    /// The active listen or relay tab; `None`: the active connection tab.
+    active_server: Option<usize>,
     persist: bool,
     /// A message for the status bar (error?, text).
     notice: Option<(bool, String)>,
@@ -251,6 +258,8 @@ impl WsInspectorApp {
             options_view: OptionsView::default(),
             tabs: Vec::new(),
             active: 0,
+            servers: Vec::new(),
+            active_server: None,
             persist,
             notice: echo_error.map(|e| (true, e)),
             pending_dialog: None,
@@ -294,7 +303,10 @@ impl WsInspectorApp {
     /// the first run connects to the local echo server so that it shows a live connection at
     /// once. Captures open after the connection, and the first of them is the active tab.
     fn open_from_args(&mut self, ctx: &egui::Context, args: &Args) {
-        let first_run = self.settings.last_profile.is_none() && args.captures.is_empty();
+        let first_run = self.settings.last_profile.is_none()
+            && args.captures.is_empty()
+            && args.listen.is_none()
+            && args.relay.is_none();
         if !args.captures.is_empty() && args.profile.is_none() && args.connect.is_none() {
             self.tabs.clear();
         }
@@ -360,6 +372,12 @@ impl WsInspectorApp {
         }
         if let Some(i) = first_capture {
             self.active = i;
+        }
+        if let Some(addr) = &args.listen {
+            self.open_listener(ctx, addr);
+        }
+        if let Some((addr, upstream)) = &args.relay {
+            self.open_relay(ctx, addr, upstream);
         }
     }
 
@@ -486,18 +504,22 @@ impl WsInspectorApp {
         self.capture_row.start(kind, path);
     }
 
-    /// Opens the `.jsonl` files dropped on the window.
+    /// Opens the `.jsonl` and `.har` files dropped on the window.
     fn dropped_files(&mut self, ui: &Ui) {
         let dropped = ui.input(|i| i.raw.dropped_files.clone());
         for file in dropped {
             let path = file.path();
-            if path.extension().is_some_and(|e| e == "jsonl") {
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("har"))
+            {
                 let _ = self.open_capture_file(path);
             } else {
                 self.notice = Some((
                     true,
                     format!(
-                        "{} is not a .jsonl capture: only captures can be dropped here.",
+                        "{} is not a .jsonl capture or a .har file: only captures can be \
+                         dropped here.",
                         path.display()
                     ),
                 ));
@@ -621,6 +643,7 @@ impl WsInspectorApp {
         };
         self.tabs.push(tab);
         self.active = self.tabs.len() - 1;
+        self.active_server = None;
         self.active
     }
 
@@ -693,7 +716,7 @@ impl WsInspectorApp {
     pub fn show(&mut self, ui: &mut Ui) {
         self.shortcuts(ui);
         // The connection's duration ticks while a connection is live.
-        let live = self.tabs.iter().any(Tab::live);
+        let live = self.tabs.iter().any(Tab::live) || self.servers.iter().any(ServerTab::live);
         if live {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(500));
@@ -718,7 +741,17 @@ impl WsInspectorApp {
                 .max_size((width * 0.25).max(130.0))
                 .show(ui, |ui| self.sidebar_ui(ui));
         }
-        egui::CentralPanel::default().show(ui, |ui| self.tab_ui(ui));
+        match self.active_server {
+            Some(j) if j < self.servers.len() => {
+                let notify = repaint(ui.ctx());
+                let (net, profiles) = (&self.net, &self.profiles);
+                egui::CentralPanel::default()
+                    .show(ui, |ui| self.servers[j].ui(ui, net, profiles, &notify));
+            }
+            _ => {
+                egui::CentralPanel::default().show(ui, |ui| self.tab_ui(ui));
+            }
+        }
         self.update_title(ui.ctx());
         self.dropped_files(ui);
         self.file_dialogs();
@@ -726,6 +759,14 @@ impl WsInspectorApp {
 
     /// `ws-inspector — Local echo (1 OPEN)`: the window title follows the active tab.
     fn update_title(&mut self, ctx: &egui::Context) {
+        if let Some(server) = self.active_server.and_then(|j| self.servers.get(j)) {
+            let title = format!("ws-inspector — {}", server.title());
+            if title != self.title {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+                self.title = title;
+            }
+            return;
+        }
         let Some(tab) = self.tabs.get(self.active) else {
             return;
         };
@@ -768,6 +809,7 @@ impl WsInspectorApp {
         let palette = Palette::of(ui);
         let mut close = None;
         let mut new_tab = false;
+        let mut server_action = None;
         let mut menu = None;
         let (has_session, recording) = match self.tabs.get(self.active) {
             Some(tab) => match &tab.session {
@@ -790,7 +832,7 @@ impl WsInspectorApp {
                     None => palette.weak,
                 };
                 let title = tab_title(tab);
-                let selected = i == self.active;
+                let selected = i == self.active && self.active_server.is_none();
                 egui::Frame::new()
                     .fill(if selected {
                         ui.visuals().selection.bg_fill.gamma_multiply(0.5)
@@ -813,6 +855,7 @@ impl WsInspectorApp {
                             });
                             if response.clicked() {
                                 self.active = i;
+                                self.active_server = None;
                             }
                             if response.middle_clicked() {
                                 close = Some(i);
@@ -834,6 +877,7 @@ impl WsInspectorApp {
             {
                 new_tab = true;
             }
+            server_action = server_tabs_ui(ui, &self.servers, self.active_server);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 egui::widgets::global_theme_preference_buttons(ui);
                 self.settings.theme = ui.ctx().options(|o| o.theme_preference);
@@ -860,7 +904,53 @@ impl WsInspectorApp {
         self.confirm_close_ui(ui);
         if new_tab {
             self.add_tab(Profile::local_echo(), None);
+            self.active_server = None;
         }
+        match server_action {
+            Some(ServerTabAction::Select(j)) => self.active_server = Some(j),
+            Some(ServerTabAction::Close(j)) if j < self.servers.len() => {
+                self.servers.remove(j);
+                self.active_server = match self.active_server {
+                    Some(a) if a == j => None,
+                    Some(a) if a > j => Some(a - 1),
+                    other => other,
+                };
+            }
+            Some(ServerTabAction::Close(_)) => {}
+            Some(ServerTabAction::NewListener) => {
+                self.servers.push(ServerTab::Listen(Box::default()));
+                self.active_server = Some(self.servers.len() - 1);
+            }
+            Some(ServerTabAction::NewRelay) => {
+                self.servers.push(ServerTab::Relay(Box::default()));
+                self.active_server = Some(self.servers.len() - 1);
+            }
+            None => {}
+        }
+    }
+
+    /// Opens a listen tab that listens on `addr` at once (`--listen`), and shows it.
+    pub fn open_listener(&mut self, ctx: &egui::Context, addr: &str) {
+        let tab = ListenTab::listening(addr, &self.net, repaint(ctx));
+        self.servers.push(ServerTab::Listen(Box::new(tab)));
+        self.active_server = Some(self.servers.len() - 1);
+    }
+
+    /// Opens a relay tab that relays `addr` to `upstream` at once (`--relay`), and shows it.
+    pub fn open_relay(&mut self, ctx: &egui::Context, addr: &str, upstream: &str) {
+        let tab = RelayTab::relaying(addr, upstream, &self.net, &self.profiles, repaint(ctx));
+        self.servers.push(ServerTab::Relay(Box::new(tab)));
+        self.active_server = Some(self.servers.len() - 1);
+    }
+
+    /// The URL of the active listen or relay tab, once it listens.
+    pub fn server_tab_url(&self) -> Option<String> {
+        self.servers.get(self.active_server?)?.url()
+    }
+
+    /// The number of listen and relay tabs.
+    pub fn server_tab_count(&self) -> usize {
+        self.servers.len()
     }
 
     /// Closes tab `i` (its connection, if any, goes away politely: 1001 Going Away).
@@ -1383,7 +1473,11 @@ impl WsInspectorApp {
                 }
             }
             Dialog::Capture(action) => {
-                let filter = |d: rfd::FileDialog| d.add_filter("Capture (JSON lines)", &["jsonl"]);
+                let filter = |d: rfd::FileDialog| {
+                    d.add_filter("Capture (JSON lines)", &["jsonl"])
+                        .add_filter("HAR (Chrome, Firefox, mitmproxy)", &["har"])
+                        .add_filter("pcapng (Wireshark; save only)", &["pcapng"])
+                };
                 let name = || {
                     let title = self
                         .tabs
@@ -1522,4 +1616,75 @@ fn install_style(ctx: &egui::Context) {
             button.size = 13.5;
         }
     });
+}
+
+/// What the listen and relay tabs' part of the tab bar asked for.
+enum ServerTabAction {
+    Select(usize),
+    Close(usize),
+    NewListener,
+    NewRelay,
+}
+
+/// The listen and relay tabs in the tab bar, and the buttons that open new ones.
+fn server_tabs_ui(
+    ui: &mut Ui,
+    servers: &[ServerTab],
+    active: Option<usize>,
+) -> Option<ServerTabAction> {
+    let palette = Palette::of(ui);
+    let mut action = None;
+    for (j, server) in servers.iter().enumerate() {
+        let title = server.title();
+        let selected = active == Some(j);
+        egui::Frame::new()
+            .fill(if selected {
+                ui.visuals().selection.bg_fill.gamma_multiply(0.5)
+            } else {
+                ui.visuals().faint_bg_color
+            })
+            .corner_radius(4.0)
+            .inner_margin(egui::Margin::symmetric(6, 2))
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().item_spacing.x = 4.0;
+                    let dot = server
+                        .ready_state()
+                        .map_or(palette.weak, |s| palette.ready_state(s));
+                    let (rect, _) =
+                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                    ui.painter().circle_filled(rect.center(), 4.0, dot);
+                    let label = egui::Button::new(RichText::new(&title).strong()).frame(false);
+                    if ui
+                        .add(label)
+                        .on_hover_text(server.url().unwrap_or_default())
+                        .clicked()
+                    {
+                        action = Some(ServerTabAction::Select(j));
+                    }
+                    if ui
+                        .add(egui::Button::new(RichText::new("✖").small()).frame(false))
+                        .on_hover_text(format!("Close tab “{title}”"))
+                        .clicked()
+                    {
+                        action = Some(ServerTabAction::Close(j));
+                    }
+                });
+            });
+    }
+    if ui
+        .button("New listener")
+        .on_hover_text("Listen for clients: the inspector as a WebSocket server")
+        .clicked()
+    {
+        action = Some(ServerTabAction::NewListener);
+    }
+    if ui
+        .button("New relay")
+        .on_hover_text("Listen for clients and forward each to an upstream server")
+        .clicked()
+    {
+        action = Some(ServerTabAction::NewRelay);
+    }
+    action
 }

@@ -155,7 +155,14 @@ impl HandshakeView {
 
         if let Some((request, raw)) = &s.handshake.request {
             ui.separator();
-            heading_ui(ui, "Request (as sent)");
+            heading_ui(
+                ui,
+                if s.handshake.server_side {
+                    "Request (as received)"
+                } else {
+                    "Request (as sent)"
+                },
+            );
             let path = request
                 .uri()
                 .path_and_query()
@@ -173,7 +180,14 @@ impl HandshakeView {
         }
         if let Some((response, raw)) = &s.handshake.response {
             ui.separator();
-            heading_ui(ui, "Response (as received)");
+            heading_ui(
+                ui,
+                if s.handshake.server_side {
+                    "Response (as sent)"
+                } else {
+                    "Response (as received)"
+                },
+            );
             let status = response.status();
             ui.label(
                 RichText::new(format!(

@@ -1,13 +1,19 @@
 //! The views: each is a small struct with a `ui` method; helpers shared by several live here.
 
+pub mod bind_guard;
 pub mod capture;
 pub mod composer;
 pub mod connection_bar;
 pub mod frame_log;
 pub mod handshake;
+pub mod listener;
 pub mod options;
 pub mod path_field;
 pub mod payload;
+pub mod relay;
+pub mod server_choices;
+pub mod server_side;
+pub mod server_tab;
 pub mod sidebar;
 
 use std::time::{Duration, SystemTime};

@@ -16,13 +16,25 @@
 //! When one leg fails (a protocol error, a lost connection), the other is closed with 1001
 //! Going Away and a reason that says what happened on the failed leg.
 //!
-//! `wsi relay` runs this for each client; the inspector's relay tabs will run the same code.
+//! `wsi relay` runs this for each client; the inspector's relay tabs run the same code
+//! through [`Net::relay`](crate::Net::relay) ([`serve`]), with the upstream handshake built
+//! from the client's ([`upstream`]).
+//!
+//! Frame-for-frame forwarding (fragments kept as they were, `Outgoing::Fragment` per
+//! frame) is not done yet: forwarding is message-level, the one mode. Each leg's tap still
+//! shows that leg's frames exactly as they were on its wire, so a fragmented message shows
+//! as fragments on the leg it arrived on and as one frame on the other.
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use ws_tokio::ws_proto::{CloseCode, Config};
 use ws_tokio::{Error, Message, Outgoing, ReadHalf, WriteHalf, WsStream};
 
 pub use crate::capture::Leg;
+pub use serve::{Relay, RelayOptions, RelayedClient};
+
+pub mod pairing;
+pub mod serve;
+pub mod upstream;
 
 /// How one leg of a relay ended.
 #[derive(Debug)]

@@ -16,14 +16,14 @@ use super::tasks::Tasks;
 /// (the driver sends 1001 Going Away).
 #[derive(Debug)]
 pub struct Session {
-    pub(super) shared: Arc<Mutex<SessionState>>,
-    pub(super) commands: mpsc::UnboundedSender<Command>,
+    pub(crate) shared: Arc<Mutex<SessionState>>,
+    pub(crate) commands: mpsc::UnboundedSender<Command>,
     /// Every line of the session, for Save and Record ([`Recorder`]).
-    pub(super) recorder: Arc<Mutex<Recorder>>,
+    pub(crate) recorder: Arc<Mutex<Recorder>>,
 }
 
 #[derive(Debug)]
-pub(super) enum Command {
+pub(crate) enum Command {
     /// Send these, in order, without anything in between.
     Send(Vec<Outgoing>),
     /// Cancel a connection attempt, or close an open connection with 1000.

@@ -15,11 +15,11 @@
 
 mod echo;
 pub mod explain;
-mod handle;
+pub(crate) mod handle;
 pub mod recorder;
-mod runtime;
+pub(crate) mod runtime;
 pub mod state;
-mod task;
+pub(crate) mod task;
 mod tasks;
 
 pub use explain::{explain, header_pairs};

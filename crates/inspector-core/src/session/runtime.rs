@@ -15,8 +15,7 @@ use super::tasks::Tasks;
 use crate::log::LogStore;
 use crate::notify::Notify;
 
-/// How many tap reports may wait between a connection and its drain task.
-const TAP_CAPACITY: usize = 8192;
+use super::task::TAP_CAPACITY;
 
 /// The tokio runtime and the built-in echo server. One per app.
 #[derive(Debug)]

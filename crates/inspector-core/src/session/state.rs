@@ -23,6 +23,15 @@ pub fn lock(shared: &Mutex<SessionState>) -> MutexGuard<'_, SessionState> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Whether a request's `Sec-WebSocket-Extensions` offers permessage-deflate.
+fn offers_deflate(headers: &ws_tokio::ws_proto::http::HeaderMap) -> bool {
+    headers
+        .get_all("sec-websocket-extensions")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("permessage-deflate"))
+}
+
 /// Frames and payload bytes each way, counted for every frame (whether logged or not).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Traffic {
@@ -72,6 +81,9 @@ pub struct Handshake {
     pub deflate_offered: bool,
     /// Set when the connection attempt failed.
     pub failure: Option<Failure>,
+    /// This side is the server (a listener's or a relay's client): the request is the one
+    /// received, the response the one sent.
+    pub server_side: bool,
 }
 
 /// How the connection ended.
@@ -285,6 +297,17 @@ impl SessionState {
             TapKind::ResponseReceived { response, raw } => {
                 self.handshake.response = Some((*response, raw));
             }
+            // Server side: the request as it arrived, and our answer as written.
+            TapKind::RequestReceived { request, raw } => {
+                self.handshake.server_side = true;
+                self.handshake.deflate_offered =
+                    offers_deflate(request.headers()) || self.handshake.deflate_offered;
+                self.handshake.request = Some((*request, raw));
+            }
+            TapKind::ResponseSent { raw } => {
+                self.handshake.server_side = true;
+                self.response_sent(raw);
+            }
             // What the handshake settled, as the transport knows it: nothing is re-parsed.
             TapKind::Opened(info) => {
                 self.handshake.protocol.clone_from(&info.protocol);
@@ -450,6 +473,26 @@ impl SessionState {
             self.incoming = Some((text, total));
             None
         }
+    }
+
+    /// Our answer to an upgrade request, as written: a refusal is also the failure shown.
+    fn response_sent(&mut self, raw: Bytes) {
+        let limits = ws_tokio::ws_proto::HandshakeLimits::default();
+        let Ok(Some((response, head))) =
+            ws_tokio::ws_proto::handshake::parse_response(&raw, &limits)
+        else {
+            return;
+        };
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+            let failure = self.handshake.failure.get_or_insert_with(Failure::default);
+            failure.status = Some(response.status());
+            failure.headers = header_pairs(response.headers());
+            failure.body = Some(raw.slice(head.min(raw.len())..));
+            if failure.reason.is_empty() {
+                failure.reason = format!("the upgrade was refused with {}", response.status());
+            }
+        }
+        self.handshake.response = Some((response, raw));
     }
 
     /// Records the outcome of a failed connection attempt, with a plain-language reason.
@@ -628,5 +671,40 @@ mod tests {
             state.close.as_ref().map(|c| c.code),
             Some(CloseCode::ABNORMAL)
         );
+    }
+
+    #[test]
+    fn the_server_side_shows_the_request_received_and_the_response_sent() {
+        let mut state = SessionState::new("ws://127.0.0.1:1/ ← 127.0.0.1:2", None);
+        let request = ws_tokio::ws_proto::http::Request::builder()
+            .uri("/chat")
+            .header("sec-websocket-extensions", "permessage-deflate")
+            .body(())
+            .unwrap();
+        state.apply(report(TapKind::RequestReceived {
+            request: Box::new(request),
+            raw: Bytes::from_static(b"GET /chat HTTP/1.1\r\n\r\n"),
+        }));
+        assert!(state.handshake.server_side);
+        assert!(state.handshake.deflate_offered);
+        state.apply(report(TapKind::ResponseSent {
+            raw: Bytes::from_static(
+                b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n",
+            ),
+        }));
+        let (response, _) = state.handshake.response.as_ref().expect("the response");
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert!(state.handshake.failure.is_none());
+    }
+
+    #[test]
+    fn a_refusal_sent_is_the_failure_shown() {
+        let mut state = SessionState::new("x", None);
+        state.apply(report(TapKind::ResponseSent {
+            raw: Bytes::from_static(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 4\r\n\r\nnope"),
+        }));
+        let failure = state.handshake.failure.as_ref().expect("a failure");
+        assert_eq!(failure.status, Some(StatusCode::FORBIDDEN));
+        assert_eq!(failure.body.as_deref(), Some(&b"nope"[..]));
     }
 }

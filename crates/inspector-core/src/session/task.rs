@@ -9,18 +9,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use ws_tokio::tap::{TapEvent, TapReceiver};
+use ws_tokio::tap::{Tap, TapEvent, TapReceiver};
 use ws_tokio::ws_proto::{CloseCode, ReadyState};
-use ws_tokio::{ConnectOptions, Outgoing};
+use ws_tokio::{ConnectOptions, Outgoing, WebSocket};
 
-use super::handle::Command;
-use super::recorder::{Recorder, lock_recorder};
+use super::handle::{Command, Session};
+use super::recorder::{GENERATOR, Recorder, lock_recorder};
 use super::state::{SessionState, lock};
 use super::tasks::Tasks;
 use crate::notify::Notify;
 
 /// The most tap reports the drain task collects before it applies them under one lock.
 pub const DRAIN_BATCH: usize = 8192;
+
+/// How many tap reports may wait between a connection and its drain task.
+pub(crate) const TAP_CAPACITY: usize = 8192;
 
 /// Applies tap reports in batches until the connection's taps are all dropped.
 ///
@@ -34,7 +37,7 @@ pub const DRAIN_BATCH: usize = 8192;
 /// Every report is also written to the session's [`Recorder`] as it arrives, before it is
 /// applied (the state's lock is not held meanwhile); the recorder flushes whenever the
 /// channel is empty, and at least every [`FLUSH_EVERY`](super::recorder::FLUSH_EVERY).
-pub(super) async fn drain(
+pub(crate) async fn drain(
     mut reports: TapReceiver,
     shared: Arc<Mutex<SessionState>>,
     recorder: Arc<Mutex<Recorder>>,
@@ -153,6 +156,51 @@ pub(super) async fn run_session(
         // handles are made for that.
         Some(Ok(ws)) => ws.into_driven(),
     };
+    run_open(
+        ws,
+        Open {
+            shared,
+            notify,
+            commands,
+            drain,
+            tasks,
+            queued,
+            echo: None,
+        },
+    )
+    .await;
+}
+
+/// What an open connection's task works with: [`run_open`]'s inputs.
+pub(crate) struct Open {
+    /// The state the drain task updates.
+    pub(crate) shared: Arc<Mutex<SessionState>>,
+    /// Tells the UI.
+    pub(crate) notify: Notify,
+    /// The UI's commands.
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    /// The drain task, awaited at the end.
+    pub(crate) drain: tokio::task::JoinHandle<Option<()>>,
+    /// Where to spawn the reader.
+    pub(crate) tasks: Tasks,
+    /// Sent first, in order.
+    pub(crate) queued: Vec<Outgoing>,
+    /// Set to echo every text and binary message back (a listener's echo): the reader
+    /// queues each echo as a command, behind what the UI sent before it.
+    pub(crate) echo: Option<mpsc::WeakUnboundedSender<Command>>,
+}
+
+/// Runs an open connection until it ends: the UI's commands in, a reader task out.
+pub(crate) async fn run_open(ws: WebSocket, open: Open) {
+    let Open {
+        shared,
+        notify,
+        mut commands,
+        drain,
+        tasks,
+        queued,
+        echo,
+    } = open;
     // The handshake facts reach the state through the tap's `Opened` report.
     let compressing = ws.handshake.deflate.is_some();
     let (sender, mut receiver) = ws.split();
@@ -160,7 +208,17 @@ pub(super) async fn run_session(
     // below from completing (the driver would wait for us while we wait for it). The tap
     // reports everything the log shows, so the messages themselves are not needed here.
     let mut reader = Some(tasks.spawn("session reader", async move {
-        while receiver.recv().await.is_some() {}
+        while let Some(message) = receiver.recv().await {
+            let Some(echo) = &echo else { continue };
+            let out = match message {
+                Ok(ws_tokio::Message::Text(text)) => Outgoing::Text(text.as_str().to_owned()),
+                Ok(ws_tokio::Message::Binary(data)) => Outgoing::Binary(data),
+                _ => continue,
+            };
+            if let Some(commands) = echo.upgrade() {
+                let _ = commands.send(Command::Send(vec![out]));
+            }
+        }
     }));
     let mut pending = Some(queued);
     loop {
@@ -212,9 +270,11 @@ pub(super) async fn run_session(
 }
 
 /// Marks a session finished when dropped: at the end of its task, however it ends.
-struct MarkFinished {
-    shared: Arc<Mutex<SessionState>>,
-    notify: Notify,
+pub(crate) struct MarkFinished {
+    /// The state to mark.
+    pub(crate) shared: Arc<Mutex<SessionState>>,
+    /// Told when it is marked.
+    pub(crate) notify: Notify,
 }
 
 impl Drop for MarkFinished {
@@ -228,5 +288,41 @@ impl Drop for MarkFinished {
         state.finished = true;
         drop(state);
         self.notify.now();
+    }
+}
+
+/// A new session's pieces, before its connection task is spawned: the UI's handle, the tap
+/// to give the connection, and what the connection's task needs.
+pub(crate) struct Started {
+    /// The UI's handle.
+    pub(crate) session: Session,
+    /// The tap to report to (the drain task applies its reports).
+    pub(crate) tap: Tap,
+    /// The UI's commands.
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    /// The drain task.
+    pub(crate) drain: tokio::task::JoinHandle<Option<()>>,
+}
+
+/// Starts a session's state, recorder and drain task, labelled `url` (what its log and
+/// capture call it).
+pub(crate) fn start(tasks: &Tasks, url: &str, notify: &Notify) -> Started {
+    let shared = Arc::new(Mutex::new(SessionState::new(url, None)));
+    let (tap, reports) = ws_tokio::tap::channel(TAP_CAPACITY);
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let recorder = Arc::new(Mutex::new(Recorder::new(GENERATOR)));
+    let drain = tasks.spawn(
+        "session tap drain",
+        drain(reports, shared.clone(), recorder.clone(), notify.clone()),
+    );
+    Started {
+        session: Session {
+            shared,
+            commands,
+            recorder,
+        },
+        tap,
+        commands: command_rx,
+        drain,
     }
 }

@@ -1,0 +1,444 @@
+//! A relay tab: listen on an address (default `127.0.0.1:0`) and forward each accepted
+//! client to an upstream URL with a profile's options. Each relayed client shows both legs
+//! side by side — client ⇄ inspector on the left, inspector ⇄ server on the right — each
+//! with what it negotiated (subprotocol, extensions, compression, readyState, close) and
+//! its own frame log.
+
+use egui::{RichText, Ui};
+use ws_inspector_core::listener;
+use ws_inspector_core::profiles::ProfileStore;
+use ws_inspector_core::relay::pairing::{self, Towards};
+use ws_inspector_core::relay::{Relay, RelayOptions, RelayedClient};
+use ws_inspector_core::{Net, Notify, SessionState};
+use ws_tokio::ConnectOptions;
+use ws_tokio::ws_proto::ReadyState;
+
+use super::Palette;
+use super::bind_guard::{BindChoice, confirm_bind_ui, exposed_warning_ui};
+use super::frame_log::{FrameLogView, LogAction, LogSettings};
+use super::server_side::{TlsChoice, client_row_ui, tls_choice_ui};
+
+/// One relayed client and a log view per leg.
+#[derive(Debug)]
+struct RelayView {
+    client: RelayedClient,
+    client_log: FrameLogView,
+    server_log: FrameLogView,
+}
+
+/// A relay tab.
+#[derive(Debug)]
+pub struct RelayTab {
+    /// The address to listen on, as typed.
+    pub addr: String,
+    /// The upstream URL, as typed.
+    pub upstream: String,
+    /// The profile whose options the upstream leg uses (none: defaults).
+    pub profile: Option<String>,
+    /// ws:// or wss:// on the client leg.
+    pub tls: TlsChoice,
+    relay: Option<Relay>,
+    exposed: bool,
+    clients: Vec<RelayView>,
+    selected: Option<usize>,
+    error: Option<String>,
+    confirming: bool,
+    /// Show the pairs (each message on both legs) instead of the legs' logs.
+    pairs: bool,
+}
+
+impl Default for RelayTab {
+    fn default() -> Self {
+        Self {
+            addr: listener::bind::DEFAULT_ADDR.to_owned(),
+            upstream: String::new(),
+            profile: None,
+            tls: TlsChoice::default(),
+            relay: None,
+            exposed: false,
+            clients: Vec::new(),
+            selected: None,
+            error: None,
+            confirming: false,
+            pairs: false,
+        }
+    }
+}
+
+impl RelayTab {
+    /// A tab that relays `addr` to `upstream` at once (`--relay ADDR URL`); a non-loopback
+    /// address asks first.
+    pub fn relaying(
+        addr: &str,
+        upstream: &str,
+        net: &Net,
+        profiles: &ProfileStore,
+        notify: Notify,
+    ) -> Self {
+        let mut tab = Self {
+            addr: addr.to_owned(),
+            upstream: upstream.to_owned(),
+            ..Self::default()
+        };
+        tab.request_start(net, profiles, notify);
+        tab
+    }
+
+    /// The tab's title.
+    pub fn title(&self) -> String {
+        match &self.relay {
+            Some(r) => format!("Relay :{}", r.local_addr().port()),
+            None => "New relay".to_owned(),
+        }
+    }
+
+    /// The URL clients connect to, once relaying.
+    pub fn url(&self) -> Option<String> {
+        self.relay.as_ref().map(Relay::url)
+    }
+
+    /// Whether a relayed client is connected and not yet closed.
+    pub fn live(&self) -> bool {
+        self.clients
+            .iter()
+            .any(|c| c.client.client.state().ready_state() != ReadyState::Closed)
+    }
+
+    /// The readyState of the tab's dot: OPEN while relaying.
+    pub fn ready_state(&self) -> Option<ReadyState> {
+        self.relay.as_ref().map(|_| ReadyState::Open)
+    }
+
+    fn request_start(&mut self, net: &Net, profiles: &ProfileStore, notify: Notify) {
+        if listener::is_loopback(&self.addr) {
+            self.start(net, profiles, notify);
+        } else {
+            self.confirming = true;
+        }
+    }
+
+    fn start(&mut self, net: &Net, profiles: &ProfileStore, notify: Notify) {
+        match self.options(profiles).and_then(|o| net.relay(o, notify)) {
+            Ok(relay) => {
+                self.exposed = !relay.local_addr().ip().is_loopback();
+                self.relay = Some(relay);
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn options(&self, profiles: &ProfileStore) -> Result<RelayOptions, String> {
+        let url = self.upstream.trim();
+        ws_inspector_core::url::check_url(url)?;
+        let profile = self.profile.as_deref().and_then(|name| profiles.get(name));
+        let upstream = match profile {
+            Some(profile) => profile.to_connect_options(Some(url))?,
+            None => ConnectOptions::new(url),
+        };
+        let fixed_protocols = !upstream.request.protocols.is_empty();
+        let tls = match self.tls.to_listener_tls() {
+            listener::ListenerTls::None => None,
+            listener::ListenerTls::SelfSigned => Some(listener::tls::self_signed()?),
+            listener::ListenerTls::Files { cert, key } => {
+                Some(listener::tls::from_files(&cert, &key)?)
+            }
+        };
+        Ok(RelayOptions {
+            addr: self.addr.trim().to_owned(),
+            upstream,
+            fixed_protocols,
+            tls,
+        })
+    }
+
+    fn poll(&mut self) {
+        let Some(relay) = self.relay.as_mut() else {
+            return;
+        };
+        for client in relay.take_accepted() {
+            self.clients.push(RelayView {
+                client,
+                client_log: FrameLogView::new(LogSettings::default()),
+                server_log: FrameLogView::new(LogSettings::default()),
+            });
+            if self.selected.is_none() {
+                self.selected = Some(self.clients.len() - 1);
+            }
+        }
+    }
+
+    /// Shows the tab.
+    pub fn ui(&mut self, ui: &mut Ui, net: &Net, profiles: &ProfileStore, notify: &Notify) {
+        self.poll();
+        egui::Panel::top("relay-bar")
+            .frame(
+                egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
+            )
+            .show(ui, |ui| self.bar_ui(ui, net, profiles, notify));
+        if self.confirming {
+            match confirm_bind_ui(ui, self.addr.trim()) {
+                Some(BindChoice::Bind) => {
+                    self.confirming = false;
+                    self.start(net, profiles, notify.clone());
+                }
+                Some(BindChoice::Cancel) => self.confirming = false,
+                None => {}
+            }
+        }
+        if self.relay.is_none() {
+            return;
+        }
+        egui::Panel::left("relay-clients")
+            .resizable(true)
+            .default_size(250.0)
+            .show(ui, |ui| self.clients_ui(ui));
+        let Some(i) = self.selected.filter(|i| *i < self.clients.len()) else {
+            egui::CentralPanel::default().show(ui, |ui| {
+                let url = self.url().unwrap_or_default();
+                ui.label(
+                    RichText::new(format!("Waiting for clients: connect to {url}."))
+                        .color(Palette::of(ui).weak),
+                );
+            });
+            return;
+        };
+        let pairs = &mut self.pairs;
+        egui::CentralPanel::default().show(ui, |ui| {
+            let view = &mut self.clients[i];
+            ui.horizontal(|ui| {
+                ui.selectable_value(pairs, false, "Legs side by side");
+                ui.selectable_value(pairs, true, "Pairs")
+                    .on_hover_text("Each message on both legs, with the delay the relay added");
+            });
+            ui.separator();
+            if *pairs {
+                let client = view.client.client.state();
+                let server = view.client.server.state();
+                pairs_ui(ui, &client, &server);
+                return;
+            }
+            ui.columns(2, |columns| {
+                leg_ui(
+                    &mut columns[0],
+                    "client-leg",
+                    "Leg: client <-> inspector",
+                    &view.client.client,
+                    &mut view.client_log,
+                );
+                leg_ui(
+                    &mut columns[1],
+                    "server-leg",
+                    "Leg: inspector <-> server",
+                    &view.client.server,
+                    &mut view.server_log,
+                );
+            });
+        });
+    }
+
+    fn bar_ui(&mut self, ui: &mut Ui, net: &Net, profiles: &ProfileStore, notify: &Notify) {
+        let palette = Palette::of(ui);
+        let relaying = self.relay.as_ref().map(|r| {
+            (
+                r.url(),
+                r.upstream().to_owned(),
+                r.fingerprint().map(str::to_owned),
+                r.local_addr(),
+            )
+        });
+        match relaying {
+            None => {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("New relay").strong());
+                    let label = ui.label("Relay address");
+                    ui.add(egui::TextEdit::singleline(&mut self.addr).desired_width(140.0))
+                        .labelled_by(label.id);
+                    let label = ui.label("Upstream URL");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.upstream)
+                            .hint_text("ws://host:port/")
+                            .desired_width(240.0),
+                    )
+                    .labelled_by(label.id);
+                    let label = ui.label("Profile");
+                    egui::ComboBox::from_id_salt("relay-profile")
+                        .selected_text(self.profile.as_deref().unwrap_or("(defaults)"))
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut self.profile, None, "(defaults)");
+                            for p in profiles.profiles().iter().filter(|p| !p.local_echo) {
+                                ui.selectable_value(
+                                    &mut self.profile,
+                                    Some(p.name.clone()),
+                                    &p.name,
+                                );
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                    if ui.button("Start relay").clicked() {
+                        self.request_start(net, profiles, notify.clone());
+                    }
+                });
+                ui.horizontal(|ui| tls_choice_ui(ui, &mut self.tls));
+                self.tls.files_ui(ui);
+                if !listener::is_loopback(&self.addr) {
+                    ui.colored_label(
+                        palette.warning,
+                        "⚠ not a loopback address: other machines could connect (you will be asked)",
+                    );
+                }
+            }
+            Some((url, upstream, fingerprint, local_addr)) => {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new("Relaying").strong());
+                    ui.label(RichText::new(&url).monospace().strong());
+                    if ui.button("Copy URL").clicked() {
+                        ui.ctx().copy_text(url.clone());
+                    }
+                    ui.label("->");
+                    ui.label(RichText::new(upstream).monospace());
+                });
+                if let Some(fingerprint) = fingerprint {
+                    ui.horizontal(|ui| {
+                        ui.label("Certificate SHA-256");
+                        ui.label(RichText::new(fingerprint).monospace().small());
+                    });
+                }
+                ui.label(
+                    RichText::new(
+                        "Forwarding is message by message: opcodes, pings and pongs, close codes \
+                         and reasons pass through; fragments are reassembled.",
+                    )
+                    .small()
+                    .color(palette.weak),
+                );
+                if self.exposed {
+                    exposed_warning_ui(ui, &local_addr.to_string());
+                }
+            }
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(palette.error, error);
+        }
+    }
+
+    fn clients_ui(&mut self, ui: &mut Ui) {
+        ui.label(RichText::new(format!("Clients ({})", self.clients.len())).strong());
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .id_salt("relay-clients-scroll")
+            .show(ui, |ui| {
+                for (i, view) in self.clients.iter().enumerate() {
+                    let state = view.client.client.state();
+                    let selected = self.selected == Some(i);
+                    if client_row_ui(ui, i + 1, view.client.peer, &state, selected) {
+                        self.selected = Some(i);
+                    }
+                }
+            });
+    }
+}
+
+/// One leg: its title, what it negotiated, and its log.
+fn leg_ui(
+    ui: &mut Ui,
+    id: &str,
+    title: &str,
+    session: &ws_inspector_core::Session,
+    log: &mut FrameLogView,
+) {
+    ui.push_id(id, |ui| {
+        ui.label(RichText::new(title).strong());
+        let action = {
+            let state = session.state();
+            negotiated_ui(ui, &state);
+            ui.separator();
+            log.ui(ui, Some(&state))
+        };
+        if let Some(action) = action {
+            let mut state = session.state();
+            match action {
+                LogAction::Clear => {
+                    state.log.clear();
+                    log.reset();
+                }
+                LogAction::SetCapture(on) => state.capture = on,
+            }
+        }
+    });
+}
+
+/// What a leg negotiated: readyState, subprotocol, extensions, compression, the close.
+fn negotiated_ui(ui: &mut Ui, state: &SessionState) {
+    let palette = Palette::of(ui);
+    let h = &state.handshake;
+    let protocol = h.protocol.as_deref().unwrap_or("none");
+    let extensions = if h.extensions.is_empty() {
+        "none".to_owned()
+    } else {
+        h.extensions.join(", ")
+    };
+    ui.label(
+        RichText::new(format!(
+            "{} · subprotocol {protocol} · extensions {extensions}",
+            state.ready_state()
+        ))
+        .monospace(),
+    );
+    if let Some(failure) = &h.failure {
+        let status = failure
+            .status
+            .map(|s| format!("{} ", s.as_u16()))
+            .unwrap_or_default();
+        ui.colored_label(palette.error, format!("{status}{}", failure.reason));
+    }
+    if let Some(close) = &state.close {
+        ui.label(
+            RichText::new(format!("closed {} {:?}", close.code, close.reason)).color(palette.weak),
+        );
+    }
+}
+
+/// Each message on both legs: which way, its kind and preview, and the delay the relay
+/// added (from its last frame's arrival on one leg to its sending on the other).
+fn pairs_ui(ui: &mut Ui, client: &SessionState, server: &SessionState) {
+    let palette = Palette::of(ui);
+    let pairs = pairing::pairs(client, server, 500);
+    if pairs.is_empty() {
+        ui.label(RichText::new("No messages yet.").color(palette.weak));
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("relay-pairs")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            egui::Grid::new("relay-pairs-grid")
+                .num_columns(4)
+                .striped(true)
+                .spacing([14.0, 2.0])
+                .show(ui, |ui| {
+                    for heading in ["Way", "Opcode", "Message", "Relay delay"] {
+                        ui.label(RichText::new(heading).strong());
+                    }
+                    ui.end_row();
+                    for pair in &pairs {
+                        let (way, colour) = match pair.towards {
+                            Towards::Server => ("client -> server", palette.outgoing),
+                            Towards::Client => ("server -> client", palette.incoming),
+                        };
+                        ui.colored_label(colour, way);
+                        ui.label(RichText::new(format!("{:?}", pair.opcode)).monospace());
+                        ui.label(RichText::new(&pair.preview).monospace());
+                        match pair.delay() {
+                            Some(delay) => ui.label(
+                                RichText::new(format!("{:.3} ms", delay.as_secs_f64() * 1e3))
+                                    .monospace(),
+                            ),
+                            None => ui.colored_label(palette.weak, "not forwarded"),
+                        };
+                        ui.end_row();
+                    }
+                });
+        });
+}
