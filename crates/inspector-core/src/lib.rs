@@ -4,6 +4,8 @@
 //! - [`session`]: [`Net`] (one tokio runtime, the built-in local echo server) and a
 //!   [`Session`] per connection, whose [`SessionState`] is changed in one place,
 //!   [`SessionState::apply`], from the transport's [tap](ws_tokio::tap) reports;
+//! - [`listener`]: the inspector as a server, each accepted client a session of its own;
+//! - [`relay`]: forwarding between a client and an upstream server, and relay tabs' sessions;
 //! - [`log`]: the bounded frame log ([`LogStore`]), its filters and the message view;
 //! - [`profiles`]: connection profiles and their folder of RON files;
 //! - [`capture`]: the capture format (versioned JSON lines) with its writer and reader;
@@ -18,12 +20,15 @@
 pub mod bench_support;
 pub mod capture;
 pub mod hex;
+pub mod listener;
 pub mod log;
 pub mod notify;
 pub mod profiles;
 pub mod relay;
 pub mod session;
 pub mod url;
+pub mod vars;
+pub mod workflow;
 
 pub use log::LogStore;
 pub use notify::Notify;

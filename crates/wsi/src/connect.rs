@@ -24,10 +24,11 @@ use crate::client_options;
 use crate::exit::{self, Failure, Status};
 use crate::expect::Goals;
 use crate::output::{Printer, Tagged, TapSink, forward_tagged, wants_tap};
-use crate::pings::Pinger;
 use crate::sends::Outbound;
-use crate::stats::{self, Counts};
 use ws_inspector_core::vars::Variables;
+use ws_inspector_core::workflow::backoff::Backoff;
+use ws_inspector_core::workflow::pings::Pinger;
+use ws_inspector_core::workflow::stats::{self, Counts};
 
 /// What the reader tells the sender.
 #[derive(Debug)]
@@ -89,7 +90,7 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
         Some(ms) => Some(Duration::from_millis(ms)),
         None => None,
     };
-    let mut backoff = Backoff::from_args(&args.end)?;
+    let mut backoff = backoff_from_args(&args.end)?;
     // Placeholders in the texts to send: checked now, so that a mistake sends nothing.
     let vars = client_options::variables(&args.handshake)?;
     for send in &sends {
@@ -200,7 +201,7 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
             delay.as_secs_f64(),
             attempt + 1,
             backoff
-                .max_attempts
+                .max_attempts()
                 .map_or("unlimited".to_owned(), |n| n.to_string())
         );
         tokio::select! {
@@ -242,50 +243,14 @@ struct Attempt {
     goals: Goals,
 }
 
-/// `--reconnect`: the delays between attempts, doubling from `--reconnect-delay` up to
-/// `--reconnect-max-delay`, each with ±20 % jitter, for at most `--reconnect-max` attempts.
-#[derive(Debug)]
-struct Backoff {
-    next: Duration,
-    max: Duration,
-    max_attempts: Option<u64>,
-    made: u64,
-}
-
-impl Backoff {
-    fn from_args(args: &crate::args::EndArgs) -> Result<Option<Self>, Failure> {
-        if !args.reconnect {
-            return Ok(None);
-        }
-        let next = client_options::secs(args.reconnect_delay, "--reconnect-delay")?;
-        let max = client_options::secs(args.reconnect_max_delay, "--reconnect-max-delay")?;
-        Ok(Some(Self {
-            next,
-            max: max.max(next),
-            max_attempts: args.reconnect_max,
-            made: 1,
-        }))
+/// The `--reconnect` flags as a backoff (the core's, shared with the inspector).
+fn backoff_from_args(args: &crate::args::EndArgs) -> Result<Option<Backoff>, Failure> {
+    if !args.reconnect {
+        return Ok(None);
     }
-
-    /// The delay before the next attempt, or `None` when the attempts are used up.
-    fn next_delay(&mut self) -> Option<Duration> {
-        if self.max_attempts.is_some_and(|n| self.made >= n) {
-            return None;
-        }
-        self.made += 1;
-        let base = self.next;
-        self.next = (self.next * 2).min(self.max);
-        Some(jittered(base))
-    }
-}
-
-/// `delay` ± 20 %, from the clock's nanoseconds (no need for a real generator here).
-fn jittered(delay: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let factor = 0.8 + 0.4 * (f64::from(nanos % 1_000_000) / 1_000_000.0);
-    delay.mul_f64(factor)
+    let first = client_options::secs(args.reconnect_delay, "--reconnect-delay")?;
+    let max = client_options::secs(args.reconnect_max_delay, "--reconnect-max-delay")?;
+    Ok(Some(Backoff::new(first, max, args.reconnect_max)))
 }
 
 /// Everything the sending side needs to know.

@@ -19,13 +19,11 @@ mod expect;
 mod listen;
 mod manual;
 mod output;
-mod pings;
 mod relay;
 mod replay;
 mod sends;
 mod serve;
 mod server_tls;
-mod stats;
 mod verbose;
 
 use std::process::ExitCode;

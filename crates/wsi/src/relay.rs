@@ -4,10 +4,12 @@
 //!
 //! Each client's upgrade is answered only once the upstream server has answered ours: the
 //! client gets the subprotocol the server chose, or the server's refusal (its status and
-//! body), or 502 when the server cannot be reached. The upstream request is built from the
-//! handshake flags (or the profile) and the client's request: its path and query (when URL
-//! has no path of its own), its subprotocols (unless `-p` is given), and its `Origin`,
-//! `Cookie`, `Authorization` and `User-Agent` headers (unless `--origin` or `-H` set them).
+//! body), or 502 when the server cannot be reached. The upstream request is built by the
+//! core's [`upstream`] (as the inspector's relay tabs build it) from the handshake flags (or
+//! the profile) and the client's request: its path and query (when URL has no path of its
+//! own), its subprotocols (unless `-p` is given), its permessage-deflate offer, and its
+//! `Origin`, `Cookie`, `Authorization` and `User-Agent` headers (unless `--origin` or `-H`
+//! set them).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,8 +18,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use ws_inspector_core::capture::Leg;
-use ws_inspector_core::relay::{self, LegEnd};
-use ws_tokio::ws_proto::http::StatusCode;
+use ws_inspector_core::relay::{self, LegEnd, upstream};
 use ws_tokio::ws_proto::{DeflateConfig, UpgradeRequest};
 use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream};
 
@@ -25,9 +26,6 @@ use crate::args::RelayArgs;
 use crate::exit::{self, Failure, Status};
 use crate::output::{Tagged, TapSink, forward_tagged, wants_tap};
 use crate::{client_options, server_tls};
-
-/// Request headers of the client's that go upstream too.
-const FORWARDED_HEADERS: [&str; 4] = ["origin", "cookie", "authorization", "user-agent"];
 
 /// Runs `wsi relay`.
 pub async fn run(args: RelayArgs) -> Status {
@@ -139,7 +137,8 @@ async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared)
     let mut upstream: Option<Result<WsStream<MaybeTlsStream>, ws_tokio::Error>> = None;
     let slot = &mut upstream;
     let decide = |request: &UpgradeRequest| {
-        let mut options = upstream_options(shared, request);
+        let mut options =
+            upstream::upstream_options(&shared.upstream, shared.fixed_protocols, request);
         if let Some(sink) = &shared.sink {
             options.tap = Some(tagged_tap(sink, conn, Leg::Server));
         }
@@ -150,7 +149,7 @@ async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared)
                     protocol: ws.handshake().protocol.clone(),
                     headers: Default::default(),
                 },
-                Err(e) => refusal(e),
+                Err(e) => upstream::refusal(e),
             };
             *slot = Some(connected);
             decision
@@ -189,74 +188,6 @@ async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared)
     }
 }
 
-/// The upstream request for `request`: the flags' options, with the client's path, offer
-/// and forwarded headers.
-fn upstream_options(shared: &Shared, request: &UpgradeRequest) -> ConnectOptions {
-    let mut options = shared.upstream.clone();
-    options.url = upstream_url(&options.url, request);
-    if !shared.fixed_protocols {
-        options.request.protocols = request.protocols.clone();
-    }
-    for name in FORWARDED_HEADERS {
-        let Some(value) = request.request.headers().get(name) else {
-            continue;
-        };
-        let Ok(value) = value.to_str() else { continue };
-        if name == "origin" {
-            if options.request.origin.is_none() {
-                options.request.origin = Some(value.to_owned());
-            }
-            continue;
-        }
-        let set = options
-            .request
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name));
-        if !set {
-            options
-                .request
-                .headers
-                .push((name.to_owned(), value.to_owned()));
-        }
-    }
-    options
-}
-
-/// `base` with the client's path and query when `base` has no path of its own.
-fn upstream_url(base: &str, request: &UpgradeRequest) -> String {
-    let Ok(mut url) = url::Url::parse(base) else {
-        return base.to_owned();
-    };
-    if url.path() == "/" && url.query().is_none() {
-        let target = request.request.uri();
-        url.set_path(target.path());
-        url.set_query(target.query());
-    }
-    url.to_string()
-}
-
-/// The client's answer when the upstream connection failed: the server's own refusal, or
-/// 502 Bad Gateway with what went wrong.
-fn refusal(error: &ws_tokio::Error) -> Decision {
-    if let Some(response) = error.http_response()
-        && response.status() != StatusCode::SWITCHING_PROTOCOLS
-    {
-        let body = error
-            .http_body()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
-        return Decision::Reject {
-            status: response.status(),
-            body,
-        };
-    }
-    Decision::Reject {
-        status: StatusCode::BAD_GATEWAY,
-        body: format!("wsi relay: the upstream connection failed: {error}\n"),
-    }
-}
-
 fn describe_end(end: &LegEnd) -> String {
     match end {
         LegEnd::Closed { code, reason } if reason.is_empty() => format!("closed {code}"),
@@ -271,26 +202,4 @@ fn tagged_tap(sink: &mpsc::Sender<Tagged>, conn: u64, leg: Leg) -> ws_tokio::tap
     let (tap, rx) = ws_tokio::tap::channel(1024);
     tokio::spawn(forward_tagged(rx, Some(conn), Some(leg), sink.clone()));
     tap
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ws_tokio::ws_proto::http::Request;
-
-    fn request(uri: &str) -> UpgradeRequest {
-        UpgradeRequest {
-            request: Request::builder().uri(uri).body(()).unwrap(),
-            protocols: vec!["chat".to_owned()],
-            extensions: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn the_clients_path_goes_upstream_when_the_url_has_none() {
-        let r = request("/chat/room?x=1");
-        assert_eq!(upstream_url("ws://h:9/", &r), "ws://h:9/chat/room?x=1");
-        assert_eq!(upstream_url("ws://h:9", &r), "ws://h:9/chat/room?x=1");
-        assert_eq!(upstream_url("wss://h/api", &r), "wss://h/api");
-    }
 }

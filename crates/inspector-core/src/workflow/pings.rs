@@ -1,5 +1,6 @@
-//! Pings on a timer (`--ping-interval`, `--keepalive`): each ping carries an 8-byte sequence
-//! number, its pong is matched by it, and the round trip is kept for `-v` and `--stats`.
+//! Pings on a timer (`wsi --ping-interval`, `--keepalive`; for the inspector's keep-alive
+//! too): each ping carries an 8-byte sequence number, its pong is matched by it, and the
+//! round trip is kept for `-v` and `--stats`.
 //! With a timeout (keep-alive), a ping whose pong has not come within it fails the
 //! connection.
 

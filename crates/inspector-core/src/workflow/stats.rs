@@ -1,5 +1,6 @@
-//! `--stats`: what a connection carried, printed on stderr when it ends — messages and bytes
-//! each way with their rates, and the ping round trips' minimum, median and 99th percentile.
+//! What a connection carried (`wsi --stats`; for the inspector's status bar too): messages
+//! and bytes each way with their rates, and the ping round trips' minimum, median and 99th
+//! percentile.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
