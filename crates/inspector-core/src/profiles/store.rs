@@ -86,9 +86,16 @@ impl ProfileStore {
         let mut empty = true;
         let mut paths = Vec::new();
         for entry in entries {
-            empty = false;
-            let Ok(entry) = entry else { continue };
+            let Ok(entry) = entry else {
+                empty = false;
+                continue;
+            };
             let path = entry.path();
+            // Folders do not count: with `--config-dir DIR` the app keeps its window state and
+            // log in DIR/state, made before the store opens DIR on the first run.
+            if !path.is_dir() {
+                empty = false;
+            }
             if path.extension().is_some_and(|ext| ext == "ron") && path.is_file() {
                 paths.push(path);
             }
@@ -576,6 +583,16 @@ mod tests {
         assert_eq!(names(&again), names(&store));
         assert_eq!(again.profiles(), store.profiles());
         assert_eq!(again.dir(), tmp.profiles());
+    }
+
+    #[test]
+    fn a_folder_with_only_the_state_folder_is_still_a_first_run() {
+        // `--config-dir DIR`: the window state and the log go into DIR/state before the
+        // store opens DIR.
+        let tmp = TempDir::new("seedstate");
+        fs::create_dir_all(tmp.profiles().join("state")).unwrap();
+        let store = ProfileStore::open(tmp.profiles());
+        assert_eq!(names(&store)[0], "Local echo");
     }
 
     #[test]
