@@ -36,7 +36,7 @@ fn repo_root() -> PathBuf {
 }
 
 #[test]
-#[ignore = "interop with Python websockets: cargo test -p ws-inspector-core -- --ignored"]
+#[ignore = "interop with Python websockets: cargo test -p ws-tests -p wsi -- --ignored, which .ci/run runs"]
 fn a_relay_to_python_websockets_shows_compression_per_leg() {
     let mut child = Command::new(python())
         .arg(repo_root().join("tests/python/echo_server.py"))
