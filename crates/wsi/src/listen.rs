@@ -19,7 +19,7 @@ use crate::args::ListenArgs;
 use crate::client_options;
 use crate::exit::{Failure, Status};
 use crate::output::{Printer, Tagged, TapSink, forward_tagged, wants_tap};
-use crate::server_tls;
+use crate::{server_tls, tasks};
 
 /// The clients connected, each with the way to send it something.
 type Clients = Arc<Mutex<HashMap<u64, mpsc::Sender<Outgoing>>>>;
@@ -148,14 +148,18 @@ async fn serve_client(
     shared: Arc<Shared>,
     ended: mpsc::UnboundedSender<Status>,
 ) {
-    let status = serve(tcp, peer, conn, &shared).await;
+    let status = tasks::reported(
+        "a listener's client",
+        serve(tcp, peer, conn, shared.clone()),
+    )
+    .await;
     if let Ok(mut clients) = shared.clients.lock() {
         clients.remove(&conn);
     }
     let _ = ended.send(status);
 }
 
-async fn serve(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared) -> Status {
+async fn serve(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: Arc<Shared>) -> Status {
     let mut options = shared.options.clone();
     if let Some(sink) = &shared.sink {
         let (tap, rx) = ws_tokio::tap::channel(1024);

@@ -24,6 +24,7 @@ mod replay;
 mod sends;
 mod serve;
 mod server_tls;
+mod tasks;
 mod verbose;
 
 use std::process::ExitCode;

@@ -25,7 +25,7 @@ use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream
 use crate::args::RelayArgs;
 use crate::exit::{self, Failure, Status};
 use crate::output::{Tagged, TapSink, forward_tagged, wants_tap};
-use crate::{client_options, server_tls};
+use crate::{client_options, server_tls, tasks};
 
 /// Runs `wsi relay`.
 pub async fn run(args: RelayArgs) -> Status {
@@ -98,7 +98,8 @@ async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
                     let ended = ended_tx.clone();
                     let conn = next_conn;
                     tokio::spawn(async move {
-                        let status = relay_one(tcp, peer, conn, &shared).await;
+                        let relayed = async move { relay_one(tcp, peer, conn, &shared).await };
+                        let status = tasks::reported("a relayed client", relayed).await;
                         let _ = ended.send(status);
                     });
                 }

@@ -19,7 +19,7 @@ use ws_tokio::{Decision, Message, Outgoing, ServerOptions};
 use crate::args::ServeArgs;
 use crate::exit::{Failure, Status};
 use crate::output::{Printer, TapSink, forward_tagged, wants_tap};
-use crate::{capture_file, client_options, server_tls};
+use crate::{capture_file, client_options, server_tls, tasks};
 
 /// One message the server sends, and when.
 #[derive(Clone, Debug)]
@@ -90,7 +90,7 @@ async fn serve(args: ServeArgs) -> Result<Status, Failure> {
                     let ended = ended_tx.clone();
                     let timing = args.original_timing;
                     let id = conn;
-                    tokio::spawn(async move {
+                    let client = async move {
                         let decide = |request: &UpgradeRequest| {
                             let supported: Vec<&str> = protocol.iter().map(String::as_str).collect();
                             Decision::accept_protocol(request, &supported)
@@ -106,6 +106,10 @@ async fn serve(args: ServeArgs) -> Result<Status, Failure> {
                             }
                         };
                         eprintln!("wsi: #{id} {peer} done");
+                        status
+                    };
+                    tokio::spawn(async move {
+                        let status = tasks::reported("a served client", client).await;
                         let _ = ended.send(status);
                     });
                 }

@@ -16,6 +16,16 @@ pub struct Tasks {
 }
 
 impl Tasks {
+    /// Tasks on the runtime this is called from (it panics outside one, as
+    /// `tokio::spawn` does), with a record of panics of their own: for programs that are not
+    /// the app, such as `wsi`.
+    pub fn on_current_runtime() -> Self {
+        Self {
+            handle: tokio::runtime::Handle::current(),
+            panics: Arc::default(),
+        }
+    }
+
     /// Spawns `task` on the runtime; `what` names it in the record of a panic. The handle
     /// yields `None` when the task panicked.
     pub fn spawn<F>(
