@@ -8,9 +8,9 @@
 //!    and FRAMES (default 1,000,000) small incoming text frames, each with its `message`
 //!    event, are pushed into the open session's log the way the drain task pushes them. The
 //!    network ingest rate is measured by
-//!    `cargo run --release -p ws-inspector-core --example ingest -- N` (no window); it is
-//!    not measured here because with this harness's app the connection stalled after a few
-//!    thousand flooded frames (all threads idle; see BENCHMARKS.md), which is still open.
+//!    `cargo run --release -p ws-inspector-core --example ingest -- N` (no window); a flood
+//!    through the socket into the app while its UI steps is `tests/flood.rs` (it once
+//!    stalled after a few thousand frames; see BENCHMARKS.md).
 //! 2. **UI frame time with the log full.** Once every frame is logged, the time of one
 //!    `Harness::step` (egui lays out the whole window: tabs, connection bar, handshake panel,
 //!    the frame log with its table, detail pane and composer; AccessKit tree included; no
@@ -40,12 +40,27 @@ use ws_tokio::ws_proto::{Direction, Frame, FrameHeader, OpCode};
 /// Timed steps per state.
 const STEPS: usize = 300;
 
+/// The inspector on a fast stream, headless: UI frame time and memory with a full log.
+#[derive(Debug, clap::Parser)]
+#[command(name = "inspector")]
+struct Cli {
+    /// Frames in the log (`_` separators allowed: 1_000_000)
+    #[arg(value_name = "FRAMES", default_value = "1000000", value_parser = frame_count)]
+    frames: u64,
+    /// What `cargo bench` passes to every bench binary; nothing to do with it.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// A number of frames, `_` separators allowed.
+fn frame_count(arg: &str) -> Result<u64, String> {
+    arg.replace('_', "")
+        .parse()
+        .map_err(|_| format!("{arg:?} is not a number of frames"))
+}
+
 fn main() {
-    let frames: u64 = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .find_map(|a| a.replace('_', "").parse().ok())
-        .unwrap_or(1_000_000);
+    let frames = <Cli as clap::Parser>::parse().frames;
     let config = tempfile::tempdir().expect("a temp dir");
     // The app connects (as `--connect URL`) to a flooding server with nothing to send: the
     // session is real and open; its log is then filled below.
@@ -88,6 +103,7 @@ fn main() {
                 header: FrameHeader::new(OpCode::Text, len),
                 payload: Bytes::copy_from_slice(payload.as_bytes()),
                 decompressed_len: None,
+                message: None,
             };
             let elapsed = base + Duration::from_micros(seq * 2);
             let time = SystemTime::now();

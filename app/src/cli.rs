@@ -1,6 +1,13 @@
-//! The command line: hand-rolled, since there are only a few flags.
+//! The command line, parsed by clap (derive): `--help` and `--version` are generated from the
+//! definitions below, and [`Args`] is what the app is started with.
+//!
+//! Two things clap does not decide: a positional `ws://` or `wss://` URL is `--connect URL`
+//! (what a desktop entry's `%u` passes for a link) and a `file://` URL is its file; and of
+//! several connect URLs the last on the line wins, as with any repeated flag.
 
 use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// The version `--version` prints: the package's, with the git revision it was built from
 /// when built from a git checkout (`build.rs`).
@@ -14,42 +21,61 @@ pub const VERSION: &str = match option_env!("WS_INSPECTOR_GIT_REVISION") {
     None => env!("CARGO_PKG_VERSION"),
 };
 
-/// The usage text printed by `--help`.
-pub const USAGE: &str = "\
-ws-inspector — a desktop WebSocket inspector
-
-USAGE:
-    ws-inspector [OPTIONS] [CAPTURE.jsonl… | URL]
-
-ARGUMENTS:
-    CAPTURE.jsonl        open a capture (JSON lines, as saved, recorded or written by
-                         `wsi --jsonl`) in a read-only tab; one tab per connection
-    URL                  a ws:// or wss:// URL is --connect URL; a file:// URL, its file
-
-OPTIONS:
-    --connect URL        open a tab connected to URL (ws:// or wss://)
-    --profile NAME       open a tab with the saved profile NAME and connect
-    --listen ADDR        open a listen tab listening on ADDR (e.g. 127.0.0.1:0)
-    --relay ADDR URL     open a relay tab: listen on ADDR, forward each client to URL
-    --record FILE        record the session of --connect or --profile (or the first run's
-                         local echo) to FILE as it happens; an existing FILE is not replaced
-    --config-dir DIR     keep profiles in DIR (default: the platform config dir;
-                         the WS_INSPECTOR_CONFIG_DIR environment variable also sets it)
-    -v, --verbose        copy the log to stderr, with debug detail
-    -V, --version        print the version (and the git revision built from)
-    -h, --help           print this help
-
+/// What `--help` says after the options.
+const AFTER_HELP: &str = "\
 The log is ws-inspector.log in the state folder: DIR/state/ for --config-dir DIR, else the
 platform's (~/.local/state/ws-inspector on Linux).
 
 With no option, the last layout opens; the first run opens the built-in \"Local echo\"
-profile, which starts an echo server on a free loopback port and needs no network.
-";
+profile, which starts an echo server on a free loopback port and needs no network.";
+
+/// The command line as clap reads it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ws-inspector",
+    version = VERSION,
+    about = "ws-inspector — a desktop WebSocket inspector",
+    after_help = AFTER_HELP,
+    args_override_self = true
+)]
+struct Cli {
+    /// Open a capture (JSON lines, as saved, recorded or written by `wsi --jsonl`) in a
+    /// read-only tab, one tab per connection. A ws:// or wss:// URL is --connect URL; a
+    /// file:// URL, its file
+    #[arg(value_name = "CAPTURE.jsonl | URL")]
+    files: Vec<String>,
+    /// Open a tab connected to URL (ws:// or wss://)
+    #[arg(long, value_name = "URL")]
+    connect: Option<String>,
+    /// Open a tab with the saved profile NAME and connect
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Open a listen tab listening on ADDR (e.g. 127.0.0.1:0)
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Open a relay tab: listen on ADDR, forward each client to URL
+    #[arg(long, num_args = 2, value_names = ["ADDR", "URL"])]
+    relay: Option<Vec<String>>,
+    /// Record the session of --connect or --profile (or the first run's local echo) to FILE
+    /// as it happens; an existing FILE is not replaced
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Keep profiles in DIR (default: the platform config dir; the WS_INSPECTOR_CONFIG_DIR
+    /// environment variable also sets it)
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+    /// Copy the log to stderr, with debug detail
+    #[arg(short, long)]
+    verbose: bool,
+    /// Captures named after `--`, taken as file names whatever they look like
+    #[arg(last = true, value_name = "CAPTURE.jsonl")]
+    after_dashes: Vec<PathBuf>,
+}
 
 /// Parsed command-line arguments.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Args {
-    /// `--connect URL`.
+    /// `--connect URL` (or a positional `ws://` / `wss://` URL).
     pub connect: Option<String>,
     /// `--profile NAME`.
     pub profile: Option<String>,
@@ -63,10 +89,6 @@ pub struct Args {
     pub relay: Option<(String, String)>,
     /// The captures to open (the positional arguments).
     pub captures: Vec<PathBuf>,
-    /// `--help`.
-    pub help: bool,
-    /// `--version`.
-    pub version: bool,
     /// `--verbose`: the log is copied to stderr, with debug detail.
     pub verbose: bool,
 }
@@ -102,50 +124,46 @@ impl Args {
         )
     }
 
-    /// Parses the arguments after the program name.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
-        let mut parsed = Self::default();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let mut value = |flag: &str| {
-                args.next()
-                    .ok_or_else(|| format!("{flag} needs a value (try --help)"))
-            };
-            match arg.as_str() {
-                "-h" | "--help" => parsed.help = true,
-                "-V" | "--version" => parsed.version = true,
-                "-v" | "--verbose" => parsed.verbose = true,
-                "--connect" => parsed.connect = Some(value("--connect")?),
-                "--profile" => parsed.profile = Some(value("--profile")?),
-                "--config-dir" => parsed.config_dir = Some(PathBuf::from(value("--config-dir")?)),
-                "--record" => parsed.record = Some(PathBuf::from(value("--record")?)),
-                "--listen" => parsed.listen = Some(value("--listen")?),
-                "--relay" => {
-                    let addr = value("--relay")?;
-                    parsed.relay = Some((addr, value("--relay")?));
+    /// Parses the arguments after the program name. `--help`, `--version` and mistakes come
+    /// back as the [`clap::Error`] to [`exit`](clap::Error::exit) with: it prints the help,
+    /// the version or the mistake, and exits with 0 or 2.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, clap::Error> {
+        let program = std::iter::once("ws-inspector".to_owned());
+        let matches = Cli::command().try_get_matches_from(program.chain(args))?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        // The last connect URL on the line wins: --connect's, or a positional ws:// one.
+        let mut connect = cli.connect.map(|url| (matches.index_of("connect"), url));
+        let mut captures = Vec::new();
+        let indices = matches.indices_of("files").into_iter().flatten();
+        for (arg, index) in cli.files.into_iter().zip(indices) {
+            if arg.starts_with("ws://") || arg.starts_with("wss://") {
+                if connect.as_ref().is_none_or(|(at, _)| *at < Some(index)) {
+                    connect = Some((Some(index), arg));
                 }
-                "--" => parsed.captures.extend(args.by_ref().map(PathBuf::from)),
-                other => {
-                    if let Some(url) = other.strip_prefix("--connect=") {
-                        parsed.connect = Some(url.to_owned());
-                    } else if let Some(name) = other.strip_prefix("--profile=") {
-                        parsed.profile = Some(name.to_owned());
-                    } else if let Some(file) = other.strip_prefix("--record=") {
-                        parsed.record = Some(PathBuf::from(file));
-                    } else if other.starts_with("ws://") || other.starts_with("wss://") {
-                        // What a desktop entry's `%u` passes for a ws:// link.
-                        parsed.connect = Some(other.to_owned());
-                    } else if let Some(path) = file_url(other) {
-                        parsed.captures.push(path);
-                    } else if !other.starts_with('-') || other == "-" {
-                        parsed.captures.push(PathBuf::from(other));
-                    } else {
-                        return Err(format!("unknown argument {other:?} (try --help)"));
-                    }
-                }
+            } else if let Some(path) = file_url(&arg) {
+                captures.push(path);
+            } else {
+                captures.push(PathBuf::from(arg));
             }
         }
-        Ok(parsed)
+        captures.extend(cli.after_dashes);
+        let relay = cli
+            .relay
+            .and_then(|values| match <[String; 2]>::try_from(values) {
+                Ok([addr, upstream]) => Some((addr, upstream)),
+                // Unreachable: clap takes exactly two values.
+                Err(_) => None,
+            });
+        Ok(Self {
+            connect: connect.map(|(_, url)| url),
+            profile: cli.profile,
+            config_dir: cli.config_dir,
+            record: cli.record,
+            listen: cli.listen,
+            relay,
+            captures,
+            verbose: cli.verbose,
+        })
     }
 }
 
@@ -161,10 +179,16 @@ fn file_url(arg: &str) -> Option<PathBuf> {
 mod tests {
     use std::path::PathBuf;
 
+    use clap::error::ErrorKind;
+
     use super::Args;
 
-    fn parse(args: &[&str]) -> Result<Args, String> {
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
         Args::parse(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    fn error(args: &[&str]) -> ErrorKind {
+        parse(args).expect_err("a usage error").kind()
     }
 
     #[test]
@@ -172,15 +196,39 @@ mod tests {
         let args = parse(&["--connect", "ws://x/", "--profile=Local echo"]).unwrap();
         assert_eq!(args.connect.as_deref(), Some("ws://x/"));
         assert_eq!(args.profile.as_deref(), Some("Local echo"));
-        assert!(parse(&["--help"]).unwrap().help);
+        assert_eq!(error(&["--help"]), ErrorKind::DisplayHelp);
+        assert_eq!(error(&["-h"]), ErrorKind::DisplayHelp);
         // The benchmark modes left the binary (`--example ingest` in the core).
-        assert!(
-            parse(&["--bench-ingest", "1000"])
-                .unwrap_err()
-                .contains("unknown argument")
+        assert_eq!(
+            error(&["--bench-ingest", "1000"]),
+            ErrorKind::UnknownArgument
         );
-        assert!(parse(&["--connect"]).unwrap_err().contains("needs a value"));
-        assert!(parse(&["--nope"]).unwrap_err().contains("unknown argument"));
+        assert_eq!(error(&["--connect"]), ErrorKind::InvalidValue);
+        assert_eq!(error(&["--nope"]), ErrorKind::UnknownArgument);
+        assert_eq!(error(&["-x"]), ErrorKind::UnknownArgument);
+        // A repeated flag: the last one wins.
+        let args = parse(&["--connect", "ws://a/", "--connect=ws://b/"]).unwrap();
+        assert_eq!(args.connect.as_deref(), Some("ws://b/"));
+    }
+
+    #[test]
+    fn the_help_lists_every_flag() {
+        let help = parse(&["--help"]).unwrap_err().to_string();
+        for flag in [
+            "--connect <URL>",
+            "--profile <NAME>",
+            "--listen <ADDR>",
+            "--relay <ADDR> <URL>",
+            "--record <FILE>",
+            "--config-dir <DIR>",
+            "-v, --verbose",
+            "-V, --version",
+            "-h, --help",
+            "CAPTURE.jsonl | URL",
+            "ws-inspector.log",
+        ] {
+            assert!(help.contains(flag), "{flag} is not in the help:\n{help}");
+        }
     }
 
     #[test]
@@ -200,17 +248,33 @@ mod tests {
         );
         assert_eq!(args.record, Some(PathBuf::from("r.jsonl")));
         assert_eq!(args.connect.as_deref(), Some("ws://x/"));
-        let args = parse(&["--record=r.jsonl", "--", "--odd.jsonl"]).unwrap();
+        let args = parse(&["--record=r.jsonl", "--", "--odd.jsonl", "ws://not-a-url"]).unwrap();
         assert_eq!(args.record, Some(PathBuf::from("r.jsonl")));
-        assert_eq!(args.captures, [PathBuf::from("--odd.jsonl")]);
-        assert!(parse(&["--record"]).unwrap_err().contains("needs a value"));
+        assert_eq!(
+            args.captures,
+            [
+                PathBuf::from("--odd.jsonl"),
+                PathBuf::from("ws://not-a-url")
+            ]
+        );
+        assert_eq!(args.connect, None);
+        // `-` is a file name (standard input, for the capture loader).
+        assert_eq!(parse(&["-"]).unwrap().captures, [PathBuf::from("-")]);
+        assert_eq!(error(&["--record"]), ErrorKind::InvalidValue);
     }
 
     #[test]
     fn version_verbose_and_urls() {
-        assert!(parse(&["--version"]).unwrap().version);
-        assert!(parse(&["-V"]).unwrap().version);
+        assert_eq!(error(&["--version"]), ErrorKind::DisplayVersion);
+        assert_eq!(error(&["-V"]), ErrorKind::DisplayVersion);
+        assert!(
+            parse(&["--version"])
+                .unwrap_err()
+                .to_string()
+                .starts_with(&format!("ws-inspector {}", super::VERSION))
+        );
         assert!(parse(&["--verbose"]).unwrap().verbose);
+        assert!(parse(&["-v"]).unwrap().verbose);
         assert!(!parse(&[]).unwrap().verbose);
         assert!(super::VERSION.starts_with(env!("CARGO_PKG_VERSION")));
         // A desktop entry's %u: a ws:// link connects, a file:// URL opens its file.
@@ -219,6 +283,11 @@ mod tests {
         assert!(args.captures.is_empty());
         let args = parse(&["file:///tmp/a%20b.jsonl"]).unwrap();
         assert_eq!(args.captures, [PathBuf::from("/tmp/a b.jsonl")]);
+        // Of a positional URL and --connect, the later one wins.
+        let args = parse(&["ws://first/", "--connect", "ws://second/"]).unwrap();
+        assert_eq!(args.connect.as_deref(), Some("ws://second/"));
+        let args = parse(&["--connect", "ws://first/", "ws://second/"]).unwrap();
+        assert_eq!(args.connect.as_deref(), Some("ws://second/"));
         // The log goes where the state does.
         let args = parse(&["--config-dir", "/tmp/cfg"]).unwrap();
         assert_eq!(args.state_dir(), Some(PathBuf::from("/tmp/cfg/state")));
@@ -233,10 +302,9 @@ mod tests {
             args.relay,
             Some(("127.0.0.1:0".to_owned(), "ws://up/".to_owned()))
         );
-        assert!(
-            parse(&["--relay", "127.0.0.1:0"])
-                .unwrap_err()
-                .contains("needs a value")
+        assert_eq!(
+            error(&["--relay", "127.0.0.1:0"]),
+            ErrorKind::WrongNumberOfValues
         );
     }
 }

@@ -5,7 +5,7 @@
 // A release build on Windows opens no console window.
 #![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
 
-use ws_inspector::cli::{Args, USAGE, VERSION};
+use ws_inspector::cli::{Args, VERSION};
 use ws_inspector::logging::Logger;
 
 /// The window icon: the 128 px render of `assets/ws-inspector.svg`
@@ -13,21 +13,8 @@ use ws_inspector::logging::Logger;
 const ICON_PNG: &[u8] = include_bytes!("../../assets/icons/ws-inspector-128.png");
 
 fn main() -> std::process::ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("ws-inspector: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    if args.help {
-        print!("{USAGE}");
-        return std::process::ExitCode::SUCCESS;
-    }
-    if args.version {
-        println!("ws-inspector {VERSION}");
-        return std::process::ExitCode::SUCCESS;
-    }
+    // `--help` and `--version` print and exit 0; a mistake is said on stderr, exit 2.
+    let args = Args::parse(std::env::args().skip(1)).unwrap_or_else(|e| e.exit());
     let state_dir = args.state_dir();
     Logger::new(state_dir.as_deref(), args.verbose).install();
     log::info!(

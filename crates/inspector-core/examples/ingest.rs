@@ -30,30 +30,33 @@ use ws_inspector_core::{Net, Notify};
 use ws_tokio::ConnectOptions;
 use ws_tokio::ws_proto::ReadyState;
 
+/// How fast a session logs frames from a fast stream, and what a full log costs in memory.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "ingest",
+    about = "N frames (default 1,000,000) flooded at a session by a local server (or, with \
+             --echo, N/2 messages sent to the built-in echo server and echoed back); reports \
+             frames/s logged and memory per kept frame"
+)]
+struct Cli {
+    /// Frames to log (`_` separators allowed: 1_000_000)
+    #[arg(value_name = "N", default_value = "1000000", value_parser = frame_count)]
+    frames: u64,
+    /// Send N/2 messages to the built-in echo server instead of being flooded
+    #[arg(long)]
+    echo: bool,
+}
+
+/// A number of frames, `_` separators allowed.
+fn frame_count(arg: &str) -> Result<u64, String> {
+    arg.replace('_', "")
+        .parse()
+        .map_err(|_| format!("{arg:?} is not a number of frames"))
+}
+
 fn main() -> std::process::ExitCode {
-    let mut frames = 1_000_000;
-    let mut echo_mode = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--echo" => echo_mode = true,
-            "-h" | "--help" => {
-                println!(
-                    "usage: ingest [N] [--echo]\n\n\
-                     N frames (default 1,000,000) flooded at a session by a local server \
-                     (or, with --echo, N/2 messages sent to the built-in echo server and \
-                     echoed back); reports frames/s logged and memory per kept frame"
-                );
-                return std::process::ExitCode::SUCCESS;
-            }
-            n => match n.replace('_', "").parse() {
-                Ok(n) => frames = n,
-                Err(_) => {
-                    eprintln!("ingest: {n:?} is not a number of frames (try --help)");
-                    return std::process::ExitCode::from(2);
-                }
-            },
-        }
-    }
+    let cli = <Cli as clap::Parser>::parse();
+    let (frames, echo_mode) = (cli.frames, cli.echo);
     let result = if echo_mode {
         echo(frames)
     } else {

@@ -476,6 +476,7 @@ fn frame(incoming: bool, fin: bool, rsv1: bool, opcode: u8, payload: &[u8]) -> R
         payload_len: payload.len() as u64,
         payload: payload.to_vec(),
         decompressed_len: None,
+        message: None,
     })
 }
 

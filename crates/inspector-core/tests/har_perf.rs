@@ -63,6 +63,7 @@ fn capture() -> Vec<CaptureLine> {
                 payload_len: payload.len() as u64,
                 payload,
                 decompressed_len: None,
+                message: None,
             }),
         });
     }

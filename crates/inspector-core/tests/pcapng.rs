@@ -674,6 +674,7 @@ fn a_million_small_frames() {
                 payload_len: payload.len() as u64,
                 payload,
                 decompressed_len: None,
+                message: None,
             }),
         ));
     }

@@ -1,6 +1,7 @@
-//! A WebSocket client on `std::net` and ws-proto alone: connects to a `ws://` URL, sends each
-//! line read from stdin as a text message, prints the text messages it receives, and closes
-//! when stdin ends (Ctrl-D). It exits with 0 when the close handshake completed cleanly.
+//! A WebSocket client on `std::net` and ws-proto alone (clap reads its command line):
+//! connects to a `ws://` URL, sends each line read from stdin as a text message, prints the
+//! text messages it receives, and closes when stdin ends (Ctrl-D). It exits with 0 when the
+//! close handshake completed cleanly.
 //!
 //! ```sh
 //! cargo run -p ws-proto --example blocking_client -- ws://127.0.0.1:9002/
@@ -251,21 +252,17 @@ fn print_event(event: &Event) {
     }
 }
 
+/// Sends each stdin line as text and prints the text received; Ctrl-D closes. `/binary
+/// TEXT`, `/ping [DATA]` and `/close [CODE [REASON]]` are commands.
+#[derive(Debug, clap::Parser)]
+#[command(name = "blocking_client")]
+struct Cli {
+    /// The server, ws://HOST[:PORT]/PATH
+    url: String,
+}
+
 fn main() -> ExitCode {
-    let mut url = None;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            _ if url.is_none() => url = Some(arg),
-            other => return usage(&format!("unexpected argument {other:?}")),
-        }
-    }
-    let Some(url) = url else {
-        return usage("a ws:// URL is needed");
-    };
+    let url = <Cli as clap::Parser>::parse().url;
     let (commands, received) = mpsc::channel();
     // Reads stdin until it ends; dropping `commands` then tells `run` to close.
     thread::spawn(move || {
@@ -295,13 +292,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-const USAGE: &str = "usage: blocking_client ws://HOST[:PORT]/PATH\n\
-                     Sends each stdin line as text and prints the text received; Ctrl-D closes.\n\
-                     /binary TEXT, /ping [DATA] and /close [CODE [REASON]] are commands.";
-
-fn usage(problem: &str) -> ExitCode {
-    eprintln!("blocking_client: {problem}\n{USAGE}");
-    ExitCode::from(2)
 }

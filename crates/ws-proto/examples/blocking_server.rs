@@ -1,5 +1,5 @@
-//! An echo server on `std::net` and ws-proto alone: every text and binary message goes back
-//! as it came, one thread per connection, until Ctrl-C.
+//! An echo server on `std::net` and ws-proto alone (clap reads its command line): every
+//! text and binary message goes back as it came, one thread per connection, until Ctrl-C.
 //!
 //! ```sh
 //! cargo run -p ws-proto --example blocking_server -- --addr 127.0.0.1:9002
@@ -197,22 +197,17 @@ fn close_tcp(tcp: &mut TcpStream) -> io::Result<()> {
     }
 }
 
+/// Echoes every text and binary message, one thread per connection.
+#[derive(Debug, clap::Parser)]
+#[command(name = "blocking_server")]
+struct Cli {
+    /// The address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9002")]
+    addr: String,
+}
+
 fn main() -> ExitCode {
-    let mut addr = "127.0.0.1:9002".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => match args.next() {
-                Some(value) => addr = value,
-                None => return usage("--addr needs a value"),
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            other => return usage(&format!("unknown argument {other:?}")),
-        }
-    }
+    let addr = <Cli as clap::Parser>::parse().addr;
     let listener = match TcpListener::bind(&addr) {
         Ok(listener) => listener,
         Err(e) => {
@@ -226,12 +221,4 @@ fn main() -> ExitCode {
     }
     serve(listener);
     ExitCode::SUCCESS
-}
-
-const USAGE: &str = "usage: blocking_server [--addr HOST:PORT]   (default 127.0.0.1:9002)\n\
-                     Echoes every text and binary message, one thread per connection.";
-
-fn usage(problem: &str) -> ExitCode {
-    eprintln!("blocking_server: {problem}\n{USAGE}");
-    ExitCode::from(2)
 }

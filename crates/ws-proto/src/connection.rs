@@ -39,6 +39,7 @@ use crate::handshake::{
     self, BodyFraming, ChunkedDecoder, HandshakeLimits, Negotiated, UpgradeRequest, body_framing,
 };
 use crate::mask::{MaskSource, OsRandom};
+use crate::position::{MessageNumbering, MessagePosition};
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 
 /// Which end of the connection this is.
@@ -135,8 +136,9 @@ pub struct Config {
     /// of Autobahn's most fragmented case). It bounds the work an endless stream of tiny
     /// continuation frames can cause without ever completing a message.
     pub max_fragments: usize,
-    /// Report every frame, both directions, as [`Event::Frame`] (default off: it costs a
-    /// copy of each outgoing payload).
+    /// Report every frame, both directions, as [`Event::Frame`], each with its place in
+    /// its message ([`Frame::message`]; default off: it costs a copy of each outgoing
+    /// payload).
     pub report_frames: bool,
     /// Stop parsing after each message-level event (text, binary, ping, pong, close) until
     /// [`Connection::receive_data`] is called again — with an empty slice to just resume
@@ -184,6 +186,25 @@ pub struct Frame {
     /// For a frame of a compressed message: the size of its payload once inflated (or, sent,
     /// before it was deflated). `None` for frames that carry no compressed data.
     pub decompressed_len: Option<usize>,
+    /// Where the frame stands in its message: which message, which part of it, the
+    /// message's type and its bytes before this frame. The engine gives every frame it
+    /// reports its position (see [`MessageNumbering`]); `None` is for frames made
+    /// elsewhere, such as a record that predates positions.
+    pub message: Option<MessagePosition>,
+}
+
+impl Frame {
+    /// A frame with no compressed data and no known position, as a test or a reader of
+    /// old records makes one.
+    pub fn new(direction: Direction, header: FrameHeader, payload: Bytes) -> Self {
+        Self {
+            direction,
+            header,
+            payload,
+            decompressed_len: None,
+            message: None,
+        }
+    }
 }
 
 /// A client's successful opening handshake.
@@ -338,6 +359,9 @@ pub struct Connection {
     head_scan: HeadScan,
     /// Parsing stopped after a message (see [`Config::pause_after_message`]).
     paused: bool,
+    /// The message numbering of the frames reported, received and sent (with
+    /// [`Config::report_frames`]).
+    numbering: [MessageNumbering; 2],
 }
 
 impl fmt::Debug for Connection {
@@ -418,6 +442,7 @@ impl Connection {
             opened: state == ReadyState::Open,
             head_scan: HeadScan::default(),
             paused: false,
+            numbering: [MessageNumbering::new(), MessageNumbering::new()],
         }
     }
 
@@ -964,11 +989,13 @@ impl Connection {
         let ends_message = header.fin || header.opcode.is_control();
         self.paused = self.config.pause_after_message && ends_message;
         if self.config.report_frames {
+            let message = Some(self.numbering[0].position(&header));
             self.events.push_back(Event::Frame(Frame {
                 direction: Direction::Incoming,
                 header,
                 payload: payload.clone(),
                 decompressed_len: None,
+                message,
             }));
         }
         match header.opcode {
@@ -1078,11 +1105,13 @@ impl Connection {
         };
         self.paused = self.config.pause_after_message && header.fin;
         if self.config.report_frames {
+            let position = Some(self.numbering[0].position(&header));
             self.events.push_back(Event::Frame(Frame {
                 direction: Direction::Incoming,
                 header,
                 payload,
                 decompressed_len: Some(message.data.len().min(limit) - before.min(limit)),
+                message: position,
             }));
         }
         match result {
@@ -1485,11 +1514,13 @@ impl Connection {
 
     /// Queues the report of a frame we sent (with [`Config::report_frames`]).
     fn report_outgoing(&mut self, header: FrameHeader, payload: Bytes, plain_len: Option<usize>) {
+        let message = Some(self.numbering[1].position(&header));
         self.events.push_back(Event::Frame(Frame {
             direction: Direction::Outgoing,
             header,
             payload,
             decompressed_len: plain_len,
+            message,
         }));
     }
 }

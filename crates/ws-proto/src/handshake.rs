@@ -197,28 +197,12 @@ fn header_value(name: &HeaderName, value: &str) -> Result<HeaderValue, Handshake
     })
 }
 
+/// Percent-decodes URL userinfo (RFC 3986 §2.1); a `%` not followed by two hex digits stays
+/// as it is, and bytes that are not UTF-8 are replaced.
 fn percent_decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Serializes a request head: request line with the path and query, headers in order.
@@ -792,11 +776,17 @@ impl ChunkedDecoder {
     }
 }
 
-/// The size of a chunk-size line (`1a;ext=x`, CR included or not), if it is one.
+/// The size of a chunk-size line (`1a;ext=x`, without its LF; a bare LF ends a line too, as
+/// RFC 9112 §2.2 lets a recipient accept), if it is one: `httparse` reads it.
 fn parse_chunk_size(line: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(line).ok()?;
-    let size = text.split(';').next().unwrap_or("").trim();
-    usize::from_str_radix(size, 16).ok()
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut with_crlf = Vec::with_capacity(line.len() + 2);
+    with_crlf.extend_from_slice(line);
+    with_crlf.extend_from_slice(b"\r\n");
+    match httparse::parse_chunk_size(&with_crlf) {
+        Ok(httparse::Status::Complete((_, size))) => usize::try_from(size).ok(),
+        Ok(httparse::Status::Partial) | Err(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -833,6 +823,10 @@ mod tests {
         );
         assert_eq!(whole(b"3\r\nabc\r\nzz\r\n"), (b"abc".to_vec(), true));
         assert_eq!(whole(b"ffffffffffffffff\r\nabc"), (b"abc".to_vec(), false));
+        // More than 16 hex digits is malformed, as `httparse` reads it.
+        assert_eq!(whole(b"1ffffffffffffffff\r\nabc"), (Vec::new(), true));
+        // A bare LF ends a chunk-size line too.
+        assert_eq!(whole(b"3\nabc\r\n0\n\r\n"), (b"abc".to_vec(), true));
         assert_eq!(whole(&[b'1'; MAX_CHUNK_LINE + 1]), (Vec::new(), true));
         // Split anywhere, the same result.
         let body = b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";

@@ -24,6 +24,8 @@
 //!   a failed upgrade keeps the server's status, headers and body.
 //! - [`frame`]: the header codec and word-at-a-time masking, for anyone who needs raw frames.
 //! - [`Connection`]: one state machine for both [`Role`]s with the browser's [`ReadyState`]s.
+//! - [`position`]: where each reported frame stands in its message ([`MessagePosition`]),
+//!   so that a reader of frames never works message boundaries out again.
 //! - [`deflate`]: permessage-deflate (RFC 7692) — negotiation in both roles, compression, and
 //!   inflating bounded by the message limit.
 //! - Errors by category: [`ProtocolError`] (the peer's fault, each mapped to one close code),
@@ -68,6 +70,7 @@ pub mod frame;
 pub mod handshake;
 pub mod manual;
 mod mask;
+pub mod position;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
@@ -82,6 +85,7 @@ pub use error::{
 pub use frame::{FrameHeader, OpCode};
 pub use handshake::{ClientOptions, HandshakeLimits, Negotiated, UpgradeRequest};
 pub use mask::{FixedMask, MaskSource, OsRandom};
+pub use position::{Fragment, MessageNumbering, MessagePosition};
 pub use utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};
 
 pub use bytes;

@@ -16,7 +16,10 @@
 //!
 //! Nothing is hidden. With [`Config::report_frames`](crate::Config::report_frames) on, every
 //! frame in both directions is reported with its header (FIN, RSV1–3, opcode, mask key,
-//! length) and unmasked payload, before the message-level events it makes up. Auto-pong and
+//! length), unmasked payload and place in its message
+//! ([`MessagePosition`](crate::MessagePosition): which message, which fragment, its type and
+//! offset), before the message-level events it makes up, so that a reader never has to
+//! work message boundaries out again. Auto-pong and
 //! the automatic close reply can be turned off, and
 //! [`send_raw_frame`](crate::Connection::send_raw_frame) sends any frame at all — what a
 //! debugging tool needs to provoke a peer.

@@ -9,9 +9,9 @@ mod support;
 
 use ws_proto::http::{StatusCode, header};
 use ws_proto::{
-    CloseCode, Config, Connection, Direction, Error, FrameHeader, HandshakeError, HeaderProblem,
-    HttpProblem, MessageKind, OpCode, ProtocolError, ReadyState, RequestProblem, ResponseProblem,
-    Role, UrlProblem, UsageError, handshake,
+    CloseCode, Config, Connection, Direction, Error, Fragment, FrameHeader, HandshakeError,
+    HeaderProblem, HttpProblem, MessageKind, OpCode, ProtocolError, ReadyState, RequestProblem,
+    ResponseProblem, Role, UrlProblem, UsageError, handshake,
 };
 
 use support::*;
@@ -516,6 +516,13 @@ mod section_4_1_client_handshake {
         let err = handshake_error(conn.receive_eof());
         assert_eq!(err.response().unwrap().status(), 400);
         assert_eq!(&err.body().unwrap()[..], b"abc");
+        // A 17th hex digit is malformed framing (`httparse` reads 16 at most): the body ends
+        // there, and the answer is complete.
+        let mut conn = client(Config::default());
+        conn.receive_data(head).unwrap();
+        let err = handshake_error(conn.receive_data(b"2\r\nab\r\n1ffffffffffffffff\r\nabc"));
+        assert_eq!(err.response().unwrap().status(), 400);
+        assert_eq!(&err.body().unwrap()[..], b"ab");
     }
 
     #[test]
@@ -1807,6 +1814,70 @@ mod section_5_4_fragmentation {
             [Ev::Ping(b"hb".to_vec()), text("d€jà vu")]
         );
         assert_eq!(pair.take_client_events(), [Ev::Pong(b"hb".to_vec())]);
+    }
+
+    /// The positions of the frame reports taken from `conn`: (direction, number, fragment,
+    /// kind, offset).
+    fn positions(
+        conn: &mut Connection,
+    ) -> Vec<(Direction, u64, Fragment, Option<MessageKind>, u64)> {
+        std::iter::from_fn(|| conn.poll_event())
+            .filter_map(|event| match event {
+                ws_proto::Event::Frame(frame) => {
+                    let p = frame
+                        .message
+                        .expect("the engine gives every frame its position");
+                    Some((frame.direction, p.number, p.fragment, p.kind, p.offset))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_frame_reported_knows_its_message() {
+        use Direction::{Incoming as In, Outgoing as Out};
+        use Fragment::{Control, First, Last, Middle, Whole};
+        use MessageKind::{Binary, Text};
+        let mut conn = server(config(|c| c.report_frames = true));
+        conn.receive_data(&frames(&[
+            RawFrame::text("frag").fin(false).client(),
+            RawFrame::ping(b"1").client(),
+            RawFrame::cont("men").fin(false).client(),
+            RawFrame::cont("ted").client(),
+            RawFrame::binary(b"\x01").client(),
+        ]))
+        .unwrap();
+        assert_eq!(
+            positions(&mut conn),
+            [
+                (In, 1, First, Some(Text), 0),
+                (In, 2, Control, None, 0),
+                // The automatic pong to the ping, numbered among the frames sent.
+                (Out, 1, Control, None, 0),
+                (In, 1, Middle, Some(Text), 4),
+                (In, 1, Last, Some(Text), 7),
+                (In, 3, Whole, Some(Binary), 0),
+            ]
+        );
+        conn.send_fragment(MessageKind::Binary, b"ab", false)
+            .unwrap();
+        conn.send_ping(b"").unwrap();
+        conn.send_fragment(MessageKind::Binary, b"c", true).unwrap();
+        conn.send_text("whole").unwrap();
+        // A raw continuation with nothing in progress: numbered as the peer will see it.
+        conn.send_raw_frame(FrameHeader::new(OpCode::Continuation, 0), b"?")
+            .unwrap();
+        assert_eq!(
+            positions(&mut conn),
+            [
+                (Out, 2, First, Some(Binary), 0),
+                (Out, 3, Control, None, 0),
+                (Out, 2, Last, Some(Binary), 2),
+                (Out, 4, Whole, Some(Text), 0),
+                (Out, 5, Last, None, 0),
+            ]
+        );
     }
 }
 

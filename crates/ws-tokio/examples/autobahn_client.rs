@@ -79,25 +79,30 @@ fn options(url: &str) -> ConnectOptions {
     options
 }
 
+/// Runs every case of an Autobahn Testsuite fuzzingserver against the ws-tokio client.
+#[derive(Debug, clap::Parser)]
+#[command(name = "autobahn_client")]
+struct Cli {
+    /// The fuzzingserver's URL
+    #[arg(long, default_value = "ws://127.0.0.1:9001")]
+    url: String,
+    /// The agent name the report lists the cases under
+    #[arg(long, default_value = "ws-tokio")]
+    agent: String,
+    /// Offer no permessage-deflate
+    #[arg(long)]
+    no_deflate: bool,
+}
+
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut url = "ws://127.0.0.1:9001".to_owned();
-    let mut agent = "ws-tokio".to_owned();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--url" => url = args.next().ok_or("--url needs a value")?,
-            "--agent" => agent = args.next().ok_or("--agent needs a value")?,
-            "--no-deflate" => DEFLATE.store(false, Ordering::Relaxed),
-            "-h" | "--help" => {
-                println!(
-                    "usage: autobahn_client [--url ws://127.0.0.1:9001] [--agent ws-tokio] \
-                     [--no-deflate]"
-                );
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
+    let Cli {
+        url,
+        agent,
+        no_deflate,
+    } = <Cli as clap::Parser>::parse();
+    if no_deflate {
+        DEFLATE.store(false, Ordering::Relaxed);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -76,24 +76,22 @@ pub fn options(deflate: bool) -> ServerOptions {
     options
 }
 
+/// An axum server that echoes every message back, until Ctrl-C.
+#[derive(Debug, clap::Parser)]
+#[command(name = "axum_echo")]
+struct Cli {
+    /// The address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9002")]
+    addr: String,
+    /// Decline permessage-deflate
+    #[arg(long)]
+    no_deflate: bool,
+}
+
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut addr = "127.0.0.1:9002".to_owned();
-    let mut deflate = true;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().ok_or("--addr needs a value")?,
-            "--no-deflate" => deflate = false,
-            "-h" | "--help" => {
-                println!(
-                    "usage: axum_echo [--addr HOST:PORT] [--no-deflate]   (default 127.0.0.1:9002)"
-                );
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
+    let cli = <Cli as clap::Parser>::parse();
+    let (addr, deflate) = (cli.addr, !cli.no_deflate);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

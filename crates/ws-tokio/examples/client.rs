@@ -13,27 +13,26 @@ use ws_tokio::tap::{TapEvent, TapKind};
 use ws_tokio::ws_proto::{CloseCode, Direction};
 use ws_tokio::{ConnectOptions, TlsOptions, connect, tap};
 
+/// Prints the handshake and every frame; stdin lines are sent as text.
+#[derive(Debug, clap::Parser)]
+#[command(name = "client")]
+struct Cli {
+    /// The ws:// or wss:// URL
+    url: String,
+    /// Accept any server certificate (testing only)
+    #[arg(short = 'k', long)]
+    insecure: bool,
+    /// Offer this subprotocol (repeatable)
+    #[arg(long = "protocol", value_name = "NAME")]
+    protocols: Vec<String>,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut url = None;
-    let mut insecure = false;
-    let mut protocols = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-k" | "--insecure" => insecure = true,
-            "--protocol" => protocols.push(args.next().ok_or("--protocol needs a value")?),
-            "-h" | "--help" => {
-                println!(
-                    "usage: client URL [--insecure] [--protocol NAME]...\n\
-                     Prints the handshake and every frame; stdin lines are sent as text."
-                );
-                return Ok(());
-            }
-            other if url.is_none() => url = Some(other.to_owned()),
-            other => return Err(format!("unexpected argument {other:?}").into()),
-        }
-    }
-    let url = url.ok_or("usage: client URL (try --help)")?;
+    let Cli {
+        url,
+        insecure,
+        protocols,
+    } = <Cli as clap::Parser>::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

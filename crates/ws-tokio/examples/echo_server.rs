@@ -81,27 +81,25 @@ pub fn options(deflate: bool) -> ServerOptions {
     options
 }
 
+/// Echoes every message back — text, binary, fragmented — until Ctrl-C.
+#[derive(Debug, clap::Parser)]
+#[command(name = "echo_server")]
+struct Cli {
+    /// The address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9002")]
+    addr: String,
+    /// Decline permessage-deflate
+    #[arg(long)]
+    no_deflate: bool,
+    /// Serve with the task-driven handles (a Receiver to read, a Sender to answer)
+    #[arg(long)]
+    driven: bool,
+}
+
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut addr = "127.0.0.1:9002".to_owned();
-    let mut deflate = true;
-    let mut driven = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().ok_or("--addr needs a value")?,
-            "--no-deflate" => deflate = false,
-            "--driven" => driven = true,
-            "-h" | "--help" => {
-                println!(
-                    "usage: echo_server [--addr HOST:PORT] [--no-deflate] [--driven]   \
-                     (default 127.0.0.1:9002)"
-                );
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
+    let cli = <Cli as clap::Parser>::parse();
+    let (addr, deflate, driven) = (cli.addr, !cli.no_deflate, cli.driven);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

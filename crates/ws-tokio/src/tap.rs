@@ -149,7 +149,10 @@ pub enum TapKind {
         /// Its body.
         body: Option<Bytes>,
     },
-    /// A frame, either direction, with its header and unmasked payload.
+    /// A frame, either direction, with its header, unmasked payload and place in its message
+    /// as the engine numbered it ([`Frame::message`](ws_proto::Frame::message)): which
+    /// message, which fragment, the message's type and its bytes before this frame. A reader
+    /// takes message boundaries from there, never from the opcodes again.
     Frame(Frame),
     /// The plain (inflated) content of a compressed message received, reported right after
     /// the frame that ended it. A [`Frame`] of a compressed message carries the bytes as on

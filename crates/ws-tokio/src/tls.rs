@@ -577,31 +577,19 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC` (proleptic Gregorian calendar).
+/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`, by the `time` crate (what
+/// x509-parser reads certificate dates with); a time beyond what it represents (years
+/// outside ±9999) as the number of seconds.
 fn format_unix_time(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's `civil_from_days`: the date `days` after 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| format!("{secs} s after 1970-01-01 00:00:00 UTC"))
 }
 
 /// A failed handshake: rustls failures and a peer that gave up on TLS (closed or reset the
@@ -1343,6 +1331,10 @@ mod tests {
         assert_eq!(format_unix_time(1_795_493_520), "2026-11-24 04:12:00 UTC");
         assert_eq!(format_unix_time(-1), "1969-12-31 23:59:59 UTC");
         assert_eq!(format_unix_time(4_102_444_799), "2099-12-31 23:59:59 UTC");
+        assert_eq!(
+            format_unix_time(i64::MAX),
+            "9223372036854775807 s after 1970-01-01 00:00:00 UTC"
+        );
     }
 
     #[test]

@@ -671,20 +671,36 @@ async fn answers_that_are_not_socks5_or_choose_badly() {
     );
 }
 
-#[tokio::test]
+/// The connect timeout (which covers the proxy) on a paused clock: the proxy has our
+/// greeting (it says so) and never answers; the timeout fires at exactly 300 ms of virtual
+/// time.
+#[tokio::test(start_paused = true)]
 async fn a_silent_socks_proxy_fails_within_the_connect_timeout() {
+    let hold = support::ClockHold::new();
+    let (greeted, greeting_seen) = tokio::sync::oneshot::channel();
     let (addr, _fake) = fake_socks(|mut s| async move {
         take(&mut s, 3).await;
+        let _ = greeted.send(());
         tokio::time::sleep(LIMIT).await;
     })
     .await;
     let mut options = options("ws://127.0.0.1:1/".to_owned(), format!("socks5://{addr}"));
     options.timeouts.connect = Duration::from_millis(300);
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
+    let connecting = tokio::spawn(connect(options));
+    tokio::time::timeout(LIMIT, greeting_seen)
+        .await
+        .unwrap()
+        .unwrap();
+    hold.release().await;
 
-    let err = connect(options).await.unwrap_err();
+    let err = tokio::time::timeout(LIMIT, connecting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
 
     assert!(err.is_timeout(), "{err}");
     assert_eq!(err.timeout_stage(), Some(Stage::Proxy));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(started.elapsed(), Duration::from_millis(300));
 }

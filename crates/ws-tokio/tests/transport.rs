@@ -1,19 +1,32 @@
 //! The transport against real sockets on loopback: wss with certificates made at run time by
 //! rcgen (nothing secret is committed), an HTTP CONNECT proxy started by the test, and the
 //! timeouts for a silent server and for a peer that never answers a close.
+//!
+//! The timeout tests run on a paused clock (`start_paused`): each waits for an explicit
+//! signal that the path under test is reached (the peer has our request, or our close
+//! frame; the read half waits), then lets the clock jump, and checks that the timeout fired
+//! at exactly its virtual duration. While loopback I/O is under way a
+//! [`ClockHold`](support::ClockHold) keeps the clock from jumping ahead of the kernel.
 
 mod support;
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use support::LIMIT;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
 use ws_tokio::tls::{self, ClientCertificate};
-use ws_tokio::ws_proto::{CloseCode, handshake};
-use ws_tokio::{ConnectOptions, Message, Proxy, Server, ServerOptions, Stage, TlsOptions, connect};
+use ws_tokio::ws_proto::{CloseCode, Negotiated, Role, handshake};
+use ws_tokio::{
+    ConnectOptions, Message, Proxy, RawOptions, Server, ServerOptions, Stage, TlsOptions, WsStream,
+    connect,
+};
 
 fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -198,58 +211,102 @@ async fn through_an_http_connect_proxy() {
     );
 }
 
-#[tokio::test]
+/// Reads an upgrade request's head from `tcp` (what a server does before it answers).
+async fn read_head(tcp: &mut TcpStream) -> String {
+    let mut buf = vec![0u8; 4096];
+    let mut head = Vec::new();
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "the client went away before its request was complete"
+        );
+        head.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Accepts one client on `listener`, answers its upgrade with a 101, then reads and ignores
+/// everything: a close is never answered. `close_seen` is told when the client's close frame
+/// arrives (after the 101 the client sends nothing else, so a read that starts with 0x88 is
+/// it).
+async fn upgrade_then_ignore(listener: TcpListener, close_seen: oneshot::Sender<()>) {
+    let (mut tcp, _) = listener.accept().await.unwrap();
+    let text = read_head(&mut tcp).await;
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let answer = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        handshake::accept_key(key.as_bytes())
+    );
+    tcp.write_all(answer.as_bytes()).await.unwrap();
+    let mut close_seen = Some(close_seen);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        match tcp.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) if buf[0] == 0x88 => {
+                if let Some(seen) = close_seen.take() {
+                    let _ = seen.send(());
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The handshake timeout on a paused clock: the request reaches a server that never
+/// answers (the server says when it has it), and the timeout fires at exactly its 300 ms of
+/// virtual time — no wall-clock window that a slow machine could miss, and no pass without
+/// the request sent and the answer awaited.
+#[tokio::test(start_paused = true)]
 async fn a_silent_server_fails_the_handshake_within_the_timeout() {
+    let hold = support::ClockHold::new();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let (request_read, request_seen) = oneshot::channel();
     tokio::spawn(async move {
-        // Accept TCP, read everything, answer nothing.
-        let mut held = Vec::new();
-        while let Ok((tcp, _)) = listener.accept().await {
-            held.push(tcp);
-        }
+        // Accept TCP, read the request, answer nothing.
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        read_head(&mut tcp).await;
+        let _ = request_read.send(());
+        let mut buf = vec![0u8; 4096];
+        while tcp.read(&mut buf).await.unwrap_or(0) > 0 {}
     });
     let mut options = ConnectOptions::new(format!("ws://{addr}/"));
     options.timeouts.handshake = Duration::from_millis(300);
     let start = Instant::now();
-    let err = connect(options).await.unwrap_err();
+    let connecting = tokio::spawn(connect(options));
+    tokio::time::timeout(LIMIT, request_seen)
+        .await
+        .unwrap()
+        .unwrap();
+    hold.release().await;
+    let err = tokio::time::timeout(LIMIT, connecting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
     assert!(err.is_timeout(), "{err}");
     assert_eq!(err.timeout_stage(), Some(Stage::Handshake));
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
-    );
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
 }
 
-#[tokio::test]
+/// The close timeout of the task-driven handles on a paused clock: our close frame reaches
+/// a peer that never answers (it says when it has it), and the connection is dropped at
+/// exactly 300 ms of virtual time.
+#[tokio::test(start_paused = true)]
 async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() {
-    // A server that completes the upgrade, then reads and ignores everything.
+    let hold = support::ClockHold::new();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let (mut tcp, _) = listener.accept().await.unwrap();
-        let mut buf = vec![0u8; 4096];
-        let mut head = Vec::new();
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = tcp.read(&mut buf).await.unwrap();
-            head.extend_from_slice(&buf[..n]);
-        }
-        let text = String::from_utf8_lossy(&head).into_owned();
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .trim()
-            .to_owned();
-        let answer = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            handshake::accept_key(key.as_bytes())
-        );
-        tcp.write_all(answer.as_bytes()).await.unwrap();
-        while tcp.read(&mut buf).await.unwrap_or(0) > 0 {}
-    });
+    let (close_read, close_seen) = oneshot::channel();
+    tokio::spawn(upgrade_then_ignore(listener, close_read));
     let mut options = ConnectOptions::new(format!("ws://{addr}/"));
     options.timeouts.close = Duration::from_millis(300);
     let (sender, mut receiver) = connect(options).await.unwrap().into_driven().split();
@@ -258,6 +315,11 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
         .close(Some(CloseCode::NORMAL), "hello?")
         .await
         .unwrap();
+    tokio::time::timeout(LIMIT, close_seen)
+        .await
+        .unwrap()
+        .unwrap();
+    hold.release().await;
     match tokio::time::timeout(LIMIT, receiver.recv()).await.unwrap() {
         Some(Err(e)) => {
             assert!(e.is_timeout(), "{e}");
@@ -265,16 +327,12 @@ async fn a_peer_that_never_answers_a_close_is_dropped_after_the_close_timeout() 
         }
         other => panic!("expected a close timeout, got {other:?}"),
     }
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
     assert!(
         tokio::time::timeout(LIMIT, receiver.recv())
             .await
             .unwrap()
             .is_none()
-    );
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
     );
 }
 
@@ -331,7 +389,7 @@ async fn an_echo_task_alternating_recv_and_send_does_not_deadlock() {
             .unwrap();
     }
     for i in 0..N {
-        match tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await {
+        match tokio::time::timeout(LIMIT, receiver.recv()).await {
             Ok(Some(Ok(Message::Binary(b)))) => assert_eq!(&b[..], (i as u32).to_be_bytes()),
             Ok(other) => panic!("echo {i}: {other:?}"),
             Err(_) => panic!("echo {i} never came: the server's driver and echo task deadlocked"),
@@ -436,42 +494,74 @@ async fn a_fault_in_frames_that_came_with_the_101_fails_the_open_connection() {
     }
 }
 
+/// A stream that says when a read first finds nothing to read: its reader is waiting.
+struct SaysWhenWaiting<S> {
+    inner: S,
+    waiting: Option<oneshot::Sender<()>>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for SaysWhenWaiting<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if polled.is_pending()
+            && let Some(waiting) = self.waiting.take()
+        {
+            let _ = waiting.send(());
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for SaysWhenWaiting<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// The split halves: a read half already waiting for data when the write half sends its
 /// close must still start the close timeout (it used to wait for the peer's next bytes).
-#[tokio::test]
+/// In memory on a paused clock: the read half says when it waits (no sleep to let it start
+/// first), the peer reads and ignores everything, and the timeout fires at exactly 300 ms of
+/// virtual time. Without the fix the read half would wait for bytes that never come, the
+/// clock would jump to [`LIMIT`] and the test would fail.
+#[tokio::test(start_paused = true)]
 async fn a_waiting_read_half_starts_the_close_timeout_when_the_write_half_closes() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        // Upgrade, then read and ignore everything: the close is never answered.
-        let (mut tcp, _) = listener.accept().await.unwrap();
+    let (ours, mut peer) = tokio::io::duplex(64 * 1024);
+    let peer = tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
-        let mut head = Vec::new();
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = tcp.read(&mut buf).await.unwrap();
-            head.extend_from_slice(&buf[..n]);
-        }
-        let text = String::from_utf8_lossy(&head).into_owned();
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .trim()
-            .to_owned();
-        let answer = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            handshake::accept_key(key.as_bytes())
-        );
-        tcp.write_all(answer.as_bytes()).await.unwrap();
-        while tcp.read(&mut buf).await.unwrap_or(0) > 0 {}
+        while peer.read(&mut buf).await.unwrap_or(0) > 0 {}
     });
-    let mut options = ConnectOptions::new(format!("ws://{addr}/"));
-    options.timeouts.close = Duration::from_millis(300);
-    let (mut read, mut write) = connect(options).await.unwrap().into_split();
+    let (waiting, read_waits) = oneshot::channel();
+    let stream = SaysWhenWaiting {
+        inner: ours,
+        waiting: Some(waiting),
+    };
+    let options = RawOptions::new().with_close_timeout(Duration::from_millis(300));
+    let (mut read, mut write) =
+        WsStream::from_raw(stream, Role::Client, Negotiated::default(), options)
+            .unwrap()
+            .into_split();
     let reader = tokio::spawn(async move { read.recv().await });
-    // Let the read half start waiting for data first.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(LIMIT, read_waits)
+        .await
+        .unwrap()
+        .unwrap();
     let start = Instant::now();
     write
         .close(Some(CloseCode::NORMAL), "hello?")
@@ -481,10 +571,6 @@ async fn a_waiting_read_half_starts_the_close_timeout_when_the_write_half_closes
         Some(Err(e)) => assert_eq!(e.timeout_stage(), Some(Stage::Close), "{e}"),
         other => panic!("expected a close timeout, got {other:?}"),
     }
-    assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
-    server.abort();
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
+    peer.abort();
 }

@@ -12,15 +12,17 @@
 
 use ws_inspector_core::bench_support::FloodServer;
 
+/// Floods each client with small text messages; prints its URL, then serves until killed.
+#[derive(Debug, clap::Parser)]
+#[command(name = "flood_server")]
+struct Cli {
+    /// Messages each client gets
+    #[arg(value_name = "MESSAGES", default_value_t = 1_000_000)]
+    messages: u64,
+}
+
 fn main() {
-    let messages = match std::env::args().nth(1).map(|n| n.parse::<u64>()) {
-        None => 1_000_000,
-        Some(Ok(n)) => n,
-        Some(Err(e)) => {
-            eprintln!("usage: flood_server [MESSAGES] ({e})");
-            std::process::exit(2);
-        }
-    };
+    let messages = <Cli as clap::Parser>::parse().messages;
     let server = match FloodServer::start(messages) {
         Ok(server) => server,
         Err(e) => {

@@ -193,6 +193,7 @@ mod tests {
             header,
             payload: Bytes::from_static(b"hello"),
             decompressed_len: None,
+            message: None,
         };
         assert_eq!(
             frame_line(&frame),

@@ -34,7 +34,9 @@
 //!   - on every message, `_frames`: each frame as the capture holds it (`seq`, its place
 //!     among the connection's lines; `time_ns`; `elapsed_ns`; `fin`; `rsv1`–`rsv3`;
 //!     `opcode`; `mask` as 8 hex digits or `null`; `payload_len`; `payload` as base64, as on
-//!     the wire; `decompressed_len`), `_compressed: true` for a compressed message, `_inflated`
+//!     the wire; `decompressed_len`; `message`, the frame's place in its message as the
+//!     capture's `message` field has it, when it does), `_compressed: true` for a
+//!     compressed message, `_inflated`
 //!     (`seq`, `time_ns`, `elapsed_ns` of the capture's `inflated` line that gave its content)
 //!     and `_incomplete: true` for a message whose last frame never came;
 //!   - on the entry, `_webSocketHandshake` (the request and response heads exactly as on the
@@ -79,8 +81,8 @@ use ws_tokio::ws_proto::http::{HeaderName, HeaderValue, StatusCode};
 
 use super::encoding::mask_hex;
 use super::record::{
-    CaptureLine, FrameRecord, InitiatorRecord, Leg, MessageRecord, OpenedRecord, Record,
-    RequestHead, ResponseHead, TlsRecord,
+    CaptureLine, FrameRecord, InitiatorRecord, Leg, MessageRecord, OpenedRecord, PositionRecord,
+    Record, RequestHead, ResponseHead, TlsRecord,
 };
 use super::{FORMAT, VERSION};
 
@@ -1181,6 +1183,7 @@ impl Serialize for FramesOut<'_> {
                 payload_len: f.payload_len,
                 payload: &f.payload,
                 decompressed_len: f.decompressed_len,
+                message: f.message,
             })?;
         }
         seq.end()
@@ -1203,6 +1206,8 @@ struct FrameOut<'a> {
     #[serde(serialize_with = "base64_slice")]
     payload: &'a [u8],
     decompressed_len: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<PositionRecord>,
 }
 
 fn base64_slice<S: Serializer>(data: &&[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -1541,6 +1546,8 @@ struct FrameIn {
     payload: Vec<u8>,
     #[serde(default)]
     decompressed_len: Option<u64>,
+    #[serde(default)]
+    message: Option<PositionRecord>,
 }
 
 fn base64_required<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
@@ -2104,6 +2111,7 @@ impl MessageIn {
             payload_len: payload.len() as u64,
             payload,
             decompressed_len: None,
+            message: None,
         })
     }
 }
@@ -2121,6 +2129,7 @@ impl FrameIn {
             payload_len: self.payload_len.unwrap_or(self.payload.len() as u64),
             payload: self.payload,
             decompressed_len: self.decompressed_len,
+            message: self.message,
         }
     }
 }

@@ -10,7 +10,8 @@ use ws_tokio::tls::CertificateInfo;
 use ws_tokio::ws_proto::Utf8Bytes;
 use ws_tokio::ws_proto::http::{self, HeaderMap, HeaderName, HeaderValue, Request, Response};
 use ws_tokio::ws_proto::{
-    CloseCode, CloseFrame, Direction, Frame, FrameHeader, OpCode, ReadyState,
+    CloseCode, CloseFrame, Direction, Fragment, Frame, FrameHeader, MessageKind, MessagePosition,
+    OpCode, ReadyState,
 };
 use ws_tokio::{Message, TlsInfo};
 
@@ -190,6 +191,93 @@ pub struct FrameRecord {
     pub payload: Vec<u8>,
     /// For a frame of a compressed message, its size once inflated.
     pub decompressed_len: Option<u64>,
+    /// Where the frame stands in its message, as the engine reported it. Absent in
+    /// captures written before positions were recorded: a reader numbers those frames by
+    /// the engine's rule ([`ws_tokio::ws_proto::MessageNumbering`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<PositionRecord>,
+}
+
+/// A frame's place in its message ([`MessagePosition`]), for [`FrameRecord::message`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionRecord {
+    /// The message's number in its direction, from 1 (a control frame is a message of its
+    /// own).
+    pub number: u64,
+    /// `whole`, `first`, `middle`, `last` or `control`.
+    pub fragment: FragmentRecord,
+    /// The message's type, `text` or `binary`; `null` for control frames (and a
+    /// continuation sent with no message in progress).
+    #[serde(rename = "type")]
+    pub kind: Option<KindRecord>,
+    /// The message's payload bytes before this frame, as on the wire.
+    pub offset: u64,
+}
+
+/// [`Fragment`], by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FragmentRecord {
+    /// A whole message in one frame.
+    Whole,
+    /// The first frame of a fragmented message.
+    First,
+    /// A continuation that does not end its message.
+    Middle,
+    /// The continuation that ends its message.
+    Last,
+    /// A control frame.
+    Control,
+}
+
+/// [`MessageKind`], by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindRecord {
+    /// A text message.
+    Text,
+    /// A binary message.
+    Binary,
+}
+
+impl PositionRecord {
+    /// The record of a position.
+    pub fn from_position(position: &MessagePosition) -> Self {
+        Self {
+            number: position.number,
+            fragment: match position.fragment {
+                Fragment::Whole => FragmentRecord::Whole,
+                Fragment::First => FragmentRecord::First,
+                Fragment::Middle => FragmentRecord::Middle,
+                Fragment::Last => FragmentRecord::Last,
+                Fragment::Control => FragmentRecord::Control,
+            },
+            kind: position.kind.map(|kind| match kind {
+                MessageKind::Text => KindRecord::Text,
+                MessageKind::Binary => KindRecord::Binary,
+            }),
+            offset: position.offset,
+        }
+    }
+
+    /// The position this record holds.
+    pub fn to_position(&self) -> MessagePosition {
+        MessagePosition {
+            number: self.number,
+            fragment: match self.fragment {
+                FragmentRecord::Whole => Fragment::Whole,
+                FragmentRecord::First => Fragment::First,
+                FragmentRecord::Middle => Fragment::Middle,
+                FragmentRecord::Last => Fragment::Last,
+                FragmentRecord::Control => Fragment::Control,
+            },
+            kind: self.kind.map(|kind| match kind {
+                KindRecord::Text => MessageKind::Text,
+                KindRecord::Binary => MessageKind::Binary,
+            }),
+            offset: self.offset,
+        }
+    }
 }
 
 /// A message ([`Message`]), for [`Record::Inflated`].
@@ -504,6 +592,7 @@ impl FrameRecord {
             payload_len: header.payload_len,
             payload: frame.payload.to_vec(),
             decompressed_len: frame.decompressed_len.map(|n| n as u64),
+            message: frame.message.as_ref().map(PositionRecord::from_position),
         }
     }
 
@@ -526,6 +615,7 @@ impl FrameRecord {
             decompressed_len: self
                 .decompressed_len
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            message: self.message.as_ref().map(PositionRecord::to_position),
         }
     }
 }

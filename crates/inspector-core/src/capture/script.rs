@@ -284,6 +284,7 @@ mod tests {
                 payload_len: payload.len() as u64,
                 payload: payload.to_vec(),
                 decompressed_len: None,
+                message: None,
             }),
         }
     }

@@ -1,5 +1,11 @@
 //! The message view: the fragments of each data message grouped into a [`MessageRow`], and
 //! a message's content reassembled from the log.
+//!
+//! Which frames make a message is not worked out here: every logged frame carries the
+//! engine's answer ([`FrameEntry::message`] and [`FrameEntry::fragment`], from the position
+//! the engine reported; see the [store's docs](super::store)). The view only gathers the
+//! kept frames of each message into one row as they are pushed, and notices when the start
+//! of a message has been evicted.
 
 use std::fmt;
 

@@ -9,7 +9,10 @@
 //! - [`Filter`] is what the user typed and toggled (serde, so it can be persisted);
 //!   [`CompiledFilter`] is the checked form; [`FilteredView`] is the list of matching
 //!   positions, extended by scanning only what was pushed since its last update.
-//! - [`MessageView`] groups the fragments of each data message into a [`MessageRow`].
+//! - [`MessageView`] groups the fragments of each data message into a [`MessageRow`]. Which
+//!   frames make a message is the engine's say: each frame report carries its position in
+//!   its message ([`ws_proto::MessagePosition`]), and the store keeps it (the store's docs
+//!   say how, and what happens to frames read from captures that predate positions).
 //!
 //! Nothing here reads a clock or does I/O: the caller passes the times, so the store is
 //! deterministic given its inputs.
@@ -42,9 +45,9 @@
 //!
 //! # Files
 //!
-//! [`store`] the bounded store (and its message numbering); `arena` where kept payloads
-//! live; [`entry`] the entries the store hands out; [`preview`] one-line previews;
-//! [`filter`] filters and the filtered view; [`messages`] the message view.
+//! [`store`] the bounded store (and the log's numbers for the engine's messages); `arena`
+//! where kept payloads live; [`entry`] the entries the store hands out; [`preview`] one-line
+//! previews; [`filter`] filters and the filtered view; [`messages`] the message view.
 
 mod arena;
 pub mod entry;

@@ -1,4 +1,20 @@
 //! The bounded store: entries in push order, the newest N kept, payloads in an arena.
+//!
+//! # Message boundaries
+//!
+//! Which message a frame belongs to, and where in it, is the engine's say: each frame the
+//! transport reports carries its [`MessagePosition`] ([`Frame::message`]), given by the
+//! engine as it assembled or framed the message. The store only renumbers them: an engine
+//! numbers its connection's messages from 1, a log numbers on across every connection it
+//! holds (a tab keeps the last connection's log above the next one's), so the store maps
+//! each engine message to a log message number ([`FrameEntry::message`]) and keeps the
+//! engine's [`Fragment`].
+//!
+//! A frame without a position — one read from a capture written before positions were
+//! recorded, or made by hand — is given one by the store's own
+//! [`MessageNumbering`] of its direction, the very rule the engine applies: old captures
+//! read back the same as new ones. [`LogStore::place`] is where that happens, for every
+//! frame, logged or not (a paused session still counts its messages).
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -6,10 +22,12 @@ use std::fmt;
 use std::mem;
 use std::time::{Duration, SystemTime};
 
-use ws_proto::{Direction, Frame, FrameHeader, OpCode};
+use ws_proto::{
+    Direction, Fragment, Frame, FrameHeader, MessageNumbering, MessagePosition, OpCode,
+};
 
 use super::arena::Arena;
-use super::entry::{Entry, Fragment, FrameEntry, Item, LifecycleEvent};
+use super::entry::{Entry, FrameEntry, Item, LifecycleEvent};
 
 /// The default number of entries a [`LogStore`] keeps: 1,000,000 incoming messages with their
 /// `message` events.
@@ -58,8 +76,10 @@ pub struct LogStore {
     first_index: u64,
     total_pushed: u64,
     evicted: u64,
-    /// Message numbering, per direction (incoming, outgoing).
-    messages: [MessageState; 2],
+    /// The log's message numbers, per direction (incoming, outgoing).
+    messages: [MessageIds; 2],
+    /// The positions of frames that come without one, per direction.
+    numbering: [MessageNumbering; 2],
     arena: Arena,
     /// The events other than `message`, oldest first; `events[0]` has the number
     /// `first_event`.
@@ -142,7 +162,8 @@ impl LogStore {
             first_index: 0,
             total_pushed: 0,
             evicted: 0,
-            messages: [MessageState::default(); 2],
+            messages: [MessageIds::default(); 2],
+            numbering: [MessageNumbering::new(), MessageNumbering::new()],
             arena: Arena::default(),
             events: VecDeque::new(),
             first_event: 0,
@@ -172,10 +193,32 @@ impl LogStore {
 
     // --- input --------------------------------------------------------------------------------
 
-    /// Logs a frame, sent or received: classifies it as a whole message, a fragment or a control frame, and keeps a copy of at most
-    /// [`max_payload`](Self::max_payload) bytes of its payload. The oldest entry is evicted if
-    /// the store is full.
-    pub fn push_frame(&mut self, time: SystemTime, elapsed: Duration, frame: Frame) {
+    /// The place of `frame` in its message: the engine's ([`Frame::message`]), or, for a
+    /// frame that has none (from a capture written before positions were recorded, or
+    /// made by hand), the one this log's numbering of its direction gives it — written
+    /// into the frame, so that pushing it afterwards does not number it twice. Call it for
+    /// every frame of the connection, logged or not; [`push_frame`](Self::push_frame) calls
+    /// it for a frame without a position.
+    pub fn place(&mut self, frame: &mut Frame) -> MessagePosition {
+        *frame
+            .message
+            .get_or_insert_with(|| self.numbering[slot(frame.direction)].position(&frame.header))
+    }
+
+    /// Starts the frames of a new connection: its engine numbers its messages from 1
+    /// again, and a message the last connection left unfinished never continues.
+    pub fn begin_connection(&mut self) {
+        for ids in &mut self.messages {
+            ids.open = None;
+        }
+        self.numbering = [MessageNumbering::new(), MessageNumbering::new()];
+    }
+
+    /// Logs a frame, sent or received, in its message ([`place`](Self::place)), keeping a
+    /// copy of at most [`max_payload`](Self::max_payload) bytes of its payload. The oldest
+    /// entry is evicted if the store is full.
+    pub fn push_frame(&mut self, time: SystemTime, elapsed: Duration, mut frame: Frame) {
+        self.place(&mut frame);
         self.push_frame_ref(time, elapsed, &frame);
     }
 
@@ -183,7 +226,12 @@ impl LogStore {
     pub fn push_frame_ref(&mut self, time: SystemTime, elapsed: Duration, frame: &Frame) {
         let header = &frame.header;
         let direction = frame.direction;
-        let (message, fragment) = self.messages[slot(direction)].classify(header);
+        let position = match frame.message {
+            Some(position) => position,
+            None => self.numbering[slot(direction)].position(header),
+        };
+        let fragment = position.fragment;
+        let message = self.messages[slot(direction)].id(&position);
         self.make_room();
         let index = self.total_pushed;
         let kept = &frame.payload[..frame.payload.len().min(self.max_payload)];
@@ -198,7 +246,7 @@ impl LogStore {
                 .push_back((index, LargePayload::Frame { chunk, len }));
             self.large_bytes += len;
         }
-        let mut flags = fragment.bits() | direction_bit(direction);
+        let mut flags = fragment_bits(fragment) | direction_bit(direction);
         if header.mask.is_some() {
             flags |= FLAG_MASKED;
         }
@@ -519,7 +567,7 @@ impl LogStore {
                 },
                 trimmed: slot.flags & FLAG_TRIMMED != 0,
                 message: slot.id,
-                fragment: Fragment::from_bits(fragment),
+                fragment: fragment_from_bits(fragment),
             }),
         };
         Entry {
@@ -638,7 +686,7 @@ impl Slot {
 /// `Slot::plain` for a frame that was not compressed.
 const NO_PLAIN_LEN: u32 = u32::MAX;
 
-/// `Slot::flags`: the low three bits are the kind; frames use [`Fragment::bits`] (0–4).
+/// `Slot::flags`: the low three bits are the kind; frames use [`fragment_bits`] (0–4).
 const KIND_MASK: u8 = 0b0000_0111;
 const KIND_MESSAGE: u8 = 5;
 const KIND_EVENT: u8 = 6;
@@ -664,55 +712,59 @@ fn duration_nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Message numbering of one direction.
-#[derive(Clone, Copy, Debug, Default)]
-struct MessageState {
-    /// The number of the last message or control frame.
-    last_id: u64,
-    /// The number of the fragmented data message in progress.
-    open: Option<u64>,
+/// A fragment's packed form (0–4) in `Slot::flags`.
+fn fragment_bits(fragment: Fragment) -> u8 {
+    match fragment {
+        Fragment::Whole => 0,
+        Fragment::First => 1,
+        Fragment::Middle => 2,
+        Fragment::Last => 3,
+        Fragment::Control => 4,
+    }
 }
 
-impl MessageState {
-    fn classify(&mut self, header: &FrameHeader) -> (u64, Fragment) {
-        if header.opcode.is_control() {
-            return (self.next_id(), Fragment::Control);
-        }
-        match (header.opcode, self.open) {
-            (OpCode::Continuation, Some(id)) if header.fin => {
-                self.open = None;
-                (id, Fragment::Last)
-            }
-            (OpCode::Continuation, Some(id)) => (id, Fragment::Middle),
-            // A continuation with no message in progress: a protocol error, or its first
-            // fragment was pushed before this store existed. It gets a number of its own.
-            (OpCode::Continuation, None) => {
-                let id = self.next_id();
-                if header.fin {
-                    (id, Fragment::Last)
-                } else {
-                    self.open = Some(id);
-                    (id, Fragment::Middle)
-                }
-            }
-            // Text, binary or a reserved data opcode starts a new message; one in progress
-            // (a protocol error) is abandoned.
-            _ => {
-                let id = self.next_id();
-                if header.fin {
-                    self.open = None;
-                    (id, Fragment::Whole)
-                } else {
-                    self.open = Some(id);
-                    (id, Fragment::First)
-                }
-            }
-        }
+fn fragment_from_bits(bits: u8) -> Fragment {
+    match bits {
+        0 => Fragment::Whole,
+        1 => Fragment::First,
+        2 => Fragment::Middle,
+        3 => Fragment::Last,
+        _ => Fragment::Control,
     }
+}
 
-    fn next_id(&mut self) -> u64 {
+/// The log's message numbers of one direction, given to the engine's messages (see the
+/// [module docs](self)).
+#[derive(Clone, Copy, Debug, Default)]
+struct MessageIds {
+    /// The number of the last message or control frame.
+    last_id: u64,
+    /// The data message in progress: the engine's number, the log's.
+    open: Option<(u64, u64)>,
+}
+
+impl MessageIds {
+    /// The log's number for the message of a frame at `position`.
+    fn id(&mut self, position: &MessagePosition) -> u64 {
+        if let (Fragment::Middle | Fragment::Last, Some((number, id))) =
+            (position.fragment, self.open)
+            && number == position.number
+        {
+            if position.fragment == Fragment::Last {
+                self.open = None;
+            }
+            return id;
+        }
         self.last_id += 1;
-        self.last_id
+        let id = self.last_id;
+        match position.fragment {
+            // A control frame between fragments leaves the message open.
+            Fragment::Control => {}
+            // A continuation whose start this log did not see begins a message of its own.
+            Fragment::First | Fragment::Middle => self.open = Some((position.number, id)),
+            Fragment::Whole | Fragment::Last => self.open = None,
+        }
+        id
     }
 }
 
@@ -779,6 +831,7 @@ mod tests {
                     header: FrameHeader::new(OpCode::Text, payload.len() as u64),
                     payload: payload.clone(),
                     decompressed_len: None,
+                    message: None,
                 },
             );
         }
@@ -954,6 +1007,7 @@ mod tests {
                     header: FrameHeader::new(OpCode::Binary, big.len() as u64),
                     payload: big.clone(),
                     decompressed_len: None,
+                    message: None,
                 },
             );
         }
@@ -1135,6 +1189,7 @@ mod tests {
                 header: FrameHeader::new(OpCode::Text, 10),
                 payload: slice,
                 decompressed_len: None,
+                message: None,
             },
         );
         let kept = frame_at(&store, 0).payload;
@@ -1244,5 +1299,96 @@ mod tests {
             );
         }
         assert_eq!(Fragment::Middle.name(), "middle");
+    }
+
+    /// A frame as an engine reports it: with its position.
+    fn positioned(
+        direction: Direction,
+        opcode: OpCode,
+        fin: bool,
+        number: u64,
+        fragment: Fragment,
+    ) -> Frame {
+        let mut frame = frame(direction, opcode, fin, b"x");
+        frame.message = Some(MessagePosition {
+            number,
+            fragment,
+            kind: Some(ws_proto::MessageKind::Text),
+            offset: 0,
+        });
+        frame
+    }
+
+    #[test]
+    fn engine_positions_are_kept_and_numbered_on_across_connections() {
+        use Direction::Incoming as In;
+        let mut store = LogStore::new(100, 16);
+        // The first connection ends in the middle of its message 2.
+        push(
+            &mut store,
+            positioned(In, OpCode::Text, true, 1, Fragment::Whole),
+        );
+        push(
+            &mut store,
+            positioned(In, OpCode::Text, false, 2, Fragment::First),
+        );
+        push(
+            &mut store,
+            positioned(In, OpCode::Ping, true, 3, Fragment::Control),
+        );
+        // The next one numbers from 1 again; its messages get numbers of their own, and a
+        // continuation of its message 2 does not join the last connection's.
+        store.begin_connection();
+        push(
+            &mut store,
+            positioned(In, OpCode::Text, true, 1, Fragment::Whole),
+        );
+        push(
+            &mut store,
+            positioned(In, OpCode::Continuation, true, 2, Fragment::Last),
+        );
+        push(
+            &mut store,
+            positioned(In, OpCode::Binary, false, 3, Fragment::First),
+        );
+        push(
+            &mut store,
+            positioned(In, OpCode::Continuation, true, 3, Fragment::Last),
+        );
+        let got: Vec<(u64, Fragment)> = (0..7)
+            .map(|i| {
+                let f = frame_at(&store, i);
+                (f.message, f.fragment)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, Fragment::Whole),
+                (2, Fragment::First),
+                (3, Fragment::Control),
+                (4, Fragment::Whole),
+                (5, Fragment::Last),
+                (6, Fragment::First),
+                (6, Fragment::Last),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_frame_without_a_position_is_placed_by_the_engine_rule_once() {
+        let mut store = LogStore::new(100, 16);
+        let mut first = frame(Direction::Outgoing, OpCode::Binary, false, b"ab");
+        let placed = store.place(&mut first);
+        assert_eq!(first.message, Some(placed));
+        // Placing it again (as `push_frame` does) keeps it where it is.
+        assert_eq!(store.place(&mut first), placed);
+        push(&mut store, first);
+        let mut last = frame(Direction::Outgoing, OpCode::Continuation, true, b"c");
+        let position = store.place(&mut last);
+        assert_eq!(
+            (position.number, position.fragment, position.offset),
+            (placed.number, Fragment::Last, 2)
+        );
     }
 }

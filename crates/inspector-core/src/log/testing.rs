@@ -20,6 +20,7 @@ pub(crate) fn frame(direction: Direction, opcode: OpCode, fin: bool, payload: &[
         header,
         payload: Bytes::copy_from_slice(payload),
         decompressed_len: None,
+        message: None,
     }
 }
 

@@ -43,3 +43,36 @@ pub async fn next_message(receiver: &mut Receiver) -> Message {
         .expect("the connection ended")
         .expect("the connection failed")
 }
+
+/// Holds a paused clock still while a test's real I/O (loopback TCP) is under way.
+///
+/// A paused clock (`#[tokio::test(start_paused = true)]`) jumps to the next timer whenever
+/// the runtime has nothing to do — also while it waits for the kernel to deliver loopback
+/// bytes, which would fire a 300 ms timeout before the peer's answer came. Tokio does not
+/// let the clock jump while a blocking task runs, so a hold is a blocking task that waits:
+/// until [`release`](Self::release), every timer stays where it was armed and I/O happens
+/// at its real pace. Once released, the clock jumps from the instant it was paused at, so a
+/// timeout fires at exactly its virtual duration. After [`LIMIT`] of real time the hold lets
+/// go by itself, so that a test that goes wrong fails on its (virtual) limits instead of
+/// hanging.
+pub struct ClockHold {
+    release: std::sync::mpsc::Sender<()>,
+    held: tokio::task::JoinHandle<()>,
+}
+
+impl ClockHold {
+    /// Holds the clock of the current (current-thread, paused) runtime.
+    pub fn new() -> Self {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let held = tokio::task::spawn_blocking(move || {
+            let _ = wait.recv_timeout(LIMIT);
+        });
+        Self { release, held }
+    }
+
+    /// Lets the clock jump again once the runtime is idle.
+    pub async fn release(self) {
+        let _ = self.release.send(());
+        let _ = self.held.await;
+    }
+}
