@@ -1,12 +1,21 @@
 //! The composer: text (multi-line, Ctrl+Enter sends), binary from hex or a file, ping and pong
 //! with a payload, close with code and reason, a message fragmented into N frames, and a
 //! history of what was sent.
+//!
+//! `{{…}}` placeholders in the text, the hex, the ping/pong payload and the close reason are
+//! expanded with the connection's variables when the message is sent; while the draft holds
+//! one, a preview of the expanded message (secrets masked) shows under the editor, or the
+//! error that names the placeholder at fault — and then Send sends nothing. The history
+//! keeps the draft as typed (placeholders, not the values they gave). "Save as message"
+//! keeps the draft as a saved message of the tab's profile.
 
 use std::path::PathBuf;
 
 use bytes::Bytes;
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use serde::{Deserialize, Serialize};
+use ws_inspector_core::profiles::{SavedKind, SavedMessage};
+use ws_inspector_core::vars::Variables;
 use ws_tokio::Outgoing;
 use ws_tokio::ws_proto::{CloseCode, MessageKind};
 
@@ -15,6 +24,9 @@ use super::{Palette, format_bytes, parse_hex, split_fragments};
 
 /// How many sent messages the history keeps.
 pub const HISTORY_LEN: usize = 100;
+
+/// The largest draft previewed (expanded on every frame while it holds a `{{`).
+const PREVIEW_LIMIT: usize = 1 << 20;
 
 /// What kind of frame the composer sends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +107,10 @@ pub struct Composer {
     /// Why the last send did not happen.
     #[serde(skip)]
     pub error: Option<String>,
+    /// "Save as message" was pressed: the draft as a saved message, for the app to add to
+    /// the tab's profile.
+    #[serde(skip)]
+    pub save_as: Option<SavedMessage>,
 }
 
 impl Default for Composer {
@@ -113,14 +129,37 @@ impl Default for Composer {
             file_error: None,
             browse: false,
             error: None,
+            save_as: None,
         }
     }
 }
 
 impl Composer {
-    /// Shows the composer. Returns the frames to send, in order, when the user sends.
-    /// `open`: whether the connection can take them.
+    /// Shows the composer. Returns the frames to send, in order, when the user sends, as
+    /// typed (no `{{…}}` is expanded: for a tab without variables, such as a listener's
+    /// client). `open`: whether the connection can take them.
     pub fn ui(&mut self, ui: &mut Ui, open: bool) -> Option<Vec<Outgoing>> {
+        self.show(ui, open, None)
+    }
+
+    /// [`ui`](Self::ui) for a connection with variables: the placeholders are expanded with
+    /// `vars` (the connection's), previewed under the editor, and the draft can be saved as
+    /// a message of the tab's profile.
+    pub fn ui_expanding(
+        &mut self,
+        ui: &mut Ui,
+        open: bool,
+        vars: &mut Variables,
+    ) -> Option<Vec<Outgoing>> {
+        self.show(ui, open, Some(vars))
+    }
+
+    fn show(
+        &mut self,
+        ui: &mut Ui,
+        open: bool,
+        vars: Option<&mut Variables>,
+    ) -> Option<Vec<Outgoing>> {
         let palette = Palette::of(ui);
         let mut send = false;
         let mut compose_label = None;
@@ -165,6 +204,9 @@ impl Composer {
             ui.vertical(|ui| {
                 ui.set_width(editor_width);
                 self.editor_ui(ui, editor_id, compose_label, rows, &palette);
+                if let Some(vars) = vars.as_deref() {
+                    self.preview_ui(ui, vars, &palette);
+                }
                 ui.horizontal(|ui| {
                     let button = egui::Button::new(RichText::new("Send").strong())
                         .fill(palette.outgoing.gamma_multiply(0.35))
@@ -176,6 +218,20 @@ impl Composer {
                         .clicked()
                     {
                         send = true;
+                    }
+                    // Every kind but a pong has a saved kind (see `as_saved`).
+                    let savable = self.kind != Kind::Pong;
+                    if vars.is_some()
+                        && ui
+                            .add_enabled(savable, egui::Button::new("Save as message"))
+                            .on_hover_text(
+                                "Keep this draft as a saved message of the tab's profile \
+                             (Saved tab; Ctrl+1…9 send the first nine)",
+                            )
+                            .on_disabled_hover_text("A pong cannot be saved as a message")
+                            .clicked()
+                    {
+                        self.save_as = self.as_saved();
                     }
                     if let Some(error) = &self.error {
                         ui.colored_label(palette.error, format!("⚠ {error}"));
@@ -203,7 +259,11 @@ impl Composer {
             self.error = Some("no file to send: see above".to_owned());
             return None;
         }
-        match self.build() {
+        let built = match vars {
+            Some(vars) => self.build(vars),
+            None => self.build_with(None),
+        };
+        match built {
             Ok(frames) => {
                 self.error = None;
                 self.remember();
@@ -471,8 +531,114 @@ impl Composer {
         }
     }
 
-    /// The frames for the current draft.
-    pub fn build(&self) -> Result<Vec<Outgoing>, String> {
+    /// The draft's template: the text, hex, ping/pong payload or close reason (none for a
+    /// file).
+    fn template(&self) -> Option<&str> {
+        match self.kind {
+            Kind::Text => Some(&self.text),
+            Kind::Binary => Some(&self.hex),
+            Kind::Ping | Kind::Pong => Some(&self.control_payload),
+            Kind::Close => Some(&self.close_reason),
+            Kind::File => None,
+        }
+    }
+
+    /// The draft as a saved message (none for a pong: saved messages have no such kind).
+    pub fn as_saved(&self) -> Option<SavedMessage> {
+        let (kind, payload) = match self.kind {
+            Kind::Text => (SavedKind::Text, self.text.clone()),
+            Kind::Binary => (SavedKind::Hex, self.hex.clone()),
+            Kind::File => (SavedKind::File, self.file_path.trim().to_owned()),
+            Kind::Ping => (SavedKind::Ping, self.control_payload.clone()),
+            Kind::Close => (SavedKind::Close, self.close_reason.clone()),
+            Kind::Pong => return None,
+        };
+        let first_line = payload.lines().next().unwrap_or_default().trim();
+        let mut name: String = first_line.chars().take(32).collect();
+        if name.is_empty() {
+            name = kind.label().to_owned();
+        } else if name.len() < first_line.len() {
+            name.push('…');
+        }
+        Some(SavedMessage {
+            name,
+            kind,
+            payload,
+            close_code: self.close_code,
+            on_connect: false,
+        })
+    }
+
+    /// Under the editor, while the draft holds a placeholder: what it expands to (secrets
+    /// masked, the counter's next value), or why it cannot be sent.
+    fn preview_ui(&self, ui: &mut Ui, vars: &Variables, palette: &Palette) {
+        let Some(template) = self.template() else {
+            return;
+        };
+        if !template.contains("{{") {
+            return;
+        }
+        if template.len() > PREVIEW_LIMIT {
+            ui.label(
+                RichText::new(
+                    "(no preview for a draft over 1 MiB: its {{…}} are expanded when sent)",
+                )
+                .color(palette.weak),
+            );
+            return;
+        }
+        let preview = match self.kind {
+            Kind::Pong => vars.preview(template).map_err(|e| e.to_string()),
+            _ => match self.as_saved() {
+                Some(saved) => saved.preview(vars).map_err(|e| {
+                    // The draft has no name: say what the problem is, not whose.
+                    match e.split_once("”: ") {
+                        Some((_, problem)) => problem.to_owned(),
+                        None => e,
+                    }
+                }),
+                None => return,
+            },
+        };
+        match preview {
+            Ok(text) => {
+                let shown: String = text.chars().take(500).collect();
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!("→ {}", shown.replace(['\n', '\r'], "↵")))
+                            .monospace()
+                            .color(palette.weak),
+                    )
+                    .truncate(),
+                )
+                .on_hover_text("What Send sends: {{…}} expanded, secrets masked");
+            }
+            Err(e) => {
+                ui.add(
+                    egui::Label::new(RichText::new(format!("⚠ {e}")).color(palette.error)).wrap(),
+                );
+            }
+        }
+    }
+
+    /// The frames for the current draft, its placeholders expanded with `vars` (whose
+    /// counter is used up only when the frames are built).
+    pub fn build(&self, vars: &mut Variables) -> Result<Vec<Outgoing>, String> {
+        let mut trial = vars.clone();
+        let frames = self.build_with(Some(&mut trial))?;
+        *vars = trial;
+        Ok(frames)
+    }
+
+    /// The frames, expanded with `vars` if given, else as typed.
+    fn build_with(&self, mut vars: Option<&mut Variables>) -> Result<Vec<Outgoing>, String> {
+        let mut expand = |template: &str| match vars.as_deref_mut() {
+            Some(vars) => vars
+                .expand(template)
+                .map(|expanded| expanded.text)
+                .map_err(|e| e.to_string()),
+            None => Ok(template.to_owned()),
+        };
         let n = self.fragments.max(1);
         let message = |kind: MessageKind, data: &[u8]| -> Vec<Outgoing> {
             if n == 1 {
@@ -494,14 +660,17 @@ impl Composer {
                 .collect()
         };
         match self.kind {
-            Kind::Text => Ok(message(MessageKind::Text, self.text.as_bytes())),
-            Kind::Binary => Ok(message(MessageKind::Binary, &parse_hex(&self.hex)?)),
+            Kind::Text => Ok(message(MessageKind::Text, expand(&self.text)?.as_bytes())),
+            Kind::Binary => Ok(message(
+                MessageKind::Binary,
+                &parse_hex(&expand(&self.hex)?)?,
+            )),
             Kind::File => match &self.file {
                 Some((_, data)) if self.file_is_current() => Ok(message(MessageKind::Binary, data)),
                 _ => Err("load a file first: type its path and press Enter, or Browse…".to_owned()),
             },
             Kind::Ping | Kind::Pong => {
-                let data = Bytes::copy_from_slice(self.control_payload.as_bytes());
+                let data = Bytes::from(expand(&self.control_payload)?);
                 if data.len() > 125 {
                     return Err("a control frame carries at most 125 bytes".to_owned());
                 }
@@ -512,12 +681,13 @@ impl Composer {
                 }])
             }
             Kind::Close => {
-                if self.close_reason.len() > 123 {
+                let reason = expand(&self.close_reason)?;
+                if reason.len() > 123 {
                     return Err("a close reason is at most 123 bytes".to_owned());
                 }
                 Ok(vec![Outgoing::Close(
                     Some(CloseCode::from(self.close_code)),
-                    self.close_reason.clone(),
+                    reason,
                 )])
             }
         }
@@ -563,7 +733,7 @@ mod tests {
             fragments: 3,
             ..Composer::default()
         };
-        let frames = composer.build().unwrap();
+        let frames = composer.build(&mut Variables::new()).unwrap();
         assert_eq!(frames.len(), 3);
         let fins: Vec<bool> = frames
             .iter()
@@ -586,25 +756,25 @@ mod tests {
             ..Composer::default()
         };
         assert_eq!(
-            composer.build().unwrap(),
+            composer.build(&mut Variables::new()).unwrap(),
             vec![Outgoing::Binary(Bytes::from_static(&[
                 0xde, 0xad, 0xbe, 0xef
             ]))]
         );
         composer.hex = "xyz".to_owned();
-        assert!(composer.build().is_err());
+        assert!(composer.build(&mut Variables::new()).is_err());
         composer.kind = Kind::Close;
         composer.close_code = 4001;
         composer.close_reason = "bye".to_owned();
         assert_eq!(
-            composer.build().unwrap(),
+            composer.build(&mut Variables::new()).unwrap(),
             vec![Outgoing::Close(
                 Some(CloseCode::from(4001)),
                 "bye".to_owned()
             )]
         );
         composer.kind = Kind::File;
-        assert!(composer.build().is_err());
+        assert!(composer.build(&mut Variables::new()).is_err());
     }
 
     #[test]
@@ -617,15 +787,18 @@ mod tests {
             file_path: format!("  {}  ", path.display()),
             ..Composer::default()
         };
-        assert!(composer.build().is_err(), "not loaded yet");
+        assert!(
+            composer.build(&mut Variables::new()).is_err(),
+            "not loaded yet"
+        );
         assert!(composer.load_file());
         assert_eq!(
-            composer.build().unwrap(),
+            composer.build(&mut Variables::new()).unwrap(),
             vec![Outgoing::Binary(Bytes::from_static(&[0, 1, 0xff]))]
         );
         // Another path typed: the old bytes are not sent for it.
         composer.file_path = dir.path().display().to_string();
-        assert!(composer.build().is_err());
+        assert!(composer.build(&mut Variables::new()).is_err());
         assert!(!composer.load_file());
         assert!(composer.file_error.as_deref().unwrap().contains("folder"));
         composer.file_path = dir.path().join("missing").display().to_string();
@@ -634,6 +807,62 @@ mod tests {
         // A file chosen in a dialog becomes the typed path.
         assert!(composer.set_file(&path));
         assert_eq!(composer.file_path, path.display().to_string());
+    }
+
+    #[test]
+    fn placeholders_are_expanded_when_sent() {
+        use ws_inspector_core::vars::Value;
+
+        let mut vars = Variables::new();
+        vars.set("user", Value::plain("ada")).unwrap();
+        let mut composer = Composer {
+            text: "hi {{user}} #{{counter}}".to_owned(),
+            ..Composer::default()
+        };
+        assert_eq!(
+            composer.build(&mut vars).unwrap(),
+            vec![Outgoing::Text("hi ada #1".to_owned())]
+        );
+        assert_eq!(vars.counter(), 1);
+        // An unknown name: an error naming it, and the counter is not used up.
+        composer.text = "#{{counter}} {{nope}}".to_owned();
+        let err = composer.build(&mut vars).unwrap_err();
+        assert!(err.starts_with("unknown variable {{nope}}"), "{err}");
+        assert_eq!(vars.counter(), 1);
+        composer.kind = Kind::Binary;
+        composer.hex = "0{{counter}}".to_owned();
+        assert_eq!(
+            composer.build(&mut vars).unwrap(),
+            vec![Outgoing::Binary(Bytes::from_static(&[0x02]))]
+        );
+        composer.kind = Kind::Close;
+        composer.close_reason = "bye {{user}}".to_owned();
+        assert_eq!(
+            composer.build(&mut vars).unwrap(),
+            vec![Outgoing::Close(
+                Some(CloseCode::from(1000)),
+                "bye ada".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_draft_saved_as_a_message() {
+        let mut composer = Composer {
+            text: "{\"op\": \"subscribe\", \"channel\": \"ticker\"}\nsecond line".to_owned(),
+            ..Composer::default()
+        };
+        let saved = composer.as_saved().unwrap();
+        assert_eq!(saved.kind, SavedKind::Text);
+        assert_eq!(saved.payload, composer.text);
+        assert_eq!(saved.name, "{\"op\": \"subscribe\", \"channel\": \"…");
+        composer.kind = Kind::Close;
+        composer.close_code = 4000;
+        let close = composer.as_saved().unwrap();
+        assert_eq!((close.kind, close.close_code), (SavedKind::Close, 4000));
+        assert_eq!(close.name, "Close");
+        composer.kind = Kind::Pong;
+        assert!(composer.as_saved().is_none());
     }
 
     #[test]

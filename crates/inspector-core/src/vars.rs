@@ -1413,6 +1413,7 @@ mod tests {
             payload_len: masked.len() as u64,
             payload: masked,
             decompressed_len: None,
+            message: None,
         };
         let mut line = CaptureLine::header("vars test");
         let mut writer = JsonlWriter::new(Vec::new());

@@ -1,5 +1,7 @@
 //! [`Profile::to_connect_options`]: a profile checked and turned into
-//! [`ws_tokio::ConnectOptions`], with errors in plain words that say which field is wrong.
+//! [`ws_tokio::ConnectOptions`], with errors in plain words that say which field is wrong;
+//! [`Profile::to_connect_options_expanded`] first expands the `{{…}}` placeholders of the
+//! URL, the header values and the Origin with a connection's [`Variables`].
 
 use std::time::Duration;
 
@@ -9,8 +11,44 @@ use ws_tokio::{ConnectOptions, Proxy, TlsOptions};
 
 use super::profile::Profile;
 use crate::url::check_url;
+use crate::vars::Variables;
 
 impl Profile {
+    /// [`to_connect_options`](Self::to_connect_options) after expanding `{{…}}` in the URL
+    /// (`url_override` if given, else [`url`](Self::url)), in the values of the enabled
+    /// headers and in the Origin, with `vars` (the connection's: its `{{counter}}` advances
+    /// if one of them uses it). An unknown variable or a bad argument is an error that
+    /// names the field and the placeholder; then nothing is connected to and `vars` is as it
+    /// was.
+    ///
+    /// Only these fields are expanded, once: the options
+    /// [`to_connect_options`](Self::to_connect_options) builds from a profile whose fields
+    /// hold no `{{` are the same either way.
+    pub fn to_connect_options_expanded(
+        &self,
+        url_override: Option<&str>,
+        vars: &mut Variables,
+    ) -> Result<ConnectOptions, String> {
+        let mut trial = vars.clone();
+        let mut expand = |template: &str, what: &str| {
+            trial
+                .expand(template)
+                .map(|expanded| expanded.text)
+                .map_err(|e| format!("{what}: {e}"))
+        };
+        let url = expand(url_override.unwrap_or(&self.url), "the URL")?;
+        let mut expanded = self.clone();
+        for row in expanded.headers.iter_mut() {
+            if row.enabled && !row.name.trim().is_empty() {
+                row.value = expand(&row.value, &format!("the header {}", row.name.trim()))?;
+            }
+        }
+        expanded.origin = expand(&self.origin, "the Origin")?;
+        let options = expanded.to_connect_options(Some(&url))?;
+        *vars = trial;
+        Ok(options)
+    }
+
     /// Checks the profile and builds the options to connect with, to `url_override` if
     /// given (the local echo server's address, or a `--connect` URL) or else to
     /// [`url`](Self::url). Every error is a sentence that says which field is wrong.
@@ -348,6 +386,76 @@ mod tests {
         .to_connect_options(None)
         .unwrap();
         assert!(options.tls.accept_invalid_certificates);
+    }
+
+    #[test]
+    fn connect_options_expand_the_url_headers_and_origin() {
+        use std::sync::Arc;
+        use std::time::UNIX_EPOCH;
+
+        use crate::vars::{FixedSources, Value};
+
+        let sources = FixedSources::new(UNIX_EPOCH + Duration::from_millis(1_700_000_000_000), 1)
+            .with_env("ROOM", "7");
+        let mut vars = Variables::with_sources(Arc::new(sources));
+        vars.set("token", Value::secret("abc")).unwrap();
+        vars.set("host", Value::plain("example.com")).unwrap();
+        let mut profile = sample();
+        profile.url = "wss://{{host}}/chat?room={{env.ROOM}}&n={{counter}}".into();
+        profile.headers[0].value = "Bearer {{token}}".into();
+        // A disabled row is neither sent nor expanded.
+        profile.headers[1].value = "{{nope}}".into();
+        profile.origin = "https://{{host}}".into();
+        let options = profile
+            .to_connect_options_expanded(None, &mut vars)
+            .unwrap();
+        assert_eq!(options.url, "wss://example.com/chat?room=7&n=1");
+        assert_eq!(
+            options.request.headers,
+            [("Authorization".to_owned(), "Bearer abc".to_owned())]
+        );
+        assert_eq!(
+            options.request.origin.as_deref(),
+            Some("https://example.com")
+        );
+        assert_eq!(vars.counter(), 1);
+
+        // An unknown variable names the field and the placeholder; nothing changes.
+        profile.headers[1].enabled = true;
+        let err = profile
+            .to_connect_options_expanded(None, &mut vars)
+            .unwrap_err();
+        assert!(
+            err.starts_with("the header X-Off: unknown variable {{nope}} at byte 0"),
+            "{err}"
+        );
+        assert_eq!(vars.counter(), 1);
+        profile.headers[1].enabled = false;
+        profile.url = "ws://{{random_int 1}}/".into();
+        let err = profile
+            .to_connect_options_expanded(None, &mut vars)
+            .unwrap_err();
+        assert!(
+            err.starts_with("the URL: {{random_int 1}} at byte 5"),
+            "{err}"
+        );
+        // The override is expanded too (it is the local echo server's URL, or typed).
+        let options = profile
+            .to_connect_options_expanded(Some("ws://127.0.0.1:1/{{counter}}"), &mut vars)
+            .unwrap();
+        assert_eq!(options.url, "ws://127.0.0.1:1/2");
+        // An escape is sent literally (and not expanded a second time).
+        let options = Profile {
+            headers: vec![HeaderRow {
+                enabled: true,
+                name: "X-Literal".into(),
+                value: "\\{{x}}".into(),
+            }],
+            ..Profile::default()
+        }
+        .to_connect_options_expanded(None, &mut vars)
+        .unwrap();
+        assert_eq!(options.request.headers[0].1, "{{x}}");
     }
 
     #[test]

@@ -3,6 +3,15 @@
 //! `<file>.corrupt-<unix seconds>` and reported, never overwritten and never deleted. The
 //! first run (an empty folder) gets the built-in "Local echo" profile and the examples
 //! shipped in `assets/profiles/`.
+//!
+//! The workspace-wide [`Library`] of saved messages lives beside the profiles, in
+//! [`LIBRARY_FILE`] (`library/messages.ron`: a folder of its own, so that it can never be
+//! taken for a profile, nor a profile named "Library" for it), written and kept aside the
+//! same way. Import and export: a profile's own saved messages and variables travel inside
+//! its file ([`export`](ProfileStore::export) writes secret values empty:
+//! [`Profile::for_export`]); the library has an import and export of its own
+//! ([`import_library`](ProfileStore::import_library) appends what a file holds,
+//! [`export_library`](ProfileStore::export_library) writes the whole library).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -14,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use directories::ProjectDirs;
 
 use super::profile::Profile;
+use super::saved::{Library, SavedMessage};
 
 /// The environment variable that replaces the whole config folder (profiles then live in
 /// `$WS_INSPECTOR_CONFIG_DIR/profiles`).
@@ -36,6 +46,13 @@ pub(crate) const EXAMPLES: [(&str, &str); 3] = [
     ),
 ];
 
+/// The library's file, in the profile folder.
+pub const LIBRARY_FILE: &str = "library/messages.ron";
+
+/// The first line of the library's file.
+const LIBRARY_HEADER: &str = "// The ws-inspector library of saved messages (RON). Edit it in the \
+                              app, or here while the app is closed.\n";
+
 /// The first line of every profile file written.
 const FILE_HEADER: &str = "// A ws-inspector connection profile (RON). Edit it in the app, \
                            or here while the app is closed.\n";
@@ -54,6 +71,10 @@ pub struct ProfileStore {
     /// `.ron` files that could neither be read nor moved aside: never written.
     reserved: Vec<PathBuf>,
     problems: Vec<String>,
+    /// The library of saved messages.
+    library: Vec<SavedMessage>,
+    /// Why the library's file must not be written (it could not be read, nor moved aside).
+    library_locked: Option<String>,
 }
 
 impl ProfileStore {
@@ -70,6 +91,8 @@ impl ProfileStore {
             files: HashMap::new(),
             reserved: Vec::new(),
             problems: Vec::new(),
+            library: Vec::new(),
+            library_locked: None,
         };
         let listing = fs::create_dir_all(&store.dir).and_then(|()| fs::read_dir(&store.dir));
         let entries = match listing {
@@ -108,6 +131,7 @@ impl ProfileStore {
             store.seed();
         }
         store.sort();
+        store.load_library();
         store
     }
 
@@ -253,10 +277,66 @@ impl ProfileStore {
         Ok(profile)
     }
 
-    /// Writes the profile named `name` to `path` (atomically, replacing any file there).
+    /// Writes the profile named `name` to `path` (atomically, replacing any file there),
+    /// with its saved messages and variables, but with the values of its secret variables
+    /// empty ([`Profile::for_export`]): an export is for someone else, the store's own file
+    /// keeps them.
     pub fn export(&self, name: &str, path: &Path) -> Result<(), String> {
         let position = self.position(name)?;
-        write_atomic(path, &to_ron(&self.profiles[position])?)
+        write_atomic(path, &to_ron(&self.profiles[position].for_export())?)
+            .map_err(|e| format!("could not write {}: {e}", path.display()))
+    }
+
+    // --- the library --------------------------------------------------------------------------
+
+    /// The library's file.
+    pub fn library_path(&self) -> PathBuf {
+        self.dir.join(LIBRARY_FILE)
+    }
+
+    /// The library of saved messages, in the user's order.
+    pub fn library(&self) -> &[SavedMessage] {
+        &self.library
+    }
+
+    /// Replaces the library and writes it (atomically). On error the library is unchanged.
+    pub fn set_library(&mut self, messages: Vec<SavedMessage>) -> Result<(), String> {
+        if let Some(why) = &self.library_locked {
+            return Err(why.clone());
+        }
+        let path = self.library_path();
+        let text = library_to_ron(&messages)?;
+        path.parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .and_then(|()| write_atomic(&path, &text))
+            .map_err(|e| format!("could not save the library to {}: {e}", path.display()))?;
+        self.library = messages;
+        Ok(())
+    }
+
+    /// Appends the messages of a library file (written by
+    /// [`export_library`](Self::export_library) or by hand) to the library, and returns how
+    /// many there were.
+    pub fn import_library(&mut self, path: &Path) -> Result<usize, String> {
+        let text = fs::read_to_string(path)
+            .map_err(|e| format!("could not read {}: {e}", path.display()))?;
+        let imported: Library = ron::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a library of saved messages ({})",
+                path.display(),
+                describe_ron_error(&e)
+            )
+        })?;
+        let count = imported.messages.len();
+        let mut messages = self.library.clone();
+        messages.extend(imported.messages);
+        self.set_library(messages)?;
+        Ok(count)
+    }
+
+    /// Writes the whole library to `path` (atomically, replacing any file there).
+    pub fn export_library(&self, path: &Path) -> Result<(), String> {
+        write_atomic(path, &library_to_ron(&self.library)?)
             .map_err(|e| format!("could not write {}: {e}", path.display()))
     }
 
@@ -365,22 +445,48 @@ impl ProfileStore {
         self.profiles.push(profile);
     }
 
-    fn move_aside(&mut self, path: PathBuf, shown: &str, reason: &str) {
-        let seconds = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let file_name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut aside = format!("{file_name}.corrupt-{seconds}");
-        let mut n = 2;
-        while path.with_file_name(&aside).exists() {
-            aside = format!("{file_name}.corrupt-{seconds}-{n}");
-            n += 1;
+    /// Loads the library, or moves its file aside if it does not parse (no file: an empty
+    /// library).
+    fn load_library(&mut self) {
+        let path = self.library_path();
+        let folder = self.dir.file_name().map(Path::new).unwrap_or(Path::new(""));
+        let shown = folder.join(LIBRARY_FILE).display().to_string();
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) => {
+                let why = format!("{shown} could not be read ({e}); it was left as it is");
+                self.problems.push(why.clone());
+                self.library_locked = Some(format!("the library cannot be saved: {why}"));
+                return;
+            }
+        };
+        let parsed = match std::str::from_utf8(&bytes) {
+            Ok(text) => ron::from_str::<Library>(text).map_err(|e| describe_ron_error(&e)),
+            Err(e) => Err(format!("it is not UTF-8 text: {e}")),
+        };
+        match parsed {
+            Ok(library) => self.library = library.messages,
+            Err(reason) => match move_aside_file(&path) {
+                Ok(aside) => self.problems.push(format!(
+                    "{shown} could not be read ({reason}); it was moved to {aside}, and the \
+                     library starts empty"
+                )),
+                Err(e) => {
+                    let why = format!(
+                        "{shown} could not be read ({reason}); it could not be moved aside \
+                         ({e}), so it was left as it is and will not be overwritten"
+                    );
+                    self.problems.push(why.clone());
+                    self.library_locked = Some(format!("the library cannot be saved: {why}"));
+                }
+            },
         }
-        match fs::rename(&path, path.with_file_name(&aside)) {
-            Ok(()) => self.problems.push(format!(
+    }
+
+    fn move_aside(&mut self, path: PathBuf, shown: &str, reason: &str) {
+        match move_aside_file(&path) {
+            Ok(aside) => self.problems.push(format!(
                 "{shown} could not be read ({reason}); it was moved to {aside}"
             )),
             Err(e) => {
@@ -536,6 +642,37 @@ fn write_atomic(path: &Path, contents: &str) -> io::Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// Moves a file that could not be read to `<file>.corrupt-<unix seconds>` beside it (or
+/// `…-2`, `…-3` if taken, never over another), and returns the new file name.
+fn move_aside_file(path: &Path) -> io::Result<String> {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut aside = format!("{file_name}.corrupt-{seconds}");
+    let mut n = 2;
+    while path.with_file_name(&aside).exists() {
+        aside = format!("{file_name}.corrupt-{seconds}-{n}");
+        n += 1;
+    }
+    fs::rename(path, path.with_file_name(&aside))?;
+    Ok(aside)
+}
+
+/// The library's file: a comment line, then pretty RON.
+fn library_to_ron(messages: &[SavedMessage]) -> Result<String, String> {
+    let library = Library {
+        messages: messages.to_vec(),
+    };
+    let config = ron::ser::PrettyConfig::new().struct_names(true);
+    let body = ron::ser::to_string_pretty(&library, config)
+        .map_err(|e| format!("could not write the library as RON: {e}"))?;
+    Ok(format!("{LIBRARY_HEADER}{body}\n"))
 }
 
 /// Removes a file; one that is already gone is fine.
@@ -905,5 +1042,166 @@ mod tests {
             "{platform:?}"
         );
         assert!(ProfileStore::default_dir().ends_with("profiles"));
+    }
+
+    // --- saved messages, variables and the library --------------------------------------------
+
+    use crate::profiles::{SavedKind, SavedMessage, VariableRow};
+
+    fn with_workflow() -> Profile {
+        Profile {
+            variables: vec![
+                VariableRow::plain("user", "ada"),
+                VariableRow::secret("token", "s3cr3t"),
+            ],
+            saved_messages: vec![
+                SavedMessage {
+                    on_connect: true,
+                    ..SavedMessage::new("Auth", SavedKind::Json, r#"{"token":"{{token}}"}"#)
+                },
+                SavedMessage::text("Hello", "hello {{user}}"),
+            ],
+            ..sample()
+        }
+    }
+
+    #[test]
+    fn saved_messages_and_variables_are_kept_in_the_profile_file() {
+        let tmp = TempDir::new("workflow");
+        let mut store = store_with(&tmp, &sample());
+        store.save(&with_workflow()).unwrap();
+        let reopened = ProfileStore::open(tmp.profiles());
+        assert_eq!(reopened.get("Sample"), Some(&with_workflow()));
+        // The store's own file keeps the secret's value.
+        let text = fs::read_to_string(tmp.profiles().join("first.ron")).unwrap();
+        assert!(
+            text.contains("s3cr3t") && text.contains("saved_messages"),
+            "{text}"
+        );
+        // A profile without them writes neither field (older versions read it as before).
+        store.save(&sample()).unwrap();
+        let text = fs::read_to_string(tmp.profiles().join("first.ron")).unwrap();
+        assert!(!text.contains("saved_messages") && !text.contains("variables"));
+    }
+
+    #[test]
+    fn an_export_leaves_secret_values_out_and_keeps_the_messages() {
+        let tmp = TempDir::new("export-secrets");
+        let store = store_with(&tmp, &with_workflow());
+        let exported = tmp.0.join("shared.ron");
+        store.export("Sample", &exported).unwrap();
+        let text = fs::read_to_string(&exported).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let read: Profile = ron::from_str(&text).unwrap();
+        assert_eq!(read.saved_messages, with_workflow().saved_messages);
+        assert_eq!(read.variables[1], VariableRow::secret("token", ""));
+        assert_eq!(read.variables[0], VariableRow::plain("user", "ada"));
+        // Imported elsewhere: the messages come along, the secret is to be filled in.
+        let elsewhere = TempDir::new("import-secrets");
+        let mut other = store_with(&elsewhere, &Profile::local_echo());
+        let imported = other.import(&exported).unwrap();
+        assert_eq!(imported.saved_messages.len(), 2);
+        assert!(imported.secret_values().is_empty());
+    }
+
+    #[test]
+    fn the_library_is_saved_beside_the_profiles() {
+        let tmp = TempDir::new("library");
+        let mut store = store_with(&tmp, &sample());
+        assert!(store.library().is_empty());
+        let messages = vec![
+            SavedMessage::text("Hi", "hi"),
+            SavedMessage::new("Ping", SavedKind::Ping, "{{timestamp}}"),
+        ];
+        store.set_library(messages.clone()).unwrap();
+        assert_eq!(store.library(), messages);
+        assert!(store.library_path().ends_with("library/messages.ron"));
+        let text = fs::read_to_string(store.library_path()).unwrap();
+        assert!(text.starts_with("// The ws-inspector library"), "{text}");
+        // Never taken for a profile, and no temporary file left.
+        let reopened = ProfileStore::open(tmp.profiles());
+        assert_eq!(names(&reopened), ["Sample"]);
+        assert!(reopened.problems().is_empty(), "{:?}", reopened.problems());
+        assert_eq!(reopened.library(), messages);
+        assert_eq!(files(&tmp.profiles().join("library")), ["messages.ron"]);
+        // A first run with only a library is still a first run.
+        let fresh = TempDir::new("library-seed");
+        fs::create_dir_all(fresh.profiles().join("library")).unwrap();
+        fs::write(
+            fresh.profiles().join(LIBRARY_FILE),
+            library_to_ron(&messages).unwrap(),
+        )
+        .unwrap();
+        let seeded = ProfileStore::open(fresh.profiles());
+        assert_eq!(names(&seeded)[0], "Local echo");
+        assert_eq!(seeded.library(), messages);
+    }
+
+    #[test]
+    fn a_corrupt_library_is_moved_aside_and_reported() {
+        let tmp = TempDir::new("library-corrupt");
+        let dir = tmp.profiles();
+        fs::create_dir_all(dir.join("library")).unwrap();
+        fs::write(dir.join("a.ron"), to_ron(&sample()).unwrap()).unwrap();
+        let broken = "Library(messages: [(name: 3)])";
+        fs::write(dir.join(LIBRARY_FILE), broken).unwrap();
+        let mut store = ProfileStore::open(dir.clone());
+        assert_eq!(names(&store), ["Sample"], "the profiles still load");
+        assert!(store.library().is_empty());
+        let problems = store.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("profiles/library/messages.ron could not be read (line 1"),
+            "{problems:?}"
+        );
+        let listing = files(&dir.join("library"));
+        assert_eq!(listing.len(), 1, "{listing:?}");
+        assert!(
+            listing[0].starts_with("messages.ron.corrupt-"),
+            "{listing:?}"
+        );
+        assert!(problems[0].contains(&listing[0]), "{problems:?}");
+        assert_eq!(
+            fs::read_to_string(dir.join("library").join(&listing[0])).unwrap(),
+            broken
+        );
+        // A new library is written beside the one kept aside.
+        store
+            .set_library(vec![SavedMessage::text("new", "x")])
+            .unwrap();
+        assert_eq!(files(&dir.join("library")).len(), 2);
+        assert_eq!(ProfileStore::open(dir).library().len(), 1);
+    }
+
+    #[test]
+    fn library_import_appends_and_export_writes_it_whole() {
+        let tmp = TempDir::new("library-files");
+        let mut store = store_with(&tmp, &sample());
+        store
+            .set_library(vec![SavedMessage::text("Mine", "1")])
+            .unwrap();
+        let exported = tmp.0.join("library-export.ron");
+        store.export_library(&exported).unwrap();
+        assert_eq!(store.import_library(&exported).unwrap(), 1);
+        let titles: Vec<&str> = store.library().iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(titles, ["Mine", "Mine"]);
+        let hand_written = tmp.0.join("hand.ron");
+        fs::write(
+            &hand_written,
+            "(messages: [(name: \"A\", kind: Json, payload: \"{}\")])",
+        )
+        .unwrap();
+        assert_eq!(store.import_library(&hand_written).unwrap(), 1);
+        assert_eq!(store.library()[2].kind, SavedKind::Json);
+        let bad = tmp.0.join("bad.ron");
+        fs::write(&bad, "(messages: 3)").unwrap();
+        let err = store.import_library(&bad).unwrap_err();
+        assert!(
+            err.contains("is not a library of saved messages (line 1"),
+            "{err}"
+        );
+        assert_eq!(store.library().len(), 3, "a failed import changes nothing");
+        assert!(store.import_library(&tmp.0.join("missing.ron")).is_err());
+        assert_eq!(ProfileStore::open(tmp.profiles()).library().len(), 3);
     }
 }
