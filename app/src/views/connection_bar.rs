@@ -8,6 +8,8 @@ use ws_tokio::ws_proto::ReadyState;
 
 use super::{Palette, format_bytes, format_duration, format_time, plural};
 use ws_inspector_core::session::SessionState;
+use ws_inspector_core::session::activity::RttSummary;
+use ws_inspector_core::workflow::reconnect::Pending;
 
 /// What the user asked the connection bar to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +27,10 @@ pub enum BarAction {
         /// The reason (at most 123 bytes).
         reason: String,
     },
+    /// Make the pending auto-reconnect attempt now.
+    ReconnectNow,
+    /// Drop the pending auto-reconnect attempt.
+    StopReconnect,
 }
 
 /// The connection bar's own state (the URL lives in the tab's profile).
@@ -38,6 +44,10 @@ pub struct ConnectionBar {
     /// Why the URL cannot be used, shown under the bar.
     #[serde(skip)]
     pub url_error: Option<String>,
+    /// The auto-reconnect attempt waiting for its time, for the countdown (the app sets it
+    /// before each frame).
+    #[serde(skip)]
+    pub reconnect: Option<Pending>,
 }
 
 impl Default for ConnectionBar {
@@ -46,6 +56,7 @@ impl Default for ConnectionBar {
             close_code: 1000,
             close_reason: String::new(),
             url_error: None,
+            reconnect: None,
         }
     }
 }
@@ -139,6 +150,22 @@ impl ConnectionBar {
                         });
                     }
                 }
+                _ if self.reconnect.is_some() => {
+                    if ui
+                        .button(RichText::new("Reconnect now").strong())
+                        .on_hover_text("Make the next attempt without waiting")
+                        .clicked()
+                    {
+                        action = Some(BarAction::ReconnectNow);
+                    }
+                    if ui
+                        .button("Stop")
+                        .on_hover_text("Stop reconnecting (Connect starts again)")
+                        .clicked()
+                    {
+                        action = Some(BarAction::StopReconnect);
+                    }
+                }
                 _ => {
                     let connect = egui::Button::new(RichText::new("Connect").strong())
                         .fill(palette.outgoing.gamma_multiply(0.35));
@@ -181,6 +208,19 @@ impl ConnectionBar {
                     "⚠ certificate checks are OFF for this profile",
                 )
                 .on_hover_text("Options > TLS > Accept invalid certificates");
+                ui.separator();
+            }
+            if let Some(pending) = &self.reconnect {
+                let left = pending.remaining(std::time::Instant::now());
+                ui.colored_label(
+                    palette.warning,
+                    format!(
+                        "↻ reconnecting in {:.1} s ({})",
+                        left.as_secs_f64(),
+                        pending.attempt_text()
+                    ),
+                )
+                .on_hover_text(format!("The last connection: {}", pending.reason));
                 ui.separator();
             }
             match session {
@@ -284,6 +324,13 @@ fn vital_signs_ui(ui: &mut Ui, s: &SessionState, palette: &Palette) {
         plural(t.frames_in, "frame", "frames"),
         format_bytes(t.bytes_in)
     ));
+    if let Some(rtt) = s.activity.rtt_summary() {
+        ui.separator();
+        ui.label(rtt_text(&rtt)).on_hover_text(format!(
+            "Round trips of {}: min · median · p99",
+            plural(rtt.count as u64, "ping", "pings")
+        ));
+    }
     ui.separator();
     ui.label(RichText::new(s.history_text()).color(weak).monospace())
         .on_hover_text("readyState history");
@@ -309,4 +356,14 @@ fn vital_signs_ui(ui: &mut Ui, s: &SessionState, palette: &Palette) {
         ui.separator();
         ui.colored_label(palette.error, error);
     }
+}
+
+/// `RTT 0.21 / 0.40 / 1.10 ms`: min / median / p99.
+pub fn rtt_text(rtt: &RttSummary) -> String {
+    format!(
+        "RTT {} / {} / {}",
+        super::format_rtt(rtt.min),
+        super::format_rtt(rtt.median),
+        super::format_rtt(rtt.p99)
+    )
 }

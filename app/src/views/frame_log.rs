@@ -18,6 +18,7 @@ use ws_inspector_core::log::{
     LogStore, MessageRow, MessageView, TRIMMED_KEEP, preview_bytes,
 };
 use ws_inspector_core::session::SessionState;
+use ws_inspector_core::session::activity::Activity;
 
 /// How many log entries the filter tests between two looks at the clock while it rebuilds.
 const FILTER_SCAN_BLOCK: usize = 16_384;
@@ -102,6 +103,8 @@ pub struct FrameLogView {
     at_end: bool,
     /// A row to bring into view next frame, as a fraction of the rows (0 = first, 1 = last).
     scroll_to: Option<f32>,
+    /// An entry (global index) to bring into view next frame (a click on a graph).
+    reveal: Option<u64>,
     /// Set by Ctrl+F: focus the filter field next frame.
     pub focus_filter: bool,
 }
@@ -128,6 +131,16 @@ impl FrameLogView {
     /// Selects the entry with this global index (the detail pane shows it).
     pub fn select(&mut self, index: u64) {
         self.selected = Some(index);
+    }
+
+    /// Selects the entry with this global index and brings its row into view next frame
+    /// (following the tail stops), in the frames view.
+    pub fn show_entry(&mut self, index: u64) {
+        self.selected = Some(index);
+        self.reveal = Some(index);
+        self.settings.messages = false;
+        self.settings.follow = false;
+        self.jump_to_end = false;
     }
 
     /// Brings the row at `fraction` of the table (0 = first, 1 = last) into view next frame
@@ -213,7 +226,7 @@ impl FrameLogView {
                 }
                 self.messages_table_ui(ui, log, &palette);
             } else {
-                self.frames_table_ui(ui, log, &palette);
+                self.frames_table_ui(ui, log, &session.activity, &palette);
             }
         });
         action
@@ -396,7 +409,13 @@ impl FrameLogView {
         }
     }
 
-    fn frames_table_ui(&mut self, ui: &mut Ui, log: &LogStore, palette: &Palette) {
+    fn frames_table_ui(
+        &mut self,
+        ui: &mut Ui,
+        log: &LogStore,
+        activity: &Activity,
+        palette: &Palette,
+    ) {
         // A click anywhere on a row selects it: labels that select their own text would
         // take the click (the payload pane below is where text is selected and copied).
         ui.style_mut().interaction.selectable_labels = false;
@@ -439,6 +458,22 @@ impl FrameLogView {
                 .animate_scrolling(false)
                 .scroll_to_row(rows - 1, Some(Align::BOTTOM));
         }
+        if let Some(index) = self.reveal.take()
+            && let Some(position) = log.position_of(index)
+        {
+            // The filtered rows are in store order: the first row at or after it.
+            let (mut low, mut high) = (0, rows);
+            while low < high {
+                let middle = (low + high) / 2;
+                match self.filtered.position(middle) {
+                    Some(p) if p < position => low = middle + 1,
+                    _ => high = middle,
+                }
+            }
+            if low < rows {
+                table = table.scroll_to_row(low, Some(Align::Center));
+            }
+        }
         if let Some(fraction) = self.scroll_to.take()
             && rows > 0
         {
@@ -476,7 +511,13 @@ impl FrameLogView {
                         .and_then(|j| filtered.position(j))
                         .and_then(|p| log.get(p));
                     row.set_selected(selected == Some(entry.index));
-                    entry_row_ui(&mut row, &entry, previous.as_ref(), compact, palette);
+                    let rtt = match &entry.item {
+                        Item::Frame(f) if f.header.opcode == OpCode::Pong => {
+                            activity.rtt_of_entry(entry.index)
+                        }
+                        _ => None,
+                    };
+                    entry_row_ui(&mut row, &entry, previous.as_ref(), rtt, compact, palette);
                     let response = row.response();
                     if response.clicked() {
                         clicked = Some(entry.index);
@@ -1064,6 +1105,7 @@ fn entry_row_ui(
     row: &mut egui_extras::TableRow<'_, '_>,
     entry: &Entry<'_>,
     previous: Option<&Entry<'_>>,
+    rtt: Option<std::time::Duration>,
     compact: bool,
     palette: &Palette,
 ) {
@@ -1166,6 +1208,14 @@ fn entry_row_ui(
                 } else {
                     frame.preview(200)
                 };
+                if let Some(rtt) = rtt {
+                    ui.label(
+                        RichText::new(format!("RTT {}", super::format_rtt(rtt)))
+                            .strong()
+                            .color(palette.event),
+                    )
+                    .on_hover_text("The round trip of the ping this pong answers");
+                }
                 ui.label(RichText::new(preview).monospace().color(colour));
                 if frame.truncated() {
                     ui.label(RichText::new("(not all kept)").color(palette.warning));
@@ -1175,6 +1225,7 @@ fn entry_row_ui(
         Item::Event(event) => {
             let colour = match &**event {
                 LifecycleEvent::Error(_) => palette.error,
+                LifecycleEvent::Fault(_) => palette.warning,
                 LifecycleEvent::Close { clean: false, .. } => palette.error,
                 _ => palette.event,
             };

@@ -1,11 +1,13 @@
 //! The connection options panel: it edits a [`Profile`] — headers, Origin, subprotocols,
-//! TLS, proxy, timeouts, auto-pong and the message size limit.
+//! TLS, proxy, timeouts, auto-pong, the message size limit, auto-reconnect and keep-alive.
 
 use egui::{RichText, Ui};
 
 use super::path_field::{PathField, PathStatus};
 use super::{Palette, heading_ui};
 use ws_inspector_core::profiles::{HeaderRow, Profile};
+use ws_inspector_core::workflow::pings::KeepaliveSettings;
+use ws_inspector_core::workflow::reconnect::ReconnectSettings;
 
 /// What the options panel asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,6 +206,9 @@ impl OptionsView {
                 profile.max_message_size = usize::try_from(kib * 1024).unwrap_or(usize::MAX);
             }
         });
+
+        reconnect_ui(ui, &mut profile.reconnect);
+        keepalive_ui(ui, &mut profile.keepalive, palette);
     }
 
     fn file_row_ui(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {
@@ -336,6 +341,87 @@ fn text_row_ui(ui: &mut Ui, name: &str, value: &mut String, hint: &str) {
                 .desired_width(field_width(ui, 0.0)),
         )
         .labelled_by(label.id);
+    });
+}
+
+/// Auto-reconnect: off by default; the backoff's first and longest delay, jitter, attempts.
+fn reconnect_ui(ui: &mut Ui, settings: &mut ReconnectSettings) {
+    heading_ui(ui, "Auto-reconnect");
+    ui.checkbox(&mut settings.enabled, "Reconnect when the connection ends")
+        .on_hover_text(
+            "Not after you close, cancel or disconnect. The messages to send on connect are \
+             sent again on every connection.",
+        );
+    ui.add_enabled_ui(settings.enabled, |ui| {
+        seconds_row_ui(ui, "First delay", &mut settings.initial_delay_secs);
+        seconds_row_ui(ui, "Longest delay", &mut settings.max_delay_secs);
+        ui.horizontal(|ui| {
+            let label = label_cell(ui, "Jitter");
+            ui.add(
+                egui::DragValue::new(&mut settings.jitter_percent)
+                    .range(0.0..=100.0)
+                    .speed(1.0)
+                    .max_decimals(0)
+                    .prefix("± ")
+                    .suffix(" %"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Each delay is scaled by a random factor within this range");
+        });
+        ui.horizontal(|ui| {
+            let label = label_cell(ui, "Attempts");
+            ui.add(
+                egui::DragValue::new(&mut settings.max_attempts)
+                    .range(0..=10_000)
+                    .speed(0.2)
+                    .custom_formatter(|n, _| match n {
+                        0.0 => "no limit".to_owned(),
+                        n => format!("{n:.0}"),
+                    }),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("At most this many attempts after an end (0: no limit); a connection that opens starts the count again");
+        });
+        ui.checkbox(
+            &mut settings.after_normal_close,
+            "Also after a normal close (1000) by the server",
+        );
+    });
+}
+
+/// Keep-alive pings: interval, pong timeout, payload.
+fn keepalive_ui(ui: &mut Ui, settings: &mut KeepaliveSettings, palette: &Palette) {
+    heading_ui(ui, "Keep-alive");
+    ui.checkbox(&mut settings.enabled, "Send keep-alive pings")
+        .on_hover_text(
+            "A ping on a timer; the connection fails (closed with 1011) when a pong is late. \
+             The round trip of every ping shows on its pong's row and in the status bar.",
+        );
+    ui.add_enabled_ui(settings.enabled, |ui| {
+        seconds_row_ui(ui, "Every", &mut settings.interval_secs);
+        ui.horizontal(|ui| {
+            let label = label_cell(ui, "Pong within");
+            ui.add(
+                egui::DragValue::new(&mut settings.timeout_secs)
+                    .range(0.0..=3600.0)
+                    .speed(0.1)
+                    .max_decimals(1)
+                    .custom_formatter(|n, _| match n {
+                        0.0 => "no limit".to_owned(),
+                        n => format!("{n:.1} s"),
+                    }),
+            )
+            .labelled_by(label.id);
+        });
+        text_row_ui(
+            ui,
+            "Payload",
+            &mut settings.payload,
+            "empty: a sequence number per ping",
+        );
+        if let Err(problem) = settings.keepalive() {
+            ui.label(RichText::new(problem).color(palette.error));
+        }
     });
 }
 

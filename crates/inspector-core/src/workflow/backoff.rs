@@ -1,7 +1,7 @@
 //! Reconnecting: the delays between attempts — doubling from a first delay up to a maximum,
-//! each with ±20 % jitter so that many clients dropped at once do not come back at once —
-//! and the number of attempts allowed. `wsi connect --reconnect` uses it; the inspector's
-//! auto-reconnect is to use the same.
+//! each with jitter (±20 % unless set) so that many clients dropped at once do not come back
+//! at once — and the number of attempts allowed. `wsi connect --reconnect` and the
+//! inspector's auto-reconnect ([`super::reconnect`]) both use it.
 
 use std::time::Duration;
 
@@ -12,7 +12,11 @@ pub struct Backoff {
     max: Duration,
     max_attempts: Option<u64>,
     made: u64,
+    jitter: f64,
 }
+
+/// The jitter unless [`Backoff::with_jitter`] sets another: ±20 %.
+pub const DEFAULT_JITTER: f64 = 0.2;
 
 impl Backoff {
     /// Delays from `first`, doubling up to `max`, for at most `max_attempts` attempts in all
@@ -23,7 +27,26 @@ impl Backoff {
             max: max.max(first),
             max_attempts,
             made: 1,
+            jitter: DEFAULT_JITTER,
         }
+    }
+
+    /// The same delays, each scaled by a random factor from `1 - jitter` to `1 + jitter`
+    /// (clamped to 0…1; 0 for none).
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            DEFAULT_JITTER
+        };
+        self
+    }
+
+    /// Starts again from the first delay with no attempts made but the one under way (after
+    /// a connection that opened: the next outage gets the whole allowance again).
+    pub fn reset(&mut self, first: Duration) {
+        self.next = first;
+        self.made = 1;
     }
 
     /// The most attempts allowed, if limited.
@@ -45,7 +68,7 @@ impl Backoff {
         self.made += 1;
         let base = self.next;
         self.next = (self.next * 2).min(self.max);
-        Some(jittered(base, jitter_seed()))
+        Some(jittered(base, self.jitter, jitter_seed()))
     }
 }
 
@@ -56,10 +79,10 @@ fn jitter_seed() -> u32 {
         .map_or(0, |d| d.subsec_nanos())
 }
 
-/// `delay` scaled by a factor from 0.8 to 1.2 picked by `seed`.
-fn jittered(delay: Duration, seed: u32) -> Duration {
-    let factor = 0.8 + 0.4 * (f64::from(seed % 1_000_000) / 1_000_000.0);
-    delay.mul_f64(factor)
+/// `delay` scaled by a factor from `1 - jitter` to `1 + jitter` picked by `seed`.
+fn jittered(delay: Duration, jitter: f64, seed: u32) -> Duration {
+    let factor = 1.0 - jitter + 2.0 * jitter * (f64::from(seed % 1_000_000) / 1_000_000.0);
+    delay.mul_f64(factor.max(0.0))
 }
 
 #[cfg(test)]
@@ -94,8 +117,22 @@ mod tests {
     #[test]
     fn the_jitter_spans_plus_minus_twenty_percent() {
         let second = Duration::from_secs(1);
-        assert_eq!(jittered(second, 0), Duration::from_millis(800));
-        assert_eq!(jittered(second, 500_000), Duration::from_millis(1000));
-        assert!(jittered(second, 999_999) <= Duration::from_millis(1200));
+        assert_eq!(jittered(second, 0.2, 0), Duration::from_millis(800));
+        assert_eq!(jittered(second, 0.2, 500_000), Duration::from_millis(1000));
+        assert!(jittered(second, 0.2, 999_999) <= Duration::from_millis(1200));
+        assert_eq!(jittered(second, 0.0, 123), second, "no jitter");
+        assert_eq!(jittered(second, 0.5, 0), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_reset_gives_back_the_attempts_and_the_first_delay() {
+        let first = Duration::from_millis(100);
+        let mut backoff = Backoff::new(first, Duration::from_secs(1), Some(3)).with_jitter(0.0);
+        assert_eq!(backoff.next_delay(), Some(first));
+        assert_eq!(backoff.next_delay(), Some(first * 2));
+        assert_eq!(backoff.next_delay(), None);
+        backoff.reset(first);
+        assert_eq!(backoff.made(), 1);
+        assert_eq!(backoff.next_delay(), Some(first));
     }
 }

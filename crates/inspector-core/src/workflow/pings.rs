@@ -7,7 +7,89 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use ws_tokio::ws_proto::bytes::Bytes;
+
+/// A profile's keep-alive: a ping every [`interval_secs`](Self::interval_secs), and the
+/// connection failed (closed with 1011 and the reason said) when a pong is later than
+/// [`timeout_secs`](Self::timeout_secs). Off by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeepaliveSettings {
+    /// Send keep-alive pings.
+    pub enabled: bool,
+    /// Seconds between pings.
+    pub interval_secs: f32,
+    /// Seconds a pong may take; 0: never fail (the round trips are still measured).
+    pub timeout_secs: f32,
+    /// The pings' payload as text (at most 125 bytes); empty: an 8-byte sequence number,
+    /// so that every pong is matched to its own ping.
+    pub payload: String,
+}
+
+impl Default for KeepaliveSettings {
+    /// Off; every 30 s, 10 s for the pong, sequence numbers.
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            interval_secs: 30.0,
+            timeout_secs: 10.0,
+            payload: String::new(),
+        }
+    }
+}
+
+impl KeepaliveSettings {
+    /// The keep-alive for a session, or why the settings cannot be used. `None` when off.
+    pub fn keepalive(&self) -> Result<Option<Keepalive>, String> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let interval = Duration::try_from_secs_f32(self.interval_secs)
+            .ok()
+            .filter(|d| *d >= Duration::from_millis(10))
+            .ok_or_else(|| {
+                format!(
+                    "keep-alive interval {} s: give at least 0.01 s",
+                    self.interval_secs
+                )
+            })?;
+        let t = self.timeout_secs;
+        let timeout = if t == 0.0 {
+            None
+        } else {
+            Some(
+                Duration::try_from_secs_f32(t)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| format!("keep-alive timeout {t} s: give a positive number"))?,
+            )
+        };
+        if self.payload.len() > 125 {
+            return Err(format!(
+                "keep-alive payload: {} bytes, a ping carries at most 125",
+                self.payload.len()
+            ));
+        }
+        let payload = (!self.payload.is_empty()).then(|| Bytes::from(self.payload.clone()));
+        Ok(Some(Keepalive {
+            interval,
+            timeout,
+            payload,
+        }))
+    }
+}
+
+/// A session's keep-alive, checked: see [`KeepaliveSettings`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Between pings.
+    pub interval: Duration,
+    /// The longest a pong may take, if limited.
+    pub timeout: Option<Duration>,
+    /// The payload of every ping; `None`: a sequence number each.
+    pub payload: Option<Bytes>,
+}
 
 /// At most this many pings wait for their pong (older ones are forgotten).
 const OUTSTANDING: usize = 64;
@@ -70,6 +152,41 @@ impl Pinger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keepalive_settings_are_checked() {
+        assert_eq!(KeepaliveSettings::default().keepalive(), Ok(None));
+        let on = KeepaliveSettings {
+            enabled: true,
+            interval_secs: 0.5,
+            timeout_secs: 0.0,
+            payload: "hb".into(),
+        };
+        let keepalive = on.keepalive().expect("valid").expect("on");
+        assert_eq!(keepalive.interval, Duration::from_millis(500));
+        assert_eq!(keepalive.timeout, None);
+        assert_eq!(keepalive.payload.as_deref(), Some(&b"hb"[..]));
+        for bad in [
+            KeepaliveSettings {
+                interval_secs: 0.0,
+                ..on.clone()
+            },
+            KeepaliveSettings {
+                interval_secs: f32::NAN,
+                ..on.clone()
+            },
+            KeepaliveSettings {
+                timeout_secs: -1.0,
+                ..on.clone()
+            },
+            KeepaliveSettings {
+                payload: "x".repeat(126),
+                ..on.clone()
+            },
+        ] {
+            assert!(bad.keepalive().is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn pongs_match_their_pings_and_late_ones_are_overdue() {
