@@ -235,6 +235,10 @@ pub enum LineAction {
     Stop,
     /// Save the capture.
     Save,
+    /// Replay the capture's client messages to a server.
+    Replay,
+    /// Serve the capture's server messages to clients.
+    Serve,
 }
 
 /// The tab's capture line: `Read only · capture of FILE · N lines` for a tab opened from a
@@ -266,6 +270,22 @@ pub fn capture_line_ui(
                 .clicked()
             {
                 action = Some(LineAction::Save);
+            }
+            if ui
+                .small_button("Replay…")
+                .on_hover_text(
+                    "Send the capture's client messages to a server again and compare its answers",
+                )
+                .clicked()
+            {
+                action = Some(LineAction::Replay);
+            }
+            if ui
+                .small_button("Serve…")
+                .on_hover_text("Listen, and answer each client with the capture's server messages")
+                .clicked()
+            {
+                action = Some(LineAction::Serve);
             }
             if let Some(truncated) = &source.truncated {
                 ui.colored_label(palette.error, format!("⚠ {truncated}"));

@@ -9,10 +9,9 @@
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use ws_inspector_core::capture::script::{ScriptMessage, Side, Step};
-use ws_tokio::ws_proto::CloseCode;
-use ws_tokio::ws_proto::bytes::Bytes;
-use ws_tokio::{MaybeTlsStream, Message, Outgoing, ReadHalf};
+use ws_inspector_core::capture::playback;
+use ws_inspector_core::capture::script::ScriptMessage;
+use ws_tokio::{MaybeTlsStream, ReadHalf};
 
 use crate::args::ReplayArgs;
 use crate::exit::{self, Failure, Status};
@@ -62,15 +61,10 @@ async fn replay(args: ReplayArgs) -> Result<Status, Failure> {
         None
     };
 
-    let expected: Vec<&ScriptMessage> = script
-        .from(Side::Server)
-        .map(|s| &s.message)
-        .filter(|m| matches!(m, ScriptMessage::Text(_) | ScriptMessage::Binary(_)))
-        .collect();
-    let ours: Vec<&Step> = script
-        .from(Side::Client)
-        .filter(|s| !matches!(s.message, ScriptMessage::Pong(_)))
-        .collect();
+    // The same plan as the inspector's replay: the client's messages (no pongs), its close
+    // last, the server's text and binary messages to compare with.
+    let plan = playback::replay_plan(&script);
+    let expected = plan.expected;
 
     let ws = ws_tokio::connect(options)
         .await
@@ -81,22 +75,12 @@ async fn replay(args: ReplayArgs) -> Result<Status, Failure> {
     let reader = tokio::spawn(collect(read, printer, expected.len(), enough_tx));
 
     let opened = tokio::time::Instant::now();
-    let mut close = (Some(CloseCode::NORMAL), String::new());
+    let close = plan.close;
     let mut sent = 0usize;
-    for step in &ours {
+    for (at, outgoing) in plan.sends {
         if !args.as_fast_as_possible {
-            tokio::time::sleep_until(opened + step.at).await;
+            tokio::time::sleep_until(opened + at).await;
         }
-        let outgoing = match &step.message {
-            ScriptMessage::Text(text) => Outgoing::Text(text.clone()),
-            ScriptMessage::Binary(data) => Outgoing::Binary(Bytes::from(data.clone())),
-            ScriptMessage::Ping(data) => Outgoing::Ping(Bytes::from(data.clone())),
-            ScriptMessage::Pong(_) => continue,
-            ScriptMessage::Close(code, reason) => {
-                close = (code.map(CloseCode::from), reason.clone());
-                continue;
-            }
-        };
         if write.send(outgoing).await.is_err() {
             break;
         }
@@ -122,7 +106,7 @@ async fn replay(args: ReplayArgs) -> Result<Status, Failure> {
     if let Err(error) = &end.result {
         return Ok(exit::describe(error, "the connection failed").report());
     }
-    let differences = compare(&expected, &end.received);
+    let differences = playback::compare(&expected, &end.received);
     if differences.is_empty() {
         eprintln!("wsi: replay: every answer is the same, in order");
         return Ok(Status::Ok);
@@ -168,10 +152,8 @@ async fn collect(
             Some(Ok(message)) => {
                 printer.message(&message);
                 printer.flush();
-                let kept = match message {
-                    Message::Text(text) => ScriptMessage::Text(text.as_str().to_owned()),
-                    Message::Binary(data) => ScriptMessage::Binary(data.to_vec()),
-                    _ => continue,
+                let Some(kept) = playback::answer(&message) else {
+                    continue;
                 };
                 received.push(kept);
                 if received.len() >= expected
@@ -185,51 +167,6 @@ async fn collect(
     Collected { received, result }
 }
 
-/// The differences between the answers then and now, in plain words.
-fn compare(then: &[&ScriptMessage], now: &[ScriptMessage]) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, (a, b)) in then.iter().zip(now).enumerate() {
-        if *a != b {
-            out.push(format!(
-                "answer {}: the capture has {}, the server sent {}",
-                i + 1,
-                show(a),
-                show(b)
-            ));
-        }
-    }
-    if now.len() < then.len() {
-        out.push(format!(
-            "{} answers of the capture did not come (the first: {})",
-            then.len() - now.len(),
-            show(then[now.len()])
-        ));
-    } else if now.len() > then.len() {
-        out.push(format!(
-            "the server sent {} answers more than the capture holds (the first: {})",
-            now.len() - then.len(),
-            show(&now[then.len()])
-        ));
-    }
-    out
-}
-
-fn show(message: &ScriptMessage) -> String {
-    const MAX: usize = 60;
-    match message {
-        ScriptMessage::Text(text) if text.chars().count() > MAX => {
-            format!("text {:?}…", text.chars().take(MAX).collect::<String>())
-        }
-        ScriptMessage::Text(text) => format!("text {text:?}"),
-        ScriptMessage::Binary(data) => format!(
-            "binary {} bytes {}",
-            data.len(),
-            ws_inspector_core::hex::hex_compact(&data[..data.len().min(16)])
-        ),
-        other => format!("{other:?}"),
-    }
-}
-
 /// The absolute URL the capture's client connected to, if the capture holds it.
 fn capture_url(lines: &[ws_inspector_core::capture::CaptureLine]) -> Option<String> {
     use ws_inspector_core::capture::Record;
@@ -237,21 +174,4 @@ fn capture_url(lines: &[ws_inspector_core::capture::CaptureLine]) -> Option<Stri
         Record::RequestSent { head, .. } if head.uri.starts_with("ws") => Some(head.uri.clone()),
         _ => None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn differences_are_listed_in_order() {
-        let a = ScriptMessage::Text("a".into());
-        let b = ScriptMessage::Text("b".into());
-        assert!(compare(&[&a, &b], &[a.clone(), b.clone()]).is_empty());
-        let diff = compare(&[&a, &b], &[a.clone(), a.clone()]);
-        assert_eq!(diff.len(), 1);
-        assert!(diff[0].contains("answer 2"), "{diff:?}");
-        assert!(compare(&[&a, &b], std::slice::from_ref(&a))[0].contains("did not come"));
-        assert!(compare(&[&a], &[a.clone(), b.clone()])[0].contains("more"));
-    }
 }

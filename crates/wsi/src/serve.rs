@@ -1,8 +1,9 @@
 //! `wsi serve FILE ADDR`: a mock server from a capture. Each client gets the capture's
 //! server messages in order, each sent once the client has sent as many messages as the
 //! capture's client had before it (so an answer follows its question), or with
-//! `--original-timing` at the capture's time since the opening. The subprotocol the capture
-//! agreed is chosen when the client offers it. The server's pongs are not replayed
+//! `--original-timing` at the capture's time since the opening (the core's
+//! [`cues`](ws_inspector_core::capture::playback::cues), as the inspector's served
+//! captures). The subprotocol the capture agreed is chosen when the client offers it. The server's pongs are not replayed
 //! (auto-pong answers the client's pings); a close of the capture's server is sent with its
 //! code and reason, and a client's close is answered.
 
@@ -11,25 +12,14 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use ws_inspector_core::capture::script::{Script, ScriptMessage, Side};
-use ws_tokio::ws_proto::bytes::Bytes;
-use ws_tokio::ws_proto::{CloseCode, UpgradeRequest};
-use ws_tokio::{Decision, Message, Outgoing, ServerOptions};
+use ws_inspector_core::capture::playback::{Cue, cues};
+use ws_tokio::ws_proto::UpgradeRequest;
+use ws_tokio::{Decision, Message, ServerOptions};
 
 use crate::args::ServeArgs;
 use crate::exit::{Failure, Status};
 use crate::output::{Printer, TapSink, forward_tagged, wants_tap};
 use crate::{capture_file, client_options, server_tls, tasks};
-
-/// One message the server sends, and when.
-#[derive(Clone, Debug)]
-struct Cue {
-    /// Send once the client has sent this many text or binary messages.
-    after_client: usize,
-    /// Or, with `--original-timing`, this long after the opening.
-    at: Duration,
-    message: Outgoing,
-}
 
 /// Runs `wsi serve`.
 pub async fn run(args: ServeArgs) -> Status {
@@ -135,36 +125,6 @@ async fn serve(args: ServeArgs) -> Result<Status, Failure> {
     Ok(status)
 }
 
-/// The server's messages of `script`, each with the number of client messages before it.
-fn cues(script: &Script) -> Vec<Cue> {
-    let mut client_messages = 0;
-    let mut cues = Vec::new();
-    for step in &script.steps {
-        let message = match (&step.from, &step.message) {
-            (Side::Client, ScriptMessage::Text(_) | ScriptMessage::Binary(_)) => {
-                client_messages += 1;
-                continue;
-            }
-            (Side::Client, _) => continue,
-            (Side::Server, ScriptMessage::Text(text)) => Outgoing::Text(text.clone()),
-            (Side::Server, ScriptMessage::Binary(data)) => {
-                Outgoing::Binary(Bytes::from(data.clone()))
-            }
-            (Side::Server, ScriptMessage::Ping(data)) => Outgoing::Ping(Bytes::from(data.clone())),
-            (Side::Server, ScriptMessage::Pong(_)) => continue,
-            (Side::Server, ScriptMessage::Close(code, reason)) => {
-                Outgoing::Close(code.map(CloseCode::from), reason.clone())
-            }
-        };
-        cues.push(Cue {
-            after_client: client_messages,
-            at: step.at,
-            message,
-        });
-    }
-    cues
-}
-
 /// Plays `cues` to one client, printing what it sends, until the connection ends.
 async fn play(
     mut ws: ws_tokio::WsStream<ws_tokio::MaybeTlsStream>,
@@ -221,47 +181,5 @@ async fn play(
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     if let Some(at) = at {
         tokio::time::sleep_until(at).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ws_inspector_core::capture::script::Step;
-
-    fn step(from: Side, message: ScriptMessage) -> Step {
-        Step {
-            from,
-            at: Duration::ZERO,
-            message,
-        }
-    }
-
-    #[test]
-    fn each_answer_waits_for_the_question_before_it() {
-        let script = Script {
-            steps: vec![
-                step(Side::Server, ScriptMessage::Text("welcome".into())),
-                step(Side::Client, ScriptMessage::Text("q1".into())),
-                step(Side::Client, ScriptMessage::Ping(vec![1])),
-                step(Side::Server, ScriptMessage::Pong(vec![1])),
-                step(Side::Server, ScriptMessage::Text("a1".into())),
-                step(Side::Client, ScriptMessage::Binary(vec![2])),
-                step(Side::Server, ScriptMessage::Close(Some(1000), "bye".into())),
-            ],
-            ..Script::default()
-        };
-        let got: Vec<(usize, Outgoing)> = cues(&script)
-            .into_iter()
-            .map(|c| (c.after_client, c.message))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (0, Outgoing::Text("welcome".into())),
-                (1, Outgoing::Text("a1".into())),
-                (2, Outgoing::Close(Some(CloseCode::NORMAL), "bye".into())),
-            ]
-        );
     }
 }

@@ -15,6 +15,9 @@ pub struct JsonlWriter<W: Write> {
     out: W,
     lines: u64,
     skipped: u64,
+    /// Each line is made here first (one `write_all` a line), reused: no allocation per
+    /// line once it has grown to the longest.
+    line: Vec<u8>,
 }
 
 impl<W: Write> JsonlWriter<W> {
@@ -24,6 +27,7 @@ impl<W: Write> JsonlWriter<W> {
             out,
             lines: 0,
             skipped: 0,
+            line: Vec::new(),
         }
     }
 
@@ -58,9 +62,14 @@ impl<W: Write> JsonlWriter<W> {
 
     /// Writes one line.
     pub fn write_line(&mut self, line: &CaptureLine) -> io::Result<()> {
-        let mut text = serde_json::to_vec(line).map_err(io::Error::other)?;
-        text.push(b'\n');
-        self.out.write_all(&text)?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, line).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        // A huge payload's line is not kept around.
+        if self.line.capacity() > 1 << 20 {
+            self.line = Vec::new();
+        }
         self.lines += 1;
         Ok(())
     }
@@ -321,12 +330,19 @@ mod tests {
                 header: masked,
                 payload: Bytes::from_static(&[0xf2, 0x48, 0xcd, 0xc9, 0x00]),
                 decompressed_len: Some(11),
+                message: Some(ws_tokio::ws_proto::MessagePosition {
+                    number: 3,
+                    fragment: ws_tokio::ws_proto::Fragment::First,
+                    kind: Some(ws_tokio::ws_proto::MessageKind::Text),
+                    offset: 0,
+                }),
             }),
             TapKind::Frame(Frame {
                 direction: Direction::Incoming,
                 header: reserved,
                 payload: Bytes::new(),
                 decompressed_len: None,
+                message: None,
             }),
             TapKind::Inflated(Message::Text("hello world".into())),
             TapKind::Inflated(Message::Binary(Bytes::from_static(&[0, 1, 255]))),
@@ -469,8 +485,34 @@ mod tests {
         assert_eq!(record["opcode"], 1);
         assert_eq!(record["payload"], "8kjNyQA=");
         assert_eq!(record["decompressed_len"], 11);
+        assert_eq!(
+            record["message"],
+            serde_json::json!({"number": 3, "fragment": "first", "type": "text", "offset": 0})
+        );
         let line: CaptureLine = serde_json::from_str(frame).unwrap();
         assert!(matches!(line.record, Record::Frame(ref f) if !f.incoming));
+        // A frame without a position (the reserved one) has no `message` field at all.
+        let bare = text
+            .lines()
+            .filter(|l| l.contains("\"frame\""))
+            .nth(1)
+            .unwrap();
+        assert!(!bare.contains("\"message\""), "{bare}");
+    }
+
+    #[test]
+    fn a_frame_line_written_before_positions_reads_with_none() {
+        let old = b"{\"v\":1,\"time_ns\":0,\"elapsed_ns\":0,\"record\":{\"kind\":\"frame\",\"incoming\":true,\"fin\":true,\"rsv1\":false,\"rsv2\":false,\"rsv3\":false,\"opcode\":1,\"mask\":null,\"payload_len\":2,\"payload\":\"aGk=\",\"decompressed_len\":null}}\n";
+        match JsonlReader::new(&old[..]).next() {
+            Some(Ok(TapEvent {
+                kind: TapKind::Frame(frame),
+                ..
+            })) => {
+                assert_eq!(&frame.payload[..], b"hi");
+                assert_eq!(frame.message, None);
+            }
+            other => panic!("expected the frame, got {other:?}"),
+        }
     }
 
     #[test]

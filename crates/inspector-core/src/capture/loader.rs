@@ -20,15 +20,16 @@
 //!   lines (and in a saved copy), not in the handshake view.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, BufRead as _};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use ws_tokio::tap::{TapEvent, TapKind};
 
 use super::jsonl::{JsonlReader, ReadError};
 use super::record::{Leg, Record};
-use crate::session::{Session, SessionState};
+use crate::session::{CaptureLines, Session, SessionState};
 
 /// A capture file, read: one replayed connection per (`conn`, `leg`).
 #[derive(Debug)]
@@ -52,8 +53,9 @@ pub struct CapturedConnection {
     pub leg: Option<Leg>,
     /// The state its reports made, [`finished`](SessionState::finished).
     pub state: SessionState,
-    /// The header line and this connection's lines, as read.
-    pub lines: Vec<u8>,
+    /// The header line and this connection's lines, as read (in a spool file for a large
+    /// capture).
+    pub lines: CaptureLines,
     /// How many reports it has.
     pub reports: u64,
 }
@@ -71,7 +73,7 @@ impl CapturedConnection {
 
     /// The read-only session a tab shows (its lines kept for Save).
     pub fn into_session(self) -> Session {
-        Session::read_only(self.state, self.lines)
+        Session::read_only_lines(self.state, self.lines)
     }
 }
 
@@ -79,15 +81,114 @@ impl CapturedConnection {
 /// Firefox, mitmproxy or the inspector) is imported first ([`har::import`](super::har::import)):
 /// each WebSocket entry is a connection; its error says where the file is not HAR.
 pub fn open(path: &Path) -> Result<OpenedCapture, ReadError> {
-    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    open_with(path, &Progress::default())
+}
+
+/// [`open`], reporting how far it has got in `progress` and stopping (with an error that
+/// [`is_cancelled`] recognises) when [`Progress::cancel`] is called — for a file of
+/// gigabytes, opened on a thread of its own while the window shows a progress bar.
+///
+/// A JSON-lines file is read a line at a time, never whole: what stays in memory is the
+/// replayed state (its log bounded as a live session's is) and, for a file larger than
+/// [`SPOOL_ABOVE`], none of the lines kept for Save — they go to a spool file in the
+/// temporary folder, as a live session's do. A HAR file is one JSON document, read whole.
+pub fn open_with(path: &Path, progress: &Progress) -> Result<OpenedCapture, ReadError> {
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     if is_har(path) {
+        let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+        progress.set_total(bytes.len() as u64);
+        progress.advance(bytes.len() as u64);
         return load(&har_as_jsonl(&bytes)?, &name);
     }
-    load(&bytes, &name)
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    progress.set_total(size);
+    let mut reader = io::BufReader::with_capacity(1 << 20, file);
+    let mut loader = Loader::new(size > SPOOL_ABOVE);
+    let mut raw = Vec::new();
+    let mut number = 0;
+    loop {
+        raw.clear();
+        let n = reader.read_until(b'\n', &mut raw).map_err(ReadError::Io)?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        progress.advance(n as u64);
+        if number % 4096 == 0 && progress.is_cancelled() {
+            return Err(cancelled());
+        }
+        // A line without its newline is the file's last.
+        let last = !raw.ends_with(b"\n");
+        if loader.line(&raw, number, last)? {
+            break;
+        }
+    }
+    loader.finish(&name)
+}
+
+/// Above this size a capture's lines are kept for Save in a spool file, not in memory.
+pub const SPOOL_ABOVE: u64 = 64 << 20;
+
+/// How far [`open_with`] has read, shared with the thread that shows it; and the request to
+/// stop.
+#[derive(Debug, Default)]
+pub struct Progress {
+    read: AtomicU64,
+    total: AtomicU64,
+    cancel: AtomicBool,
+}
+
+impl Progress {
+    /// The bytes read so far.
+    pub fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// The file's size (0 until known).
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// The part read, 0 to 1, once the size is known.
+    pub fn fraction(&self) -> Option<f32> {
+        let total = self.total();
+        (total > 0).then(|| (self.read() as f64 / total as f64).min(1.0) as f32)
+    }
+
+    /// Asks the reading to stop; it returns an error that [`is_cancelled`] recognises.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+
+    fn advance(&self, n: u64) {
+        self.read.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The error of an opening that was cancelled.
+fn cancelled() -> ReadError {
+    ReadError::Io(io::Error::new(
+        io::ErrorKind::Interrupted,
+        "opening was cancelled",
+    ))
+}
+
+/// Whether `error` is that of an opening [`Progress::cancel`] stopped.
+pub fn is_cancelled(error: &ReadError) -> bool {
+    matches!(error, ReadError::Io(e) if e.kind() == io::ErrorKind::Interrupted)
 }
 
 /// Whether `path` names a HAR file (by its extension).
@@ -112,24 +213,60 @@ fn har_as_jsonl(bytes: &[u8]) -> Result<Vec<u8>, ReadError> {
 /// Replays the capture `bytes` (named `name`, for titles): one [`CapturedConnection`] per
 /// (`conn`, `leg`).
 pub fn load(bytes: &[u8], name: &str) -> Result<OpenedCapture, ReadError> {
-    let mut header: Vec<u8> = Vec::new();
-    let mut generator = None;
-    let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<(Option<u64>, Option<Leg>), usize> = HashMap::new();
-    // Where a blank line goes: with the line before it.
-    let mut last_group: Option<usize> = None;
-    let mut truncated = None;
+    let mut loader = Loader::new(false);
     let pieces: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
     for (i, raw) in pieces.iter().enumerate() {
-        let number = i as u64 + 1;
-        if raw.trim_ascii().is_empty() {
-            match last_group {
-                Some(g) => groups[g].lines.extend_from_slice(raw),
-                None => header.extend_from_slice(raw),
-            }
-            continue;
+        let last = i + 1 == pieces.len() && !raw.ends_with(b"\n");
+        if loader.line(raw, i as u64 + 1, last)? {
+            break;
         }
-        let parsed = match JsonlReader::new(*raw).next_line() {
+    }
+    loader.finish(name)
+}
+
+/// A capture being read, a line at a time.
+struct Loader {
+    /// The header line(s), which every connection's lines start with.
+    header: Vec<u8>,
+    generator: Option<String>,
+    groups: Vec<Group>,
+    index: HashMap<(Option<u64>, Option<Leg>), usize>,
+    /// Where a blank line goes: with the line before it.
+    last_group: Option<usize>,
+    truncated: Option<ReadError>,
+    /// Keep each connection's lines in a spool file.
+    spool: bool,
+}
+
+impl Loader {
+    fn new(spool: bool) -> Self {
+        Self {
+            header: Vec::new(),
+            generator: None,
+            groups: Vec::new(),
+            index: HashMap::new(),
+            last_group: None,
+            truncated: None,
+            spool,
+        }
+    }
+
+    /// Takes line `number` (`raw`, with its newline unless `last_unterminated`). Returns
+    /// whether reading stops here (a cut-short last line, kept in `truncated`).
+    fn line(
+        &mut self,
+        raw: &[u8],
+        number: u64,
+        last_unterminated: bool,
+    ) -> Result<bool, ReadError> {
+        if raw.trim_ascii().is_empty() {
+            match self.last_group {
+                Some(g) => self.groups[g].lines.push(raw),
+                None => self.header.extend_from_slice(raw),
+            }
+            return Ok(false);
+        }
+        let parsed = match JsonlReader::new(raw).next_line() {
             Some(Ok(line)) => line
                 .to_tap_or_header()
                 .map_err(|reason| ReadError::Invalid {
@@ -138,14 +275,14 @@ pub fn load(bytes: &[u8], name: &str) -> Result<OpenedCapture, ReadError> {
                 })
                 .map(|event| (line, event)),
             Some(Err(e)) => Err(renumber(e, number)),
-            None => continue,
+            None => return Ok(false),
         };
         let (line, event) = match parsed {
             Ok(parsed) => parsed,
             // A crash while recording cuts the last line short: open what came before.
-            Err(e) if i + 1 == pieces.len() && !raw.ends_with(b"\n") => {
-                truncated = Some(e);
-                break;
+            Err(e) if last_unterminated => {
+                self.truncated = Some(e);
+                return Ok(true);
             }
             Err(e) => return Err(e),
         };
@@ -156,36 +293,44 @@ pub fn load(bytes: &[u8], name: &str) -> Result<OpenedCapture, ReadError> {
                 ..
             } = &line.record
             {
-                generator = Some(written_by.clone());
+                self.generator = Some(written_by.clone());
             }
-            header.extend_from_slice(raw);
-            for group in &mut groups {
-                group.lines.extend_from_slice(raw);
+            self.header.extend_from_slice(raw);
+            for group in &mut self.groups {
+                group.lines.push(raw);
             }
-            last_group = None;
-            continue;
+            self.last_group = None;
+            return Ok(false);
         };
         let key = (line.conn, line.leg);
-        let g = *index.entry(key).or_insert_with(|| {
-            groups.push(Group::new(key, header.clone()));
-            groups.len() - 1
-        });
-        groups[g].lines.extend_from_slice(raw);
-        groups[g].replay.push(event);
-        last_group = Some(g);
+        let g = match self.index.get(&key) {
+            Some(g) => *g,
+            None => {
+                self.groups.push(Group::new(key, &self.header, self.spool));
+                self.index.insert(key, self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        self.groups[g].lines.push(raw);
+        self.groups[g].replay.push(event);
+        self.last_group = Some(g);
+        Ok(false)
     }
-    if groups.is_empty() {
-        return Err(ReadError::Io(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "it holds no report of a connection",
-        )));
+
+    fn finish(self, name: &str) -> Result<OpenedCapture, ReadError> {
+        if self.groups.is_empty() {
+            return Err(ReadError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "it holds no report of a connection",
+            )));
+        }
+        Ok(OpenedCapture {
+            name: name.to_owned(),
+            generator: self.generator,
+            connections: self.groups.into_iter().map(Group::finish).collect(),
+            truncated: self.truncated,
+        })
     }
-    Ok(OpenedCapture {
-        name: name.to_owned(),
-        generator,
-        connections: groups.into_iter().map(Group::finish).collect(),
-        truncated,
-    })
 }
 
 /// The error of a line read on its own (line 1), with its number in the file.
@@ -224,15 +369,20 @@ impl super::CaptureLine {
 /// The lines and the replay of one connection, while reading.
 struct Group {
     key: (Option<u64>, Option<Leg>),
-    lines: Vec<u8>,
+    lines: CaptureLines,
     replay: Replay,
 }
 
 impl Group {
-    fn new(key: (Option<u64>, Option<Leg>), header: Vec<u8>) -> Self {
+    fn new(key: (Option<u64>, Option<Leg>), header: &[u8], spool: bool) -> Self {
+        let mut lines = match spool {
+            true => CaptureLines::spooled(),
+            false => CaptureLines::in_memory(),
+        };
+        lines.push(header);
         Self {
             key,
-            lines: header,
+            lines,
             replay: Replay::default(),
         }
     }
@@ -355,6 +505,7 @@ mod tests {
             header: FrameHeader::new(OpCode::Text, text.len() as u64),
             payload: Bytes::from_static(text.as_bytes()),
             decompressed_len: None,
+            message: None,
         })
     }
 
@@ -413,15 +564,15 @@ mod tests {
     #[test]
     fn a_capture_replays_into_the_state_a_live_session_has() {
         let bytes = capture(&session(), None);
-        let opened = load(&bytes, "echo.jsonl").unwrap();
+        let mut opened = load(&bytes, "echo.jsonl").unwrap();
         assert_eq!(opened.generator.as_deref(), Some("test"));
         assert!(opened.truncated.is_none());
-        let [conn] = &opened.connections[..] else {
+        let [conn] = &mut opened.connections[..] else {
             panic!("one connection");
         };
         assert_eq!(conn.label(), None);
         assert_eq!(conn.reports, 5);
-        assert_eq!(conn.lines, bytes, "the lines as read");
+        assert_eq!(conn.lines.to_vec().unwrap(), bytes, "the lines as read");
         let state = &conn.state;
         assert_eq!(state.url, "ws://example.com:9/chat");
         assert!(state.finished);
@@ -479,18 +630,19 @@ mod tests {
     fn a_truncated_last_line_is_reported_and_the_rest_opens() {
         let whole = capture(&session(), None);
         let cut = &whole[..whole.len() - 20];
-        let opened = load(cut, "crashed.jsonl").unwrap();
+        let mut opened = load(cut, "crashed.jsonl").unwrap();
         assert!(matches!(
             opened.truncated,
             Some(ReadError::Invalid { line: 6, .. })
         ));
-        let conn = &opened.connections[0];
+        let conn = &mut opened.connections[0];
         assert_eq!(conn.reports, 4);
         assert_eq!(conn.state.traffic.frames_out, 1);
         assert_eq!(conn.state.traffic.frames_in, 0);
         // What is kept ends with the last whole line.
-        assert!(conn.lines.ends_with(b"\n"));
-        assert!(whole.starts_with(&conn.lines));
+        let kept = conn.lines.to_vec().unwrap();
+        assert!(kept.ends_with(b"\n"));
+        assert!(whole.starts_with(&kept));
     }
 
     #[test]
@@ -502,7 +654,7 @@ mod tests {
         for line in &second_lines {
             bytes.extend_from_slice(line);
         }
-        let opened = load(&bytes, "listen.jsonl").unwrap();
+        let mut opened = load(&bytes, "listen.jsonl").unwrap();
         assert_eq!(opened.connections.len(), 2);
         let labels: Vec<_> = opened.connections.iter().map(|c| c.label()).collect();
         assert_eq!(labels, [Some("conn 1".into()), Some("conn 2".into())]);
@@ -511,11 +663,88 @@ mod tests {
         let header_len = bytes.iter().position(|b| *b == b'\n').unwrap() + 1;
         let mut expected = bytes[..header_len].to_vec();
         expected.extend(second_lines.concat());
-        assert_eq!(opened.connections[1].lines, expected);
+        assert_eq!(opened.connections[1].lines.to_vec().unwrap(), expected);
         assert_eq!(
-            opened.connections[0].lines[..],
+            opened.connections[0].lines.to_vec().unwrap()[..],
             bytes[..bytes.len() - second_lines.concat().len()]
         );
+    }
+
+    #[test]
+    fn a_large_file_is_read_a_line_at_a_time_with_progress_and_its_lines_spooled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("listen.jsonl");
+        // Several connections, interleaved, ending with a cut-short line.
+        let mut bytes = capture(&session()[..2], Some(1));
+        let second = capture(&session(), Some(2));
+        for line in second.split_inclusive(|b| *b == b'\n').skip(1) {
+            bytes.extend_from_slice(line);
+        }
+        let whole = bytes.clone();
+        bytes.extend_from_slice(b"{\"v\":1,\"time_ns\":");
+        std::fs::write(&path, &bytes).unwrap();
+        let progress = Progress::default();
+        let mut streamed = open_with(&path, &progress).unwrap();
+        assert_eq!(progress.total(), bytes.len() as u64);
+        assert_eq!(progress.read(), bytes.len() as u64);
+        assert_eq!(progress.fraction(), Some(1.0));
+        assert!(
+            streamed.truncated.is_some(),
+            "the cut-short line is reported"
+        );
+        let mut in_memory = load(&whole, "listen.jsonl").unwrap();
+        assert_eq!(streamed.connections.len(), in_memory.connections.len());
+        for (a, b) in streamed
+            .connections
+            .iter_mut()
+            .zip(&mut in_memory.connections)
+        {
+            assert_eq!(a.reports, b.reports);
+            assert_eq!(a.lines.to_vec().unwrap(), b.lines.to_vec().unwrap());
+            assert_eq!(a.state.traffic, b.state.traffic);
+        }
+        // Spooled lines (as a file over SPOOL_ABOVE gets) save the same bytes.
+        let mut spooled = Loader::new(true);
+        for (i, raw) in whole.split_inclusive(|b| *b == b'\n').enumerate() {
+            assert!(!spooled.line(raw, i as u64 + 1, false).unwrap());
+        }
+        let mut spooled = spooled.finish("listen.jsonl").unwrap();
+        assert_eq!(
+            spooled.connections[1].lines.to_vec().unwrap(),
+            in_memory.connections[1].lines.to_vec().unwrap()
+        );
+        let saved = dir.path().join("saved.jsonl");
+        let session = spooled.connections.remove(1).into_session();
+        session.save_capture(&saved, false).unwrap();
+        assert_eq!(
+            std::fs::read(&saved).unwrap(),
+            in_memory.connections[1].lines.to_vec().unwrap()
+        );
+    }
+
+    #[test]
+    fn an_opening_can_be_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.jsonl");
+        let one = capture(&session(), None);
+        let body: Vec<&[u8]> = one.split_inclusive(|b| *b == b'\n').skip(1).collect();
+        let mut bytes = one.clone();
+        // Enough lines for the reader to look at the request (every 4,096 lines).
+        for _ in 0..2000 {
+            for line in &body {
+                bytes.extend_from_slice(line);
+            }
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let progress = Progress::default();
+        progress.cancel();
+        let error = open_with(&path, &progress).unwrap_err();
+        assert!(is_cancelled(&error), "{error}");
+        assert!(progress.read() < bytes.len() as u64, "it stopped early");
+        let other = ReadError::Io(io::Error::other("x"));
+        assert!(!is_cancelled(&other));
+        // Not cancelled, the same file opens.
+        assert!(open_with(&path, &Progress::default()).is_ok());
     }
 
     #[test]

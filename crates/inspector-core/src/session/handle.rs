@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use ws_tokio::Outgoing;
 
-use super::recorder::{Recorder, RecorderStatus, lock_recorder};
+use super::recorder::{CaptureLines, Recorder, RecorderStatus, lock_recorder};
 use super::state::{SessionState, lock};
 use super::tasks::Tasks;
 
@@ -28,6 +28,8 @@ pub(crate) enum Command {
     Send(Vec<Outgoing>),
     /// Cancel a connection attempt, or close an open connection with 1000.
     Disconnect,
+    /// Reset the TCP connection (an RST): a fault a listener injects on demand.
+    Reset,
 }
 
 impl Session {
@@ -44,6 +46,17 @@ impl Session {
         }
     }
 
+    /// [`read_only`](Self::read_only) with the lines gathered in a [`CaptureLines`] (a
+    /// spool file, for a large capture).
+    pub fn read_only_lines(state: SessionState, lines: CaptureLines) -> Self {
+        let (commands, _) = mpsc::unbounded_channel();
+        Self {
+            shared: Arc::new(Mutex::new(state)),
+            commands,
+            recorder: Arc::new(Mutex::new(Recorder::read_only_lines(lines))),
+        }
+    }
+
     /// Whether this session shows a capture opened from a file.
     pub fn is_read_only(&self) -> bool {
         lock_recorder(&self.recorder).is_read_only()
@@ -57,6 +70,11 @@ impl Session {
     /// up in the tap's channel meanwhile).
     pub fn save_capture(&self, path: &Path, replace: bool) -> Result<u64, String> {
         lock_recorder(&self.recorder).save(path, replace)
+    }
+
+    /// Every line of the session, parsed, header first (what Save writes).
+    pub fn capture_lines(&self) -> Result<Vec<crate::capture::CaptureLine>, String> {
+        lock_recorder(&self.recorder).kept_lines()
     }
 
     /// Starts recording the session to `path` (from its first line; then each line as it
@@ -124,6 +142,14 @@ impl Session {
                 sent += n;
             }
         });
+    }
+
+    /// Resets the TCP connection of a listener's client (an RST, no close frame); refused
+    /// by other sessions.
+    pub fn reset(&self) -> Result<(), String> {
+        self.commands
+            .send(Command::Reset)
+            .map_err(|_| "the connection has ended".to_owned())
     }
 
     /// Cancels the connection attempt, or closes with 1000 Normal Closure.

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use ws_tokio::tap::TapEvent;
 
-use crate::capture::{CaptureLine, JsonlReader, JsonlWriter};
+use crate::capture::{CaptureLine, JsonlReader, JsonlWriter, Secrets};
 
 /// A recording is flushed at least this often while reports keep coming (and whenever the
 /// drain task has caught up with the connection).
@@ -64,6 +64,8 @@ pub struct Recorder {
     /// For a capture opened from a file: its lines (counted once).
     read_only: Option<u64>,
     last_flush: Instant,
+    /// Secret variable values, masked in every line before it is kept or recorded.
+    secrets: Secrets,
 }
 
 /// What the tab shows of a recorder.
@@ -142,33 +144,47 @@ impl Recorder {
             writer,
             read_only: None,
             last_flush: Instant::now(),
+            secrets: Secrets::default(),
         }
     }
 
     /// The recorder of a tab opened from a capture file: `lines` are the file's lines as
     /// read; nothing is added, and recording is refused.
     pub fn read_only(lines: Vec<u8>) -> Self {
-        let len = lines.len() as u64;
-        let count = lines
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.trim_ascii().is_empty())
-            .count() as u64;
+        let mut kept = CaptureLines::in_memory();
+        kept.push(&lines);
+        Self::read_only_lines(kept)
+    }
+
+    /// [`read_only`](Self::read_only) for lines gathered in a [`CaptureLines`] (a spool
+    /// file for a large capture).
+    pub fn read_only_lines(lines: CaptureLines) -> Self {
+        let CaptureLines { mut sinks, count } = lines;
+        let _ = sinks.flush();
         Self {
             writer: JsonlWriter::new(Sinks {
-                kept: Kept::Memory(lines),
-                len,
+                kept: sinks.kept,
+                len: sinks.len,
                 recording: None,
-                error: None,
-                note: None,
+                error: sinks.error,
+                note: sinks.note,
             }),
             read_only: Some(count),
             last_flush: Instant::now(),
+            secrets: Secrets::default(),
         }
     }
 
     /// Whether this holds a capture opened from a file.
     pub fn is_read_only(&self) -> bool {
         self.read_only.is_some()
+    }
+
+    /// The same recorder, masking `secrets` in every line it keeps and records (a profile's
+    /// secret variables: they never reach a capture, a save or an export).
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// Writes these reports, in order. `caught_up`: the drain task has nothing more waiting,
@@ -180,7 +196,20 @@ impl Recorder {
         }
         let had_error = self.writer.get_ref().error.is_some();
         for event in events {
-            let _ = self.writer.write_event(event);
+            if self.secrets.is_empty() {
+                let _ = self.writer.write_event(event);
+                continue;
+            }
+            match CaptureLine::from_tap(event) {
+                Some(mut line) => {
+                    self.secrets.mask_line(&mut line);
+                    let _ = self.writer.write_line(&line);
+                }
+                // Not a line (counted as skipped by the writer).
+                None => {
+                    let _ = self.writer.write_event(event);
+                }
+            }
         }
         if caught_up || self.last_flush.elapsed() >= FLUSH_EVERY {
             self.flush();
@@ -256,12 +285,6 @@ impl Recorder {
     /// then renamed over it). An existing file is refused unless `replace` (the user
     /// confirmed). Returns the bytes written.
     pub fn save(&mut self, path: &Path, replace: bool) -> Result<u64, String> {
-        if !replace && path.exists() {
-            return Err(format!(
-                "{} already exists: choose Replace to overwrite it",
-                path.display()
-            ));
-        }
         if let Kept::Broken(e) = &self.writer.get_ref().kept {
             return Err(format!(
                 "the session's capture is incomplete (its spool file failed: {e}); record \
@@ -269,35 +292,160 @@ impl Recorder {
             ));
         }
         self.flush();
-        let temp = temp_beside(path);
-        let written = (|| {
-            let file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            let mut out = BufWriter::with_capacity(BUFFER, file);
-            let n = match ExportFormat::of(path) {
-                ExportFormat::Jsonl => self.writer.get_mut().copy_kept(&mut out)?,
-                format => {
-                    // HAR and pcapng are made from every line at once.
-                    let mut kept = Vec::new();
-                    self.writer.get_mut().copy_kept(&mut kept)?;
-                    let lines = parse_kept(&kept)?;
-                    format.export(&lines, &mut out)?;
-                    out.flush()?;
-                    out.get_ref().metadata()?.len()
-                }
-            };
-            let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, path)?;
-            Ok::<_, io::Error>(n)
-        })();
-        written.map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            file_error("could not save", path, &e)
+        let sinks = self.writer.get_mut();
+        write_atomically(path, replace, |out| match ExportFormat::of(path) {
+            ExportFormat::Jsonl => sinks.copy_kept(out).map(drop),
+            format => {
+                // HAR and pcapng are made from every line at once.
+                let mut kept = Vec::new();
+                sinks.copy_kept(&mut kept)?;
+                format.export(&parse_kept(&kept)?, out)
+            }
         })
     }
+}
+
+/// Writes a file at `path` with `write`, atomically: a temporary file beside it, synced,
+/// then renamed over it (removed if anything fails). An existing file is refused unless
+/// `replace`. Returns the bytes written.
+fn write_atomically(
+    path: &Path,
+    replace: bool,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> Result<u64, String> {
+    if !replace && path.exists() {
+        return Err(format!(
+            "{} already exists: choose Replace to overwrite it",
+            path.display()
+        ));
+    }
+    let temp = temp_beside(path);
+    let written = (|| {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        let mut out = BufWriter::with_capacity(BUFFER, file);
+        write(&mut out)?;
+        out.flush()?;
+        let n = out.get_ref().metadata()?.len();
+        let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        Ok::<_, io::Error>(n)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        file_error("could not save", path, &e)
+    })
+}
+
+/// A capture's lines as read from a file, gathered for a read-only [`Recorder`]: in memory,
+/// or in a spool file in the temporary folder (as a live session's lines are) so that a
+/// capture of gigabytes does not stay in memory as well as on disk.
+#[derive(Debug)]
+pub struct CaptureLines {
+    sinks: Sinks,
+    /// Lines that are not blank.
+    count: u64,
+}
+
+impl CaptureLines {
+    /// Lines kept in memory.
+    pub fn in_memory() -> Self {
+        Self::with(Kept::Memory(Vec::new()), None)
+    }
+
+    /// Lines kept in a spool file (in memory if the temporary folder cannot be written; the
+    /// status says so).
+    pub fn spooled() -> Self {
+        match Spool::create() {
+            Ok(spool) => Self::with(Kept::Spool(spool), None),
+            Err(e) => Self::with(
+                Kept::Memory(Vec::new()),
+                Some(format!(
+                    "the temporary folder could not be written ({e}): the capture is kept in \
+                     memory"
+                )),
+            ),
+        }
+    }
+
+    fn with(kept: Kept, note: Option<String>) -> Self {
+        Self {
+            sinks: Sinks {
+                kept,
+                len: 0,
+                recording: None,
+                error: None,
+                note,
+            },
+            count: 0,
+        }
+    }
+
+    /// Adds bytes as read: whole lines, each with its newline (the last may lack one).
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.count += bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .count() as u64;
+        let _ = self.sinks.write_all(bytes);
+    }
+
+    /// The bytes gathered so far.
+    pub fn len(&self) -> u64 {
+        self.sinks.len
+    }
+
+    /// Whether nothing was gathered.
+    pub fn is_empty(&self) -> bool {
+        self.sinks.len == 0
+    }
+
+    /// A copy of every byte gathered (tests, and small captures).
+    pub fn to_vec(&mut self) -> io::Result<Vec<u8>> {
+        self.sinks.flush()?;
+        let mut out = Vec::new();
+        self.sinks.copy_kept(&mut out)?;
+        Ok(out)
+    }
+}
+
+impl Recorder {
+    /// Every line kept, parsed (the header line included): what Save of several sessions
+    /// merges.
+    pub fn kept_lines(&mut self) -> Result<Vec<CaptureLine>, String> {
+        if let Kept::Broken(e) = &self.writer.get_ref().kept {
+            return Err(format!(
+                "the session's capture is incomplete (its spool file failed: {e})"
+            ));
+        }
+        self.flush();
+        let mut kept = Vec::new();
+        self.writer
+            .get_mut()
+            .copy_kept(&mut kept)
+            .and_then(|_| parse_kept(&kept))
+            .map_err(|e| format!("could not read the session's capture back: {e}"))
+    }
+}
+
+/// Writes `lines` (header first) to `path` as `.jsonl`, `.har` or `.pcapng` by its
+/// extension, atomically (a temporary file beside it, synced, then renamed over it), as
+/// [`Recorder::save`] does. An existing file is refused unless `replace`. Returns the bytes
+/// written.
+pub fn save_lines(lines: &[CaptureLine], path: &Path, replace: bool) -> Result<u64, String> {
+    write_atomically(path, replace, |out| match ExportFormat::of(path) {
+        ExportFormat::Jsonl => {
+            let mut writer = JsonlWriter::new(out);
+            for line in lines {
+                writer.write_line(line)?;
+            }
+            writer.finish().map(drop)
+        }
+        format => format.export(lines, out),
+    })
 }
 
 /// What a saved capture is written as, by its file's extension.
@@ -518,6 +666,30 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn secret_values_never_reach_the_kept_lines_or_a_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut recorder = Recorder::new("test").with_secrets(Secrets::new(["hunter2"]));
+        let secret = TapEvent {
+            kind: TapKind::Error("token hunter2 refused".to_owned()),
+            ..event(1)
+        };
+        recorder.write(&[secret, event(2)], true);
+        let recording = dir.path().join("rec.jsonl");
+        recorder.start_recording(&recording, false).unwrap();
+        let kept = recorder.kept_lines().unwrap();
+        let text = serde_json::to_string(&kept).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("token"),
+            "the rest of the line is kept: {text}"
+        );
+        recorder.flush();
+        let recorded = std::fs::read_to_string(&recording).unwrap();
+        assert!(!recorded.contains("hunter2"), "{recorded}");
+        assert_eq!(read_back(recorded.as_bytes()).len(), 2);
     }
 
     #[test]
