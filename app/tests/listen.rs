@@ -111,27 +111,40 @@ fn binding_beyond_loopback_asks_first_and_warns() {
     assert_no_task_panicked(&harness);
 }
 
-#[test]
-fn a_relay_shows_both_legs() {
-    let upstream = serve(|sender, mut receiver| async move {
+/// A server that answers each text with "echo: TEXT".
+fn echo_upstream() -> support::TestServer {
+    serve(|sender, mut receiver| async move {
         while let Some(Ok(message)) = receiver.recv().await {
             if let Message::Text(text) = message {
                 let _ = sender.send_text(format!("echo: {text}")).await;
             }
         }
-    });
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut harness = harness(dir.path());
+    })
+}
+
+/// Opens a relay tab to `upstream` and returns the URL it listens on.
+fn start_relay(
+    harness: &mut egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>,
+    upstream: &str,
+) -> String {
     harness.run();
     harness.get_by_label("New relay").click();
     harness.run();
-    type_into(&mut harness, "Upstream URL", &upstream.url);
+    type_into(harness, "Upstream URL", upstream);
     harness.get_by_label("Start relay").click();
-    wait_for(&mut harness, "the relay's URL", |h| {
+    wait_for(harness, "the relay's URL", |h| {
         h.state().server_tab_url().is_some()
     });
     harness.run();
-    let url = harness.state().server_tab_url().expect("url");
+    harness.state().server_tab_url().expect("url")
+}
+
+#[test]
+fn a_relay_shows_both_legs() {
+    let upstream = echo_upstream();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    let url = start_relay(&mut harness, &upstream.url);
 
     let rt = runtime();
     let mut ws = rt
@@ -156,6 +169,163 @@ fn a_relay_shows_both_legs() {
         2,
         "what each leg negotiated"
     );
+
+    // One log: both legs' rows, each with its leg.
+    harness.get_by_label("One log").click();
+    harness.run();
+    assert_eq!(
+        count_label(&harness, "relayed"),
+        2,
+        "the text on each leg, in one log"
+    );
+    assert!(count_label(&harness, "client <-> inspector") >= 2);
+    assert!(count_label(&harness, "inspector <-> server") >= 2);
+
+    // Graphs, per leg.
+    harness.get_by_label("Graphs").click();
+    harness.run();
+    assert_eq!(
+        count_label(&harness, "Messages per second"),
+        2,
+        "a graph per leg"
+    );
+
+    // File → Save capture writes both legs, marked, in one file that opens as two tabs.
+    let files = tempfile::tempdir().expect("temp dir");
+    let saved = files.path().join("relay.jsonl");
+    harness.get_by_label("File menu").click();
+    harness.run();
+    harness.get_by_label("Save capture…").click();
+    harness.run();
+    type_into(
+        &mut harness,
+        "Save capture to",
+        &saved.display().to_string(),
+    );
+    harness.get_by_label("Save").click();
+    harness.run();
+    let bytes = std::fs::read(&saved).expect("the capture was written");
+    let opened = ws_inspector_core::capture::load(&bytes, "relay.jsonl").expect("it opens");
+    let labels: Vec<_> = opened.connections.iter().map(|c| c.label()).collect();
+    assert_eq!(
+        labels,
+        [
+            Some("conn 1 · client leg".to_owned()),
+            Some("conn 1 · server leg".to_owned())
+        ]
+    );
+    for connection in &opened.connections {
+        assert_eq!(
+            connection.state.traffic.frames_in,
+            1,
+            "{:?}",
+            connection.label()
+        );
+        assert_eq!(
+            connection.state.traffic.frames_out,
+            1,
+            "{:?}",
+            connection.label()
+        );
+    }
     drop(ws);
+    assert_no_task_panicked(&harness);
+}
+
+#[test]
+fn a_relay_holds_forwards_and_drops_messages() {
+    let upstream = echo_upstream();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    let url = start_relay(&mut harness, &upstream.url);
+    let rt = runtime();
+    let mut ws = rt
+        .block_on(ws_tokio::connect(ConnectOptions::new(url)))
+        .expect("connect through the relay");
+    wait_for(&mut harness, "the relayed client", |h| {
+        has_label(h, "Leg: client <-> inspector")
+    });
+    harness.get_by_label("Intercept").click();
+    harness.run();
+    harness.get_by_label("Pause client -> server").click();
+    harness.run();
+
+    rt.block_on(ws.send_text("held one")).expect("send");
+    wait_for(&mut harness, "the held message", |h| {
+        has_label(h, "held one")
+    });
+    assert!(has_label(&harness, "1 held"));
+    let quiet =
+        rt.block_on(async { tokio::time::timeout(Duration::from_millis(200), ws.recv()).await });
+    assert!(
+        quiet.is_err(),
+        "held: nothing reached the server, nothing came back"
+    );
+    harness.get_by_label("Forward").click();
+    harness.run();
+    let echo = rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(10), ws.recv()).await })
+        .expect("in time")
+        .expect("a message")
+        .expect("ok");
+    assert_eq!(echo, Message::Text("echo: held one".into()));
+
+    rt.block_on(ws.send_text("dropped one")).expect("send");
+    wait_for(&mut harness, "the second held message", |h| {
+        has_label(h, "dropped one")
+    });
+    harness.get_by_label("Drop").click();
+    harness.run();
+    let quiet =
+        rt.block_on(async { tokio::time::timeout(Duration::from_millis(300), ws.recv()).await });
+    assert!(quiet.is_err(), "dropped: the server never got it");
+    wait_for(&mut harness, "nothing held", |h| has_label(h, "0 held"));
+    drop(ws);
+    assert_no_task_panicked(&harness);
+}
+
+#[test]
+fn a_listener_saved_as_a_profile_opens_again_from_the_sidebar() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = harness(dir.path());
+    harness.run();
+    harness.get_by_label("New listener").click();
+    harness.run();
+    type_into(&mut harness, "Token", "open-sesame");
+    harness.get_by_label("Listen").click();
+    wait_for(&mut harness, "the listener", |h| {
+        h.state().server_tab_url().is_some()
+    });
+    harness.run();
+    harness.get_by_label("Save as profile").click();
+    harness.run();
+    let saved = harness
+        .state()
+        .profiles()
+        .profiles()
+        .iter()
+        .find(|p| p.server.is_some())
+        .cloned()
+        .expect("a server profile was saved");
+    let server = saved.server.clone().expect("server");
+    assert_eq!(server.addr, "127.0.0.1:0");
+    assert_eq!(server.choices.token.as_deref(), Some("open-sesame"));
+    let before = harness.state().server_tab_count();
+    harness.get_by_label(&saved.name).click();
+    harness.run();
+    wait_for(&mut harness, "the second listener", |h| {
+        h.state().server_tab_count() == before + 1 && h.state().server_tab_url().is_some()
+    });
+    // The token came back with it: an upgrade without it is refused.
+    let url = harness.state().server_tab_url().expect("url");
+    let rt = runtime();
+    match rt.block_on(ws_tokio::connect(ConnectOptions::new(url.clone()))) {
+        Err(e) => assert!(e.to_string().contains("401"), "{e}"),
+        Ok(_) => panic!("accepted without the token"),
+    }
+    rt.block_on(ws_tokio::connect(ConnectOptions::new(format!(
+        "{url}?token=open-sesame"
+    ))))
+    .expect("accepted with the token");
     assert_no_task_panicked(&harness);
 }

@@ -68,6 +68,8 @@ fn a_relay_to_python_websockets_shows_compression_per_leg() {
         upstream: ConnectOptions::new(format!("ws://127.0.0.1:{port}/")),
         fixed_protocols: false,
         tls: None,
+        token: None,
+        answer_pings: false,
     };
     let mut relay = net.relay(options, Notify::new(|_| {})).expect("relay");
     let rt = tokio::runtime::Runtime::new().expect("runtime");

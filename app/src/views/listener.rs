@@ -10,10 +10,18 @@ use ws_inspector_core::{Net, Notify};
 use ws_tokio::Outgoing;
 use ws_tokio::ws_proto::ReadyState;
 
-use super::Palette;
 use super::bind_guard::{BindChoice, confirm_bind_ui, exposed_warning_ui};
 use super::composer::Composer;
 use super::frame_log::{FrameLogView, LogAction, LogSettings};
+use super::{Palette, plural};
+use std::sync::Arc;
+
+use ws_inspector_core::capture::merge::Part;
+use ws_inspector_core::capture::playback::ServedScript;
+use ws_inspector_core::listener::ServerChoices;
+use ws_inspector_core::profiles::{Profile, ServerKind, ServerProfile};
+
+use super::graphs::graphs_ui;
 use super::handshake::HandshakeView;
 use super::server_choices::ChoicesForm;
 use super::server_side::{TlsChoice, client_row_ui, tls_choice_ui};
@@ -43,9 +51,15 @@ pub struct ListenTab {
     selected: Option<usize>,
     composer: Composer,
     handshake: HandshakeView,
+    /// The right panel shows the selected client's graphs instead of its handshake.
+    graphs: bool,
     error: Option<String>,
     /// Waiting for the user to agree to a non-loopback bind.
     confirming: bool,
+    /// A capture served to each client (File → a capture tab's Serve…).
+    script: Option<Arc<ServedScript>>,
+    /// "Save as profile" was pressed: the app saves [`to_profile`](Self::to_profile).
+    pub save_requested: bool,
 }
 
 impl Default for ListenTab {
@@ -61,8 +75,11 @@ impl Default for ListenTab {
             selected: None,
             composer: Composer::default(),
             handshake: HandshakeView::default(),
+            graphs: false,
             error: None,
             confirming: false,
+            script: None,
+            save_requested: false,
         }
     }
 }
@@ -77,6 +94,57 @@ impl ListenTab {
         };
         tab.request_bind(net, notify);
         tab
+    }
+
+    /// The tab a saved listener opens (listening at once; a non-loopback address asks
+    /// first).
+    pub fn from_profile(server: &ServerProfile, net: &Net, notify: Notify) -> Self {
+        let mut tab = Self {
+            addr: server.addr.clone(),
+            tls: TlsChoice::from_listener_tls(&server.tls),
+            form: ChoicesForm::from_choices(&server.choices),
+            ..Self::default()
+        };
+        tab.request_bind(net, notify);
+        tab
+    }
+
+    /// The listener as a profile named `name` (its served capture, if any, is not saved).
+    pub fn to_profile(&self, name: &str) -> Profile {
+        Profile {
+            name: name.to_owned(),
+            server: Some(ServerProfile {
+                kind: ServerKind::Listen,
+                addr: self.addr.trim().to_owned(),
+                tls: self.tls.to_listener_tls(),
+                choices: self.form.choices(),
+                ..ServerProfile::default()
+            }),
+            ..Profile::default()
+        }
+    }
+
+    /// A tab that serves `script` to each client on `addr` (a non-loopback address asks
+    /// first).
+    pub fn serving(addr: &str, script: ServedScript, net: &Net, notify: Notify) -> Self {
+        let mut tab = Self {
+            addr: addr.to_owned(),
+            script: Some(Arc::new(script)),
+            ..Self::default()
+        };
+        tab.request_bind(net, notify);
+        tab
+    }
+
+    /// What the listener does with each client: the form's choices, and the capture served.
+    fn choices(&self) -> ServerChoices {
+        let mut choices = self.form.choices();
+        if let Some(script) = &self.script {
+            // The capture answers: echoing too would answer twice.
+            choices.echo = false;
+            choices.script = Some(script.clone());
+        }
+        choices
     }
 
     /// The tab's title.
@@ -121,7 +189,7 @@ impl ListenTab {
         let options = ListenerOptions {
             addr: self.addr.trim().to_owned(),
             tls: self.tls.to_listener_tls(),
-            choices: self.form.choices(),
+            choices: self.choices(),
         };
         match net.listen(&options, notify) {
             Ok(listener) => {
@@ -191,10 +259,20 @@ impl ListenTab {
             .resizable(true)
             .default_size(320.0)
             .show(ui, |ui| {
-                ui.label(RichText::new("Handshake").strong());
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.graphs, false, "Handshake");
+                    ui.selectable_value(&mut self.graphs, true, "Graphs");
+                });
                 ui.separator();
-                let state = self.clients[i].client.session.state();
-                self.handshake.ui(ui, Some(&state));
+                let view = &mut self.clients[i];
+                let state = view.client.session.state();
+                if self.graphs {
+                    if let Some(index) = graphs_ui(ui, &state, view.log.selected()) {
+                        view.log.show_entry(index);
+                    }
+                } else {
+                    self.handshake.ui(ui, Some(&state));
+                }
             });
         self.composer_ui(ui, i);
         let mut action = None;
@@ -253,6 +331,15 @@ impl ListenTab {
                     if ui.button("Copy URL").clicked() {
                         ui.ctx().copy_text(url.clone());
                     }
+                    if ui
+                        .button("Save as profile")
+                        .on_hover_text(
+                            "Keep this listener (address, wss://, server choices) in the sidebar",
+                        )
+                        .clicked()
+                    {
+                        self.save_requested = true;
+                    }
                     ui.separator();
                     ui.label(RichText::new(&snippet).monospace());
                     if ui
@@ -274,13 +361,27 @@ impl ListenTab {
                 }
             }
         }
+        if let Some(script) = &self.script {
+            let how = match script.original_timing {
+                true => "on the capture's timing",
+                false => "each after the client's message before it in the capture",
+            };
+            ui.label(
+                RichText::new(format!(
+                    "Serving {}: {} to each client, {how}",
+                    script.source,
+                    plural(script.cues.len() as u64, "message", "messages")
+                ))
+                .color(palette.event),
+            );
+        }
         egui::CollapsingHeader::new("Server choices")
             .default_open(self.listener.is_none())
             .show(ui, |ui| {
                 if self.form.ui(ui)
                     && let Some(listener) = &self.listener
                 {
-                    listener.set_choices(self.form.choices());
+                    listener.set_choices(self.choices());
                 }
                 if self.listener.is_some() {
                     ui.label(
@@ -291,6 +392,18 @@ impl ListenTab {
         if let Some(error) = &self.error {
             ui.colored_label(palette.error, error);
         }
+    }
+
+    /// Every client's session, numbered from 1 in the order they connected.
+    pub fn capture_parts(&self) -> Vec<Part<'_>> {
+        (1..)
+            .zip(&self.clients)
+            .map(|(conn, view)| Part {
+                conn,
+                leg: None,
+                session: &view.client.session,
+            })
+            .collect()
     }
 
     fn clients_ui(&mut self, ui: &mut Ui) {
@@ -326,6 +439,17 @@ impl ListenTab {
                     ui.label("Send to");
                     ui.radio_value(&mut self.to_all, false, format!("client #{}", i + 1));
                     ui.radio_value(&mut self.to_all, true, "all open clients");
+                    ui.separator();
+                    if ui
+                        .add_enabled(selected_open, egui::Button::new("Reset TCP"))
+                        .on_hover_text(
+                            "Abort this client's TCP connection with an RST (no close frame)",
+                        )
+                        .clicked()
+                        && let Err(e) = self.clients[i].client.session.reset()
+                    {
+                        self.composer.error = Some(e);
+                    }
                 });
                 let can_send = if self.to_all { any_open } else { selected_open };
                 to_send = self.composer.ui(ui, can_send);

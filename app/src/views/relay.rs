@@ -5,8 +5,10 @@
 //! its own frame log.
 
 use egui::{RichText, Ui};
+use ws_inspector_core::capture::Leg;
+use ws_inspector_core::capture::merge::Part;
 use ws_inspector_core::listener;
-use ws_inspector_core::profiles::ProfileStore;
+use ws_inspector_core::profiles::{Profile, ProfileStore, ServerKind, ServerProfile};
 use ws_inspector_core::relay::pairing::{self, Towards};
 use ws_inspector_core::relay::{Relay, RelayOptions, RelayedClient};
 use ws_inspector_core::{Net, Notify, SessionState};
@@ -16,7 +18,11 @@ use ws_tokio::ws_proto::ReadyState;
 use super::Palette;
 use super::bind_guard::{BindChoice, confirm_bind_ui, exposed_warning_ui};
 use super::frame_log::{FrameLogView, LogAction, LogSettings};
+use super::graphs::graphs_ui;
+use super::intercept::InterceptView;
+use super::merged_log::MergedLog;
 use super::server_side::{TlsChoice, client_row_ui, tls_choice_ui};
+use ws_inspector_core::relay::control::{RelaySettings, Way};
 
 /// One relayed client and a log view per leg.
 #[derive(Debug)]
@@ -24,6 +30,8 @@ struct RelayView {
     client: RelayedClient,
     client_log: FrameLogView,
     server_log: FrameLogView,
+    /// Both legs in one log.
+    merged: MergedLog,
 }
 
 /// A relay tab.
@@ -43,8 +51,34 @@ pub struct RelayTab {
     selected: Option<usize>,
     error: Option<String>,
     confirming: bool,
-    /// Show the pairs (each message on both legs) instead of the legs' logs.
-    pairs: bool,
+    /// What the selected client shows: the legs' logs, the pairs, the legs' graphs, or
+    /// the intercept.
+    mode: RelayMode,
+    /// The token clients must carry, as typed (empty: none).
+    pub token: String,
+    /// Each leg answers its pings (pings and pongs are not forwarded).
+    pub answer_pings: bool,
+    /// Intercept and faults, for every client (the relay's copy is set when they change).
+    settings: RelaySettings,
+    intercept: InterceptView,
+    /// "Save as profile" was pressed: the app saves [`to_profile`](Self::to_profile).
+    pub save_requested: bool,
+}
+
+/// What a relay tab shows of the selected client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum RelayMode {
+    /// Each leg's log, side by side.
+    #[default]
+    Legs,
+    /// Both legs' entries in one log, in time order, with a Leg column.
+    OneLog,
+    /// Each message on both legs, with the delay the relay added.
+    Pairs,
+    /// Each leg's graphs, side by side.
+    Graphs,
+    /// Held messages, injection, faults.
+    Intercept,
 }
 
 impl Default for RelayTab {
@@ -60,7 +94,12 @@ impl Default for RelayTab {
             selected: None,
             error: None,
             confirming: false,
-            pairs: false,
+            mode: RelayMode::default(),
+            token: String::new(),
+            answer_pings: false,
+            settings: RelaySettings::default(),
+            intercept: InterceptView::default(),
+            save_requested: false,
         }
     }
 }
@@ -82,6 +121,53 @@ impl RelayTab {
         };
         tab.request_start(net, profiles, notify);
         tab
+    }
+
+    /// The tab a saved relay opens: to the profile's URL with its options (relaying at
+    /// once; a non-loopback address asks first).
+    pub fn from_profile(
+        profile: &Profile,
+        server: &ServerProfile,
+        net: &Net,
+        profiles: &ProfileStore,
+        notify: Notify,
+    ) -> Self {
+        let mut tab = Self {
+            addr: server.addr.clone(),
+            upstream: profile.url.clone(),
+            profile: profiles.get(&profile.name).map(|p| p.name.clone()),
+            tls: TlsChoice::from_listener_tls(&server.tls),
+            token: server.token.clone(),
+            answer_pings: server.answer_pings,
+            ..Self::default()
+        };
+        tab.request_start(net, profiles, notify);
+        tab
+    }
+
+    /// The relay as a profile named `name`: the upstream profile's options (if one is
+    /// chosen), the upstream URL, and the relay's own settings.
+    pub fn to_profile(&self, name: &str, profiles: &ProfileStore) -> Profile {
+        let base = self
+            .profile
+            .as_deref()
+            .and_then(|p| profiles.get(p))
+            .cloned()
+            .unwrap_or_default();
+        Profile {
+            name: name.to_owned(),
+            url: self.upstream.trim().to_owned(),
+            local_echo: false,
+            server: Some(ServerProfile {
+                kind: ServerKind::Relay,
+                addr: self.addr.trim().to_owned(),
+                tls: self.tls.to_listener_tls(),
+                token: self.token.trim().to_owned(),
+                answer_pings: self.answer_pings,
+                ..ServerProfile::default()
+            }),
+            ..base
+        }
     }
 
     /// The tab's title.
@@ -149,6 +235,8 @@ impl RelayTab {
             upstream,
             fixed_protocols,
             tls,
+            token: (!self.token.trim().is_empty()).then(|| self.token.trim().to_owned()),
+            answer_pings: self.answer_pings,
         })
     }
 
@@ -161,6 +249,7 @@ impl RelayTab {
                 client,
                 client_log: FrameLogView::new(LogSettings::default()),
                 server_log: FrameLogView::new(LogSettings::default()),
+                merged: MergedLog::default(),
             });
             if self.selected.is_none() {
                 self.selected = Some(self.clients.len() - 1);
@@ -203,20 +292,102 @@ impl RelayTab {
             });
             return;
         };
-        let pairs = &mut self.pairs;
+        let mode = &mut self.mode;
         egui::CentralPanel::default().show(ui, |ui| {
             let view = &mut self.clients[i];
             ui.horizontal(|ui| {
-                ui.selectable_value(pairs, false, "Legs side by side");
-                ui.selectable_value(pairs, true, "Pairs")
+                ui.selectable_value(mode, RelayMode::Legs, "Legs side by side");
+                ui.selectable_value(mode, RelayMode::OneLog, "One log")
+                    .on_hover_text("Both legs in one log, in time order, with a Leg column");
+                ui.selectable_value(mode, RelayMode::Pairs, "Pairs")
                     .on_hover_text("Each message on both legs, with the delay the relay added");
+                ui.selectable_value(mode, RelayMode::Graphs, "Graphs")
+                    .on_hover_text("Messages, bytes, ping round trips and message sizes, per leg");
+                let held = Way::BOTH
+                    .iter()
+                    .map(|way| view.client.control.held(*way).len())
+                    .sum::<usize>();
+                let title = match held {
+                    0 => "Intercept".to_owned(),
+                    n => format!("Intercept ({n} held)"),
+                };
+                ui.selectable_value(mode, RelayMode::Intercept, title)
+                    .on_hover_text("Hold, edit, drop and inject messages; inject faults");
             });
             ui.separator();
-            if *pairs {
-                let client = view.client.client.state();
-                let server = view.client.server.state();
-                pairs_ui(ui, &client, &server);
-                return;
+            match *mode {
+                RelayMode::Legs => {}
+                RelayMode::OneLog => {
+                    let chosen = {
+                        let client = view.client.client.state();
+                        let server = view.client.server.state();
+                        view.merged.ui(ui, [&client, &server])
+                    };
+                    if let Some((leg, index)) = chosen {
+                        let log = match leg {
+                            0 => &mut view.client_log,
+                            _ => &mut view.server_log,
+                        };
+                        log.show_entry(index);
+                        *mode = RelayMode::Legs;
+                    }
+                    return;
+                }
+                RelayMode::Intercept => {
+                    if self
+                        .intercept
+                        .ui(ui, &mut self.settings, &view.client.control)
+                        && let Some(relay) = &self.relay
+                    {
+                        relay.set_settings(self.settings.clone());
+                    }
+                    // Held messages arrive without a repaint of their own.
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_millis(200));
+                    return;
+                }
+                RelayMode::Pairs => {
+                    let client = view.client.client.state();
+                    let server = view.client.server.state();
+                    pairs_ui(ui, &client, &server);
+                    return;
+                }
+                RelayMode::Graphs => {
+                    let mut chosen = false;
+                    ui.columns(2, |columns| {
+                        let legs = [
+                            (
+                                "client-leg-graphs",
+                                "Leg: client <-> inspector",
+                                &view.client.client,
+                                &mut view.client_log,
+                            ),
+                            (
+                                "server-leg-graphs",
+                                "Leg: inspector <-> server",
+                                &view.client.server,
+                                &mut view.server_log,
+                            ),
+                        ];
+                        for ((id, title, session, log), ui) in
+                            legs.into_iter().zip(columns.iter_mut())
+                        {
+                            ui.push_id(id, |ui| {
+                                ui.label(RichText::new(title).strong());
+                                let state = session.state();
+                                if let Some(index) = graphs_ui(ui, &state, log.selected()) {
+                                    log.show_entry(index);
+                                    chosen = true;
+                                }
+                            });
+                        }
+                    });
+                    if chosen {
+                        // A click on a graph shows its frame in that leg's log.
+                        *mode = RelayMode::Legs;
+                    }
+                    return;
+                }
             }
             ui.columns(2, |columns| {
                 leg_ui(
@@ -235,6 +406,27 @@ impl RelayTab {
                 );
             });
         });
+    }
+
+    /// Both legs of every relayed client, numbered from 1 in the order they connected.
+    pub fn capture_parts(&self) -> Vec<Part<'_>> {
+        (1..)
+            .zip(&self.clients)
+            .flat_map(|(conn, view)| {
+                [
+                    Part {
+                        conn,
+                        leg: Some(Leg::Client),
+                        session: &view.client.client,
+                    },
+                    Part {
+                        conn,
+                        leg: Some(Leg::Server),
+                        session: &view.client.server,
+                    },
+                ]
+            })
+            .collect()
     }
 
     fn bar_ui(&mut self, ui: &mut Ui, net: &Net, profiles: &ProfileStore, notify: &Notify) {
@@ -280,7 +472,25 @@ impl RelayTab {
                         self.request_start(net, profiles, notify.clone());
                     }
                 });
-                ui.horizontal(|ui| tls_choice_ui(ui, &mut self.tls));
+                ui.horizontal(|ui| {
+                    tls_choice_ui(ui, &mut self.tls);
+                    let label = ui.label("Token");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.token)
+                            .hint_text("none: every client is relayed")
+                            .desired_width(160.0),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "Relay only clients with ?token=TOKEN or Authorization: Bearer TOKEN; \
+                         others get 401 and nothing is opened upstream",
+                    );
+                    ui.checkbox(&mut self.answer_pings, "Auto-pong")
+                        .on_hover_text(
+                            "Each leg answers its pings itself; off: pings and pongs are \
+                             forwarded, so their round trip is end to end",
+                        );
+                });
                 self.tls.files_ui(ui);
                 if !listener::is_loopback(&self.addr) {
                     ui.colored_label(
@@ -298,6 +508,15 @@ impl RelayTab {
                     }
                     ui.label("->");
                     ui.label(RichText::new(upstream).monospace());
+                    if ui
+                        .button("Save as profile")
+                        .on_hover_text(
+                            "Keep this relay (address, upstream and its options, token) in the sidebar",
+                        )
+                        .clicked()
+                    {
+                        self.save_requested = true;
+                    }
                 });
                 if let Some(fingerprint) = fingerprint {
                     ui.horizontal(|ui| {

@@ -4,6 +4,9 @@
 use egui::Ui;
 use serde::{Deserialize, Serialize};
 use ws_inspector_core::listener::ServerChoices;
+use ws_inspector_core::relay::control::Faults;
+
+use super::intercept::faults_ui;
 
 /// The form behind [`ServerChoices`]: text fields as typed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -25,6 +28,10 @@ pub struct ChoicesForm {
     pub auto_pong: bool,
     /// Messages sent on connect, one per line.
     pub on_connect: String,
+    /// The token clients must carry (`?token=` or `Authorization: Bearer`); empty: none.
+    pub token: String,
+    /// Faults injected into what the listener sends, and into its answers to pings.
+    pub faults: Faults,
 }
 
 impl Default for ChoicesForm {
@@ -39,11 +46,33 @@ impl Default for ChoicesForm {
             echo: choices.echo,
             auto_pong: choices.auto_pong,
             on_connect: String::new(),
+            token: String::new(),
+            faults: Faults::default(),
         }
     }
 }
 
 impl ChoicesForm {
+    /// The form that says `choices` (a saved listener's).
+    pub fn from_choices(choices: &ServerChoices) -> Self {
+        let (reject, reject_status, reject_body) = match &choices.reject {
+            Some((status, body)) => (true, status.to_string(), body.clone()),
+            None => (false, "403".to_owned(), "Forbidden".to_owned()),
+        };
+        Self {
+            protocols: choices.protocols.join(", "),
+            deflate: choices.deflate,
+            reject,
+            reject_status,
+            reject_body,
+            echo: choices.echo,
+            auto_pong: choices.auto_pong,
+            on_connect: choices.on_connect.join("\n"),
+            token: choices.token.clone().unwrap_or_default(),
+            faults: choices.faults.clone(),
+        }
+    }
+
     /// The choices the form says.
     pub fn choices(&self) -> ServerChoices {
         let status = self
@@ -71,6 +100,9 @@ impl ChoicesForm {
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            token: (!self.token.trim().is_empty()).then(|| self.token.trim().to_owned()),
+            faults: self.faults.clone(),
+            script: None,
         }
     }
 
@@ -114,6 +146,18 @@ impl ChoicesForm {
                     .labelled_by(body.id);
                 });
                 ui.end_row();
+                let label = ui.label("Token");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.token)
+                        .hint_text("none: every client is accepted")
+                        .desired_width(220.0),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "Accept only upgrades with ?token=TOKEN in the URL or an Authorization: \
+                     Bearer TOKEN header; others are refused with 401 (shown in the log)",
+                );
+                ui.end_row();
                 let label = ui.label("On connect");
                 ui.add(
                     egui::TextEdit::multiline(&mut self.on_connect)
@@ -123,6 +167,16 @@ impl ChoicesForm {
                 )
                 .labelled_by(label.id);
                 ui.end_row();
+            });
+        egui::CollapsingHeader::new("Faults")
+            .id_salt("listener-faults")
+            .default_open(self.faults.any())
+            .show(ui, |ui| {
+                faults_ui(ui, &mut self.faults);
+                ui.label(
+                    "Applied to what the listener sends (echo, messages on connect, the \
+                     composer); \"do not forward\" pings leaves them unanswered.",
+                );
             });
         self.choices() != before
     }

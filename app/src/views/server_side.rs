@@ -33,6 +33,22 @@ pub enum TlsMode {
 }
 
 impl TlsChoice {
+    /// The choice that gives `tls` (a saved listener's or relay's).
+    pub fn from_listener_tls(tls: &ListenerTls) -> Self {
+        match tls {
+            ListenerTls::None => Self::default(),
+            ListenerTls::SelfSigned => Self {
+                mode: TlsMode::SelfSigned,
+                ..Self::default()
+            },
+            ListenerTls::Files { cert, key } => Self {
+                mode: TlsMode::Files,
+                cert: cert.display().to_string(),
+                key: key.display().to_string(),
+            },
+        }
+    }
+
     /// The listener's TLS for this choice.
     pub fn to_listener_tls(&self) -> ListenerTls {
         match self.mode {

@@ -2,7 +2,8 @@
 //! connection tabs.
 
 use egui::Ui;
-use ws_inspector_core::profiles::ProfileStore;
+use ws_inspector_core::capture::merge::Part;
+use ws_inspector_core::profiles::{Profile, ProfileStore};
 use ws_inspector_core::{Net, Notify};
 use ws_tokio::ws_proto::ReadyState;
 
@@ -48,6 +49,30 @@ impl ServerTab {
         match self {
             Self::Listen(tab) => tab.live(),
             Self::Relay(tab) => tab.live(),
+        }
+    }
+
+    /// Every session of the tab, numbered as `wsi listen` / `wsi relay` number their
+    /// clients (from 1), each relayed client's two legs marked: what Save capture writes.
+    pub fn capture_parts(&self) -> Vec<Part<'_>> {
+        match self {
+            Self::Listen(tab) => tab.capture_parts(),
+            Self::Relay(tab) => tab.capture_parts(),
+        }
+    }
+
+    /// The tab as a profile to save (named after the tab), once "Save as profile" was
+    /// pressed; then `None` until it is pressed again.
+    pub fn take_profile_to_save(&mut self, profiles: &ProfileStore) -> Option<Profile> {
+        match self {
+            Self::Listen(tab) => std::mem::take(&mut tab.save_requested).then(|| {
+                let at = tab.url().unwrap_or_else(|| tab.addr.clone());
+                tab.to_profile(&format!("Listener {at}"))
+            }),
+            Self::Relay(tab) => std::mem::take(&mut tab.save_requested).then(|| {
+                let name = format!("Relay to {}", tab.upstream.trim());
+                tab.to_profile(&name, profiles)
+            }),
         }
     }
 

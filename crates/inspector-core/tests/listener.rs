@@ -293,6 +293,8 @@ fn a_relay_forwards_between_tungstenite_peers_and_shows_both_legs() {
         upstream: ConnectOptions::new(upstream.clone()),
         fixed_protocols: false,
         tls: None,
+        token: None,
+        answer_pings: false,
     };
     let mut relay = net.relay(options, quiet()).expect("relay");
     let mut request = format!("{}echo", relay.url())
@@ -386,6 +388,8 @@ fn an_upstream_refusal_is_relayed_with_its_status_and_body() {
         upstream: ConnectOptions::new(upstream),
         fixed_protocols: false,
         tls: None,
+        token: None,
+        answer_pings: false,
     };
     let mut relay = net.relay(options, quiet()).expect("relay");
     match rt.block_on(tokio_tungstenite::connect_async(relay.url())) {
@@ -414,5 +418,63 @@ fn an_upstream_refusal_is_relayed_with_its_status_and_body() {
         .expect("the upstream refused");
     assert_eq!(failure.status.map(|s| s.as_u16()), Some(403));
     drop(server);
+    assert_no_task_panicked(&net);
+}
+
+#[test]
+fn a_listener_with_a_token_refuses_upgrades_without_it_with_401() {
+    let net = Net::new().expect("runtime");
+    let options = ListenerOptions {
+        choices: ServerChoices {
+            echo: true,
+            token: Some("s3cret".to_owned()),
+            ..ServerChoices::default()
+        },
+        ..ListenerOptions::default()
+    };
+    let mut listener = net.listen(&options, quiet()).expect("listen");
+    let url = listener.url();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    match rt.block_on(tokio_tungstenite::connect_async(url.as_str())) {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default());
+            assert!(body.contains("requires a token"), "{body}");
+        }
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let refused = first_client(&mut listener);
+    wait_until(
+        "the refusal in the log",
+        || refused.session.state(),
+        |s| s.finished,
+    );
+    let shown = refused.session.state();
+    let response = shown
+        .handshake
+        .response
+        .as_ref()
+        .map(|(r, _)| r.status().as_u16());
+    assert_eq!(response, Some(401), "the refusal is shown as sent");
+    drop(shown);
+    // The token in the query, then in an Authorization header: accepted.
+    rt.block_on(tokio_tungstenite::connect_async(format!(
+        "{url}?token=s3cret"
+    )))
+    .expect("accepted with ?token=");
+    let mut request = url.as_str().into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer s3cret".parse().expect("header"));
+    rt.block_on(tokio_tungstenite::connect_async(request))
+        .expect("accepted with Authorization: Bearer");
+    let mut wrong = url.as_str().into_client_request().expect("request");
+    wrong
+        .headers_mut()
+        .insert("authorization", "Bearer nope".parse().expect("header"));
+    assert!(
+        rt.block_on(tokio_tungstenite::connect_async(wrong))
+            .is_err()
+    );
     assert_no_task_panicked(&net);
 }

@@ -21,6 +21,19 @@ pub fn is_loopback(addr: &str) -> bool {
     }
 }
 
+/// `tcp`, and a second handle on its socket, if one can be had: a reset sets it to linger
+/// 0, so that the socket's close, once the streams are dropped, is an RST.
+pub(crate) fn second_handle(
+    tcp: tokio::net::TcpStream,
+) -> std::io::Result<(tokio::net::TcpStream, Option<tokio::net::TcpStream>)> {
+    let std = tcp.into_std()?;
+    let second = std
+        .try_clone()
+        .ok()
+        .and_then(|s| tokio::net::TcpStream::from_std(s).ok());
+    Ok((tokio::net::TcpStream::from_std(std)?, second))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

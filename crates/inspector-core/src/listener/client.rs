@@ -14,7 +14,7 @@ use super::{Client, ServerChoices};
 use crate::notify::Notify;
 use crate::session::Tasks;
 use crate::session::state::lock;
-use crate::session::task::{MarkFinished, Open, run_open, start};
+use crate::session::task::{ListenerFaults, MarkFinished, Open, run_open, start};
 
 /// What the accept loop works with.
 pub(super) struct Accepting {
@@ -57,13 +57,26 @@ pub(super) async fn accept_loop(accepting: Accepting) {
             None => format!("{scheme}:// from {peer}"),
         };
         let started = start(&tasks, &label, &notify);
+        // A served capture watches what the client sends, and sends through the commands.
+        let (observer, player) = match &choices.script {
+            Some(script) => {
+                let (observer, observed) = mpsc::unbounded_channel();
+                let play = script
+                    .clone()
+                    .play(started.session.commands.downgrade(), observed);
+                (Some(observer), Some(play))
+            }
+            None => (None, None),
+        };
         let mut options = choices.server_options();
         options.tls = tls.clone();
         options.tap = Some(started.tap);
         let open = Open {
             shared: started.session.shared.clone(),
             notify: notify.clone(),
-            echo: choices.echo.then(|| started.session.commands.downgrade()),
+            // A served capture answers instead of the echo.
+            echo: (choices.echo && choices.script.is_none())
+                .then(|| started.session.commands.downgrade()),
             commands: started.commands,
             drain: started.drain,
             tasks: tasks.clone(),
@@ -72,7 +85,17 @@ pub(super) async fn accept_loop(accepting: Accepting) {
                 .iter()
                 .map(|text| Outgoing::Text(text.clone()))
                 .collect(),
+            keepalive: None,
+            observer,
+            faults: Some(ListenerFaults {
+                faults: choices.faults.clone(),
+                socket: None,
+                commands: started.session.commands.downgrade(),
+            }),
         };
+        if let Some(player) = player {
+            tasks.spawn("served capture", player);
+        }
         tasks.spawn("listener client", serve(tcp, options, choices, open));
         let client = Client {
             peer,
@@ -96,6 +119,15 @@ async fn serve(
         shared: open.shared.clone(),
         notify: open.notify.clone(),
     };
+    let mut open = open;
+    // A second handle on the socket, for a reset (and the faults, when there are any).
+    let (tcp, socket) = match crate::listener::bind::second_handle(tcp) {
+        Ok(pair) => pair,
+        Err(_) => return,
+    };
+    if let Some(faults) = &mut open.faults {
+        faults.socket = socket;
+    }
     let result = ws_tokio::accept(tcp, &options, |request| decide(&choices, request)).await;
     // The options hold a tap: the drain task ends only once every tap is dropped.
     drop(options);
@@ -111,7 +143,11 @@ async fn serve(
 
 /// Our answer to `request`, as chosen.
 fn decide(choices: &ServerChoices, request: &UpgradeRequest) -> Decision {
-    if let Some((status, body)) = &choices.reject {
+    let refused = choices
+        .token
+        .as_deref()
+        .and_then(|token| super::token_refusal(token, request));
+    if let Some((status, body)) = refused.as_ref().or(choices.reject.as_ref()) {
         let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
         return Decision::Reject {
             status,

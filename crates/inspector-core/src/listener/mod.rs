@@ -22,16 +22,18 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use ws_tokio::ServerOptions;
-use ws_tokio::ws_proto::DeflateConfig;
+use ws_tokio::ws_proto::{DeflateConfig, UpgradeRequest};
 
+use crate::capture::playback::ServedScript;
 use crate::notify::Notify;
+use crate::relay::control::Faults;
 use crate::session::{Net, Session};
 
 pub use bind::is_loopback;
 pub use tls::ServerTls;
 
 /// How a listener answers and serves each client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServerChoices {
     /// The subprotocols we speak, in our order of preference: the first of the client's
@@ -47,6 +49,18 @@ pub struct ServerChoices {
     pub auto_pong: bool,
     /// Text messages sent to each client as soon as it is open.
     pub on_connect: Vec<String>,
+    /// Accept an upgrade only when it carries this token — `?token=TOKEN` in the URL or an
+    /// `Authorization: Bearer TOKEN` header; others are refused with 401.
+    pub token: Option<String>,
+    /// Faults injected into what the listener sends each client (delays, drops,
+    /// re-fragmenting, RSV bits, a corrupted byte), and into its answers to pings: with
+    /// [`Faults::drop_pings`] pings go unanswered, with [`Faults::pong_delay_ms`] the pong
+    /// comes late. Each is marked in the client's log.
+    pub faults: Faults,
+    /// A capture served to each client (its server messages, each after the client's
+    /// question, or on the capture's timing) instead of the echo; not kept in files.
+    #[serde(skip)]
+    pub script: Option<Arc<ServedScript>>,
 }
 
 impl Default for ServerChoices {
@@ -58,8 +72,38 @@ impl Default for ServerChoices {
             echo: false,
             auto_pong: true,
             on_connect: Vec::new(),
+            token: None,
+            faults: Faults::default(),
+            script: None,
         }
     }
+}
+
+/// The refusal of an upgrade that lacks the token `token` (401), or `None` when it carries
+/// it (`?token=TOKEN` in the request target, or `Authorization: Bearer TOKEN`).
+pub fn token_refusal(token: &str, request: &UpgradeRequest) -> Option<(u16, String)> {
+    let in_query = request.request.uri().query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "token" && v == token)
+    });
+    let in_header = request
+        .request
+        .headers()
+        .get_all("authorization")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .is_some_and(|t| t.trim() == token)
+        });
+    (!in_query && !in_header).then(|| {
+        (
+            401,
+            "this listener requires a token: add ?token=TOKEN to the URL or send \
+             Authorization: Bearer TOKEN"
+                .to_owned(),
+        )
+    })
 }
 
 impl ServerChoices {
@@ -77,7 +121,9 @@ impl ServerChoices {
     /// The engine options for a client: compression and auto-pong as chosen.
     pub(crate) fn server_options(&self) -> ServerOptions {
         let mut options = ServerOptions::default();
-        options.config.auto_pong = self.auto_pong;
+        // Pings left unanswered or answered late are answered (or not) by the session.
+        options.config.auto_pong =
+            self.auto_pong && !self.faults.drop_pings && self.faults.pong_delay_ms == 0;
         options.config.deflate = self.deflate.then(DeflateConfig::default);
         options
     }
@@ -101,7 +147,7 @@ pub enum ListenerTls {
 }
 
 /// What a listener binds and how.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ListenerOptions {
     /// `host:port` (port 0: a free one).

@@ -24,14 +24,32 @@
 //! frame) is not done yet: forwarding is message-level, the one mode. Each leg's tap still
 //! shows that leg's frames exactly as they were on its wire, so a fragmented message shows
 //! as fragments on the leg it arrived on and as one frame on the other.
+//!
+//! The relay tabs add intercept and fault injection ([`control`]): held messages, edited
+//! or dropped ones, delays, drops, re-fragmenting, RSV bits, corrupted bytes, pings not
+//! forwarded, delayed pongs, a close or a reset on demand, each marked in the log of the
+//! leg it concerns. `wsi relay` forwards untouched ([`run`]).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 use ws_tokio::ws_proto::{CloseCode, Config};
 use ws_tokio::{Error, Message, Outgoing, ReadHalf, WriteHalf, WsStream};
+
+use crate::session::SessionState;
+use crate::session::state::lock as lock_state;
+use control::{
+    ClientControl, Faults, Held, Release, Releases, Way, describe, dropped, faulty_frames,
+    message_delay,
+};
 
 pub use crate::capture::Leg;
 pub use serve::{Relay, RelayOptions, RelayedClient};
 
+pub mod control;
 pub mod pairing;
 pub mod serve;
 pub mod upstream;
@@ -81,11 +99,77 @@ where
     C: AsyncRead + AsyncWrite + Unpin + Send,
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    run_controlled(client, server, None).await
+}
+
+/// What the relay tabs add to [`run`]: intercept and faults ([`control`]), and each leg's
+/// state for the marks in its log.
+pub(crate) struct Controlled {
+    /// The client's held messages and settings.
+    pub(crate) control: Arc<ClientControl>,
+    /// The user's releases, each way.
+    pub(crate) releases: Releases,
+    /// The client leg's state (faults towards the client are marked there).
+    pub(crate) client_state: Arc<Mutex<SessionState>>,
+    /// The server leg's state.
+    pub(crate) server_state: Arc<Mutex<SessionState>>,
+    /// Told when the user resets the connection: both directions stop at once.
+    pub(crate) reset: Arc<tokio::sync::Notify>,
+    /// The legs answer pings themselves: pings and pongs are not forwarded.
+    pub(crate) answer_pings: bool,
+    /// A second handle on the client's socket: a reset sets it to linger 0, so that its
+    /// close, when the relay drops its streams, is an RST.
+    pub(crate) socket: Option<Arc<tokio::net::TcpStream>>,
+}
+
+/// [`run`], with the intercept and faults of `controlled`.
+pub(crate) async fn run_controlled<C, S>(
+    client: WsStream<C>,
+    server: WsStream<S>,
+    controlled: Option<Controlled>,
+) -> RelayReport
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
+    let (to_server, to_client) = match controlled {
+        Some(Controlled {
+            control,
+            releases: [to_server, to_client],
+            client_state,
+            server_state,
+            reset,
+            answer_pings,
+            socket,
+        }) => (
+            Some(Direction {
+                way: Way::ToServer,
+                control: control.clone(),
+                releases: to_server,
+                destination: server_state,
+                masked: true,
+                reset: reset.clone(),
+                answer_pings,
+                socket: socket.clone(),
+            }),
+            Some(Direction {
+                way: Way::ToClient,
+                control,
+                releases: to_client,
+                destination: client_state,
+                masked: false,
+                reset,
+                answer_pings,
+                socket,
+            }),
+        ),
+        None => (None, None),
+    };
     let ((client_end, to_server), (server_end, to_client)) = tokio::join!(
-        forward(client_read, server_write, Leg::Client),
-        forward(server_read, client_write, Leg::Server),
+        forward(client_read, server_write, Leg::Client, to_server),
+        forward(server_read, client_write, Leg::Server, to_client),
     );
     RelayReport {
         client: client_end,
@@ -95,60 +179,348 @@ where
     }
 }
 
-/// Reads `from` until it ends, sending each message on to `to`; returns how `from` ended
-/// and how many messages crossed.
-async fn forward<A, B>(mut from: ReadHalf<A>, mut to: WriteHalf<B>, leg: Leg) -> (LegEnd, u64)
+/// One direction's intercept and faults.
+struct Direction {
+    way: Way,
+    control: Arc<ClientControl>,
+    releases: mpsc::UnboundedReceiver<Release>,
+    /// The state of the leg the messages go to (the marks go there).
+    destination: Arc<Mutex<SessionState>>,
+    /// The relay is the client of the destination leg: raw frames are masked.
+    masked: bool,
+    reset: Arc<tokio::sync::Notify>,
+    /// Each leg answers its pings: pings and pongs stay on their leg.
+    answer_pings: bool,
+    /// The client's socket, for a reset.
+    socket: Option<Arc<tokio::net::TcpStream>>,
+}
+
+impl Direction {
+    fn mark(&self, what: String) {
+        lock_state(&self.destination).mark_fault(what);
+    }
+}
+
+/// What to do next, in [`forward`]'s loop.
+enum Step {
+    Received(Option<Result<Message, Error>>),
+    Release(Option<Release>),
+    Due,
+    Reset,
+}
+
+/// Reads `from` until it ends, sending each message on to `to` (through `direction`'s
+/// intercept and faults, when there is one); returns how `from` ended and how many
+/// messages crossed.
+async fn forward<A, B>(
+    mut from: ReadHalf<A>,
+    to: WriteHalf<B>,
+    leg: Leg,
+    mut direction: Option<Direction>,
+) -> (LegEnd, u64)
 where
     A: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut forwarded = 0;
+    let mut out = Outbox {
+        to,
+        delayed: VecDeque::new(),
+        forwarded: 0,
+        gone: false,
+    };
     let mut end = LegEnd::Ended;
-    let mut other_side_gone = false;
-    while let Some(received) = from.recv().await {
-        let outgoing = match received {
-            Ok(Message::Text(text)) => Outgoing::Text(text.as_str().to_owned()),
-            Ok(Message::Binary(data)) => Outgoing::Binary(data),
-            Ok(Message::Ping(data)) => Outgoing::Ping(data),
-            Ok(Message::Pong(data)) => Outgoing::Pong(data),
-            Ok(Message::Close(frame)) => {
-                let code = frame.code_or_no_status();
-                end = LegEnd::Closed {
-                    code,
-                    reason: frame.reason.clone(),
-                };
-                // 1005 (no code) is not sent on the wire: an empty close goes on empty.
-                Outgoing::Close(frame.code, frame.reason)
-            }
-            Err(error) => {
-                if !to.is_closed() {
+    let mut next_id = 0u64;
+    loop {
+        let due = out.delayed.front().map(|(at, _)| *at);
+        let step = match direction.as_mut() {
+            // Untouched forwarding: nothing is ever delayed or held.
+            None => Step::Received(from.recv().await),
+            Some(d) => tokio::select! {
+                received = from.recv() => Step::Received(received),
+                release = d.releases.recv() => Step::Release(release),
+                () = sleep_until(due), if due.is_some() => Step::Due,
+                () = d.reset.notified() => Step::Reset,
+            },
+        };
+        match step {
+            Step::Received(None) => break,
+            Step::Received(Some(Err(error))) => {
+                out.flush_delayed().await;
+                if !out.to.is_closed() {
                     let reason = format!("the {} leg failed: {error}", leg.as_str());
-                    let _ = to
+                    let _ = out
+                        .to
                         .close(Some(CloseCode::GOING_AWAY), &close_reason(&reason))
                         .await;
                 }
                 end = LegEnd::Failed(error);
                 break;
             }
-        };
-        if other_side_gone || to.is_closed() {
-            // Nothing can go on; keep reading so that this leg's close completes.
-            other_side_gone = true;
-            continue;
-        }
-        if to.send(outgoing).await.is_err() {
-            other_side_gone = true;
-        } else {
-            forwarded += 1;
+            Step::Received(Some(Ok(message))) => {
+                let outgoing = match message {
+                    Message::Text(text) => Outgoing::Text(text.as_str().to_owned()),
+                    Message::Binary(data) => Outgoing::Binary(data),
+                    Message::Ping(data) => Outgoing::Ping(data),
+                    Message::Pong(data) => Outgoing::Pong(data),
+                    Message::Close(frame) => {
+                        end = LegEnd::Closed {
+                            code: frame.code_or_no_status(),
+                            reason: frame.reason.clone(),
+                        };
+                        // 1005 (no code) is not sent on the wire: an empty close goes on empty.
+                        Outgoing::Close(frame.code, frame.reason)
+                    }
+                };
+                match direction.as_ref() {
+                    None => out.send(outgoing).await,
+                    Some(d) => {
+                        next_id += 1;
+                        route(d, &mut out, outgoing, next_id).await;
+                    }
+                }
+            }
+            Step::Release(None) => {
+                // The tab is gone: nothing more will be released; forward what is held.
+                if let Some(d) = direction.take() {
+                    let held: Vec<Held> = d.control.held_queue(d.way).drain(..).collect();
+                    for held in held {
+                        out.send(held.message).await;
+                    }
+                }
+            }
+            Step::Release(Some(release)) => {
+                if let Some(d) = direction.as_ref()
+                    && release_one(d, &mut out, release).await
+                {
+                    // Reset: the other direction stops too, and the relay drops the sockets.
+                    d.reset.notify_waiters();
+                    return (LegEnd::Ended, out.forwarded);
+                }
+            }
+            Step::Due => out.send_due().await,
+            Step::Reset => return (LegEnd::Ended, out.forwarded),
         }
     }
-    if matches!(end, LegEnd::Ended) && !to.is_closed() {
+    out.flush_delayed().await;
+    if matches!(end, LegEnd::Ended) && !out.to.is_closed() {
         let reason = format!("the {} leg ended without a close", leg.as_str());
-        let _ = to
+        let _ = out
+            .to
             .close(Some(CloseCode::GOING_AWAY), &close_reason(&reason))
             .await;
     }
-    (end, forwarded)
+    (end, out.forwarded)
+}
+
+/// A received message through the intercept and the faults.
+async fn route<B>(d: &Direction, out: &mut Outbox<B>, message: Outgoing, id: u64)
+where
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let settings = d.control.settings();
+    let way = d.way.index();
+    let faults = &settings.faults[way];
+    let data = matches!(message, Outgoing::Text(_) | Outgoing::Binary(_));
+    if data {
+        let message = {
+            let mut held = d.control.held_queue(d.way);
+            // Paused, or messages still held before it: it waits its turn.
+            if settings.paused[way] || !held.is_empty() {
+                held.push_back(Held {
+                    id,
+                    at: SystemTime::now(),
+                    message,
+                });
+                None
+            } else {
+                Some(message)
+            }
+        };
+        if let Some(message) = message {
+            deliver(d, out, message, faults).await;
+        }
+        return;
+    }
+    match message {
+        // Answered on their own leg (auto-pong chosen): not forwarded.
+        Outgoing::Ping(_) | Outgoing::Pong(_) if d.answer_pings => {}
+        Outgoing::Ping(_) if faults.drop_pings => {
+            d.mark(format!("ping not forwarded ({})", d.way.label()));
+        }
+        Outgoing::Pong(_) if faults.pong_delay_ms > 0 => {
+            let delay = Duration::from_millis(faults.pong_delay_ms);
+            d.mark(format!("pong delayed by {} ms", faults.pong_delay_ms));
+            out.later(delay, message);
+        }
+        message => out.send_in_order(message).await,
+    }
+}
+
+/// A text or binary message leaving, with the faults applied.
+async fn deliver<B>(d: &Direction, out: &mut Outbox<B>, message: Outgoing, faults: &Faults)
+where
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    if dropped(faults.drop_percent) {
+        d.mark(format!(
+            "{} dropped ({} % of messages {})",
+            describe(&message),
+            faults.drop_percent,
+            d.way.label()
+        ));
+        return;
+    }
+    let frames = match faulty_frames(&message, faults, d.masked) {
+        Some((frames, said)) => {
+            d.mark(format!("{}: {}", describe(&message), said.join(", ")));
+            frames
+        }
+        None => vec![message],
+    };
+    let delay = message_delay(faults);
+    if delay.is_zero() {
+        for frame in frames {
+            out.send_in_order(frame).await;
+        }
+    } else {
+        d.mark(format!("message delayed by {} ms", delay.as_millis()));
+        for frame in frames {
+            out.later(delay, frame);
+        }
+    }
+}
+
+/// Does what the user asked; returns whether the connection is to be reset.
+async fn release_one<B>(d: &Direction, out: &mut Outbox<B>, release: Release) -> bool
+where
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let faults = d.control.settings().faults[d.way.index()].clone();
+    let take = |id: u64| {
+        let mut held = d.control.held_queue(d.way);
+        let i = held.iter().position(|h| h.id == id)?;
+        held.remove(i)
+    };
+    match release {
+        Release::Forward(id) => {
+            if let Some(held) = take(id) {
+                deliver(d, out, held.message, &faults).await;
+            }
+        }
+        Release::Replace(id, message) => {
+            if take(id).is_some() {
+                d.mark(format!(
+                    "held message edited, then forwarded as a {}",
+                    describe(&message)
+                ));
+                deliver(d, out, message, &faults).await;
+            }
+        }
+        Release::Drop(id) => {
+            if let Some(held) = take(id) {
+                d.mark(format!(
+                    "held {} dropped by the user",
+                    describe(&held.message)
+                ));
+            }
+        }
+        Release::ForwardAll => {
+            let held: Vec<Held> = d.control.held_queue(d.way).drain(..).collect();
+            for held in held {
+                deliver(d, out, held.message, &faults).await;
+            }
+        }
+        Release::Inject(message) => {
+            d.mark(format!("{} injected by the user", describe(&message)));
+            out.send_in_order(message).await;
+        }
+        Release::Close(code, reason) => {
+            let code_text = code.map_or_else(|| "no code".to_owned(), |c| c.to_string());
+            d.mark(format!("closed by the user with {code_text}"));
+            out.flush_delayed().await;
+            let _ = out.to.close(code, &reason).await;
+        }
+        Release::Reset => {
+            // Linger 0: however the streams go from here, the socket's close is an RST.
+            if let Some(socket) = &d.socket {
+                let _ = socket.set_zero_linger();
+            }
+            d.mark("the TCP connection reset by the user".to_owned());
+            return true;
+        }
+    }
+    false
+}
+
+/// The sending side of a direction: messages waiting for their time, in order.
+struct Outbox<B> {
+    to: WriteHalf<B>,
+    delayed: VecDeque<(tokio::time::Instant, Outgoing)>,
+    forwarded: u64,
+    /// The other side cannot take more (closed, or a send failed).
+    gone: bool,
+}
+
+impl<B> Outbox<B>
+where
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    /// Sends now.
+    async fn send(&mut self, message: Outgoing) {
+        if self.gone || self.to.is_closed() {
+            // Nothing can go on; the caller keeps reading so that its leg's close completes.
+            self.gone = true;
+            return;
+        }
+        match self.to.send(message).await {
+            Ok(()) => self.forwarded += 1,
+            Err(_) => self.gone = true,
+        }
+    }
+
+    /// Sends now, or after the messages still waiting, to keep the order.
+    async fn send_in_order(&mut self, message: Outgoing) {
+        match self.delayed.back() {
+            Some((at, _)) => {
+                let at = *at;
+                self.delayed.push_back((at, message));
+            }
+            None => self.send(message).await,
+        }
+    }
+
+    /// Sends `delay` from now (never before a message queued earlier).
+    fn later(&mut self, delay: Duration, message: Outgoing) {
+        let mut at = tokio::time::Instant::now() + delay;
+        if let Some((last, _)) = self.delayed.back() {
+            at = at.max(*last);
+        }
+        self.delayed.push_back((at, message));
+    }
+
+    /// Sends every message whose time has come.
+    async fn send_due(&mut self) {
+        let now = tokio::time::Instant::now();
+        while self.delayed.front().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, message)) = self.delayed.pop_front() {
+                self.send(message).await;
+            }
+        }
+    }
+
+    /// Sends everything still waiting, at once (the leg is ending).
+    async fn flush_delayed(&mut self) {
+        while let Some((_, message)) = self.delayed.pop_front() {
+            self.send(message).await;
+        }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// `reason` cut to the 123 bytes a close frame has room for, at a character boundary.

@@ -9,7 +9,7 @@
 //! server agreed to, or the server's refusal with its status and body, or 502.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -17,8 +17,9 @@ use ws_tokio::ws_proto::UpgradeRequest;
 use ws_tokio::ws_proto::http::HeaderMap;
 use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream};
 
+use super::control::{self, ClientControl, RelaySettings};
 use super::upstream::{refusal, upstream_options};
-use super::{RelayReport, leg_config};
+use super::{Controlled, RelayReport, leg_config};
 use crate::listener::ServerTls;
 use crate::notify::Notify;
 use crate::session::state::lock;
@@ -38,6 +39,12 @@ pub struct RelayOptions {
     pub fixed_protocols: bool,
     /// wss:// on the client leg.
     pub tls: Option<ServerTls>,
+    /// Relay only clients that carry this token (`?token=TOKEN` or `Authorization: Bearer
+    /// TOKEN`); others are refused with 401 and nothing is opened upstream.
+    pub token: Option<String>,
+    /// Each leg answers its peer's pings itself (auto-pong), and pings and pongs are not
+    /// forwarded; off (the default): they are forwarded, so round trips are end to end.
+    pub answer_pings: bool,
 }
 
 /// One relayed client: a session per leg.
@@ -49,6 +56,8 @@ pub struct RelayedClient {
     pub client: Session,
     /// inspector ⇄ server.
     pub server: Session,
+    /// Its held messages, and the releases and injections the user makes.
+    pub control: Arc<ClientControl>,
 }
 
 /// A relay's listening socket and accept loop; dropping it stops accepting.
@@ -60,6 +69,7 @@ pub struct Relay {
     upstream: String,
     accepted: mpsc::UnboundedReceiver<RelayedClient>,
     accept_loop: tokio::task::JoinHandle<Option<()>>,
+    settings: Arc<Mutex<RelaySettings>>,
 }
 
 impl Relay {
@@ -82,6 +92,19 @@ impl Relay {
     /// The SHA-256 fingerprint of the client leg's wss:// certificate.
     pub fn fingerprint(&self) -> Option<&str> {
         self.fingerprint.as_deref()
+    }
+
+    /// What the relay does to every client's messages (intercept, faults).
+    pub fn settings(&self) -> RelaySettings {
+        control::lock(&self.settings).clone()
+    }
+
+    /// Changes what the relay does to every client's messages, from the next message on
+    /// (unpausing does not release what is held: forward it with [`Release::ForwardAll`]).
+    ///
+    /// [`Release::ForwardAll`]: super::control::Release::ForwardAll
+    pub fn set_settings(&self, settings: RelaySettings) {
+        *control::lock(&self.settings) = settings;
     }
 
     /// The clients accepted since the last call, in order.
@@ -117,10 +140,16 @@ impl Net {
         let tls = options.tls.is_some();
         let fingerprint = options.tls.as_ref().and_then(|t| t.fingerprint.clone());
         let tasks = self.tasks().clone();
-        let accept_loop = self.tasks().spawn(
-            "relay",
-            accept_loop(listener, Arc::new(options), found, notify, tasks),
-        );
+        let settings = Arc::new(Mutex::new(RelaySettings::default()));
+        let accepting = Accepting {
+            listener,
+            options: Arc::new(options),
+            found,
+            notify,
+            tasks,
+            settings: settings.clone(),
+        };
+        let accept_loop = self.tasks().spawn("relay", accept_loop(accepting));
         Ok(Relay {
             local_addr,
             tls,
@@ -128,17 +157,30 @@ impl Net {
             upstream,
             accepted,
             accept_loop,
+            settings,
         })
     }
 }
 
-async fn accept_loop(
+/// What the accept loop works with.
+struct Accepting {
     listener: TcpListener,
     options: Arc<RelayOptions>,
     found: mpsc::UnboundedSender<RelayedClient>,
     notify: Notify,
     tasks: Tasks,
-) {
+    settings: Arc<Mutex<RelaySettings>>,
+}
+
+async fn accept_loop(accepting: Accepting) {
+    let Accepting {
+        listener,
+        options,
+        found,
+        notify,
+        tasks,
+        settings,
+    } = accepting;
     loop {
         let Ok((tcp, peer)) = listener.accept().await else {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -146,7 +188,18 @@ async fn accept_loop(
         };
         let client = start(&tasks, &format!("client {peer} <-> inspector"), &notify);
         let server = start(&tasks, &options.upstream.url, &notify);
+        let (control, releases) = ClientControl::new(settings.clone());
+        let controlled = Controlled {
+            control: control.clone(),
+            releases,
+            client_state: client.session.shared.clone(),
+            server_state: server.session.shared.clone(),
+            reset: Arc::new(tokio::sync::Notify::new()),
+            answer_pings: options.answer_pings,
+            socket: None,
+        };
         let legs = Legs {
+            controlled,
             client_tap: client.tap,
             server_tap: server.tap,
             client_drain: client.drain,
@@ -168,6 +221,7 @@ async fn accept_loop(
             peer,
             client: client.session,
             server: server.session,
+            control,
         };
         if found.send(relayed).is_err() {
             return;
@@ -176,8 +230,9 @@ async fn accept_loop(
     }
 }
 
-/// Both legs' taps, drain tasks and end markers.
+/// Both legs' taps, drain tasks and end markers, and the client's intercept.
 struct Legs {
+    controlled: Controlled,
     client_tap: ws_tokio::tap::Tap,
     server_tap: ws_tokio::tap::Tap,
     client_drain: tokio::task::JoinHandle<Option<()>>,
@@ -189,6 +244,7 @@ struct Legs {
 /// One client: the upstream connection first, then the client's answer, then the relay.
 async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Option<RelayReport> {
     let Legs {
+        controlled,
         client_tap,
         server_tap,
         client_drain,
@@ -206,6 +262,7 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
     // offers it when the client did (see `upstream_options`).
     server_options.config.deflate = Some(ws_tokio::ws_proto::DeflateConfig::default());
     server_options.config = leg_config(server_options.config.clone());
+    server_options.config.auto_pong = options.answer_pings;
     server_options.tls = options.tls.as_ref().map(|t| t.config.clone());
     server_options.tap = Some(client_tap);
 
@@ -213,10 +270,22 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
     let slot = &mut upstream;
     let server_tap = Some(server_tap);
     let decide = |request: &UpgradeRequest| {
+        let refused = options
+            .token
+            .as_deref()
+            .and_then(|token| crate::listener::token_refusal(token, request));
         let mut connect = upstream_options(&options.upstream, options.fixed_protocols, request);
         connect.config = leg_config(connect.config.clone());
+        connect.config.auto_pong = options.answer_pings;
         connect.tap = server_tap;
         async move {
+            if let Some((status, body)) = refused {
+                return Decision::Reject {
+                    status: ws_tokio::ws_proto::http::StatusCode::from_u16(status)
+                        .unwrap_or(ws_tokio::ws_proto::http::StatusCode::UNAUTHORIZED),
+                    body,
+                };
+            }
             let connected = ws_tokio::connect(connect).await;
             let decision = match &connected {
                 Ok(ws) => Decision::Accept {
@@ -229,12 +298,38 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
             decision
         }
     };
+    // A second handle on the client's socket, for a reset.
+    let (tcp, socket) = match crate::listener::bind::second_handle(tcp) {
+        Ok(pair) => pair,
+        Err(_) => return None,
+    };
+    let socket = socket.map(Arc::new);
+    let mut controlled = controlled;
+    controlled.socket = socket.clone();
+    let reset = controlled.reset.clone();
     let client = ws_tokio::accept_deciding_later(tcp, &server_options, decide).await;
     drop(server_options);
     let (report, failures) = match (client, upstream) {
-        (Ok(client), Some(Ok(server))) => (Some(super::run(client, server).await), None),
+        (Ok(client), Some(Ok(server))) => {
+            // Boxed, so that a reset can drop it (and both legs' streams) at once.
+            let mut relayed = Box::pin(super::run_controlled(client, server, Some(controlled)));
+            let report = tokio::select! {
+                report = &mut relayed => Some(report),
+                () = reset.notified() => None,
+            };
+            if report.is_none() {
+                // Reset (the socket lingers 0 already): nothing more is read or written; the
+                // sockets go now.
+                drop(relayed);
+                for leg in [&client_end, &server_end] {
+                    lock(&leg.shared).set_ready_state(ws_tokio::ws_proto::ReadyState::Closed);
+                }
+            }
+            (report, None)
+        }
         (client, upstream) => (None, Some((client.err(), upstream.and_then(Result::err)))),
     };
+    drop(socket);
     // Every tap is dropped by now: the drain tasks end once they have applied everything.
     let _ = client_drain.await;
     let _ = server_drain.await;
