@@ -19,6 +19,7 @@
 
 pub mod bench_support;
 pub mod capture;
+pub mod decode;
 pub mod hex;
 pub mod listener;
 pub mod log;

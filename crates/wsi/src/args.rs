@@ -33,6 +33,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per run: `connect`'s many flags (with --decode's) need no box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// A client: stdin lines are sent as text messages, received text goes to stdout.
@@ -163,7 +165,54 @@ pub struct ConnectArgs {
     #[command(flatten)]
     pub end: EndArgs,
     #[command(flatten)]
+    pub decode: DecodeArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Payload decoders and the protocols wsi can speak (`connect`).
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// Decode messages: json, msgpack, cbor, protobuf:FILE.proto:TYPE (or
+    /// protobuf:FILE:TYPE with a compiled descriptor set), socketio, graphql-ws. Received
+    /// messages print decoded on stdout (a format's value as one JSON line; a protocol's
+    /// packet as TYPE [NAMESPACE] [#ID] JSON; application heartbeats not at all), --expect
+    /// matches that line, and --jsonl lines of messages both ways carry a `decoded` field.
+    /// A message that does not decode prints as before, its error (at a byte) on stderr.
+    /// With socketio a URL without EIO= gets /socket.io/?EIO=4&transport=websocket; with
+    /// graphql-ws and no -p, graphql-transport-ws and graphql-ws are offered.
+    #[arg(long, value_name = "FORMAT")]
+    pub decode: Option<String>,
+    /// Decode sent messages with this format instead of --decode's (in --jsonl).
+    #[arg(long, value_name = "FORMAT")]
+    pub decode_sent: Option<String>,
+    /// A folder the .proto file's imports are looked up in (repeatable; then the file's
+    /// own folder).
+    #[arg(long = "proto-import", value_name = "DIR")]
+    pub proto_imports: Vec<PathBuf>,
+    /// Encode each --send text and stdin line with the decoder: JSON into msgpack, cbor or
+    /// the protobuf type (sent binary); socketio: an event as its JSON array ["name",
+    /// args…], optionally after "/namespace,"; graphql-ws: a subscribe of a query, or of
+    /// {"query", "variables", "operationName"}, ids 1, 2, …
+    #[arg(long)]
+    pub encode: bool,
+    /// socketio: join this namespace once the server's open packet comes (repeatable; the
+    /// first is where --encode's events go) [default: /].
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// socketio with --encode: each event asks for an ack (ids 1, 2, …).
+    #[arg(long)]
+    pub ack: bool,
+    /// socketio: the auth object of each namespace connect; graphql-ws: the
+    /// connection_init payload (JSON).
+    #[arg(long, value_name = "JSON")]
+    pub init_payload: Option<String>,
+    /// With socketio or graphql-ws, do not speak the protocol. By default wsi joins the
+    /// namespaces (socketio) or sends connection_init (graphql-ws) on open, waits for the
+    /// server's answer before its sends (up to --timeout), and answers application pings
+    /// (each automatic packet said on stderr with -v).
+    #[arg(long)]
+    pub no_auto_protocol: bool,
 }
 
 /// `wsi listen ADDR`.

@@ -21,10 +21,12 @@ use ws_tokio::{Error, MaybeTlsStream, Message, Outgoing, ReadHalf, WriteHalf};
 
 use crate::args::ConnectArgs;
 use crate::client_options;
+use crate::decoding::{Annotator, DecodePlan, Effects, ReaderDecoding, SenderDecoding, Shown};
 use crate::exit::{self, Failure, Status};
 use crate::expect::Goals;
 use crate::output::{Printer, Tagged, TapSink, forward_tagged, wants_tap};
 use crate::sends::Outbound;
+use ws_inspector_core::decode::{Context, Payload};
 use ws_inspector_core::vars::Variables;
 use ws_inspector_core::workflow::backoff::Backoff;
 use ws_inspector_core::workflow::pings::Pinger;
@@ -37,6 +39,12 @@ enum News {
     GoalsMet,
     /// A pong arrived.
     Pong(Bytes, Instant),
+    /// `--decode` with its protocol spoken: send these automatic packets.
+    Send(Vec<Outgoing>),
+    /// The protocol is ready (namespaces joined, connection acknowledged).
+    ProtocolReady,
+    /// Send the protocol's own heartbeat this often (Engine.IO 3).
+    HeartbeatEvery(Duration),
 }
 
 /// How the reader ended.
@@ -60,8 +68,17 @@ pub async fn run(args: ConnectArgs, sends: Vec<Outbound>) -> Status {
     }
 }
 
-async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Status, Failure> {
-    // Every flag is checked before the first connection.
+async fn connect_and_talk(mut args: ConnectArgs, sends: Vec<Outbound>) -> Result<Status, Failure> {
+    // Every flag is checked before the first connection (a .proto file compiled).
+    let decode = DecodePlan::from_args(&args.decode)?;
+    if let Some(plan) = &decode {
+        if let Some(url) = args.url.as_deref() {
+            args.url = Some(plan.url(url));
+        }
+        if args.handshake.protocols.is_empty() {
+            args.handshake.protocols = plan.default_protocols();
+        }
+    }
     client_options::build(&args.handshake, args.url.as_deref())?;
     let mut goals = Goals::new(args.end.count, &args.end.expect)?;
     let close_with = parse_close(args.send.close.as_deref())?;
@@ -104,7 +121,10 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
     let sink = match wants_tap(&args.output) {
         false => Sink::None,
         true => {
-            let sink = TapSink::open(&args.output, "connect").map_err(Failure::usage)?;
+            let mut sink = TapSink::open(&args.output, "connect").map_err(Failure::usage)?;
+            if let Some(plan) = &decode {
+                sink = sink.with_decoding(Annotator::new(plan));
+            }
             match backoff {
                 None => Sink::Single(sink),
                 Some(_) => {
@@ -137,6 +157,7 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
             }
         }
         let close_timeout = options.timeouts.close;
+        let options_timeout = options.timeouts.handshake;
         let ended = match ws_tokio::connect(options).await {
             Err(error) => Attempt {
                 status: exit::describe(&error, "connect").report(),
@@ -144,12 +165,34 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
                 goals,
             },
             Ok(ws) => {
+                let context = Context {
+                    protocol: ws.handshake().protocol.clone(),
+                    url: ws.handshake().request.uri().to_string(),
+                };
+                let (read_decoding, send_decoding) = match &decode {
+                    None => (None, None),
+                    Some(plan) => {
+                        let mut client = plan
+                            .auto_protocol
+                            .then(|| {
+                                plan.incoming_codec
+                                    .client(&context, plan.client_options.clone())
+                            })
+                            .flatten();
+                        let sender = SenderDecoding::new(plan, &context, client.as_mut());
+                        (
+                            Some(ReaderDecoding::new(plan, &context, client)),
+                            Some(sender),
+                        )
+                    }
+                };
+                let ready_timeout = options_timeout;
                 let (read, write) = ws.into_split();
                 let (news_tx, news_rx) = mpsc::unbounded_channel();
                 let has_goals = goals.any();
                 let has_patterns = goals.has_patterns();
                 let printer = Printer::new(&args.output);
-                let reader = tokio::spawn(read_loop(read, printer, goals, news_tx));
+                let reader = tokio::spawn(read_loop(read, printer, goals, news_tx, read_decoding));
                 let plan = Plan {
                     sends: sends.clone(),
                     use_stdin: use_stdin && attempt == 1,
@@ -169,6 +212,8 @@ async fn connect_and_talk(args: ConnectArgs, sends: Vec<Outbound>) -> Result<Sta
                     vars: client_options::variables(&args.handshake)?,
                     close_timeout,
                     verbose: args.output.verbose,
+                    decoding: send_decoding,
+                    ready_timeout,
                 };
                 match talk(plan, write, reader, news_rx).await {
                     Ok(ended) => ended,
@@ -279,6 +324,10 @@ struct Plan {
     vars: Variables,
     close_timeout: Duration,
     verbose: bool,
+    /// `--decode`: the opening packets, whether to wait for the protocol, `--encode`.
+    decoding: Option<SenderDecoding>,
+    /// How long the protocol may take to be ready.
+    ready_timeout: Duration,
 }
 
 /// Why this side closed.
@@ -294,6 +343,8 @@ enum Closing {
     Interrupted,
     /// A keep-alive ping's pong did not come in time.
     KeepAlive,
+    /// The protocol (`--decode` socketio or graphql-ws) was not ready in time.
+    NotReady,
 }
 
 async fn talk(
@@ -307,14 +358,32 @@ async fn talk(
     let mut goals_met = false;
 
     let mut sent = Counts::default();
-    send_round(&mut write, &plan.sends, &mut plan.vars, &mut sent).await;
-    let mut rounds = 1u64;
-    let mut repeat = plan
-        .send_every
-        .filter(|_| plan.send_rounds.is_none_or(|n| n > 1))
-        .map(interval_from_now);
-    let mut stdin = plan.use_stdin.then(stdin_lines);
-    let mut sends_done_at = (!plan.use_stdin && repeat.is_none()).then(tokio::time::Instant::now);
+    // --decode with its protocol spoken: its opening packets first, and the sends only once
+    // the server has answered them.
+    if let Some(decoding) = &mut plan.decoding {
+        for out in std::mem::take(&mut decoding.opening) {
+            send_automatic(&mut write, out, plan.verbose).await;
+        }
+    }
+    let mut ready = !plan.decoding.as_ref().is_some_and(|d| d.wait_ready);
+    let ready_deadline = tokio::time::Instant::now() + plan.ready_timeout;
+    let mut rounds = 0u64;
+    let mut repeat = None;
+    let mut stdin = None;
+    let mut sends_done_at = None;
+    let mut heartbeats: Option<tokio::time::Interval> = None;
+    if ready {
+        start_sending(
+            &mut plan,
+            &mut write,
+            &mut sent,
+            &mut rounds,
+            &mut repeat,
+            &mut stdin,
+            &mut sends_done_at,
+        )
+        .await;
+    }
 
     let mut pings = plan.ping_every.map(interval_from_now);
     let mut pinger = Pinger::new(plan.keepalive_timeout);
@@ -351,6 +420,29 @@ async fn talk(
             end = &mut reader => break end,
             news = news.recv() => match news {
                 Some(News::GoalsMet) => goals_met = true,
+                Some(News::Send(outs)) => {
+                    for out in outs {
+                        send_automatic(&mut write, out, plan.verbose).await;
+                    }
+                }
+                Some(News::ProtocolReady) if !ready && closing == Closing::No => {
+                    ready = true;
+                    if plan.verbose {
+                        eprintln!("wsi: the protocol is ready: sending");
+                    }
+                    start_sending(
+                        &mut plan,
+                        &mut write,
+                        &mut sent,
+                        &mut rounds,
+                        &mut repeat,
+                        &mut stdin,
+                        &mut sends_done_at,
+                    )
+                    .await;
+                }
+                Some(News::ProtocolReady) => {}
+                Some(News::HeartbeatEvery(every)) => heartbeats = Some(interval_from_now(every)),
                 Some(News::Pong(data, at)) => {
                     if let Some((seq, rtt)) = pinger.pong(&data, at)
                         && plan.verbose
@@ -363,11 +455,8 @@ async fn talk(
             line = next_line(&mut stdin), if stdin.is_some() && closing == Closing::No => {
                 match line {
                     Some(line) => {
-                        let len = line.len();
-                        if write.send(Outgoing::Text(line)).await.is_err() {
+                        if !send_text(&mut write, &mut plan.decoding, line, &mut sent).await {
                             stdin = None;
-                        } else {
-                            sent.add(len);
                         }
                     }
                     None => {
@@ -389,8 +478,17 @@ async fn talk(
                     let _ = write.send(Outgoing::Ping(pinger.next_ping())).await;
                 }
             }
+            _ = tick(&mut heartbeats), if heartbeats.is_some() && closing == Closing::No => {
+                if let Some(decoding) = &plan.decoding {
+                    send_automatic(&mut write, decoding.heartbeat(), plan.verbose).await;
+                }
+            }
+            _ = tokio::time::sleep_until(ready_deadline), if !ready && closing == Closing::No => {
+                closing = Closing::NotReady;
+                close(&mut write, &plan.close_with).await;
+            }
             _ = tick(&mut repeat), if repeat.is_some() && closing == Closing::No => {
-                send_round(&mut write, &plan.sends, &mut plan.vars, &mut sent).await;
+                send_round(&mut write, &plan.sends, &mut plan.vars, &mut sent, &mut plan.decoding).await;
                 rounds += 1;
                 if plan.send_rounds.is_some_and(|n| rounds >= n) {
                     repeat = None;
@@ -442,6 +540,17 @@ async fn talk(
             stats::summary(opened, sent, end.received, pinger.rtts())
         );
     }
+    if closing == Closing::NotReady {
+        return Ok(Attempt {
+            status: Failure::failed(format!(
+                "the server did not answer the protocol's opening within {:.1} s (--no-auto-protocol sends without waiting)",
+                plan.ready_timeout.as_secs_f64()
+            ))
+            .report(),
+            ours: false,
+            goals: end.goals,
+        });
+    }
     if let Some(reason) = keepalive_failure {
         return Ok(Attempt {
             status: Failure::failed(reason).report(),
@@ -463,11 +572,17 @@ async fn send_round(
     sends: &[Outbound],
     vars: &mut Variables,
     sent: &mut Counts,
+    decoding: &mut Option<SenderDecoding>,
 ) {
     for send in sends {
         let outgoing = match send {
             Outbound::Text(template) => match vars.expand(template) {
-                Ok(expanded) => Outgoing::Text(expanded.text),
+                Ok(expanded) => {
+                    if !send_text(write, decoding, expanded.text, sent).await {
+                        break; // the reader says why
+                    }
+                    continue;
+                }
                 Err(e) => {
                     // Checked before connecting; an {{env.…}} unset since then.
                     eprintln!("wsi: --send {template:?}: {e}: not sent");
@@ -476,15 +591,80 @@ async fn send_round(
             },
             Outbound::Binary(data) => Outgoing::Binary(data.clone()),
         };
-        let len = match &outgoing {
-            Outgoing::Text(text) => text.len(),
-            _ => send.payload_len(),
-        };
+        let len = send.payload_len();
         if write.send(outgoing).await.is_err() {
             break; // the reader says why
         }
         sent.add(len);
     }
+}
+
+/// Sends a text (a --send text or a stdin line), encoded with `--encode`; `false` if the
+/// connection is gone. A text that does not encode is said on stderr and not sent.
+async fn send_text(
+    write: &mut WriteHalf<MaybeTlsStream>,
+    decoding: &mut Option<SenderDecoding>,
+    text: String,
+    sent: &mut Counts,
+) -> bool {
+    let outs = match decoding {
+        None => vec![Outgoing::Text(text)],
+        Some(decoding) => match decoding.encode(text.clone()) {
+            Ok(outs) => outs,
+            Err(e) => {
+                eprintln!("wsi: --encode: {text:?}: {e}: not sent");
+                return true;
+            }
+        },
+    };
+    for out in outs {
+        let len = match &out {
+            Outgoing::Text(t) => t.len(),
+            Outgoing::Binary(b) => b.len(),
+            _ => 0,
+        };
+        if write.send(out).await.is_err() {
+            return false;
+        }
+        sent.add(len);
+    }
+    true
+}
+
+/// Sends a packet the protocol's client made (said on stderr with -v).
+async fn send_automatic(write: &mut WriteHalf<MaybeTlsStream>, out: Outgoing, verbose: bool) {
+    if verbose {
+        match &out {
+            Outgoing::Text(t) => eprintln!("wsi: auto-protocol: sending {t}"),
+            Outgoing::Binary(b) => {
+                eprintln!("wsi: auto-protocol: sending {} binary bytes", b.len())
+            }
+            _ => {}
+        }
+    }
+    // A failure means the connection has ended; the reader says how.
+    let _ = write.send(out).await;
+}
+
+/// The first round of sends, and what follows it (stdin, repeats): at once, or once the
+/// protocol is ready.
+async fn start_sending(
+    plan: &mut Plan,
+    write: &mut WriteHalf<MaybeTlsStream>,
+    sent: &mut Counts,
+    rounds: &mut u64,
+    repeat: &mut Option<tokio::time::Interval>,
+    stdin: &mut Option<mpsc::Receiver<String>>,
+    sends_done_at: &mut Option<tokio::time::Instant>,
+) {
+    send_round(write, &plan.sends, &mut plan.vars, sent, &mut plan.decoding).await;
+    *rounds = 1;
+    *repeat = plan
+        .send_every
+        .filter(|_| plan.send_rounds.is_none_or(|n| n > 1))
+        .map(interval_from_now);
+    *stdin = plan.use_stdin.then(stdin_lines);
+    *sends_done_at = (!plan.use_stdin && repeat.is_none()).then(tokio::time::Instant::now);
 }
 
 /// An interval whose first tick is one period from now; late ticks are not caught up.
@@ -552,6 +732,7 @@ async fn read_loop(
     mut printer: Printer,
     mut goals: Goals,
     news: mpsc::UnboundedSender<News>,
+    mut decoding: Option<ReaderDecoding>,
 ) -> ReaderEnd {
     use futures_util::FutureExt as _;
     let mut peer_close = None;
@@ -573,14 +754,38 @@ async fn read_loop(
         };
         let met = match &message {
             Message::Text(text) => {
-                printer.message(&message);
                 received.add(text.as_str().len());
-                goals.offer(Some(text.as_str()))
+                match decoding.as_mut() {
+                    None => {
+                        printer.message(&message);
+                        goals.offer(Some(text.as_str()))
+                    }
+                    Some(d) => {
+                        let (shown, effects) = d.receive(Payload::Text(text.as_str()));
+                        tell(&news, effects);
+                        show(
+                            &mut printer,
+                            &mut goals,
+                            &message,
+                            shown,
+                            Some(text.as_str()),
+                        )
+                    }
+                }
             }
             Message::Binary(data) => {
-                printer.message(&message);
                 received.add(data.len());
-                goals.offer(None)
+                match decoding.as_mut() {
+                    None => {
+                        printer.message(&message);
+                        goals.offer(None)
+                    }
+                    Some(d) => {
+                        let (shown, effects) = d.receive(Payload::Binary(data));
+                        tell(&news, effects);
+                        show(&mut printer, &mut goals, &message, shown, None)
+                    }
+                }
             }
             Message::Pong(data) => {
                 let _ = news.send(News::Pong(data.clone(), Instant::now()));
@@ -603,6 +808,41 @@ async fn read_loop(
         peer_close,
         goals,
         received,
+    }
+}
+
+/// Passes the protocol client's wishes to the sender.
+fn tell(news: &mpsc::UnboundedSender<News>, effects: Effects) {
+    if !effects.send.is_empty() {
+        let _ = news.send(News::Send(effects.send));
+    }
+    if effects.ready {
+        let _ = news.send(News::ProtocolReady);
+    }
+    if let Some(every) = effects.heartbeat_every {
+        let _ = news.send(News::HeartbeatEvery(every));
+    }
+}
+
+/// Prints a decoded message (or the message as it came) and offers it to the goals: the
+/// decoded line is what --expect matches. A heartbeat is neither printed nor counted.
+fn show(
+    printer: &mut Printer,
+    goals: &mut Goals,
+    message: &Message,
+    shown: Shown,
+    raw_text: Option<&str>,
+) -> bool {
+    match shown {
+        Shown::Line(line) => {
+            printer.line(&line);
+            goals.offer(Some(&line))
+        }
+        Shown::Heartbeat => false,
+        Shown::Raw => {
+            printer.message(message);
+            goals.offer(raw_text)
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod capture_file;
 mod client_options;
 mod connect;
 mod convert;
+mod decoding;
 mod exit;
 mod expect;
 mod listen;

@@ -12,12 +12,13 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use tokio::sync::mpsc;
-use ws_inspector_core::capture::{JsonlWriter, Leg};
+use ws_inspector_core::capture::{CaptureLine, JsonlWriter, Leg};
 use ws_inspector_core::hex::hex_compact;
 use ws_tokio::Message;
 use ws_tokio::tap::{TapEvent, TapReceiver};
 
 use crate::args::{BinaryOutput, OutputArgs};
+use crate::decoding::Annotator;
 use crate::verbose;
 
 /// Writes received messages on stdout: text as a line, binary as a line of hex (or raw).
@@ -59,6 +60,19 @@ impl Printer {
             },
             _ => return,
         };
+        self.written(written);
+    }
+
+    /// Writes one line of text (a decoded message, `--decode`).
+    pub fn line(&mut self, line: &str) {
+        let Some(out) = &mut self.out else { return };
+        let written = out
+            .write_all(line.as_bytes())
+            .and_then(|()| out.write_all(b"\n"));
+        self.written(written);
+    }
+
+    fn written(&mut self, written: io::Result<()>) {
         if written.is_err() {
             // stdout is gone (a closed pipe): stop printing, keep the connection's outcome.
             self.out = None;
@@ -101,6 +115,8 @@ pub struct TapSink {
     jsonl: Option<JsonlWriter<BufWriter<Box<dyn Write + Send>>>>,
     jsonl_failed: bool,
     verbose: bool,
+    /// `--decode`: the `decoded` field of the lines that end a message.
+    annotator: Option<Annotator>,
 }
 
 impl std::fmt::Debug for TapSink {
@@ -108,6 +124,7 @@ impl std::fmt::Debug for TapSink {
         f.debug_struct("TapSink")
             .field("jsonl", &self.jsonl.is_some())
             .field("verbose", &self.verbose)
+            .field("annotator", &self.annotator)
             .finish()
     }
 }
@@ -139,18 +156,41 @@ impl TapSink {
             jsonl,
             jsonl_failed: false,
             verbose: output.verbose,
+            annotator: None,
         })
+    }
+
+    /// Decodes the messages both ways: their lines carry a `decoded` field (and `-v` shows
+    /// each decoded message under its frame).
+    pub fn with_decoding(mut self, annotator: Annotator) -> Self {
+        self.annotator = Some(annotator);
+        self
     }
 
     /// Writes one report.
     pub fn write(&mut self, conn: Option<u64>, leg: Option<Leg>, event: &TapEvent) {
-        if let Some(writer) = &mut self.jsonl
-            && let Err(e) = writer.write_event_of(event, conn, leg)
-        {
-            self.fail_jsonl(&e);
+        let decoded = self
+            .annotator
+            .as_mut()
+            .and_then(|annotator| annotator.on_event(conn, event));
+        if let Some(writer) = &mut self.jsonl {
+            let written = match &decoded {
+                None => writer.write_event_of(event, conn, leg),
+                Some(decoded) => write_with_decoded(writer, event, conn, leg, &decoded.json),
+            };
+            if let Err(e) = written {
+                self.fail_jsonl(&e);
+            }
         }
         if self.verbose {
             verbose::print(conn, leg, event);
+            if let Some(decoded) = &decoded {
+                eprintln!(
+                    "wsi: [+{:.3}s]    decoded: {}",
+                    event.elapsed.as_secs_f64(),
+                    decoded.summary
+                );
+            }
         }
     }
 
@@ -211,6 +251,31 @@ impl TapSink {
             self.flush();
         })
     }
+}
+
+/// Writes `event`'s line with `"decoded": DECODED` added after its `record`: a field of the
+/// line, which the capture's readers (and `CaptureLine`) ignore.
+fn write_with_decoded<W: Write>(
+    writer: &mut JsonlWriter<W>,
+    event: &TapEvent,
+    conn: Option<u64>,
+    leg: Option<Leg>,
+    decoded: &str,
+) -> io::Result<()> {
+    let Some(line) = CaptureLine::from_tap(event) else {
+        return writer.write_event_of(event, conn, leg);
+    };
+    let line = line.with_conn(conn).with_leg(leg);
+    let mut text = serde_json::to_vec(&line).map_err(io::Error::other)?;
+    // The line is a JSON object: its closing brace makes way for the field.
+    if text.last() != Some(&b'}') {
+        return writer.write_line(&line);
+    }
+    text.pop();
+    text.extend_from_slice(b",\"decoded\":");
+    text.extend_from_slice(decoded.as_bytes());
+    text.extend_from_slice(b"}\n");
+    writer.get_mut().write_all(&text)
 }
 
 /// Forwards one connection's tap reports, tagged, into a shared sink's channel.
