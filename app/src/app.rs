@@ -20,9 +20,12 @@ use ws_tokio::Outgoing;
 use ws_tokio::ws_proto::{CloseCode, ReadyState};
 
 use ws_inspector_core::Notify;
-use ws_inspector_core::profiles::{Profile, ProfileStore};
-use ws_inspector_core::session::{Net, Session, SessionState};
-use ws_inspector_core::url::check_url;
+use ws_inspector_core::capture::OpenedCapture;
+use ws_inspector_core::capture::merge::save_sessions;
+use ws_inspector_core::capture::playback::{Replay, ServedScript};
+use ws_inspector_core::profiles::{Profile, ProfileStore, ServerKind};
+use ws_inspector_core::session::{Net, Session, SessionOptions, SessionState};
+use ws_inspector_core::workflow::reconnect::Reconnector;
 
 use crate::cli::Args;
 use crate::views::capture::{
@@ -32,13 +35,17 @@ use crate::views::capture::{
 use crate::views::composer::Composer;
 use crate::views::connection_bar::{BarAction, ConnectionBar};
 use crate::views::frame_log::{FrameLogView, LogAction, LogSettings};
+use crate::views::graphs::graphs_ui;
 use crate::views::handshake::HandshakeView;
 use crate::views::listener::ListenTab;
+use crate::views::opening::{Opened, Opening, opens_in_background};
 use crate::views::options::{FileField, OptionsAction, OptionsView};
+use crate::views::playback::{PlaybackAction, PlaybackForm, PlaybackKind, replay_line_ui};
 use crate::views::relay::RelayTab;
+use crate::views::saved::{SavedCx, TabWorkflow, apply_saved_action};
 use crate::views::server_tab::ServerTab;
 use crate::views::sidebar::{Sidebar, SidebarAction, file_name_for};
-use crate::views::{Palette, format_bytes, format_count};
+use crate::views::{Palette, format_bytes, format_count, plural};
 
 /// Which view the right-hand inspector panel shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +55,10 @@ pub enum InspectorTab {
     Handshake,
     /// The connection options (the profile).
     Options,
+    /// Messages and bytes per second, ping round trips, message sizes.
+    Graphs,
+    /// Saved messages (the profile's and the library), periodic sends, variables.
+    Saved,
 }
 
 /// Everything remembered between runs (eframe's storage, like egui's demo app).
@@ -130,8 +141,17 @@ struct Tab {
     session: Option<Session>,
     bar: ConnectionBar,
     log: FrameLogView,
+    /// Saved messages, variables and periodic sends.
+    workflow: TabWorkflow,
     /// Set for a tab opened from a capture file: read only (no connecting, no sending).
     capture: Option<CaptureSource>,
+    /// Auto-reconnect: the attempt waiting for its time, and the count.
+    reconnect: Reconnector,
+    /// The replay this tab's session runs (a capture replayed), and the messages the
+    /// capture sent compressed that could not be replayed.
+    replay: Option<(Replay, usize)>,
+    /// The session's end has been handed to `reconnect` (once per connection).
+    end_seen: bool,
 }
 
 impl Tab {
@@ -170,6 +190,12 @@ pub struct WsInspectorApp {
     pending_dialog: Option<Dialog>,
     /// The file row of File → Open / Save / Record.
     capture_row: CaptureRow,
+    /// A large capture being opened in the background.
+    opening: Option<Opening>,
+    /// The row that starts replaying or serving a capture.
+    playback: Option<PlaybackForm>,
+    /// The window's context, to wake it from background work.
+    ctx: egui::Context,
     /// A tab whose open connection the user asked to close, waiting for confirmation.
     confirm_close: Option<usize>,
     /// The window title last set.
@@ -264,6 +290,9 @@ impl WsInspectorApp {
             notice: echo_error.map(|e| (true, e)),
             pending_dialog: None,
             capture_row: CaptureRow::default(),
+            opening: None,
+            playback: None,
+            ctx: ctx.clone(),
             confirm_close: None,
             title: String::new(),
         };
@@ -397,6 +426,159 @@ impl WsInspectorApp {
         let shown = path.display();
         let opened = ws_inspector_core::capture::open(path)
             .map_err(|e| format!("Could not open {shown}: {e}"))?;
+        Ok(self.add_capture_tabs(path, opened))
+    }
+
+    /// Opens `path` on a thread of its own, with a progress row and Cancel (File → Open of
+    /// a large file); small files open at once.
+    fn open_capture_in_background(
+        &mut self,
+        ctx: &egui::Context,
+        path: &Path,
+    ) -> Result<String, String> {
+        if self.opening.is_some() {
+            return Err("Another capture is being opened: wait for it, or cancel it.".to_owned());
+        }
+        if !opens_in_background(path) {
+            return self.open_capture(path);
+        }
+        let wake = ctx.clone();
+        let opening = Opening::start(path, move || wake.request_repaint())
+            .map_err(|e| format!("Could not open {}: {e}", path.display()))?;
+        self.opening = Some(opening);
+        Ok(format!("Opening {}…", path.display()))
+    }
+
+    /// The row that starts a replay or a served capture, and what it asks for.
+    fn playback_ui(&mut self, ui: &mut Ui) {
+        let Some(form) = &mut self.playback else {
+            return;
+        };
+        let mut action = None;
+        egui::Panel::top("capture-playback").show(ui, |ui| action = form.row_ui(ui));
+        match action {
+            Some(PlaybackAction::Start) => {
+                let form = form.clone();
+                let result = self.start_playback(ui.ctx(), &form);
+                if result.is_ok() {
+                    self.playback = None;
+                }
+                self.notice = Some(match result {
+                    Ok(message) => (false, message),
+                    Err(e) => (true, e),
+                });
+            }
+            Some(PlaybackAction::Cancel) => self.playback = None,
+            None => {}
+        }
+    }
+
+    /// Replays the capture of tab `form.tab` to a URL in a new tab, or serves it in a new
+    /// listen tab.
+    fn start_playback(
+        &mut self,
+        ctx: &egui::Context,
+        form: &PlaybackForm,
+    ) -> Result<String, String> {
+        let tab = self
+            .tabs
+            .get(form.tab)
+            .filter(|t| t.read_only())
+            .ok_or_else(|| "The capture's tab is gone.".to_owned())?;
+        let source = tab
+            .capture
+            .as_ref()
+            .map_or_else(String::new, CaptureSource::title);
+        let session = tab
+            .session
+            .as_ref()
+            .ok_or_else(|| "The capture's tab has no session.".to_owned())?;
+        let lines = session.capture_lines()?;
+        let (conn, leg) = lines
+            .iter()
+            .find(|l| !matches!(l.record, ws_inspector_core::capture::Record::Capture { .. }))
+            .map_or((None, None), |l| (l.conn, l.leg));
+        let script = ws_inspector_core::capture::script::script(&lines, conn, leg)?;
+        let target = form.target.trim().to_owned();
+        match form.kind {
+            PlaybackKind::Replay => {
+                // A saved profile's name replays with its options (headers, TLS, proxy…).
+                let saved = self
+                    .profiles
+                    .profiles()
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(&target) && !p.local_echo)
+                    .cloned();
+                let profile = match saved {
+                    Some(profile) => profile,
+                    None => {
+                        ws_inspector_core::url::check_url(&target)?;
+                        Profile {
+                            name: format!("Replay of {source}"),
+                            url: target.clone(),
+                            ..Profile::default()
+                        }
+                    }
+                };
+                let target = profile.url.clone();
+                let mut options = profile.to_connect_options(Some(&target))?;
+                if let Some(protocol) = &script.protocol {
+                    options.request.protocols = vec![protocol.clone()];
+                }
+                let (session, replay) = ws_inspector_core::capture::playback::replay(
+                    &self.net,
+                    options,
+                    &script,
+                    form.timing_switch,
+                    std::time::Duration::from_secs(5),
+                    repaint(ctx),
+                    None,
+                );
+                let i = self.add_tab(profile, None);
+                let tab = &mut self.tabs[i];
+                tab.url = target.clone();
+                tab.session = Some(session);
+                tab.replay = Some((replay, script.compressed_skipped));
+                Ok(format!("Replaying {source} to {target}."))
+            }
+            PlaybackKind::Serve => {
+                let served = ServedScript::new(&script, form.timing_switch, source.clone());
+                let messages = served.cues.len();
+                let tab = ListenTab::serving(&target, served, &self.net, repaint(ctx));
+                self.servers.push(ServerTab::Listen(Box::new(tab)));
+                self.active_server = Some(self.servers.len() - 1);
+                Ok(format!(
+                    "Serving {source} ({messages} messages to each client)."
+                ))
+            }
+        }
+    }
+
+    /// The progress row of a capture being opened, and its outcome once it is read.
+    fn opening_ui(&mut self, ui: &mut Ui) {
+        let Some(opening) = &mut self.opening else {
+            return;
+        };
+        if let Some(outcome) = opening.poll() {
+            let path = opening.path.clone();
+            self.opening = None;
+            self.notice = Some(match outcome {
+                Opened::Done(opened) => (false, self.add_capture_tabs(&path, opened)),
+                Opened::Cancelled => (false, format!("Opening {} was cancelled.", path.display())),
+                Opened::Failed(e) => (true, format!("Could not open {}: {e}", path.display())),
+            });
+            return;
+        }
+        let mut cancel = false;
+        egui::Panel::top("capture-opening").show(ui, |ui| cancel = opening.row_ui(ui));
+        if cancel {
+            opening.cancel();
+        }
+    }
+
+    /// A read-only tab for each connection of `opened` (read from `path`); the first
+    /// becomes active. Returns what to tell the user.
+    fn add_capture_tabs(&mut self, path: &Path, opened: OpenedCapture) -> String {
         let truncated = opened.truncated.as_ref().map(|e| {
             format!("{e} — cut short (a crash while recording?): left out, the rest is shown")
         });
@@ -433,15 +615,25 @@ impl WsInspectorApp {
         } else {
             format!(" in {count} tabs, one per connection")
         };
-        Ok(match truncated {
+        match truncated {
             Some(t) => format!("Opened {}{tabs}; {t}.", opened.name),
             None => format!("Opened {}{tabs} (read only).", opened.name),
-        })
+        }
     }
 
     /// Saves tab `i`'s session to `path` (`replace`: the user agreed to replace a file
     /// there).
     fn save_capture(&mut self, i: usize, path: &Path, replace: bool) -> Result<String, String> {
+        if let Some(server) = self.active_server.and_then(|j| self.servers.get(j)) {
+            let parts = server.capture_parts();
+            let bytes = save_sessions(&parts, path, replace)?;
+            return Ok(format!(
+                "Saved {} to {} ({}).",
+                plural(parts.len() as u64, "session", "sessions"),
+                path.display(),
+                format_bytes(bytes)
+            ));
+        }
         let session = self
             .tabs
             .get(i)
@@ -470,7 +662,10 @@ impl WsInspectorApp {
     fn capture_action(&mut self, action: CaptureAction) {
         let i = self.active;
         let result = match action {
-            CaptureAction::Open(Some(path)) => self.open_capture(&path),
+            CaptureAction::Open(Some(path)) => {
+                let ctx = self.ctx.clone();
+                self.open_capture_in_background(&ctx, &path)
+            }
             CaptureAction::Save(Some((path, replace))) => self.save_capture(i, &path, replace),
             CaptureAction::Record(Some((path, replace))) => self.record_capture(i, &path, replace),
             CaptureAction::Open(None) | CaptureAction::Save(None) | CaptureAction::Record(None) => {
@@ -490,10 +685,14 @@ impl WsInspectorApp {
         let path = match kind {
             RowKind::Open => String::new(),
             RowKind::Save | RowKind::Record => {
-                let name = self
-                    .tabs
-                    .get(self.active)
-                    .map_or_else(|| "capture".to_owned(), tab_title);
+                let server = self.active_server.and_then(|j| self.servers.get(j));
+                let name = match server {
+                    Some(server) => server.title(),
+                    None => self
+                        .tabs
+                        .get(self.active)
+                        .map_or_else(|| "capture".to_owned(), tab_title),
+                };
                 let file = format!("{}.jsonl", file_name_for(&name));
                 match std::env::var_os("HOME") {
                     Some(home) => PathBuf::from(home).join(file).display().to_string(),
@@ -513,7 +712,12 @@ impl WsInspectorApp {
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("har"))
             {
-                let _ = self.open_capture_file(path);
+                let ctx = self.ctx.clone();
+                let result = self.open_capture_in_background(&ctx, path);
+                self.notice = Some(match result {
+                    Ok(message) => (false, message),
+                    Err(e) => (true, e),
+                });
             } else {
                 self.notice = Some((
                     true,
@@ -590,6 +794,14 @@ impl WsInspectorApp {
         Some(self.tabs.get(self.active)?.session.as_ref()?.state())
     }
 
+    /// Makes connection tab `i` the active one (as a click on it does).
+    pub fn activate_tab(&mut self, i: usize) {
+        if i < self.tabs.len() {
+            self.active = i;
+            self.active_server = None;
+        }
+    }
+
     /// How many tabs are open.
     pub fn tab_count(&self) -> usize {
         self.tabs.len()
@@ -639,7 +851,11 @@ impl WsInspectorApp {
             session: None,
             bar: self.settings.close.clone(),
             log: FrameLogView::new(log_settings),
+            workflow: TabWorkflow::default(),
             capture: None,
+            reconnect: Reconnector::default(),
+            end_seen: false,
+            replay: None,
         };
         self.tabs.push(tab);
         self.active = self.tabs.len() - 1;
@@ -673,8 +889,14 @@ impl WsInspectorApp {
         }
     }
 
-    /// Connects tab `i` with its profile and URL.
+    /// Connects tab `i` with its profile and URL, as the user asked (the count of
+    /// auto-reconnect attempts starts afresh).
     fn connect(&mut self, ctx: &egui::Context, i: usize) {
+        self.connect_as(ctx, i, true);
+    }
+
+    /// Connects tab `i`; `by_user`: Connect was pressed (not an auto-reconnect attempt).
+    fn connect_as(&mut self, ctx: &egui::Context, i: usize, by_user: bool) {
         if self.tabs.get(i).is_none_or(Tab::read_only) {
             return;
         }
@@ -691,12 +913,17 @@ impl WsInspectorApp {
         };
         let tab = &mut self.tabs[i];
         let url = echo_url.unwrap_or_else(|| tab.url.trim().to_owned());
-        if let Err(e) = check_url(&url) {
-            tab.bar.url_error = Some(e);
-            return;
-        }
-        let options = match tab.profile.to_connect_options(Some(&url)) {
-            Ok(options) => options,
+        // `{{…}}` expanded in the URL, the headers and the send-on-connect list, with the new
+        // connection's variables (a `{{counter}}` of its own); the URL is checked after.
+        let (options, on_connect) = match tab.workflow.prepare_connection(&tab.profile, &url) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                tab.bar.url_error = Some(e);
+                return;
+            }
+        };
+        let keepalive = match tab.profile.keepalive.keepalive() {
+            Ok(keepalive) => keepalive,
             Err(e) => {
                 tab.bar.url_error = Some(e);
                 return;
@@ -704,17 +931,32 @@ impl WsInspectorApp {
         };
         tab.url = url;
         tab.bar.url_error = None;
+        tab.reconnect.connecting(by_user);
+        tab.end_seen = false;
         // The last connection's entries stay above this one's (Clear drops them).
         let previous = tab
             .session
             .take()
             .map(|session| std::mem::take(&mut session.state().log));
-        tab.session = Some(self.net.connect(options, repaint(ctx), previous));
+        let extras = SessionOptions {
+            keepalive,
+            secrets: tab.workflow.secrets(),
+            ..SessionOptions::default()
+        };
+        tab.session = Some(
+            self.net
+                .connect_with(options, repaint(ctx), previous, extras),
+        );
+        if let Some(session) = &tab.session {
+            // Held by the session until the connection is open, then sent first, in order.
+            tab.workflow.connected(session, on_connect);
+        }
     }
 
     /// Lays out the whole window. `eframe::App::ui` calls this; tests can too.
     pub fn show(&mut self, ui: &mut Ui) {
         self.shortcuts(ui);
+        self.auto_reconnect(ui.ctx());
         // The connection's duration ticks while a connection is live.
         let live = self.tabs.iter().any(Tab::live) || self.servers.iter().any(ServerTab::live);
         if live {
@@ -722,6 +964,8 @@ impl WsInspectorApp {
                 .request_repaint_after(std::time::Duration::from_millis(500));
         }
         egui::Panel::top("tabs-bar").show(ui, |ui| self.tabs_ui(ui));
+        self.opening_ui(ui);
+        self.playback_ui(ui);
         if self.capture_row.is_open() {
             let mut action = None;
             egui::Panel::top("capture-file-row").show(ui, |ui| action = self.capture_row.ui(ui));
@@ -747,6 +991,9 @@ impl WsInspectorApp {
                 let (net, profiles) = (&self.net, &self.profiles);
                 egui::CentralPanel::default()
                     .show(ui, |ui| self.servers[j].ui(ui, net, profiles, &notify));
+                if let Some(profile) = self.servers[j].take_profile_to_save(&self.profiles) {
+                    self.save_server_profile(profile);
+                }
             }
             _ => {
                 egui::CentralPanel::default().show(ui, |ui| self.tab_ui(ui));
@@ -755,6 +1002,38 @@ impl WsInspectorApp {
         self.update_title(ui.ctx());
         self.dropped_files(ui);
         self.file_dialogs();
+    }
+
+    /// Auto-reconnect, for every tab: hands each ended connection to its tab's
+    /// [`Reconnector`] once, makes the attempts that are due, and keeps the countdown ticking.
+    fn auto_reconnect(&mut self, ctx: &egui::Context) {
+        let now = std::time::Instant::now();
+        let mut due = Vec::new();
+        for (i, tab) in self.tabs.iter_mut().enumerate() {
+            if tab.read_only() {
+                continue;
+            }
+            if !tab.end_seen
+                && let Some(session) = &tab.session
+            {
+                let mut state = session.state();
+                if state.finished {
+                    tab.end_seen = true;
+                    tab.reconnect.ended(&tab.profile.reconnect, &mut state, now);
+                }
+            }
+            if tab.reconnect.take_due(now).is_some() {
+                due.push(i);
+            }
+            tab.bar.reconnect = tab.reconnect.pending().cloned();
+            if let Some(pending) = tab.reconnect.pending() {
+                let tick = std::time::Duration::from_millis(100);
+                ctx.request_repaint_after(pending.remaining(now).min(tick));
+            }
+        }
+        for i in due {
+            self.connect_as(ctx, i, false);
+        }
     }
 
     /// `ws-inspector — Local echo (1 OPEN)`: the window title follows the active tab.
@@ -811,7 +1090,13 @@ impl WsInspectorApp {
         let mut new_tab = false;
         let mut server_action = None;
         let mut menu = None;
+        let server_parts = self
+            .active_server
+            .and_then(|j| self.servers.get(j))
+            .map(|server| !server.capture_parts().is_empty());
         let (has_session, recording) = match self.tabs.get(self.active) {
+            // A listen or relay tab: Save writes all its clients; recording is per session.
+            _ if server_parts.is_some() => (server_parts == Some(true), None),
             Some(tab) => match &tab.session {
                 Some(s) if !tab.read_only() => {
                     (true, Some(s.recorder_status().recording.is_some()))
@@ -936,6 +1221,29 @@ impl WsInspectorApp {
         self.active_server = Some(self.servers.len() - 1);
     }
 
+    /// Opens the listen or relay tab a saved profile describes, and shows it.
+    fn open_server_profile(&mut self, ctx: &egui::Context, profile: &Profile) {
+        let Some(server) = &profile.server else {
+            return;
+        };
+        let tab = match server.kind {
+            ServerKind::Listen => ServerTab::Listen(Box::new(ListenTab::from_profile(
+                server,
+                &self.net,
+                repaint(ctx),
+            ))),
+            ServerKind::Relay => ServerTab::Relay(Box::new(RelayTab::from_profile(
+                profile,
+                server,
+                &self.net,
+                &self.profiles,
+                repaint(ctx),
+            ))),
+        };
+        self.servers.push(tab);
+        self.active_server = Some(self.servers.len() - 1);
+    }
+
     /// Opens a relay tab that relays `addr` to `upstream` at once (`--relay`), and shows it.
     pub fn open_relay(&mut self, ctx: &egui::Context, addr: &str, upstream: &str) {
         let tab = RelayTab::relaying(addr, upstream, &self.net, &self.profiles, repaint(ctx));
@@ -1024,6 +1332,16 @@ impl WsInspectorApp {
                         .on_hover_text("The active tab's URL");
                     ui.separator();
                 }
+                // Ping round trips: min / median / p99.
+                if let Some(line) = tab
+                    .session
+                    .as_ref()
+                    .and_then(|s| crate::views::graphs::rtt_line(&s.state().activity))
+                {
+                    ui.label(line)
+                        .on_hover_text("Round trips of the pings this side sent: min / median / p99");
+                    ui.separator();
+                }
             }
             let panics = self.net.tasks().panics();
             if !panics.is_empty() {
@@ -1060,7 +1378,7 @@ impl WsInspectorApp {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.label(
                     RichText::new(
-                        "Ctrl+K connect · Ctrl+Enter send · Ctrl+L clear · Ctrl+F filter",
+                        "Ctrl+K connect · Ctrl+Enter send · Ctrl+1…9 saved · Ctrl+P palette · Ctrl+L clear · Ctrl+F filter",
                     )
                     .color(palette.weak),
                 );
@@ -1082,6 +1400,15 @@ impl WsInspectorApp {
                 if self.profiles.get(&name).is_none() =>
             {
                 Err(format!("There is no profile named “{name}”."))
+            }
+            SidebarAction::Open(name) | SidebarAction::OpenAndConnect(name)
+                if self.profiles.get(&name).is_some_and(|p| p.server.is_some()) =>
+            {
+                if let Some(profile) = self.profiles.get(&name).cloned() {
+                    self.open_server_profile(&ctx, &profile);
+                }
+                self.sidebar.selected = Some(name);
+                Ok(None)
             }
             SidebarAction::Open(name) => {
                 if let Some(profile) = self.profiles.get(&name).cloned() {
@@ -1182,6 +1509,8 @@ impl WsInspectorApp {
             bar,
             log,
             capture,
+            workflow,
+            replay,
             ..
         } = tab;
         let read_only = capture.is_some();
@@ -1224,9 +1553,15 @@ impl WsInspectorApp {
                 {
                     line_action = capture_line_ui(ui, capture.as_ref(), status);
                 }
+                if let Some((replay, skipped)) = replay {
+                    replay_line_ui(ui, &replay.phase(), *skipped);
+                }
             });
+        // Ctrl+1…9, Ctrl+P, and the strip of periodic sends above the log.
+        let workflow_send = workflow.top_ui(ui, profile, self.profiles.library(), open);
 
         let mut options_action = None;
+        let (mut saved_send, mut saved_action) = (None, None);
         if settings.show_inspector {
             let width = ui.available_width();
             egui::Panel::right("inspector-panel")
@@ -1246,6 +1581,16 @@ impl WsInspectorApp {
                             InspectorTab::Options,
                             "Options",
                         );
+                        ui.selectable_value(
+                            &mut settings.inspector_tab,
+                            InspectorTab::Graphs,
+                            "Graphs",
+                        );
+                        ui.selectable_value(
+                            &mut settings.inspector_tab,
+                            InspectorTab::Saved,
+                            "Saved",
+                        );
                         if profile.accept_invalid_certs {
                             ui.colored_label(Palette::of(ui).warning, "⚠ insecure TLS")
                                 .on_hover_text("Accept invalid certificates is on");
@@ -1260,6 +1605,30 @@ impl WsInspectorApp {
                             options_action =
                                 self.options_view
                                     .ui(ui, profile, saved.is_some(), dirty, live);
+                        }
+                        InspectorTab::Graphs => match session.as_ref() {
+                            Some(session) => {
+                                let selected = log.selected();
+                                let state = session.state();
+                                if let Some(index) = graphs_ui(ui, &state, selected) {
+                                    log.show_entry(index);
+                                }
+                            }
+                            None => {
+                                ui.label("Connect to see the connection's graphs.");
+                            }
+                        },
+                        InspectorTab::Saved => {
+                            let cx = SavedCx {
+                                profile,
+                                library: self.profiles.library(),
+                                session: session.as_ref(),
+                                tasks: self.net.tasks(),
+                                open,
+                                dirty,
+                                saved: saved.is_some(),
+                            };
+                            (saved_send, saved_action) = workflow.saved_ui(ui, cx);
                         }
                     }
                 });
@@ -1277,8 +1646,17 @@ impl WsInspectorApp {
             )
             .show(ui, |ui| {
                 ui.set_min_size(ui.available_size());
-                to_send = settings.composer.ui(ui, open);
+                to_send = settings
+                    .composer
+                    .ui_expanding(ui, open, &mut workflow.vars());
             });
+        // Sends from the saved messages (a click, Ctrl+1…9, the palette) go the same way.
+        to_send = to_send.or(workflow_send).or(saved_send);
+        if let Some(message) = settings.composer.save_as.take() {
+            workflow.add_from_composer(profile, message);
+            settings.inspector_tab = InspectorTab::Saved;
+            settings.show_inspector = true;
+        }
 
         let mut log_action = None;
         egui::CentralPanel::default().show(ui, |ui| {
@@ -1299,6 +1677,10 @@ impl WsInspectorApp {
         settings.log.clone_from(&log.settings);
         settings.close.close_code = bar.close_code;
         settings.close.close_reason.clone_from(&bar.close_reason);
+        // A close frame from the composer is a close the user asked for: no auto-reconnect.
+        let composer_closed = to_send
+            .as_ref()
+            .is_some_and(|frames| frames.iter().any(|f| matches!(f, Outgoing::Close(..))));
         if let (Some(frames), Some(session)) = (to_send, session.as_ref())
             && let Err(e) = session.send(frames)
         {
@@ -1306,12 +1688,39 @@ impl WsInspectorApp {
         }
         match line_action {
             Some(LineAction::Save) => self.start_capture_row(RowKind::Save),
+            Some(LineAction::Replay) => {
+                let i = self.active;
+                let target = self.tabs.get(i).map(|t| t.url.clone()).unwrap_or_default();
+                self.playback = Some(PlaybackForm {
+                    kind: PlaybackKind::Replay,
+                    tab: i,
+                    target,
+                    timing_switch: false,
+                });
+            }
+            Some(LineAction::Serve) => {
+                self.playback = Some(PlaybackForm {
+                    kind: PlaybackKind::Serve,
+                    tab: self.active,
+                    target: ws_inspector_core::listener::bind::DEFAULT_ADDR.to_owned(),
+                    timing_switch: false,
+                });
+            }
             Some(LineAction::Stop) => self.stop_recording(),
             None => {}
         }
-        let Some(Tab { session, bar, .. }) = self.tabs.get_mut(self.active) else {
+        let Some(Tab {
+            session,
+            bar,
+            reconnect,
+            ..
+        }) = self.tabs.get_mut(self.active)
+        else {
             return;
         };
+        if composer_closed {
+            reconnect.user_closed();
+        }
         match bar_action {
             Some(BarAction::Record) => {
                 self.start_capture_row(RowKind::Record);
@@ -1321,11 +1730,18 @@ impl WsInspectorApp {
                 self.connect(&ctx, i);
             }
             Some(BarAction::Cancel) => {
+                reconnect.user_closed();
                 if let Some(session) = session.as_ref() {
                     session.disconnect();
                 }
             }
+            Some(BarAction::ReconnectNow) => reconnect.now(std::time::Instant::now()),
+            Some(BarAction::StopReconnect) => {
+                reconnect.stop();
+                bar.reconnect = None;
+            }
             Some(BarAction::Close { code, reason }) => {
+                reconnect.user_closed();
                 if let Some(session) = session.as_ref() {
                     let close = Outgoing::Close(Some(CloseCode::from(code)), reason);
                     if let Err(e) = session.send(vec![close]) {
@@ -1354,6 +1770,12 @@ impl WsInspectorApp {
             }
             None => {}
         }
+        if let Some(action) = saved_action
+            && let Some(tab) = self.tabs.get_mut(self.active)
+            && apply_saved_action(action, &mut self.profiles, &mut tab.workflow)
+        {
+            self.save_active_profile();
+        }
         if let Some(field) = self.options_view.browse.take() {
             self.pending_dialog = Some(Dialog::Pem(field));
         }
@@ -1375,6 +1797,21 @@ impl WsInspectorApp {
         if let Some(path) = stopped {
             self.notice = Some((false, format!("Stopped recording to {}.", path.display())));
         }
+    }
+
+    /// Saves a listen or relay tab as a new profile (a name no other profile has).
+    fn save_server_profile(&mut self, mut profile: Profile) {
+        let saved = self.profiles.create(&profile.name).and_then(|created| {
+            profile.name = created.name;
+            self.profiles.save(&profile).map(|()| profile.name.clone())
+        });
+        self.notice = Some(match saved {
+            Ok(name) => (
+                false,
+                format!("Saved profile “{name}”: it opens this tab again."),
+            ),
+            Err(e) => (true, format!("Could not save: {e}")),
+        });
     }
 
     fn save_active_profile(&mut self) {

@@ -5,16 +5,25 @@ pub mod capture;
 pub mod composer;
 pub mod connection_bar;
 pub mod frame_log;
+pub mod graphs;
 pub mod handshake;
+pub mod intercept;
 pub mod listener;
+pub mod merged_log;
+pub mod message_editor;
+pub mod opening;
 pub mod options;
+pub mod palette;
 pub mod path_field;
 pub mod payload;
+pub mod playback;
 pub mod relay;
+pub mod saved;
 pub mod server_choices;
 pub mod server_side;
 pub mod server_tab;
 pub mod sidebar;
+pub mod variables;
 
 use std::time::{Duration, SystemTime};
 
@@ -180,6 +189,11 @@ pub fn format_delta(d: Duration) -> String {
     } else {
         format!("+{:.2} s", d.as_secs_f64())
     }
+}
+
+/// A round trip: `512 µs`, `3.20 ms`, `1.50 s`.
+pub fn format_rtt(d: Duration) -> String {
+    format_delta(d).trim_start_matches('+').to_owned()
 }
 
 /// Local wall-clock time of day with milliseconds: `14:03:27.512`.

@@ -11,7 +11,10 @@
 //!   [`TapEvent`](ws_tokio::tap::TapEvent);
 //! - [`jsonl`]: [`JsonlWriter`] and [`JsonlReader`];
 //! - [`loader`]: [`open`] and [`load`], a capture replayed into read-only sessions for the
-//!   inspector's tabs (one per connection).
+//!   inspector's tabs (one per connection);
+//! - [`mask`]: [`Secrets`], secret variable values masked in a line before it is written;
+//! - [`merge`]: the sessions of a listener or a relay saved as one capture (`conn`, `leg`);
+//! - [`script`] and [`playback`]: a capture replayed against a server, or served to clients.
 //!
 //! The format is written down, with an example of every kind of line, in
 //! `docs/capture-format.md` (a test reads the examples back).
@@ -22,15 +25,21 @@ mod encoding;
 pub mod har;
 pub mod jsonl;
 pub mod loader;
+pub mod mask;
+pub mod merge;
 pub mod pcapng;
+pub mod playback;
 pub mod record;
 pub mod script;
 
 pub use jsonl::{JsonlReader, JsonlWriter, ReadError};
-pub use loader::{CapturedConnection, OpenedCapture, load, open};
+pub use loader::{
+    CapturedConnection, OpenedCapture, Progress, is_cancelled, load, open, open_with,
+};
+pub use mask::Secrets;
 pub use record::{
-    CaptureLine, CertificateRecord, FrameRecord, InitiatorRecord, Leg, MessageRecord, OpenedRecord,
-    Record, RequestHead, ResponseHead, TlsRecord,
+    CaptureLine, CertificateRecord, FragmentRecord, FrameRecord, InitiatorRecord, KindRecord, Leg,
+    MessageRecord, OpenedRecord, PositionRecord, Record, RequestHead, ResponseHead, TlsRecord,
 };
 
 /// The version of the format this crate writes (and the newest it reads).

@@ -55,9 +55,11 @@ pub struct FrameEntry<'a> {
     pub trimmed: bool,
     /// The message this frame belongs to: numbered per direction from 1, in the order
     /// messages start; every fragment of a message has the same number, and each control
-    /// frame gets a number of its own. `(direction, message)` identifies a message.
+    /// frame gets a number of its own. `(direction, message)` identifies a message in the
+    /// log. The boundaries are the engine's ([`ws_proto::Frame::message`]); the log numbers
+    /// on across the connections it holds (each engine starts again from 1).
     pub message: u64,
-    /// The frame's place in its message.
+    /// The frame's place in its message, as the engine reported it.
     pub fragment: Fragment,
 }
 
@@ -126,54 +128,8 @@ impl FrameEntry<'_> {
     }
 }
 
-/// A frame's place in its message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Fragment {
-    /// A data frame with FIN set that starts its message: the whole message.
-    Whole,
-    /// The first frame of a fragmented message (FIN clear).
-    First,
-    /// A continuation frame with FIN clear.
-    Middle,
-    /// The continuation frame that ends a message (FIN set).
-    Last,
-    /// A control frame (close, ping, pong, reserved 0xB–0xF), never part of a message.
-    Control,
-}
-
-impl Fragment {
-    /// The packed form (0–4) used in the store's slots.
-    pub(super) fn bits(self) -> u8 {
-        match self {
-            Self::Whole => 0,
-            Self::First => 1,
-            Self::Middle => 2,
-            Self::Last => 3,
-            Self::Control => 4,
-        }
-    }
-
-    pub(super) fn from_bits(bits: u8) -> Self {
-        match bits {
-            0 => Self::Whole,
-            1 => Self::First,
-            2 => Self::Middle,
-            3 => Self::Last,
-            _ => Self::Control,
-        }
-    }
-
-    /// A lower-case name: `whole`, `first`, `middle`, `last`, `control`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Whole => "whole",
-            Self::First => "first",
-            Self::Middle => "middle",
-            Self::Last => "last",
-            Self::Control => "control",
-        }
-    }
-}
+/// A frame's place in its message, as the engine reported it ([`ws_proto::MessagePosition`]).
+pub use ws_proto::Fragment;
 
 /// A connection's lifecycle, as the browser's `WebSocket` events name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,6 +157,20 @@ pub enum LifecycleEvent {
     },
     /// An error, in plain words.
     Error(String),
+    /// The inspector did something to the traffic on purpose: a fault injected by a relay
+    /// or a listener, a held message dropped by the user (not a browser event).
+    Fault(String),
+    /// Auto-reconnect will make another attempt (not a browser event: the inspector's own).
+    Reconnecting {
+        /// Which attempt since the last connection that opened (1 = the first retry).
+        attempt: u64,
+        /// The most attempts allowed, if limited.
+        max_attempts: Option<u64>,
+        /// How long until it is made.
+        delay: Duration,
+        /// Why the connection before it ended.
+        reason: String,
+    },
     /// The connection ended (readyState 3).
     Close {
         /// The close code (1005 when the close frame had none, 1006 when the connection was
@@ -224,6 +194,8 @@ impl LifecycleEvent {
             Self::Open { .. } => "open",
             Self::Message { .. } => "message",
             Self::Error(_) => "error",
+            Self::Reconnecting { .. } => "reconnect",
+            Self::Fault(_) => "fault",
             Self::Close { .. } => "close",
         }
     }
@@ -263,6 +235,21 @@ impl LifecycleEvent {
                 format!("message {direction}, {kind}, {len} {unit}")
             }
             Self::Error(message) => format!("error: {message}"),
+            Self::Fault(what) => format!("fault: {what}"),
+            Self::Reconnecting {
+                attempt,
+                max_attempts,
+                delay,
+                reason,
+            } => {
+                let of = max_attempts
+                    .map(|max| format!(" of {max}"))
+                    .unwrap_or_default();
+                format!(
+                    "reconnect: attempt {attempt}{of} in {:.2} s ({reason})",
+                    delay.as_secs_f64()
+                )
+            }
             Self::Close {
                 code,
                 reason,
@@ -287,7 +274,10 @@ impl LifecycleEvent {
     /// The heap bytes the event owns, for [`LogStore::approx_memory`].
     pub(super) fn heap_size(&self) -> usize {
         match self {
-            Self::Connecting { url: text } | Self::Error(text) => text.capacity(),
+            Self::Connecting { url: text }
+            | Self::Error(text)
+            | Self::Fault(text)
+            | Self::Reconnecting { reason: text, .. } => text.capacity(),
             Self::Close { reason, .. } => reason.capacity(),
             Self::Open {
                 protocol,

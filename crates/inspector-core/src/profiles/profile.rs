@@ -3,6 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::saved::SavedMessage;
+use super::server::ServerProfile;
+use super::variables::VariableRow;
+use crate::workflow::pings::KeepaliveSettings;
+use crate::workflow::reconnect::ReconnectSettings;
+
 /// One connection profile. Every field has a default, so a file may list only some of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -47,6 +53,15 @@ pub struct Profile {
     pub auto_pong: bool,
     /// The largest message (and frame) accepted, in bytes.
     pub max_message_size: usize,
+    /// The profile's variables, expanded as `{{name}}` in the URL, header values and
+    /// messages ([`VariableRow`]; missing in older files: none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<VariableRow>,
+    /// The profile's saved messages, in the user's order; those marked
+    /// [`on_connect`](SavedMessage::on_connect) are the send-on-connect list (missing in
+    /// older files: none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub saved_messages: Vec<SavedMessage>,
     /// Offer permessage-deflate (RFC 7692) in the upgrade request, as browsers do.
     ///
     /// Off by default, and for profiles saved before the option existed (a missing field
@@ -54,6 +69,13 @@ pub struct Profile {
     /// compressed payload is not readable there, so compression is something to ask for
     /// when it is what you are inspecting.
     pub offer_compression: bool,
+    /// Auto-reconnect (off unless set).
+    pub reconnect: ReconnectSettings,
+    /// Keep-alive pings (off unless set).
+    pub keepalive: KeepaliveSettings,
+    /// Set for a saved listener or relay: the profile opens that tab (a relay's upstream
+    /// leg uses the rest of the profile).
+    pub server: Option<ServerProfile>,
 }
 
 impl Default for Profile {
@@ -78,7 +100,12 @@ impl Default for Profile {
             close_timeout_secs: 10.0,
             auto_pong: true,
             max_message_size: 16 << 20,
+            variables: Vec::new(),
+            saved_messages: Vec::new(),
             offer_compression: false,
+            reconnect: ReconnectSettings::default(),
+            keepalive: KeepaliveSettings::default(),
+            server: None,
         }
     }
 }

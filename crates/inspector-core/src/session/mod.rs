@@ -13,6 +13,7 @@
 //! drain and session tasks; `runtime` [`Net`]; `tasks` [`Tasks`]; `echo` the local echo
 //! server; [`explain`](mod@explain) errors in plain words.
 
+pub mod activity;
 mod echo;
 pub mod explain;
 pub(crate) mod handle;
@@ -24,8 +25,8 @@ mod tasks;
 
 pub use explain::{explain, header_pairs};
 pub use handle::Session;
-pub use recorder::{Recorder, RecorderStatus};
+pub use recorder::{CaptureLines, Recorder, RecorderStatus};
 pub use runtime::Net;
 pub use state::{CloseSummary, Failure, Handshake, SessionState, Traffic, lock};
-pub use task::DRAIN_BATCH;
+pub use task::{DRAIN_BATCH, SessionOptions};
 pub use tasks::Tasks;

@@ -10,7 +10,7 @@ use super::echo::{echo_url, serve_echo};
 use super::handle::Session;
 use super::recorder::{GENERATOR, Recorder};
 use super::state::{SessionState, lock};
-use super::task::{drain, run_session};
+use super::task::{SessionOptions, drain, run_session};
 use super::tasks::Tasks;
 use crate::log::LogStore;
 use crate::notify::Notify;
@@ -91,16 +91,32 @@ impl Net {
     /// nothing the user did not clear.
     pub fn connect(
         &self,
+        options: ConnectOptions,
+        notify: Notify,
+        previous: Option<LogStore>,
+    ) -> Session {
+        self.connect_with(options, notify, previous, SessionOptions::default())
+    }
+
+    /// [`connect`](Self::connect), with `extras`: a keep-alive (a ping every interval, and
+    /// the connection closed with 1011 when a pong to any ping this side sent is later than
+    /// the timeout; the round trips show in [`SessionState::activity`]), and a channel that
+    /// is given every message received.
+    pub fn connect_with(
+        &self,
         mut options: ConnectOptions,
         notify: Notify,
         previous: Option<LogStore>,
+        extras: SessionOptions,
     ) -> Session {
         let shared = Arc::new(Mutex::new(SessionState::new(&options.url, previous)));
         lock(&shared).handshake.deflate_offered = options.config.deflate.is_some();
         let (tap, reports) = ws_tokio::tap::channel(TAP_CAPACITY);
         options.tap = Some(tap);
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let recorder = Arc::new(Mutex::new(Recorder::new(GENERATOR)));
+        let recorder = Arc::new(Mutex::new(
+            Recorder::new(GENERATOR).with_secrets(extras.secrets.clone()),
+        ));
         let drain = self.tasks.spawn(
             "session tap drain",
             drain(reports, shared.clone(), recorder.clone(), notify.clone()),
@@ -112,6 +128,7 @@ impl Net {
             command_rx,
             drain,
             self.tasks.clone(),
+            extras,
         );
         self.tasks.spawn("session", session);
         Session {

@@ -2,6 +2,12 @@
 //! (pure: a tap report in, the state and its log updated; no clock read but
 //! `Instant::now()` for the open-for timer, no I/O).
 //!
+//! Messages are the engine's: each frame report says which message it belongs to and where
+//! in it ([`ws_tokio::ws_proto::MessagePosition`]), so the browser's `message` event is made
+//! from the frame that ends one, and the log takes the same boundaries; nothing here
+//! assembles messages from frames. A frame without a position (an old capture) gets one
+//! from the log ([`LogStore::place`]), by the engine's rule.
+//!
 //! [`apply`]: SessionState::apply
 
 use std::net::SocketAddr;
@@ -11,9 +17,12 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use ws_tokio::tap::{Initiator, TapEvent, TapKind};
 use ws_tokio::ws_proto::http::{Request, Response, StatusCode};
-use ws_tokio::ws_proto::{CloseCode, Direction, OpCode, ReadyState};
+use ws_tokio::ws_proto::{
+    CloseCode, Direction, FrameHeader, MessageKind, MessagePosition, OpCode, ReadyState,
+};
 use ws_tokio::{Message, Outgoing, TlsInfo};
 
+use super::activity::Activity;
 use super::explain::{explain, header_pairs};
 use crate::log::{LifecycleEvent, LogStore};
 
@@ -21,6 +30,18 @@ use crate::log::{LifecycleEvent, LogStore};
 /// that moment, which is still worth showing, so poisoning is ignored.
 pub fn lock(shared: &Mutex<SessionState>) -> MutexGuard<'_, SessionState> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The browser's `message` event for a received frame that completes a text or binary
+/// message — known from the frame's position, which the engine gave it: no message is
+/// assembled here.
+fn message_event(position: &MessagePosition, header: &FrameHeader) -> Option<LifecycleEvent> {
+    let kind = position.kind.filter(|_| position.fragment.ends_message())?;
+    Some(LifecycleEvent::Message {
+        direction: Direction::Incoming,
+        text: kind == MessageKind::Text,
+        len: position.len_with(header),
+    })
 }
 
 /// Whether a request's `Sec-WebSocket-Extensions` offers permessage-deflate.
@@ -106,6 +127,9 @@ pub struct SessionState {
     pub url: String,
     /// The frame and event log.
     pub log: LogStore,
+    /// The log index of this connection's first entry (the entries above it are the tab's
+    /// earlier connections').
+    pub first_entry: u64,
     /// Every readyState this connection went through, in order (never empty: it starts
     /// with 0 CONNECTING); the last is the current one, [`ready_state`](Self::ready_state).
     pub history: Vec<ReadyState>,
@@ -113,6 +137,8 @@ pub struct SessionState {
     pub handshake: Handshake,
     /// Counters, each way.
     pub traffic: Traffic,
+    /// Messages and bytes over time, message sizes, ping round trips (the graphs).
+    pub activity: Activity,
     /// When the attempt started.
     pub started: Instant,
     /// When the connection opened (wall clock and monotonic).
@@ -129,8 +155,6 @@ pub struct SessionState {
     pub last_error: Option<String>,
     /// The background task has finished: nothing more will change.
     pub finished: bool,
-    /// The incoming message being assembled: (text?, bytes so far).
-    incoming: Option<(bool, u64)>,
     /// The plain content of compressed messages sent, in order, that their frames have not
     /// yet been logged for (their frames carry only the deflated bytes).
     plain_out: std::collections::VecDeque<Bytes>,
@@ -152,6 +176,9 @@ impl SessionState {
     /// the first report's time for a capture replayed from a file.
     pub fn starting_at(url: &str, time: SystemTime, previous: Option<LogStore>) -> Self {
         let mut log = previous.unwrap_or_default();
+        // The engine of this connection numbers its messages from 1 again.
+        log.begin_connection();
+        let first_entry = log.total_pushed();
         log.push_event(
             time,
             Duration::ZERO,
@@ -162,9 +189,11 @@ impl SessionState {
         Self {
             url: url.to_owned(),
             log,
+            first_entry,
             history: vec![ReadyState::Connecting],
             handshake: Handshake::default(),
             traffic: Traffic::default(),
+            activity: Activity::default(),
             started: Instant::now(),
             opened: None,
             ended: None,
@@ -173,7 +202,6 @@ impl SessionState {
             skipped: 0,
             last_error: None,
             finished: false,
-            incoming: None,
             plain_out: std::collections::VecDeque::new(),
             plain_out_message: Vec::new(),
             logged_last_incoming: false,
@@ -186,6 +214,13 @@ impl SessionState {
         self.last_error = Some(message.clone());
         self.log
             .push_event(SystemTime::now(), elapsed, LifecycleEvent::Error(message));
+    }
+
+    /// Logs something the inspector did to the traffic on purpose (a `fault` event).
+    pub(crate) fn mark_fault(&mut self, what: String) {
+        let elapsed = self.started.elapsed();
+        self.log
+            .push_event(SystemTime::now(), elapsed, LifecycleEvent::Fault(what));
     }
 
     /// The attempt was cancelled before it opened.
@@ -338,9 +373,14 @@ impl SessionState {
                 };
                 self.push_close(time, elapsed, close);
             }
-            TapKind::Frame(frame) => {
+            TapKind::Frame(mut frame) => {
                 let len = frame.header.payload_len;
                 let incoming = frame.direction == Direction::Incoming;
+                // Its message, as the engine numbered it (or, in an old capture, the log).
+                let position = self.log.place(&mut frame);
+                // The row the frame gets, if it is logged: the pong's row shows its RTT.
+                let row = self.capture.then(|| self.log.total_pushed());
+                self.activity.frame(&frame, elapsed, row);
                 if frame.header.opcode == OpCode::Close && self.ready_state() == ReadyState::Open {
                     self.set_ready_state(ReadyState::Closing);
                 }
@@ -356,7 +396,7 @@ impl SessionState {
                     self.traffic.bytes_out += len;
                 }
                 let message = if incoming {
-                    self.track_incoming(frame.header.opcode, frame.header.fin, len)
+                    message_event(&position, &frame.header)
                 } else {
                     None
                 };
@@ -452,29 +492,6 @@ impl SessionState {
         Some(Bytes::from(std::mem::take(&mut self.plain_out_message)))
     }
 
-    /// Follows incoming data frames; returns the browser's `message` event when one completes.
-    fn track_incoming(&mut self, opcode: OpCode, fin: bool, len: u64) -> Option<LifecycleEvent> {
-        let (text, total) = match opcode {
-            OpCode::Text | OpCode::Binary => (opcode == OpCode::Text, len),
-            OpCode::Continuation => {
-                let (text, so_far) = self.incoming?;
-                (text, so_far + len)
-            }
-            _ => return None,
-        };
-        if fin {
-            self.incoming = None;
-            Some(LifecycleEvent::Message {
-                direction: Direction::Incoming,
-                text,
-                len: total,
-            })
-        } else {
-            self.incoming = Some((text, total));
-            None
-        }
-    }
-
     /// Our answer to an upgrade request, as written: a refusal is also the failure shown.
     fn response_sent(&mut self, raw: Bytes) {
         let limits = ws_tokio::ws_proto::HandshakeLimits::default();
@@ -527,33 +544,96 @@ impl SessionState {
 
 #[cfg(test)]
 mod tests {
+    use bytes::BytesMut;
+    use ws_tokio::ws_proto::{Config, Connection, Event, Frame, Negotiated, Role};
+
     use super::*;
+
+    /// The frames a client engine reports when a server's engine sends what `send` sends:
+    /// every frame received, with the position the engine gave it (and the pong the client
+    /// answers a ping with).
+    fn engine_frames(send: impl FnOnce(&mut Connection)) -> Vec<Frame> {
+        let mut server = Connection::open(Role::Server, Config::default(), Negotiated::default());
+        send(&mut server);
+        let mut bytes = BytesMut::new();
+        server.poll_transmit(&mut bytes);
+        let mut config = Config::default();
+        config.report_frames = true;
+        let mut client = Connection::open(Role::Client, config, Negotiated::default());
+        client.receive_data(&bytes).expect("valid frames");
+        std::iter::from_fn(|| client.poll_event())
+            .filter_map(|event| match event {
+                Event::Frame(frame) => Some(frame),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `message` events of the log: (text?, length).
+    fn message_events(state: &SessionState) -> Vec<(bool, u64)> {
+        state
+            .log
+            .iter()
+            .filter_map(|entry| match entry.item {
+                crate::log::Item::Event(event) => match event.as_ref() {
+                    LifecycleEvent::Message { text, len, .. } => Some((*text, *len)),
+                    _ => None,
+                },
+                crate::log::Item::Frame(_) => None,
+            })
+            .collect()
+    }
 
     #[test]
     fn incoming_fragments_make_one_message_event() {
-        let mut state = SessionState::new("ws://x/", None);
-        assert!(state.track_incoming(OpCode::Text, false, 3).is_none());
-        assert!(state.track_incoming(OpCode::Ping, true, 2).is_none());
-        assert!(
-            state
-                .track_incoming(OpCode::Continuation, false, 4)
-                .is_none()
-        );
-        match state.track_incoming(OpCode::Continuation, true, 5) {
-            Some(LifecycleEvent::Message { text, len, .. }) => {
-                assert!(text);
-                assert_eq!(len, 12);
+        let frames = engine_frames(|server| {
+            server
+                .send_fragment(MessageKind::Text, b"hel", false)
+                .unwrap();
+            server.send_ping(b"pi").unwrap();
+            server
+                .send_fragment(MessageKind::Text, b"lo w", false)
+                .unwrap();
+            server
+                .send_fragment(MessageKind::Text, b"orld!", true)
+                .unwrap();
+            server.send_binary(b"\x01").unwrap();
+        });
+        assert!(frames.iter().all(|f| f.message.is_some()));
+        // As the engine reported them, and as an old capture holds them (no positions: the
+        // log numbers them by the same rule).
+        for positions in [true, false] {
+            let mut state = SessionState::new("ws://x/", None);
+            for mut frame in frames.clone() {
+                if !positions {
+                    frame.message = None;
+                }
+                state.apply(report(TapKind::Frame(frame)));
             }
-            other => panic!("expected a message event, got {other:?}"),
+            assert_eq!(
+                message_events(&state),
+                [(true, 12), (false, 1)],
+                "with positions: {positions}"
+            );
         }
-        assert!(matches!(
-            state.track_incoming(OpCode::Binary, true, 1),
-            Some(LifecycleEvent::Message {
-                text: false,
-                len: 1,
-                ..
-            })
-        ));
+    }
+
+    #[test]
+    fn the_message_event_comes_from_the_engine_position_not_the_opcode() {
+        // A last fragment whose engine position names a binary message: the event says
+        // binary, whatever its opcode (0, continuation) would suggest on its own.
+        let mut header = ws_tokio::ws_proto::FrameHeader::new(OpCode::Continuation, 2);
+        header.fin = true;
+        let mut frame = Frame::new(Direction::Incoming, header, Bytes::from_static(b"ab"));
+        frame.message = Some(MessagePosition {
+            number: 7,
+            fragment: ws_tokio::ws_proto::Fragment::Last,
+            kind: Some(MessageKind::Binary),
+            offset: 40,
+        });
+        let mut state = SessionState::new("ws://x/", None);
+        state.apply(report(TapKind::Frame(frame)));
+        assert_eq!(message_events(&state), [(false, 42)]);
     }
 
     fn report(kind: TapKind) -> TapEvent {
@@ -565,12 +645,11 @@ mod tests {
     }
 
     fn frame(direction: Direction, opcode: OpCode, payload: &'static [u8]) -> TapEvent {
-        report(TapKind::Frame(ws_tokio::ws_proto::Frame {
+        report(TapKind::Frame(Frame::new(
             direction,
-            header: ws_tokio::ws_proto::FrameHeader::new(opcode, payload.len() as u64),
-            payload: Bytes::from_static(payload),
-            decompressed_len: None,
-        }))
+            ws_tokio::ws_proto::FrameHeader::new(opcode, payload.len() as u64),
+            Bytes::from_static(payload),
+        )))
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use ws_tokio::tap::{Tap, TapEvent, TapReceiver};
+use ws_tokio::ws_proto::bytes::Bytes;
 use ws_tokio::ws_proto::{CloseCode, ReadyState};
 use ws_tokio::{ConnectOptions, Outgoing, WebSocket};
 
@@ -18,6 +19,8 @@ use super::recorder::{GENERATOR, Recorder, lock_recorder};
 use super::state::{SessionState, lock};
 use super::tasks::Tasks;
 use crate::notify::Notify;
+use crate::relay::control::{self, Faults};
+use crate::workflow::pings::Keepalive;
 
 /// The most tap reports the drain task collects before it applies them under one lock.
 pub const DRAIN_BATCH: usize = 8192;
@@ -119,6 +122,7 @@ pub(super) async fn run_session(
     mut commands: mpsc::UnboundedReceiver<Command>,
     drain: tokio::task::JoinHandle<Option<()>>,
     tasks: Tasks,
+    extras: SessionOptions,
 ) {
     // However this task ends — even by a panic — the session is marked finished, so the
     // tab can connect again and shows that nothing more will happen.
@@ -134,7 +138,8 @@ pub(super) async fn run_session(
             result = &mut connect => break Some(result),
             command = commands.recv() => match command {
                 Some(Command::Send(what)) => queued.extend(what),
-                Some(Command::Disconnect) | None => break None,
+                // Nothing to reset before the connection is made: cancel it.
+                Some(Command::Disconnect | Command::Reset) | None => break None,
             },
         }
     };
@@ -166,6 +171,9 @@ pub(super) async fn run_session(
             tasks,
             queued,
             echo: None,
+            keepalive: extras.keepalive,
+            observer: extras.observer,
+            faults: None,
         },
     )
     .await;
@@ -188,6 +196,93 @@ pub(crate) struct Open {
     /// Set to echo every text and binary message back (a listener's echo): the reader
     /// queues each echo as a command, behind what the UI sent before it.
     pub(crate) echo: Option<mpsc::WeakUnboundedSender<Command>>,
+    /// Pings on a timer, and a deadline for their pongs.
+    pub(crate) keepalive: Option<Keepalive>,
+    /// Given every message received (a replay compares them, a served capture counts them).
+    pub(crate) observer: Option<mpsc::UnboundedSender<ws_tokio::Message>>,
+    /// A listener's faults, for what it sends and how it answers pings.
+    pub(crate) faults: Option<ListenerFaults>,
+}
+
+/// What a listener's client session does to its traffic on purpose.
+pub(crate) struct ListenerFaults {
+    /// The faults (see [`ServerChoices::faults`](crate::listener::ServerChoices::faults)).
+    pub(crate) faults: Faults,
+    /// The client's socket, for a reset.
+    pub(crate) socket: Option<tokio::net::TcpStream>,
+    /// Where delayed pongs are sent from (the session's own commands).
+    pub(crate) commands: mpsc::WeakUnboundedSender<Command>,
+}
+
+/// What a session does beyond connecting and sending what the UI says: see
+/// [`Net::connect_with`](super::Net::connect_with).
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    /// Pings on a timer; the connection fails with 1011 when a pong is late.
+    pub keepalive: Option<Keepalive>,
+    /// A channel given every message received, whole (the log keeps only the start of a
+    /// long payload).
+    pub observer: Option<mpsc::UnboundedSender<ws_tokio::Message>>,
+    /// Secret variable values: masked in every line of the session's capture (from its
+    /// first, the upgrade request with its headers).
+    pub secrets: crate::capture::Secrets,
+}
+
+/// What the open connection's loop does next.
+enum Next {
+    /// A command from the UI (`None`: the UI dropped the session).
+    Command(Option<Command>),
+    /// The keep-alive's timer: a ping is due, or a pong is late.
+    Keepalive,
+}
+
+/// The keep-alive's clock: when the next ping is due and how far the sequence got.
+struct KeepaliveClock {
+    keepalive: Keepalive,
+    next_ping: tokio::time::Instant,
+    seq: u64,
+}
+
+impl KeepaliveClock {
+    fn new(keepalive: Keepalive) -> Self {
+        Self {
+            next_ping: tokio::time::Instant::now() + keepalive.interval,
+            keepalive,
+            seq: 0,
+        }
+    }
+
+    /// When to look again: the next ping, or the oldest unanswered ping's deadline.
+    fn wake(&self, shared: &Mutex<SessionState>) -> tokio::time::Instant {
+        match (self.keepalive.timeout, self.deadline(shared)) {
+            (Some(_), Some(deadline)) => deadline.min(self.next_ping),
+            _ => self.next_ping,
+        }
+    }
+
+    /// When the oldest unanswered ping (any ping this side sent) runs out of time.
+    fn deadline(&self, shared: &Mutex<SessionState>) -> Option<tokio::time::Instant> {
+        let timeout = self.keepalive.timeout?;
+        let state = lock(shared);
+        let sent = state.activity.oldest_unanswered()?;
+        let sent_at = state.started.checked_add(sent)?;
+        Some(tokio::time::Instant::from_std(sent_at + timeout))
+    }
+
+    /// The next ping's payload, and the time after it.
+    fn next_payload(&mut self) -> Bytes {
+        self.next_ping += self.keepalive.interval;
+        let now = tokio::time::Instant::now();
+        if self.next_ping < now {
+            // Behind (the machine slept): the next one an interval from now, not a burst.
+            self.next_ping = now + self.keepalive.interval;
+        }
+        self.seq += 1;
+        match &self.keepalive.payload {
+            Some(payload) => payload.clone(),
+            None => Bytes::copy_from_slice(&self.seq.to_be_bytes()),
+        }
+    }
 }
 
 /// Runs an open connection until it ends: the UI's commands in, a reader task out.
@@ -200,7 +295,28 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
         tasks,
         queued,
         echo,
+        keepalive,
+        observer,
+        faults,
     } = open;
+    let (faults, mut socket, pong_delay) = match faults {
+        Some(ListenerFaults {
+            faults,
+            socket,
+            commands,
+        }) => {
+            let pongs = (faults.pong_delay_ms > 0 && !faults.drop_pings).then(|| {
+                (
+                    Duration::from_millis(faults.pong_delay_ms),
+                    commands,
+                    shared.clone(),
+                )
+            });
+            (Some(faults), socket, pongs)
+        }
+        None => (None, None, None),
+    };
+    let mut keepalive = keepalive.map(KeepaliveClock::new);
     // The handshake facts reach the state through the tap's `Opened` report.
     let compressing = ws.handshake.deflate.is_some();
     let (sender, mut receiver) = ws.split();
@@ -209,6 +325,22 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
     // reports everything the log shows, so the messages themselves are not needed here.
     let mut reader = Some(tasks.spawn("session reader", async move {
         while let Some(message) = receiver.recv().await {
+            if let (Some(observer), Ok(message)) = (&observer, &message) {
+                let _ = observer.send(message.clone());
+            }
+            if let (Some((delay, commands, shared)), Ok(ws_tokio::Message::Ping(data))) =
+                (&pong_delay, &message)
+            {
+                // A late pong: sent from the session's commands after the delay.
+                lock(shared).mark_fault(format!("pong delayed by {} ms", delay.as_millis()));
+                let (delay, commands, data) = (*delay, commands.clone(), data.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    if let Some(commands) = commands.upgrade() {
+                        let _ = commands.send(Command::Send(vec![Outgoing::Pong(data)]));
+                    }
+                });
+            }
             let Some(echo) = &echo else { continue };
             let out = match message {
                 Ok(ws_tokio::Message::Text(text)) => Outgoing::Text(text.as_str().to_owned()),
@@ -223,10 +355,17 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
     let mut pending = Some(queued);
     loop {
         let next = match pending.take() {
-            Some(queued) if !queued.is_empty() => Some(Command::Send(queued)),
+            Some(queued) if !queued.is_empty() => Next::Command(Some(Command::Send(queued))),
             _ => {
                 let Some(running) = reader.as_mut() else {
                     break;
+                };
+                let wake = keepalive.as_ref().map(|k| k.wake(&shared));
+                let keepalive_timer = async {
+                    match wake {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
                 };
                 tokio::select! {
                     _ = running => {
@@ -235,13 +374,52 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
                         reader = None;
                         break;
                     }
-                    command = commands.recv() => command,
+                    command = commands.recv() => Next::Command(command),
+                    () = keepalive_timer => Next::Keepalive,
                 }
+            }
+        };
+        let next = match next {
+            Next::Command(command) => command,
+            Next::Keepalive => {
+                let Some(clock) = keepalive.as_mut() else {
+                    continue;
+                };
+                let now = tokio::time::Instant::now();
+                if let Some(deadline) = clock.deadline(&shared)
+                    && deadline <= now
+                {
+                    let timeout = clock.keepalive.timeout.unwrap_or_default();
+                    lock(&shared).report_error(format!(
+                        "keep-alive: no pong within {:.1} s; closing with 1011",
+                        timeout.as_secs_f64()
+                    ));
+                    notify.now();
+                    // Nothing more from the keep-alive: the close handshake (or its
+                    // timeout) ends the connection.
+                    keepalive = None;
+                    let _ = sender
+                        .close(Some(CloseCode::INTERNAL_ERROR), "keepalive ping timeout")
+                        .await;
+                } else if clock.next_ping <= now {
+                    let payload = clock.next_payload();
+                    if let Err(e) = sender.send(Outgoing::Ping(payload)).await {
+                        lock(&shared)
+                            .report_error(format!("could not send a keep-alive ping: {e}"));
+                        notify.now();
+                        keepalive = None;
+                    }
+                }
+                continue;
             }
         };
         match next {
             Some(Command::Send(what)) => {
-                for out in what {
+                let frames = match &faults {
+                    Some(faults) => with_faults(what, faults, &shared).await,
+                    None => what,
+                };
+                for out in frames {
                     if compressing {
                         lock(&shared).expect_plain(&out);
                     }
@@ -251,6 +429,18 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
                         break;
                     }
                 }
+            }
+            Some(Command::Reset) => {
+                let Some(socket) = socket.take() else {
+                    lock(&shared).report_error("only a listener's client can be reset".to_owned());
+                    notify.now();
+                    continue;
+                };
+                lock(&shared).mark_fault(
+                    "the TCP connection cut by the user (no close frame; linger 0)".to_owned(),
+                );
+                notify.now();
+                reset(socket);
             }
             Some(Command::Disconnect) => {
                 let _ = sender.close(Some(CloseCode::NORMAL), "").await;
@@ -267,6 +457,61 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
         let _ = running.await;
     }
     let _ = drain.await;
+}
+
+/// Resets a connection whose socket `socket` is a second handle on: linger 0, so that the
+/// socket's close is an RST (what is unsent is discarded), then its reading shut down, so
+/// that the connection's driver sees the end at once, with no close frame, and lets the
+/// socket go. (The driver shuts its writing down first, so the peer may see the end of the
+/// stream just before the RST; a relay's reset, which owns its streams, is an RST alone.)
+fn reset(socket: tokio::net::TcpStream) {
+    let _ = socket.set_zero_linger();
+    if let Ok(socket) = socket.into_std() {
+        let _ = socket.shutdown(std::net::Shutdown::Read);
+    }
+}
+
+/// `what`, as a listener with `faults` sends it: data messages dropped, delayed (the
+/// delay is waited here), re-fragmented, with RSV bits or a corrupted byte; each fault
+/// marked in the log. A listener is the server of its connection: its frames are not
+/// masked.
+async fn with_faults(
+    what: Vec<Outgoing>,
+    faults: &Faults,
+    shared: &Arc<Mutex<SessionState>>,
+) -> Vec<Outgoing> {
+    let mut out = Vec::new();
+    for message in what {
+        if !matches!(message, Outgoing::Text(_) | Outgoing::Binary(_)) {
+            out.push(message);
+            continue;
+        }
+        if control::dropped(faults.drop_percent) {
+            lock(shared).mark_fault(format!(
+                "{} dropped ({} % of messages)",
+                control::describe(&message),
+                faults.drop_percent
+            ));
+            continue;
+        }
+        let delay = control::message_delay(faults);
+        if !delay.is_zero() {
+            lock(shared).mark_fault(format!("message delayed by {} ms", delay.as_millis()));
+            tokio::time::sleep(delay).await;
+        }
+        match control::faulty_frames(&message, faults, false) {
+            Some((frames, said)) => {
+                lock(shared).mark_fault(format!(
+                    "{}: {}",
+                    control::describe(&message),
+                    said.join(", ")
+                ));
+                out.extend(frames);
+            }
+            None => out.push(message),
+        }
+    }
+    out
 }
 
 /// Marks a session finished when dropped: at the end of its task, however it ends.
