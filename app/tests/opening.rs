@@ -98,11 +98,17 @@ fn cancel_stops_the_opening_and_opens_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let files = tempfile::tempdir().expect("temp dir");
     let path = files.path().join("huge.jsonl");
-    big_capture(&path, 150_000);
+    // Large enough that reading it takes seconds in a debug build, however loaded the
+    // machine: the Cancel below lands while it is being read.
+    big_capture(&path, 300_000);
     let mut harness = support::harness(dir.path());
     harness.run();
     let tabs = harness.state().tab_count();
     open_from_menu(&mut harness, &path);
+    assert!(
+        has_label(&harness, "Opening huge.jsonl"),
+        "still being read when Cancel is pressed"
+    );
     harness.get_by_label("Cancel").click();
     wait_for(&mut harness, "the cancellation", |h| {
         h.query_all_by_label_contains("was cancelled")
