@@ -1659,6 +1659,7 @@ impl WsInspectorApp {
         }
 
         let mut log_action = None;
+        log.set_decoders(&profile.decoders);
         egui::CentralPanel::default().show(ui, |ui| {
             log_action = log.ui(ui, session.as_ref().map(Session::state).as_deref());
         });

@@ -1,6 +1,12 @@
 //! The frame log: a virtualised table of every frame both ways and every lifecycle event,
 //! a message view that groups fragments, a filter, and a detail pane for the selected row.
 //!
+//! With a payload decoder for a direction (the profile's, or detected from the handshake:
+//! [`Decoding`]), the preview column shows the decoded rows on screen (a protocol packet's
+//! type first), the payload pane has a Decoded tree, the filter's text is also searched in
+//! the decoded text, and application heartbeats can be hidden ("Hide heartbeats", with a
+//! count of those hidden).
+//!
 //! The table lays out only the rows on screen (`TableBody::rows`), and the filter is applied
 //! incrementally by [`FilteredView`], so a log of a million entries costs the same per frame
 //! as a log of a hundred.
@@ -10,8 +16,9 @@ use egui_extras::{Column, TableBuilder};
 use serde::{Deserialize, Serialize};
 use ws_tokio::ws_proto::{CloseCode, Direction, OpCode};
 
+use super::decoded::{Decoding, error_tag_ui, frame_content, preview_ui};
 pub use super::payload::PayloadView;
-use super::payload::{Payload, PayloadKey, PayloadPane};
+use super::payload::{DecodedPayload, Payload, PayloadKey, PayloadPane};
 use super::{Palette, format_count, format_delta, format_time, plural};
 use ws_inspector_core::log::{
     CompiledFilter, Entry, Filter, FilteredView, Fragment, FrameEntry, Item, LifecycleEvent,
@@ -49,6 +56,9 @@ pub struct LogSettings {
     pub messages: bool,
     /// Follow the tail of the log.
     pub follow: bool,
+    /// Hide application heartbeats (Engine.IO ping/pong, graphql-ws ping/pong and `ka`),
+    /// when a decoder says which rows they are.
+    pub hide_heartbeats: bool,
 }
 
 impl Default for LogSettings {
@@ -57,6 +67,7 @@ impl Default for LogSettings {
             filter: Filter::default(),
             messages: false,
             follow: true,
+            hide_heartbeats: false,
         }
     }
 }
@@ -107,6 +118,10 @@ pub struct FrameLogView {
     reveal: Option<u64>,
     /// Set by Ctrl+F: focus the filter field next frame.
     pub focus_filter: bool,
+    /// The payload decoders and what they decoded.
+    pub decoding: Decoding,
+    /// `hide_heartbeats` as the filtered view was last built with it.
+    hid_heartbeats: bool,
 }
 
 impl FrameLogView {
@@ -126,6 +141,11 @@ impl FrameLogView {
         self.selected = None;
         self.selected_message = None;
         self.message_cache = None;
+    }
+
+    /// Takes the tab's decoders (its profile's choice; every frame).
+    pub fn set_decoders(&mut self, decoders: &ws_inspector_core::decode::DirectionalDecoders) {
+        self.decoding.set_choice(decoders);
     }
 
     /// Selects the entry with this global index (the detail pane shows it).
@@ -185,12 +205,39 @@ impl FrameLogView {
             self.reset();
         }
         self.seen_total = log.total_pushed();
+        let was_active = self.decoding.is_active();
+        if self.decoding.update(Some(session)) {
+            self.filtered.invalidate();
+            if self.decoding.is_active() && !was_active {
+                self.payload.view = PayloadView::Decoded;
+            }
+        }
+        if self.hid_heartbeats != self.settings.hide_heartbeats {
+            self.hid_heartbeats = self.settings.hide_heartbeats;
+            self.filtered.invalidate();
+        }
         if let Some(filter) = &self.compiled {
             // A rebuild over a long log is spread over frames, so typing stays responsive:
             // blocks of entries until the frame's budget is spent.
             let start = std::time::Instant::now();
+            let hide = self.settings.hide_heartbeats;
+            // The decoder's say is needed for a text to search or heartbeats to hide.
+            let with_decoder =
+                self.decoding.is_active() && (hide || !self.settings.filter.text.is_empty());
+            let decoding = &self.decoding;
+            let mut facts = |entry: &Entry<'_>| decoding.facts(entry);
             loop {
-                if self.filtered.update_bounded(log, filter, FILTER_SCAN_BLOCK) {
+                let done = if with_decoder {
+                    self.filtered.update_decoded(
+                        log,
+                        filter,
+                        FILTER_SCAN_BLOCK,
+                        Some((&mut facts, hide)),
+                    )
+                } else {
+                    self.filtered.update_bounded(log, filter, FILTER_SCAN_BLOCK)
+                };
+                if done {
                     break;
                 }
                 if start.elapsed() >= FILTER_BUDGET {
@@ -324,6 +371,20 @@ impl FrameLogView {
                 RichText::new("control").color(palette.control),
             )
             .on_hover_text("Ping, pong and close frames");
+            if self.decoding.is_active() {
+                ui.toggle_value(&mut self.settings.hide_heartbeats, "Hide heartbeats")
+                    .on_hover_text(
+                        "Hide application pings and pongs (Engine.IO 2/3, graphql-ws \
+                         ping/pong and ka), as the payload decoder tells them",
+                    );
+                if self.settings.hide_heartbeats {
+                    let hidden = self.filtered.hidden_heartbeats();
+                    ui.label(
+                        RichText::new(plural(hidden, "heartbeat hidden", "heartbeats hidden"))
+                            .color(palette.control),
+                    );
+                }
+            }
             ui.toggle_value(
                 &mut self.settings.filter.events,
                 RichText::new("events").color(palette.event),
@@ -484,6 +545,7 @@ impl FrameLogView {
         let mut menu_action = None;
         let selected = self.selected;
         let filtered = &self.filtered;
+        let decoding = &mut self.decoding;
         let out = table
             .header(22.0, |mut header| {
                 let titles: &[&str] = if compact {
@@ -517,7 +579,25 @@ impl FrameLogView {
                         }
                         _ => None,
                     };
-                    entry_row_ui(&mut row, &entry, previous.as_ref(), rtt, compact, palette);
+                    let decoded = match &entry.item {
+                        Item::Frame(frame) => {
+                            let name = decoding.name(frame.direction);
+                            decoding
+                                .frame(entry.index, frame)
+                                .map(|outcome| (outcome, name))
+                        }
+                        Item::Event(_) => None,
+                    };
+                    let decoded = decoded.as_ref().map(|(o, name)| (*o, name.as_deref()));
+                    entry_row_ui(
+                        &mut row,
+                        &entry,
+                        previous.as_ref(),
+                        rtt,
+                        compact,
+                        decoded,
+                        palette,
+                    );
                     let response = row.response();
                     if response.clicked() {
                         clicked = Some(entry.index);
@@ -576,6 +656,7 @@ impl FrameLogView {
         ui.style_mut().interaction.selectable_labels = false;
         let mut clicked = None;
         let selected = self.selected_message;
+        let decoding = &mut self.decoding;
         let mut table = TableBuilder::new(ui)
             .id_salt("messages-table")
             .striped(true)
@@ -657,6 +738,26 @@ impl FrameLogView {
                     row.col(|ui| {
                         if let Some(plain) = m.plain {
                             compressed_tag_ui(ui, m.len, plain, palette);
+                        }
+                        // Decoded: a whole message that is not too large to read each
+                        // time the cache is emptied.
+                        let full = m.plain.unwrap_or(m.len);
+                        if m.complete && full <= DECODE_PREVIEW_MAX {
+                            let name = decoding.name(m.direction);
+                            let outcome =
+                                decoding.cached((m.first, 2, full as usize), m.direction, || {
+                                    let content = log.message_content(m, usize::MAX);
+                                    (!content.missing && !content.cut)
+                                        .then_some((m.text, std::borrow::Cow::Owned(content.data)))
+                                });
+                            if let Some(outcome) = outcome {
+                                if preview_ui(ui, outcome, name.as_deref(), colour, palette) {
+                                    return;
+                                }
+                                if let Err(error) = outcome {
+                                    error_tag_ui(ui, error, name.as_deref(), palette);
+                                }
+                            }
                         }
                         // The whole message's start, across its fragments (the plain
                         // content, for a compressed one).
@@ -752,10 +853,36 @@ impl FrameLogView {
                     Some((data, len)) => (data, len as u64, 1),
                     None => (frame.payload, frame.header.payload_len, 0),
                 };
+                let decoder = self.decoding.name(frame.direction);
+                let load_error = self.decoding.load_error(frame.direction).map(str::to_owned);
+                let fragment = frame.header.opcode.is_control() || frame_content(frame).is_none();
+                let outcome = self.decoding.frame(entry.index, frame);
+                let decoded = decoder
+                    .as_deref()
+                    .map(|decoder| match (outcome, &load_error) {
+                        (Some(Ok(decoded)), _) => DecodedPayload::Value { decoder, decoded },
+                        (Some(Err(error)), _) => DecodedPayload::Error { decoder, error },
+                        (None, Some(reason)) => DecodedPayload::Unavailable { decoder, reason },
+                        (None, None) if frame.header.opcode.is_control() => {
+                            DecodedPayload::Unavailable {
+                                decoder,
+                                reason: "a control frame is not decoded",
+                            }
+                        }
+                        (None, None) => DecodedPayload::Unavailable {
+                            decoder,
+                            reason: if fragment {
+                                "a fragment: the Messages view decodes the whole message"
+                            } else {
+                                "nothing to decode"
+                            },
+                        },
+                    });
                 let payload = Payload {
                     data,
                     close,
                     note: not_kept_note(data.len() as u64, len, frame.trimmed),
+                    decoded,
                 };
                 let key = PayloadKey {
                     index: entry.index,
@@ -832,10 +959,30 @@ impl FrameLogView {
         } else {
             None
         };
+        let decoder = self.decoding.name(m.direction);
+        let load_error = self.decoding.load_error(m.direction).map(str::to_owned);
+        let text = m.text;
+        let outcome = self
+            .decoding
+            .cached((m.first, 2, content.data.len()), m.direction, || {
+                Some((text, std::borrow::Cow::Borrowed(content.data.as_slice())))
+            });
+        let decoded = decoder
+            .as_deref()
+            .map(|decoder| match (outcome, &load_error) {
+                (Some(Ok(decoded)), _) => DecodedPayload::Value { decoder, decoded },
+                (Some(Err(error)), _) => DecodedPayload::Error { decoder, error },
+                (None, Some(reason)) => DecodedPayload::Unavailable { decoder, reason },
+                (None, None) => DecodedPayload::Unavailable {
+                    decoder,
+                    reason: "nothing to decode",
+                },
+            });
         let payload = Payload {
             data: &content.data,
             close: None,
             note,
+            decoded,
         };
         let key = PayloadKey {
             index: m.first,
@@ -1059,6 +1206,10 @@ fn row_json(entry: &Entry<'_>) -> String {
 /// The bytes of a message the messages table reads for its preview.
 const PREVIEW_BYTES: usize = 640;
 
+/// The largest message the messages table decodes for its preview (the payload pane
+/// decodes any).
+const DECODE_PREVIEW_MAX: u64 = 1 << 20;
+
 /// `deflated 26%`, with the sizes on hover: marks a compressed frame or message.
 fn compressed_tag_ui(ui: &mut Ui, wire: u64, plain: u64, palette: &Palette) {
     let ratio = match plain {
@@ -1101,12 +1252,14 @@ fn close_text(payload: &[u8]) -> String {
 }
 
 /// One row of the frames table.
+#[allow(clippy::too_many_arguments)]
 fn entry_row_ui(
     row: &mut egui_extras::TableRow<'_, '_>,
     entry: &Entry<'_>,
     previous: Option<&Entry<'_>>,
     rtt: Option<std::time::Duration>,
     compact: bool,
+    decoded: Option<(&super::decoded::Outcome, Option<&str>)>,
     palette: &Palette,
 ) {
     let tint = match &entry.item {
@@ -1195,8 +1348,24 @@ fn entry_row_ui(
                 }
             });
             cell(row, &mut |ui| {
+                if let Some((outcome, decoder)) = decoded {
+                    if let Some(plain) = frame.decompressed_len {
+                        compressed_tag_ui(ui, h.payload_len, plain as u64, palette);
+                    }
+                    if preview_ui(ui, outcome, decoder, colour, palette) {
+                        if frame.truncated() && frame.plain.is_none() {
+                            ui.label(RichText::new("(not all kept)").color(palette.warning));
+                        }
+                        return;
+                    }
+                    if let Err(error) = outcome {
+                        error_tag_ui(ui, error, decoder, palette);
+                    }
+                }
                 if let Some(plain) = frame.decompressed_len {
-                    compressed_tag_ui(ui, h.payload_len, plain as u64, palette);
+                    if decoded.is_none() {
+                        compressed_tag_ui(ui, h.payload_len, plain as u64, palette);
+                    }
                     // The deflated bytes say nothing: the plain message, once known.
                     if frame.plain.is_some() {
                         ui.label(RichText::new(frame.preview(200)).monospace().color(colour));
@@ -1273,6 +1442,7 @@ mod tests {
             },
             messages: true,
             follow: false,
+            hide_heartbeats: true,
         };
         let text = ron::to_string(&settings).expect("serializes");
         assert_eq!(

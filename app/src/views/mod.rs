@@ -4,6 +4,7 @@ pub mod bind_guard;
 pub mod capture;
 pub mod composer;
 pub mod connection_bar;
+pub mod decoded;
 pub mod frame_log;
 pub mod graphs;
 pub mod handshake;

@@ -1,10 +1,12 @@
 //! The connection options panel: it edits a [`Profile`] — headers, Origin, subprotocols,
-//! TLS, proxy, timeouts, auto-pong, the message size limit, auto-reconnect and keep-alive.
+//! TLS, proxy, timeouts, auto-pong, the message size limit, auto-reconnect, keep-alive and
+//! the payload decoders (one per direction; auto: from the handshake).
 
 use egui::{RichText, Ui};
 
 use super::path_field::{PathField, PathStatus};
 use super::{Palette, heading_ui};
+use ws_inspector_core::decode::{Decoder, DirectionalDecoders, ProtoSource};
 use ws_inspector_core::profiles::{HeaderRow, Profile};
 use ws_inspector_core::workflow::pings::KeepaliveSettings;
 use ws_inspector_core::workflow::reconnect::ReconnectSettings;
@@ -38,6 +40,9 @@ pub struct OptionsView {
     /// A message for one file field (e.g. that no file dialog can be shown), shown under it
     /// until the field is edited or Browse… is pressed again.
     pub notice: Option<(FileField, String)>,
+    /// A protobuf decoder as last loaded to check it, and what loading said (a `.proto`
+    /// is compiled once per change, not every frame).
+    proto_check: Vec<(Decoder, Result<(), String>)>,
 }
 
 impl OptionsView {
@@ -209,6 +214,7 @@ impl OptionsView {
 
         reconnect_ui(ui, &mut profile.reconnect);
         keepalive_ui(ui, &mut profile.keepalive, palette);
+        decoding_ui(ui, &mut profile.decoders, &mut self.proto_check, palette);
     }
 
     fn file_row_ui(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {
@@ -437,4 +443,211 @@ fn seconds_row_ui(ui: &mut Ui, name: &str, value: &mut f32) {
         )
         .labelled_by(label.id);
     });
+}
+
+/// The decoder kinds the options offer, in order, with their labels.
+const DECODER_CHOICES: [(&str, &str); 7] = [
+    ("auto", "Auto (from the handshake)"),
+    ("json", "JSON"),
+    ("msgpack", "MessagePack"),
+    ("cbor", "CBOR"),
+    ("protobuf", "Protobuf"),
+    ("socketio", "Socket.IO"),
+    ("graphql-ws", "GraphQL over WebSocket"),
+];
+
+/// Payload decoders, one per direction: auto (Socket.IO from `EIO=` in the URL, GraphQL
+/// from the subprotocol agreed; else none), a format, or a protocol; a protobuf decoder's
+/// `.proto` file (or compiled descriptor set), message type and import folders.
+fn decoding_ui(
+    ui: &mut Ui,
+    decoders: &mut DirectionalDecoders,
+    checks: &mut Vec<(Decoder, Result<(), String>)>,
+    palette: &Palette,
+) {
+    heading_ui(ui, "Decoding");
+    ui.label(
+        RichText::new(
+            "How the log, its filter and the payload pane read payloads. Auto: Socket.IO \
+             when the URL has EIO=4, GraphQL when the server agrees to graphql-transport-ws \
+             or graphql-ws; else as they are.",
+        )
+        .color(palette.weak),
+    );
+    let before = decoders.clone();
+    decoder_ui(
+        ui,
+        "Received",
+        "incoming",
+        &mut decoders.incoming,
+        checks,
+        palette,
+    );
+    decoder_ui(
+        ui,
+        "Sent",
+        "outgoing",
+        &mut decoders.outgoing,
+        checks,
+        palette,
+    );
+    if decoders.incoming != decoders.outgoing
+        && ui
+            .small_button("Same both ways")
+            .on_hover_text("Decode sent messages with the decoder of received ones")
+            .clicked()
+    {
+        decoders.outgoing = decoders.incoming.clone();
+    }
+    if *decoders != before {
+        checks.retain(|(d, _)| {
+            Some(d) == decoders.incoming.as_ref() || Some(d) == decoders.outgoing.as_ref()
+        });
+    }
+}
+
+fn decoder_ui(
+    ui: &mut Ui,
+    name: &str,
+    salt: &str,
+    decoder: &mut Option<Decoder>,
+    checks: &mut Vec<(Decoder, Result<(), String>)>,
+    palette: &Palette,
+) {
+    let current = decoder.as_ref().map_or("auto", Decoder::name);
+    let mut chosen = current;
+    ui.horizontal(|ui| {
+        let label = label_cell(ui, name);
+        let text = DECODER_CHOICES
+            .iter()
+            .find(|(key, _)| *key == current)
+            .map_or("Auto", |(_, text)| *text);
+        egui::ComboBox::from_id_salt(("decoder", salt))
+            .selected_text(text)
+            .width(200.0)
+            .show_ui(ui, |ui| {
+                for (key, text) in DECODER_CHOICES {
+                    ui.selectable_value(&mut chosen, key, text);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    if chosen != current {
+        *decoder = match chosen {
+            "auto" => None,
+            "protobuf" => Some(Decoder::Protobuf {
+                source: ProtoSource::Proto {
+                    file: Default::default(),
+                    imports: Vec::new(),
+                },
+                message_type: String::new(),
+            }),
+            spec => Decoder::parse(spec).ok(),
+        };
+    }
+    let Some(Decoder::Protobuf {
+        source,
+        message_type,
+    }) = decoder
+    else {
+        return;
+    };
+    let (file, imports) = match source {
+        ProtoSource::Proto { file, imports } => (file.clone(), imports.clone()),
+        ProtoSource::DescriptorSet { file } => (file.clone(), Vec::new()),
+    };
+    let mut file_text = file.display().to_string();
+    let mut imports_text = imports
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        let label = label_cell(ui, "  Schema");
+        changed |= ui
+            .add(
+                egui::TextEdit::singleline(&mut file_text)
+                    .id_salt(("proto-file", salt))
+                    .hint_text(".proto file, or a compiled descriptor set")
+                    .desired_width(field_width(ui, 0.0)),
+            )
+            .labelled_by(label.id)
+            .changed();
+    });
+    ui.horizontal(|ui| {
+        let label = label_cell(ui, "  Message type");
+        ui.add(
+            egui::TextEdit::singleline(message_type)
+                .id_salt(("proto-type", salt))
+                .hint_text("package.Message")
+                .desired_width(field_width(ui, 0.0)),
+        )
+        .labelled_by(label.id);
+    });
+    ui.horizontal(|ui| {
+        let label = label_cell(ui, "  Import folders");
+        changed |= ui
+            .add(
+                egui::TextEdit::multiline(&mut imports_text)
+                    .id_salt(("proto-imports", salt))
+                    .hint_text("one per line (the file's own folder is searched last)")
+                    .desired_rows(1)
+                    .desired_width(field_width(ui, 0.0)),
+            )
+            .labelled_by(label.id)
+            .changed();
+    });
+    if changed {
+        let file = std::path::PathBuf::from(file_text.trim());
+        *source = if file.extension().and_then(|e| e.to_str()) == Some("proto")
+            || file.as_os_str().is_empty()
+        {
+            ProtoSource::Proto {
+                file,
+                imports: imports_text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(std::path::PathBuf::from)
+                    .collect(),
+            }
+        } else {
+            ProtoSource::DescriptorSet { file }
+        };
+    }
+    let decoder = Decoder::Protobuf {
+        source: source.clone(),
+        message_type: message_type.clone(),
+    };
+    let file_given = match source {
+        ProtoSource::Proto { file, .. } | ProtoSource::DescriptorSet { file } => {
+            !file.as_os_str().is_empty()
+        }
+    };
+    if !file_given || message_type.is_empty() {
+        ui.label(RichText::new("Give the schema and the message type.").color(palette.warning));
+        return;
+    }
+    // Loaded (the .proto compiled) once per change: a mistake shows with its file, line and
+    // column.
+    if !checks.iter().any(|(d, _)| *d == decoder) {
+        let result = decoder.load().map(|_| ()).map_err(|e| e.to_string());
+        checks.push((decoder.clone(), result));
+        if checks.len() > 8 {
+            let _ = checks.remove(0);
+        }
+    }
+    match checks.iter().find(|(d, _)| *d == decoder).map(|(_, r)| r) {
+        Some(Err(problem)) => {
+            ui.add(
+                egui::Label::new(RichText::new(format!("⚠ {problem}")).color(palette.error)).wrap(),
+            );
+        }
+        Some(Ok(())) => {
+            ui.label(RichText::new("Schema loaded.").color(palette.weak));
+        }
+        None => {}
+    }
 }

@@ -1,5 +1,7 @@
-//! The payload pane: the selected frame's or message's payload as text, pretty JSON or a hex
-//! dump, whole, with copy buttons.
+//! The payload pane: the selected frame's or message's payload as text, pretty JSON, a hex
+//! dump or — with a decoder for its direction — decoded, as a tree; whole, with copy
+//! buttons. A payload that does not decode shows the decoder's error, at its byte, over the
+//! hex dump.
 //!
 //! Payloads are shown whole (up to the message size limit), so the pane has to stay fast
 //! for a 16 MiB message: what it shows is worked out once per payload and view (JSON parsed,
@@ -11,7 +13,9 @@
 use egui::{RichText, Ui};
 use serde::{Deserialize, Serialize};
 
+use super::decoded::tree_ui;
 use super::{Palette, hex_dump, hex_string, pretty_json};
+use ws_inspector_core::decode::{DecodeError, Decoded};
 
 /// Text up to this size is shown in one selectable `TextEdit`; longer text as rows.
 const EDITOR_MAX: usize = 64 * 1024;
@@ -30,6 +34,34 @@ pub enum PayloadView {
     Json,
     /// A hex dump.
     Hex,
+    /// As the direction's decoder reads it: a tree.
+    Decoded,
+}
+
+/// What the direction's decoder made of the payload.
+#[derive(Clone, Copy, Debug)]
+pub enum DecodedPayload<'a> {
+    /// It decoded.
+    Value {
+        /// The decoder's name (`msgpack`, `socketio (auto)`).
+        decoder: &'a str,
+        /// The value.
+        decoded: &'a Decoded,
+    },
+    /// It did not decode.
+    Error {
+        /// The decoder's name.
+        decoder: &'a str,
+        /// Where and why.
+        error: &'a DecodeError,
+    },
+    /// It cannot be decoded (a fragment, a decoder that did not load).
+    Unavailable {
+        /// The decoder's name.
+        decoder: &'a str,
+        /// Why, in plain words.
+        reason: &'a str,
+    },
 }
 
 /// Which payload is shown: the caller's identity for it (a frame's or message's index,
@@ -54,6 +86,8 @@ pub struct Payload<'a> {
     pub close: Option<String>,
     /// Why part of the payload is not shown (not kept, trimmed), in plain words.
     pub note: Option<String>,
+    /// The decoded form, when its direction has a decoder.
+    pub decoded: Option<DecodedPayload<'a>>,
 }
 
 /// The pane's state: the chosen view and the cached rendering.
@@ -80,10 +114,25 @@ struct Rendered {
 impl PayloadPane {
     /// Shows `payload` (identified by `key`) with its view buttons and copy buttons.
     pub fn ui(&mut self, ui: &mut Ui, key: PayloadKey, payload: &Payload<'_>, palette: &Palette) {
-        let rendered = self.rendered(key, payload);
+        // Whatever view is cached (not redone here: the view drawn is known below).
+        let cached_view = self
+            .cache
+            .as_ref()
+            .filter(|c| c.key == key)
+            .map_or(PayloadView::Text, |c| c.view);
+        let rendered = self.rendered(key, payload, cached_view);
         let json_ok = rendered.json.is_some();
         let mut view = self.view;
         ui.horizontal_wrapped(|ui| {
+            if let Some(decoded) = &payload.decoded {
+                let decoder = match decoded {
+                    DecodedPayload::Value { decoder, .. }
+                    | DecodedPayload::Error { decoder, .. }
+                    | DecodedPayload::Unavailable { decoder, .. } => *decoder,
+                };
+                ui.selectable_value(&mut view, PayloadView::Decoded, "Decoded")
+                    .on_hover_text(format!("As the decoder reads it: {decoder}"));
+            }
             ui.selectable_value(&mut view, PayloadView::Text, "Text");
             ui.add_enabled_ui(json_ok, |ui| {
                 ui.selectable_value(&mut view, PayloadView::Json, "JSON")
@@ -104,6 +153,14 @@ impl PayloadPane {
             if ui.button("Copy hex").clicked() {
                 ui.ctx().copy_text(hex_string(payload.data));
             }
+            if let Some(DecodedPayload::Value { decoded, .. }) = &payload.decoded
+                && ui
+                    .button("Copy as JSON")
+                    .on_hover_text("The decoded value as JSON")
+                    .clicked()
+            {
+                ui.ctx().copy_text(decoded.value.to_json_pretty());
+            }
         });
         if let Some(note) = &payload.note {
             ui.add(
@@ -118,7 +175,43 @@ impl PayloadPane {
             );
         }
         self.view = view;
-        let rendered = self.rendered(key, payload);
+        // The view drawn: a payload that does not decode shows its bytes under the error.
+        let shown = match (view, &payload.decoded) {
+            (PayloadView::Decoded, Some(DecodedPayload::Value { decoded, .. })) => {
+                egui::ScrollArea::both()
+                    .id_salt("decoded-tree")
+                    .min_scrolled_height(24.0)
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        let id = ui.make_persistent_id(("decoded-tree", key.index));
+                        tree_ui(ui, id, decoded, palette);
+                    });
+                return;
+            }
+            (PayloadView::Decoded, Some(DecodedPayload::Error { decoder, error })) => {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!("⚠ Does not decode as {decoder}: {error}"))
+                            .color(palette.error),
+                    )
+                    .wrap(),
+                );
+                PayloadView::Hex
+            }
+            (PayloadView::Decoded, Some(DecodedPayload::Unavailable { decoder, reason })) => {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!("Not decoded ({decoder}): {reason}"))
+                            .color(palette.weak),
+                    )
+                    .wrap(),
+                );
+                PayloadView::Text
+            }
+            (PayloadView::Decoded, None) => PayloadView::Text,
+            (view, _) => view,
+        };
+        let rendered = self.rendered(key, payload, shown);
         if rendered.text.len() <= EDITOR_MAX {
             egui::ScrollArea::both()
                 .id_salt("payload-scroll")
@@ -158,7 +251,7 @@ impl PayloadPane {
     }
 
     /// The cached rendering of `payload` in the current view, made anew when either changed.
-    fn rendered(&mut self, key: PayloadKey, payload: &Payload<'_>) -> &Rendered {
+    fn rendered(&mut self, key: PayloadKey, payload: &Payload<'_>, view: PayloadView) -> &Rendered {
         let stale = self.cache.as_ref().is_none_or(|c| c.key != key);
         if stale {
             self.cache = None;
@@ -170,15 +263,16 @@ impl PayloadPane {
             text: String::new(),
             rows: Vec::new(),
         });
-        let view = match self.view {
+        let view = match view {
             PayloadView::Json if cache.json.is_none() => PayloadView::Text,
+            PayloadView::Decoded => PayloadView::Text,
             view => view,
         };
         if stale || cache.view != view {
             cache.text = match view {
                 PayloadView::Json => cache.json.clone().unwrap_or_default(),
                 PayloadView::Hex => hex_dump(payload.data),
-                PayloadView::Text => text_of(payload),
+                PayloadView::Text | PayloadView::Decoded => text_of(payload),
             };
             cache.rows = rows_of(&cache.text);
             cache.view = view;
@@ -257,6 +351,7 @@ mod tests {
             data: &[0x03, 0xe8, b'b', b'y', b'e'],
             close: Some("1000 (Normal Closure) “bye”".to_owned()),
             note: None,
+            decoded: None,
         };
         let text = text_of(&payload);
         assert_eq!(text, "1000 (Normal Closure) “bye”");
@@ -290,7 +385,7 @@ mod tests {
             view: PayloadView::Json,
             ..PayloadPane::default()
         };
-        let rendered = pane.rendered(key, &payload);
+        let rendered = pane.rendered(key, &payload, PayloadView::Json);
         assert!(rendered.json.is_some(), "a 1 MiB JSON message is JSON");
         assert!(rendered.text.len() > 1 << 20, "shown whole");
         assert!(

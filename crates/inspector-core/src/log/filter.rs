@@ -168,6 +168,37 @@ impl CompiledFilter {
         }
     }
 
+    /// [`matches`](Self::matches), with what a payload decoder says of the entry: the text
+    /// is also searched in the decoded text, and a heartbeat fails when `hide_heartbeats`.
+    pub fn matches_decoded(
+        &self,
+        entry: &Entry<'_>,
+        decoded: Option<&DecodedFacts>,
+        hide_heartbeats: bool,
+    ) -> bool {
+        let Some(decoded) = decoded else {
+            return self.matches(entry);
+        };
+        if hide_heartbeats && decoded.heartbeat {
+            return false;
+        }
+        if self.matches(entry) {
+            return true;
+        }
+        // The toggles as for the entry, the text against the decoded form.
+        let Some(pattern) = &self.pattern else {
+            return false;
+        };
+        let toggles = CompiledFilter {
+            filter: Filter {
+                text: String::new(),
+                ..self.filter.clone()
+            },
+            pattern: None,
+        };
+        toggles.matches(entry) && pattern.is_match(&decoded.text)
+    }
+
     /// Whether every entry passes (no text, every toggle on).
     pub fn matches_everything(&self) -> bool {
         self.filter.matches_everything()
@@ -177,6 +208,16 @@ impl CompiledFilter {
     pub fn filter(&self) -> &Filter {
         &self.filter
     }
+}
+
+/// What a payload decoder says of an entry, for [`CompiledFilter::matches_decoded`] and
+/// [`FilteredView::update_decoded`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecodedFacts {
+    /// The decoded text (what a filter's text is also searched in).
+    pub text: String,
+    /// An application heartbeat (Engine.IO ping/pong, graphql-ws ping/pong/`ka`).
+    pub heartbeat: bool,
 }
 
 /// The positions of the entries that pass a filter, kept up to date incrementally.
@@ -201,6 +242,8 @@ pub struct FilteredView {
     /// The store's first index and length at the last update.
     base: u64,
     store_len: usize,
+    /// Heartbeats hidden since the last rebuild ([`update_decoded`](Self::update_decoded)).
+    hidden_heartbeats: u64,
 }
 
 impl fmt::Debug for FilteredView {
@@ -232,12 +275,29 @@ impl FilteredView {
         filter: &CompiledFilter,
         max_scan: usize,
     ) -> bool {
+        self.update_decoded(store, filter, max_scan, None)
+    }
+
+    /// Like [`update_bounded`](Self::update_bounded), with a payload decoder's say on each
+    /// entry (`decoded`: the facts of an entry whose payload decodes, and whether heartbeats
+    /// are hidden), as [`CompiledFilter::matches_decoded`] tests them. The view does not
+    /// know when the decoder changes: [`invalidate`](Self::invalidate) it then. Counts the
+    /// heartbeats it hides ([`hidden_heartbeats`](Self::hidden_heartbeats)).
+    #[allow(clippy::type_complexity)]
+    pub fn update_decoded(
+        &mut self,
+        store: &LogStore,
+        filter: &CompiledFilter,
+        max_scan: usize,
+        mut decoded: Option<(&mut dyn FnMut(&Entry<'_>) -> Option<DecodedFacts>, bool)>,
+    ) -> bool {
         let end = store.total_pushed();
         if self.filter.as_ref() != Some(filter.filter()) || self.next > end {
             self.filter = Some(filter.filter().clone());
-            self.all = filter.matches_everything();
+            self.all = filter.matches_everything() && decoded.is_none();
             self.matches.clear();
             self.next = store.first_index();
+            self.hidden_heartbeats = 0;
         }
         self.base = store.first_index();
         self.store_len = store.len();
@@ -253,7 +313,18 @@ impl FilteredView {
         self.next = self.next.max(self.base);
         for entry in store.iter_from(skip).take(max_scan) {
             debug_assert_eq!(entry.index, self.next);
-            if filter.matches(&entry) {
+            let passes = match decoded.as_mut() {
+                None => filter.matches(&entry),
+                Some((decode, hide)) => {
+                    let facts = decode(&entry);
+                    let passes = filter.matches_decoded(&entry, facts.as_ref(), *hide);
+                    if *hide && facts.is_some_and(|f| f.heartbeat) {
+                        self.hidden_heartbeats += 1;
+                    }
+                    passes
+                }
+            };
+            if passes {
                 self.matches.push_back(entry.index);
             }
             self.next = entry.index + 1;
@@ -264,6 +335,12 @@ impl FilteredView {
     /// Forces a rebuild at the next [`update`](Self::update).
     pub fn invalidate(&mut self) {
         self.filter = None;
+    }
+
+    /// The heartbeats [`update_decoded`](Self::update_decoded) hid since the view was last
+    /// rebuilt (evicted ones included).
+    pub fn hidden_heartbeats(&self) -> u64 {
+        self.hidden_heartbeats
     }
 
     /// The number of matching entries, as of the last update.
@@ -338,6 +415,43 @@ mod tests {
         assert_eq!(matching(&store, text("BYE")), [5, 6]);
         assert_eq!(matching(&store, text("example.com")), [0]);
         assert_eq!(matching(&store, text("nothing")), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn decoded_text_and_heartbeats() {
+        let mut store = LogStore::new(100, 1 << 20);
+        push(&mut store, text_in("2"));
+        push(&mut store, text_in("42[\"chat\"]"));
+        push(&mut store, text_out("3"));
+        // A stand-in decoder: "2"/"3" are heartbeats, the rest decodes to "event …".
+        let mut facts = |entry: &Entry<'_>| match &entry.item {
+            Item::Frame(f) => Some(DecodedFacts {
+                text: format!("event {}", String::from_utf8_lossy(f.payload)),
+                heartbeat: matches!(f.payload, b"2" | b"3"),
+            }),
+            Item::Event(_) => None,
+        };
+        let mut view = FilteredView::default();
+        let everything = Filter::default().compile().unwrap();
+        assert!(view.update_decoded(&store, &everything, usize::MAX, Some((&mut facts, true))));
+        assert_eq!(view.len(), 1);
+        assert_eq!(view.index(0), Some(1));
+        assert_eq!(view.hidden_heartbeats(), 2);
+        // Shown again, and the text is found in the decoded form only.
+        let event = Filter {
+            text: "EVENT 4".into(),
+            ..Filter::default()
+        }
+        .compile()
+        .unwrap();
+        view.invalidate();
+        view.update_decoded(&store, &event, usize::MAX, Some((&mut facts, false)));
+        assert_eq!((view.len(), view.hidden_heartbeats()), (1, 0));
+        view.update_bounded(&store, &event, usize::MAX);
+        assert_eq!(view.len(), 1, "a filter change alone does not rebuild");
+        view.invalidate();
+        view.update_bounded(&store, &event, usize::MAX);
+        assert!(view.is_empty(), "without the decoder the text is not there");
     }
 
     #[test]

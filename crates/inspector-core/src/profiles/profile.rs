@@ -76,6 +76,14 @@ pub struct Profile {
     /// Set for a saved listener or relay: the profile opens that tab (a relay's upstream
     /// leg uses the rest of the profile).
     pub server: Option<ServerProfile>,
+    /// How payloads are decoded, per direction (missing in older files: none, which means
+    /// detected from the handshake, as [`detect`](crate::decode::detect) says).
+    #[serde(skip_serializing_if = "is_default_decoders")]
+    pub decoders: crate::decode::DirectionalDecoders,
+}
+
+fn is_default_decoders(decoders: &crate::decode::DirectionalDecoders) -> bool {
+    *decoders == crate::decode::DirectionalDecoders::default()
 }
 
 impl Default for Profile {
@@ -106,6 +114,7 @@ impl Default for Profile {
             reconnect: ReconnectSettings::default(),
             keepalive: KeepaliveSettings::default(),
             server: None,
+            decoders: crate::decode::DirectionalDecoders::default(),
         }
     }
 }
