@@ -21,6 +21,7 @@ use ws_tokio::ws_proto::{CloseCode, ReadyState};
 
 use ws_inspector_core::Notify;
 use ws_inspector_core::capture::OpenedCapture;
+use ws_inspector_core::decode::speaker::encode_for_sending;
 use ws_inspector_core::capture::merge::save_sessions;
 use ws_inspector_core::capture::playback::{Replay, ServedScript};
 use ws_inspector_core::profiles::{Profile, ProfileStore, ServerKind};
@@ -150,6 +151,8 @@ struct Tab {
     /// The replay this tab's session runs (a capture replayed), and the messages the
     /// capture sent compressed that could not be replayed.
     replay: Option<(Replay, usize)>,
+    /// The composer's text encoded by the profile's decoder of sent messages.
+    encoding: ComposerEncoding,
     /// The session's end has been handed to `reconnect` (once per connection).
     end_seen: bool,
 }
@@ -168,6 +171,14 @@ impl Tab {
                 .as_ref()
                 .is_some_and(|s| s.state().ready_state() != ReadyState::Closed)
     }
+}
+
+/// Whether the composer's text is encoded by the decoder of sent messages, and the ids of
+/// the GraphQL subscribes made so.
+#[derive(Debug, Default)]
+struct ComposerEncoding {
+    on: bool,
+    ids: u64,
 }
 
 /// The inspector.
@@ -856,6 +867,7 @@ impl WsInspectorApp {
             reconnect: Reconnector::default(),
             end_seen: false,
             replay: None,
+            encoding: ComposerEncoding::default(),
         };
         self.tabs.push(tab);
         self.active = self.tabs.len() - 1;
@@ -938,9 +950,17 @@ impl WsInspectorApp {
             .session
             .take()
             .map(|session| std::mem::take(&mut session.state().log));
+        let speak = tab
+            .profile
+            .speak_protocol
+            .then(|| ws_inspector_core::decode::speaker::Speak {
+                decoder: tab.profile.decoders.incoming.clone(),
+                ..Default::default()
+            });
         let extras = SessionOptions {
             keepalive,
             secrets: tab.workflow.secrets(),
+            speak,
             ..SessionOptions::default()
         };
         tab.session = Some(
@@ -1511,6 +1531,7 @@ impl WsInspectorApp {
             capture,
             workflow,
             replay,
+            encoding,
             ..
         } = tab;
         let read_only = capture.is_some();
@@ -1646,10 +1667,50 @@ impl WsInspectorApp {
             )
             .show(ui, |ui| {
                 ui.set_min_size(ui.available_size());
+                if let Some(decoder) = &profile.decoders.outgoing {
+                    ui.checkbox(
+                        &mut encoding.on,
+                        format!("Encode as {} (the text is JSON, an event or a query)", decoder.name()),
+                    )
+                    .on_hover_text(
+                        "MessagePack, CBOR, protobuf: the JSON text as binary; Socket.IO: an \
+                         event [\"name\", args…]; GraphQL: a subscribe of the query",
+                    );
+                }
                 to_send = settings
                     .composer
                     .ui_expanding(ui, open, &mut workflow.vars());
             });
+        // The composer's text in the chosen format or protocol, when asked.
+        if let (Some(decoder), true) = (&profile.decoders.outgoing, encoding.on)
+            && let Some(frames) = to_send.take()
+        {
+            let (url, protocol) = session.as_ref().map_or((String::new(), None), |s| {
+                let state = s.state();
+                (state.url.clone(), state.handshake.protocol.clone())
+            });
+            let mut encoded = Vec::new();
+            let mut failed = None;
+            for frame in frames {
+                match frame {
+                    Outgoing::Text(text) => match encode_for_sending(
+                        decoder,
+                        &text,
+                        &url,
+                        protocol.as_deref(),
+                        &mut encoding.ids,
+                    ) {
+                        Ok(frames) => encoded.extend(frames),
+                        Err(e) => failed = Some(format!("not sent: {e}")),
+                    },
+                    other => encoded.push(other),
+                }
+            }
+            match failed {
+                Some(e) => settings.composer.error = Some(e),
+                None => to_send = Some(encoded),
+            }
+        }
         // Sends from the saved messages (a click, Ctrl+1…9, the palette) go the same way.
         to_send = to_send.or(workflow_send).or(saved_send);
         if let Some(message) = settings.composer.save_as.take() {

@@ -141,7 +141,8 @@ fn socketio_heartbeats_fold_into_a_count() {
         dir.path(),
         "chat.ron",
         &format!(
-            "(name: \"Chat\", url: \"{}socket.io/?EIO=4&transport=websocket\")",
+            "(name: \"Chat\", url: \"{}socket.io/?EIO=4&transport=websocket\", \
+             speak_protocol: false)",
             server.url
         ),
     );
@@ -244,4 +245,96 @@ fn the_options_choose_a_decoder_per_direction() {
         decoders(&harness).outgoing,
         Some(Decoder::Protobuf { ref message_type, .. }) if message_type == "chat.Message"
     ));
+}
+
+#[test]
+fn the_inspector_speaks_socketio_joining_and_answering_pings() {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = got.clone();
+    let server = serve(move |sender, mut receiver| {
+        let seen = seen.clone();
+        async move {
+            let _ = sender
+                .send_text(r#"0{"sid":"s1","upgrades":[],"pingInterval":300,"pingTimeout":2000,"maxPayload":1000000}"#)
+                .await;
+            while let Some(Ok(ws_tokio::Message::Text(text))) = receiver.recv().await {
+                let text = text.as_str().to_owned();
+                seen.lock().expect("lock").push(text.clone());
+                match text.as_str() {
+                    "40" => {
+                        let _ = sender.send_text(r#"40{"sid":"n1"}"#).await;
+                        let _ = sender.send_text("2").await;
+                    }
+                    "3" => {
+                        let _ = sender.send_text(r#"42["welcome","ann"]"#).await;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Speaking is on unless turned off; Socket.IO is detected from the URL's EIO=4.
+    profile(
+        dir.path(),
+        "talk.ron",
+        &format!(
+            "(name: \"Talk\", url: \"{}socket.io/?EIO=4&transport=websocket\")",
+            server.url
+        ),
+    );
+    let mut harness = harness(dir.path());
+    open_and_connect(&mut harness, "Talk");
+    wait_for(&mut harness, "the event after the pong", |h| {
+        has_label_containing(h, r#"["welcome","ann"]"#)
+    });
+    assert_eq!(
+        got.lock().expect("lock").clone(),
+        ["40", "3"],
+        "the namespace joined after the open packet, the ping answered"
+    );
+    assert!(
+        harness.query_all_by_label_contains("sent \"40\"").next().is_some()
+            && harness.query_all_by_label_contains("sent \"3\"").next().is_some(),
+        "each automatic packet is an auto event in the log"
+    );
+    assert_no_task_panicked(&harness);
+}
+
+#[test]
+fn the_composer_encodes_json_as_messagepack_when_asked() {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
+    let seen = got.clone();
+    let server = serve(move |_sender, mut receiver| {
+        let seen = seen.clone();
+        async move {
+            while let Some(Ok(message)) = receiver.recv().await {
+                if let ws_tokio::Message::Binary(data) = message {
+                    seen.lock().expect("lock").push(data.to_vec());
+                }
+            }
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    profile(
+        dir.path(),
+        "packed.ron",
+        &format!(
+            "(name: \"Packed\", url: \"{}\", decoders: (outgoing: Some(MessagePack)))",
+            server.url
+        ),
+    );
+    let mut harness = harness(dir.path());
+    open_and_connect(&mut harness, "Packed");
+    harness
+        .get_by_label("Encode as msgpack (the text is JSON, an event or a query)")
+        .click();
+    harness.run();
+    type_into(&mut harness, "Compose", r#"{"a":1}"#);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the binary message", |_| {
+        !got.lock().expect("lock").is_empty()
+    });
+    assert_eq!(got.lock().expect("lock")[0], vec![0x81, 0xa1, b'a', 1]);
+    assert_no_task_panicked(&harness);
 }

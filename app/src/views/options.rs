@@ -215,6 +215,15 @@ impl OptionsView {
         reconnect_ui(ui, &mut profile.reconnect);
         keepalive_ui(ui, &mut profile.keepalive, palette);
         decoding_ui(ui, &mut profile.decoders, &mut self.proto_check, palette);
+        ui.checkbox(
+            &mut profile.speak_protocol,
+            "Speak Socket.IO / GraphQL by itself",
+        )
+        .on_hover_text(
+            "Join the namespace or send connection_init on open, and answer the application's \
+             pings, so the server keeps the connection; each automatic packet is an auto event \
+             in the log",
+        );
     }
 
     fn file_row_ui(&mut self, ui: &mut Ui, name: &str, value: &mut String, field: FileField) {

@@ -38,6 +38,7 @@ pub mod msgpack;
 pub mod node;
 pub mod protobuf;
 pub mod socketio;
+pub mod speaker;
 
 use std::path::PathBuf;
 

@@ -160,6 +160,9 @@ pub enum LifecycleEvent {
     /// The inspector did something to the traffic on purpose: a fault injected by a relay
     /// or a listener, a held message dropped by the user (not a browser event).
     Fault(String),
+    /// The inspector spoke the application protocol by itself: a packet it sent (joining a
+    /// namespace, answering a ping), or what the protocol said (not a browser event).
+    Auto(String),
     /// Auto-reconnect will make another attempt (not a browser event: the inspector's own).
     Reconnecting {
         /// Which attempt since the last connection that opened (1 = the first retry).
@@ -196,6 +199,7 @@ impl LifecycleEvent {
             Self::Error(_) => "error",
             Self::Reconnecting { .. } => "reconnect",
             Self::Fault(_) => "fault",
+            Self::Auto(_) => "auto",
             Self::Close { .. } => "close",
         }
     }
@@ -236,6 +240,7 @@ impl LifecycleEvent {
             }
             Self::Error(message) => format!("error: {message}"),
             Self::Fault(what) => format!("fault: {what}"),
+            Self::Auto(what) => format!("auto: {what}"),
             Self::Reconnecting {
                 attempt,
                 max_attempts,
@@ -277,6 +282,7 @@ impl LifecycleEvent {
             Self::Connecting { url: text }
             | Self::Error(text)
             | Self::Fault(text)
+            | Self::Auto(text)
             | Self::Reconnecting { reason: text, .. } => text.capacity(),
             Self::Close { reason, .. } => reason.capacity(),
             Self::Open {

@@ -80,6 +80,10 @@ pub struct Profile {
     /// detected from the handshake, as [`detect`](crate::decode::detect) says).
     #[serde(skip_serializing_if = "is_default_decoders")]
     pub decoders: crate::decode::DirectionalDecoders,
+    /// With Socket.IO or GraphQL over WebSocket chosen or detected, speak it: join the
+    /// namespace or send `connection_init` on open, answer the application's pings (on
+    /// unless turned off).
+    pub speak_protocol: bool,
 }
 
 fn is_default_decoders(decoders: &crate::decode::DirectionalDecoders) -> bool {
@@ -115,6 +119,7 @@ impl Default for Profile {
             keepalive: KeepaliveSettings::default(),
             server: None,
             decoders: crate::decode::DirectionalDecoders::default(),
+            speak_protocol: true,
         }
     }
 }

@@ -107,8 +107,17 @@ impl Net {
         mut options: ConnectOptions,
         notify: Notify,
         previous: Option<LogStore>,
-        extras: SessionOptions,
+        mut extras: SessionOptions,
     ) -> Session {
+        // The protocol speaker watches what the session receives.
+        let speaker = match extras.speak.take() {
+            Some(speak) if extras.observer.is_none() => {
+                let (observer, observed) = mpsc::unbounded_channel();
+                extras.observer = Some(observer);
+                Some((speak, observed))
+            }
+            _ => None,
+        };
         let shared = Arc::new(Mutex::new(SessionState::new(&options.url, previous)));
         lock(&shared).handshake.deflate_offered = options.config.deflate.is_some();
         let (tap, reports) = ws_tokio::tap::channel(TAP_CAPACITY);
@@ -131,6 +140,11 @@ impl Net {
             extras,
         );
         self.tasks.spawn("session", session);
+        if let Some((speak, observed)) = speaker {
+            let spoken =
+                crate::decode::speaker::speak(speak, commands.downgrade(), observed, shared.clone());
+            self.tasks.spawn("protocol speaker", spoken);
+        }
         Session {
             shared,
             commands,

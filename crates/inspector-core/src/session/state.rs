@@ -223,6 +223,14 @@ impl SessionState {
             .push_event(SystemTime::now(), elapsed, LifecycleEvent::Fault(what));
     }
 
+    /// Logs a packet the inspector sent by itself while speaking the application protocol
+    /// (an `auto` event), or what that protocol said.
+    pub(crate) fn mark_auto(&mut self, what: String) {
+        let elapsed = self.started.elapsed();
+        self.log
+            .push_event(SystemTime::now(), elapsed, LifecycleEvent::Auto(what));
+    }
+
     /// The attempt was cancelled before it opened.
     pub(crate) fn cancel(&mut self) {
         let now = SystemTime::now();

@@ -226,6 +226,9 @@ pub struct SessionOptions {
     /// Secret variable values: masked in every line of the session's capture (from its
     /// first, the upgrade request with its headers).
     pub secrets: crate::capture::Secrets,
+    /// Speak the application protocol (Socket.IO, GraphQL over WebSocket) by itself: see
+    /// [`decode::speaker`](crate::decode::speaker). Not with an `observer` of its own.
+    pub speak: Option<crate::decode::speaker::Speak>,
 }
 
 /// What the open connection's loop does next.
