@@ -546,6 +546,15 @@ impl FrameLogView {
         let selected = self.selected;
         let filtered = &self.filtered;
         let decoding = &mut self.decoding;
+        // The selected row's packet id (a Socket.IO ack id, a GraphQL operation id): the
+        // rows of the same id are shown selected too — a request and its responses.
+        let linked = selected.and_then(|index| {
+            let entry = log.by_index(index)?;
+            let Item::Frame(frame) = &entry.item else {
+                return None;
+            };
+            packet_link(decoding.frame(index, frame)?)
+        });
         let out = table
             .header(22.0, |mut header| {
                 let titles: &[&str] = if compact {
@@ -588,6 +597,14 @@ impl FrameLogView {
                         }
                         Item::Event(_) => None,
                     };
+                    if linked.is_some()
+                        && decoded
+                            .as_ref()
+                            .and_then(|(outcome, _)| packet_link(outcome))
+                            == linked
+                    {
+                        row.set_selected(true);
+                    }
                     let decoded = decoded.as_ref().map(|(o, name)| (*o, name.as_deref()));
                     entry_row_ui(
                         &mut row,
@@ -1414,9 +1431,38 @@ fn entry_row_ui(
     }
 }
 
+/// A decoded packet's protocol and id, when it has one: what links a request to its
+/// responses.
+fn packet_link(outcome: &super::decoded::Outcome) -> Option<(&'static str, String)> {
+    let packet = outcome.as_ref().ok()?.packet.as_ref()?;
+    Some((packet.protocol.name(), packet.id.clone()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_and_its_ack_link_by_id_and_other_packets_do_not() {
+        use ws_inspector_core::decode::{Context, Decoder, Payload};
+        let codec = Decoder::SocketIo.load().expect("socket.io");
+        let context = Context {
+            protocol: None,
+            url: "ws://h/socket.io/?EIO=4".into(),
+        };
+        let mut received = codec.stream(&context);
+        let mut sent = codec.stream(&context);
+        let event = received.decode(Payload::Text(r#"421["chat","ack me"]"#));
+        let ack = sent.decode(Payload::Text(r#"431["ok"]"#));
+        let other = received.decode(Payload::Text(r#"42["chat","no id"]"#));
+        assert_eq!(packet_link(&event), Some(("socket.io", "1".to_owned())));
+        assert_eq!(
+            packet_link(&event),
+            packet_link(&ack),
+            "a request and its response"
+        );
+        assert_eq!(packet_link(&other), None);
+    }
 
     #[test]
     fn log_settings_load_old_and_new_forms() {
