@@ -21,9 +21,9 @@ use ws_tokio::ws_proto::{CloseCode, ReadyState};
 
 use ws_inspector_core::Notify;
 use ws_inspector_core::capture::OpenedCapture;
-use ws_inspector_core::decode::speaker::encode_for_sending;
 use ws_inspector_core::capture::merge::save_sessions;
 use ws_inspector_core::capture::playback::{Replay, ServedScript};
+use ws_inspector_core::decode::speaker::encode_for_sending;
 use ws_inspector_core::profiles::{Profile, ProfileStore, ServerKind};
 use ws_inspector_core::session::{Net, Session, SessionOptions, SessionState};
 use ws_inspector_core::workflow::reconnect::Reconnector;
@@ -1670,7 +1670,10 @@ impl WsInspectorApp {
                 if let Some(decoder) = &profile.decoders.outgoing {
                     ui.checkbox(
                         &mut encoding.on,
-                        format!("Encode as {} (the text is JSON, an event or a query)", decoder.name()),
+                        format!(
+                            "Encode as {} (the text is JSON, an event or a query)",
+                            decoder.name()
+                        ),
                     )
                     .on_hover_text(
                         "MessagePack, CBOR, protobuf: the JSON text as binary; Socket.IO: an \

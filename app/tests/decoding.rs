@@ -294,8 +294,14 @@ fn the_inspector_speaks_socketio_joining_and_answering_pings() {
         "the namespace joined after the open packet, the ping answered"
     );
     assert!(
-        harness.query_all_by_label_contains("sent \"40\"").next().is_some()
-            && harness.query_all_by_label_contains("sent \"3\"").next().is_some(),
+        harness
+            .query_all_by_label_contains("sent \"40\"")
+            .next()
+            .is_some()
+            && harness
+                .query_all_by_label_contains("sent \"3\"")
+                .next()
+                .is_some(),
         "each automatic packet is an auto event in the log"
     );
     assert_no_task_panicked(&harness);

@@ -201,9 +201,18 @@ mod tests {
     #[test]
     fn the_composer_text_becomes_the_chosen_format_or_packet() {
         let mut ids = 0;
-        let packed = encode_for_sending(&Decoder::MessagePack, r#"{"a":1}"#, "ws://h/", None, &mut ids)
-            .expect("encoded");
-        assert_eq!(packed, vec![Outgoing::Binary(vec![0x81, 0xa1, b'a', 1].into())]);
+        let packed = encode_for_sending(
+            &Decoder::MessagePack,
+            r#"{"a":1}"#,
+            "ws://h/",
+            None,
+            &mut ids,
+        )
+        .expect("encoded");
+        assert_eq!(
+            packed,
+            vec![Outgoing::Binary(vec![0x81, 0xa1, b'a', 1].into())]
+        );
         let event = encode_for_sending(
             &Decoder::SocketIo,
             r#"["chat","hi"]"#,
@@ -225,7 +234,13 @@ mod tests {
         let Outgoing::Text(text) = &subscribe[0] else {
             panic!("a text: {subscribe:?}");
         };
-        assert!(text.contains(r#""type":"subscribe""#) && text.contains(r#""id":"1""#), "{text}");
-        assert!(encode_for_sending(&Decoder::MessagePack, "not json", "ws://h/", None, &mut ids).is_err());
+        assert!(
+            text.contains(r#""type":"subscribe""#) && text.contains(r#""id":"1""#),
+            "{text}"
+        );
+        assert!(
+            encode_for_sending(&Decoder::MessagePack, "not json", "ws://h/", None, &mut ids)
+                .is_err()
+        );
     }
 }

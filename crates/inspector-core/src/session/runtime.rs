@@ -141,8 +141,12 @@ impl Net {
         );
         self.tasks.spawn("session", session);
         if let Some((speak, observed)) = speaker {
-            let spoken =
-                crate::decode::speaker::speak(speak, commands.downgrade(), observed, shared.clone());
+            let spoken = crate::decode::speaker::speak(
+                speak,
+                commands.downgrade(),
+                observed,
+                shared.clone(),
+            );
             self.tasks.spawn("protocol speaker", spoken);
         }
         Session {
