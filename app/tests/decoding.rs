@@ -156,6 +156,10 @@ fn socketio_heartbeats_fold_into_a_count() {
     });
     assert!(has_label(&harness, "open") && has_label(&harness, "connect"));
     assert!(
+        has_label(&harness, "Packet"),
+        "the packet type has a column of its own"
+    );
+    assert!(
         has_label(&harness, r#"#1 ["chat","ack me"]"#),
         "the ack id before the data"
     );
@@ -165,6 +169,10 @@ fn socketio_heartbeats_fold_into_a_count() {
         count_label(h, "ping") == 0 && has_label(h, "3 heartbeats hidden")
     });
     assert!(has_label(&harness, r#"["chat","hi"]"#), "the rest stays");
+    assert!(
+        has_label_containing(&harness, "3 heartbeats folded"),
+        "the run of pings is one counter row"
+    );
 
     // The event's tree: a packet with its type, an array of name and argument.
     click_text_starting(&mut harness, r#"["chat","hi"]"#);
@@ -342,5 +350,41 @@ fn the_composer_encodes_json_as_messagepack_when_asked() {
         !got.lock().expect("lock").is_empty()
     });
     assert_eq!(got.lock().expect("lock")[0], vec![0x81, 0xa1, b'a', 1]);
+    assert_no_task_panicked(&harness);
+}
+
+#[test]
+fn a_binary_event_shows_its_attachments_in_place() {
+    let server = serve(|sender, mut receiver| async move {
+        let _ = sender
+            .send_text(r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#)
+            .await;
+        let _ = sender.send_text(r#"40{"sid":"n1"}"#).await;
+        let _ = sender
+            .send_text(r#"451-["file",{"_placeholder":true,"num":0}]"#)
+            .await;
+        let _ = sender.send_binary(vec![0xde, 0xad, 0xbe, 0xef]).await;
+        while receiver.recv().await.is_some() {}
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    profile(
+        dir.path(),
+        "file.ron",
+        &format!(
+            "(name: \"Attachments\", url: \"{}socket.io/?EIO=4&transport=websocket\", \
+             speak_protocol: false)",
+            server.url
+        ),
+    );
+    let mut harness = harness(dir.path());
+    open_and_connect(&mut harness, "Attachments");
+    wait_for(
+        &mut harness,
+        "the binary event, its attachment in place",
+        |h| {
+            h.query_all_by_label_contains("\"file\"")
+                .any(|node| node.value().is_some_and(|v| v.contains("deadbeef")))
+        },
+    );
     assert_no_task_panicked(&harness);
 }

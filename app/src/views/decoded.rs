@@ -21,7 +21,7 @@ use ws_inspector_core::decode::{
     detect,
 };
 use ws_inspector_core::log::filter::DecodedFacts;
-use ws_inspector_core::log::{Entry, Fragment, FrameEntry, Item};
+use ws_inspector_core::log::{Entry, Fragment, FrameEntry, Item, LogStore};
 use ws_inspector_core::session::SessionState;
 use ws_tokio::ws_proto::{Direction, OpCode};
 
@@ -40,6 +40,9 @@ const MAX_CHILDREN: usize = 500;
 /// Which content of an entry a cache key names: a frame's payload (0), a compressed
 /// message's plain content (1), a message reassembled (2).
 pub type Part = u8;
+
+/// The cache part of a binary packet joined with its attachments.
+const JOINED: Part = 3;
 
 /// One direction's decoder, resolved and loaded.
 #[derive(Debug)]
@@ -187,6 +190,77 @@ impl Decoding {
         })
     }
 
+    /// [`frame`](Self::frame), with a Socket.IO binary packet's attachments — the binary
+    /// frames that follow it in `log`, in its direction — put in place of their placeholders,
+    /// as the stream receiving them does; cached under its own key. Other payloads, and a
+    /// packet whose attachments are not all in the log yet, as [`frame`](Self::frame) gives
+    /// them.
+    pub fn frame_joined(
+        &mut self,
+        log: &LogStore,
+        index: u64,
+        frame: &FrameEntry<'_>,
+    ) -> Option<&Outcome> {
+        let expected = match self.frame(index, frame)? {
+            Ok(decoded) => match decoded.packet.as_ref().and_then(|p| p.attachments) {
+                Some((0, expected)) if expected > 0 => expected,
+                _ => return self.frame(index, frame),
+            },
+            Err(_) => return self.frame(index, frame),
+        };
+        let key = (index, JOINED, expected);
+        if !self.cache.contains_key(&key) {
+            let Some(joined) = self.join(log, index, frame, expected) else {
+                // Not all there yet: the packet as it is, asked again later.
+                return self.frame(index, frame);
+            };
+            if self.cache.len() >= CACHE_MAX {
+                self.cache.clear();
+            }
+            self.cache.insert(key, Some(joined));
+        }
+        self.cache.get(&key).and_then(Option::as_ref)
+    }
+
+    /// The packet at `index` decoded with the `expected` binary frames after it.
+    fn join(
+        &self,
+        log: &LogStore,
+        index: u64,
+        frame: &FrameEntry<'_>,
+        expected: usize,
+    ) -> Option<Outcome> {
+        let codec = self.resolved[slot(frame.direction)]
+            .as_ref()?
+            .codec
+            .as_ref()
+            .ok()?;
+        let (_, data, _) = frame_content(frame)?;
+        let text = std::str::from_utf8(data).ok()?;
+        let mut stream = codec.stream(&self.context_value);
+        stream.decode(Payload::Text(text)).ok()?;
+        let start = log.position_of(index)? + 1;
+        let mut fed = 0;
+        for entry in log.iter_from(start) {
+            let Item::Frame(next) = &entry.item else {
+                continue;
+            };
+            if next.direction != frame.direction {
+                continue;
+            }
+            // A text packet before all its attachments came: it stays as it was.
+            let (false, bytes, _) = frame_content(next)? else {
+                return None;
+            };
+            let decoded = stream.decode(Payload::Binary(bytes));
+            fed += 1;
+            if fed == expected {
+                return Some(decoded);
+            }
+        }
+        None
+    }
+
     /// What the decoder says of an entry, for the filtered view (not cached: the view asks
     /// once per entry).
     pub fn facts(&self, entry: &Entry<'_>) -> Option<DecodedFacts> {
@@ -238,14 +312,17 @@ pub fn preview_ui(
     decoder: Option<&str>,
     colour: egui::Color32,
     palette: &Palette,
+    kind_in_its_column: bool,
 ) -> bool {
     match outcome {
         Ok(decoded) => {
             let summary = decoded.summary(200);
             match &decoded.packet {
                 Some(packet) => {
-                    ui.label(RichText::new(packet.kind).strong().color(palette.event))
-                        .on_hover_text(format!("{} packet", packet.protocol.name()));
+                    if !kind_in_its_column {
+                        ui.label(RichText::new(packet.kind).strong().color(palette.event))
+                            .on_hover_text(format!("{} packet", packet.protocol.name()));
+                    }
                     let rest = summary
                         .strip_prefix(packet.kind)
                         .unwrap_or(&summary)

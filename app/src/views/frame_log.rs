@@ -484,11 +484,14 @@ impl FrameLogView {
         // In a narrow log (a small window, or wide side panels) the Δ, FIN, RSV and mask
         // columns give way to the preview: the detail pane shows them for the selected row.
         let compact = ui.available_width() < COMPACT_BELOW;
+        // With a decoder, the packet type (Socket.IO, GraphQL) has a column of its own.
+        let packets = self.decoding.is_active();
         let mut table = TableBuilder::new(ui)
-            .id_salt(if compact {
-                "frames-table-compact"
-            } else {
-                "frames-table"
+            .id_salt(match (compact, packets) {
+                (true, false) => "frames-table-compact",
+                (false, false) => "frames-table",
+                (true, true) => "frames-table-compact-packets",
+                (false, true) => "frames-table-packets",
             })
             .striped(true)
             .resizable(true)
@@ -509,9 +512,11 @@ impl FrameLogView {
                 .column(Column::initial(34.0).at_least(30.0))
                 .column(Column::initial(70.0).at_least(40.0));
         }
-        table = table
-            .column(Column::initial(56.0).at_least(40.0))
-            .column(Column::remainder().at_least(120.0).clip(true));
+        table = table.column(Column::initial(56.0).at_least(40.0));
+        if packets {
+            table = table.column(Column::initial(96.0).at_least(50.0));
+        }
+        table = table.column(Column::remainder().at_least(120.0).clip(true));
         if self.jump_to_end && rows > 0 {
             // No animation: an animated scroll lands where the last row was when it
             // started, which a live stream has left behind by then.
@@ -558,14 +563,14 @@ impl FrameLogView {
         let out = table
             .header(22.0, |mut header| {
                 let titles: &[&str] = if compact {
-                    &["#", "Time", "Dir", "Opcode", "Length", "Preview"]
+                    &["#", "Time", "Dir", "Opcode", "Length"]
                 } else {
                     &[
                         "#", "Time", "Δ", "Dir", "Opcode", "FIN", "RSV", "Mask", "Length",
-                        "Preview",
                     ]
                 };
-                for title in titles {
+                let packet: &[&str] = if packets { &["Packet"] } else { &[] };
+                for title in titles.iter().chain(packet).chain(&["Preview"]) {
                     header.col(|ui| {
                         ui.label(RichText::new(*title).strong());
                     });
@@ -577,6 +582,13 @@ impl FrameLogView {
                     let Some(entry) = filtered.position(i).and_then(|p| log.get(p)) else {
                         return;
                     };
+                    if let Some(count) = filtered.heartbeat_run(entry.index) {
+                        heartbeat_run_ui(&mut row, &entry, count, compact, palette, packets);
+                        if row.response().clicked() {
+                            clicked = Some(entry.index);
+                        }
+                        return;
+                    }
                     let previous = i
                         .checked_sub(1)
                         .and_then(|j| filtered.position(j))
@@ -592,7 +604,7 @@ impl FrameLogView {
                         Item::Frame(frame) => {
                             let name = decoding.name(frame.direction);
                             decoding
-                                .frame(entry.index, frame)
+                                .frame_joined(log, entry.index, frame)
                                 .map(|outcome| (outcome, name))
                         }
                         Item::Event(_) => None,
@@ -611,7 +623,7 @@ impl FrameLogView {
                         &entry,
                         previous.as_ref(),
                         rtt,
-                        compact,
+                        Columns { compact, packets },
                         decoded,
                         palette,
                     );
@@ -768,7 +780,8 @@ impl FrameLogView {
                                         .then_some((m.text, std::borrow::Cow::Owned(content.data)))
                                 });
                             if let Some(outcome) = outcome {
-                                if preview_ui(ui, outcome, name.as_deref(), colour, palette) {
+                                if preview_ui(ui, outcome, name.as_deref(), colour, palette, false)
+                                {
                                     return;
                                 }
                                 if let Err(error) = outcome {
@@ -873,7 +886,7 @@ impl FrameLogView {
                 let decoder = self.decoding.name(frame.direction);
                 let load_error = self.decoding.load_error(frame.direction).map(str::to_owned);
                 let fragment = frame.header.opcode.is_control() || frame_content(frame).is_none();
-                let outcome = self.decoding.frame(entry.index, frame);
+                let outcome = self.decoding.frame_joined(log, entry.index, frame);
                 let decoded = decoder
                     .as_deref()
                     .map(|decoder| match (outcome, &load_error) {
@@ -1270,15 +1283,25 @@ fn close_text(payload: &[u8]) -> String {
 
 /// One row of the frames table.
 #[allow(clippy::too_many_arguments)]
+/// Which columns the frames table has.
+#[derive(Clone, Copy, Debug)]
+struct Columns {
+    /// Δ, FIN, RSV and mask left out.
+    compact: bool,
+    /// A Packet column (a decoder is active).
+    packets: bool,
+}
+
 fn entry_row_ui(
     row: &mut egui_extras::TableRow<'_, '_>,
     entry: &Entry<'_>,
     previous: Option<&Entry<'_>>,
     rtt: Option<std::time::Duration>,
-    compact: bool,
+    columns: Columns,
     decoded: Option<(&super::decoded::Outcome, Option<&str>)>,
     palette: &Palette,
 ) {
+    let Columns { compact, packets } = columns;
     let tint = match &entry.item {
         Item::Event(_) => Some(palette.event_bg),
         Item::Frame(f) if f.direction == Direction::Outgoing => Some(palette.outgoing_bg),
@@ -1364,12 +1387,21 @@ fn entry_row_ui(
                     ));
                 }
             });
+            if packets {
+                cell(row, &mut |ui| {
+                    let packet = decoded.and_then(|(o, _)| o.as_ref().ok()?.packet.as_ref());
+                    if let Some(packet) = packet {
+                        ui.label(RichText::new(packet.kind).strong().color(palette.event))
+                            .on_hover_text(format!("{} packet", packet.protocol.name()));
+                    }
+                });
+            }
             cell(row, &mut |ui| {
                 if let Some((outcome, decoder)) = decoded {
                     if let Some(plain) = frame.decompressed_len {
                         compressed_tag_ui(ui, h.payload_len, plain as u64, palette);
                     }
-                    if preview_ui(ui, outcome, decoder, colour, palette) {
+                    if preview_ui(ui, outcome, decoder, colour, palette, packets) {
                         if frame.truncated() && frame.plain.is_none() {
                             ui.label(RichText::new("(not all kept)").color(palette.warning));
                         }
@@ -1421,7 +1453,7 @@ fn entry_row_ui(
             cell(row, &mut |ui| {
                 ui.label(RichText::new(event.name()).strong().color(colour));
             });
-            for _ in 0..if compact { 1 } else { 4 } {
+            for _ in 0..if compact { 1 } else { 4 } + usize::from(packets) {
                 cell(row, &mut |_| {});
             }
             cell(row, &mut |ui| {
@@ -1429,6 +1461,47 @@ fn entry_row_ui(
             });
         }
     }
+}
+
+/// A run of folded heartbeats as one row: where it starts, and how many it holds.
+fn heartbeat_run_ui(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    entry: &Entry<'_>,
+    count: u64,
+    compact: bool,
+    palette: &Palette,
+    packets: bool,
+) {
+    let weak = palette.weak;
+    row.col(|ui| {
+        ui.label(
+            RichText::new(entry.index.to_string())
+                .monospace()
+                .color(weak),
+        );
+    });
+    row.col(|ui| {
+        ui.label(
+            RichText::new(format_time(entry.time))
+                .monospace()
+                .color(weak),
+        );
+    });
+    let blank = if compact { 3 } else { 7 } + usize::from(packets);
+    for _ in 0..blank {
+        row.col(|_| {});
+    }
+    row.col(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "{} folded (pings, pongs and their events)",
+                plural(count, "heartbeat", "heartbeats")
+            ))
+            .italics()
+            .color(weak),
+        )
+        .on_hover_text("Hide heartbeats is on: the application's pings and pongs of this run are folded into this row");
+    });
 }
 
 /// A decoded packet's protocol and id, when it has one: what links a request to its

@@ -3,8 +3,8 @@
 //! namespaces or sends `connection_init` once the connection is open, answers the
 //! application's pings (Engine.IO 4's `2` with `3`, graphql-transport-ws's `ping` with
 //! `pong`), sends Engine.IO 3's own heartbeats, and marks every packet it sends by itself as
-//! an `auto` event in the log — the same [`Client`] state machines `wsi connect --decode`
-//! drives.
+//! an `auto` event in the log — the same [`Client`](super::Client) state machines that
+//! `wsi connect --decode` drives.
 //!
 //! It runs as a task of its own beside the session's: it waits for the connection to open
 //! (the agreed subprotocol is known then, and tells the GraphQL flavour apart), decodes each

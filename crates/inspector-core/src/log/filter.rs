@@ -244,6 +244,11 @@ pub struct FilteredView {
     store_len: usize,
     /// Heartbeats hidden since the last rebuild ([`update_decoded`](Self::update_decoded)).
     hidden_heartbeats: u64,
+    /// Each run of hidden heartbeats: the index of its first (kept in `matches` as the
+    /// run's one row) and how many heartbeats it holds.
+    runs: std::collections::HashMap<u64, u64>,
+    /// The run still open: no entry shown since its last heartbeat.
+    open_run: Option<u64>,
 }
 
 impl fmt::Debug for FilteredView {
@@ -298,6 +303,8 @@ impl FilteredView {
             self.matches.clear();
             self.next = store.first_index();
             self.hidden_heartbeats = 0;
+            self.runs.clear();
+            self.open_run = None;
         }
         self.base = store.first_index();
         self.store_len = store.len();
@@ -307,7 +314,9 @@ impl FilteredView {
             return true;
         }
         while self.matches.front().is_some_and(|&index| index < self.base) {
-            self.matches.pop_front();
+            if let Some(index) = self.matches.pop_front() {
+                self.runs.remove(&index);
+            }
         }
         let skip = usize::try_from(self.next.saturating_sub(self.base)).unwrap_or(usize::MAX);
         self.next = self.next.max(self.base);
@@ -318,8 +327,31 @@ impl FilteredView {
                 Some((decode, hide)) => {
                     let facts = decode(&entry);
                     let passes = filter.matches_decoded(&entry, facts.as_ref(), *hide);
-                    if *hide && facts.is_some_and(|f| f.heartbeat) {
+                    let heartbeat = facts.is_some_and(|f| f.heartbeat);
+                    if *hide && heartbeat {
                         self.hidden_heartbeats += 1;
+                        // Folded: the run's first heartbeat is its one row, with a count.
+                        match self.open_run {
+                            Some(first) => *self.runs.entry(first).or_insert(0) += 1,
+                            None => {
+                                self.runs.insert(entry.index, 1);
+                                self.open_run = Some(entry.index);
+                                self.matches.push_back(entry.index);
+                            }
+                        }
+                        self.next = entry.index + 1;
+                        continue;
+                    }
+                    // The `message` and `auto` events of a heartbeat (its browser event, the
+                    // inspector's answer) stay in the run.
+                    if self.open_run.is_some()
+                        && matches!(&entry.item, Item::Event(e) if matches!(e.name(), "message" | "auto"))
+                    {
+                        self.next = entry.index + 1;
+                        continue;
+                    }
+                    if passes {
+                        self.open_run = None;
                     }
                     passes
                 }
@@ -341,6 +373,12 @@ impl FilteredView {
     /// rebuilt (evicted ones included).
     pub fn hidden_heartbeats(&self) -> u64 {
         self.hidden_heartbeats
+    }
+
+    /// When the entry with global index `index` stands for a run of folded heartbeats: how
+    /// many the run holds (it is shown as one counter row).
+    pub fn heartbeat_run(&self, index: u64) -> Option<u64> {
+        self.runs.get(&index).copied()
     }
 
     /// The number of matching entries, as of the last update.
@@ -434,9 +472,20 @@ mod tests {
         let mut view = FilteredView::default();
         let everything = Filter::default().compile().unwrap();
         assert!(view.update_decoded(&store, &everything, usize::MAX, Some((&mut facts, true))));
-        assert_eq!(view.len(), 1);
-        assert_eq!(view.index(0), Some(1));
+        // Each run of heartbeats is one row (its first), with its count.
+        assert_eq!(view.len(), 3);
+        assert_eq!(
+            (view.index(0), view.index(1), view.index(2)),
+            (Some(0), Some(1), Some(2))
+        );
+        assert_eq!(view.heartbeat_run(0), Some(1));
+        assert_eq!(view.heartbeat_run(1), None);
         assert_eq!(view.hidden_heartbeats(), 2);
+        push(&mut store, text_out("3"));
+        push(&mut store, text_in("2"));
+        view.update_decoded(&store, &everything, usize::MAX, Some((&mut facts, true)));
+        assert_eq!(view.len(), 3, "the open run grows, no new row");
+        assert_eq!(view.heartbeat_run(2), Some(3));
         // Shown again, and the text is found in the decoded form only.
         let event = Filter {
             text: "EVENT 4".into(),
