@@ -941,6 +941,19 @@ impl WsInspectorApp {
                 return;
             }
         };
+        let speak = match tab.profile.speak_protocol {
+            false => None,
+            true => match tab.profile.protocol_client_options() {
+                Ok(options) => Some(ws_inspector_core::decode::speaker::Speak {
+                    decoder: tab.profile.decoders.incoming.clone(),
+                    options,
+                }),
+                Err(e) => {
+                    tab.bar.url_error = Some(e);
+                    return;
+                }
+            },
+        };
         tab.url = url;
         tab.bar.url_error = None;
         tab.reconnect.connecting(by_user);
@@ -950,13 +963,6 @@ impl WsInspectorApp {
             .session
             .take()
             .map(|session| std::mem::take(&mut session.state().log));
-        let speak = tab
-            .profile
-            .speak_protocol
-            .then(|| ws_inspector_core::decode::speaker::Speak {
-                decoder: tab.profile.decoders.incoming.clone(),
-                ..Default::default()
-            });
         let extras = SessionOptions {
             keepalive,
             secrets: tab.workflow.secrets(),

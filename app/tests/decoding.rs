@@ -388,3 +388,37 @@ fn a_binary_event_shows_its_attachments_in_place() {
     );
     assert_no_task_panicked(&harness);
 }
+
+#[test]
+fn the_speaker_joins_the_profiles_namespaces_with_its_auth() {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = got.clone();
+    let server = serve(move |sender, mut receiver| {
+        let seen = seen.clone();
+        async move {
+            let _ = sender
+                .send_text(r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#)
+                .await;
+            while let Some(Ok(ws_tokio::Message::Text(text))) = receiver.recv().await {
+                seen.lock().expect("lock").push(text.as_str().to_owned());
+            }
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    profile(
+        dir.path(),
+        "ns.ron",
+        &format!(
+            "(name: \"Namespaced\", url: \"{}socket.io/?EIO=4&transport=websocket\", \
+             socketio_namespaces: \"/chat\", protocol_init_payload: \"{{\\\"token\\\":\\\"t1\\\"}}\")",
+            server.url
+        ),
+    );
+    let mut harness = harness(dir.path());
+    open_and_connect(&mut harness, "Namespaced");
+    wait_for(&mut harness, "the namespace joined", |_| {
+        !got.lock().expect("lock").is_empty()
+    });
+    assert_eq!(got.lock().expect("lock")[0], r#"40/chat,{"token":"t1"}"#);
+    assert_no_task_panicked(&harness);
+}

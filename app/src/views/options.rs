@@ -215,6 +215,20 @@ impl OptionsView {
         reconnect_ui(ui, &mut profile.reconnect);
         keepalive_ui(ui, &mut profile.keepalive, palette);
         decoding_ui(ui, &mut profile.decoders, &mut self.proto_check, palette);
+        ui.add_enabled_ui(profile.speak_protocol, |ui| {
+            text_row_ui(
+                ui,
+                "Namespaces",
+                &mut profile.socketio_namespaces,
+                "Socket.IO, comma-separated: / /chat (empty: /)",
+            );
+            text_row_ui(
+                ui,
+                "Init payload",
+                &mut profile.protocol_init_payload,
+                "JSON: Socket.IO auth, GraphQL connection_init payload",
+            );
+        });
         ui.checkbox(
             &mut profile.speak_protocol,
             "Speak Socket.IO / GraphQL by itself",

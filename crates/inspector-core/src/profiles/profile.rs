@@ -84,6 +84,11 @@ pub struct Profile {
     /// namespace or send `connection_init` on open, answer the application's pings (on
     /// unless turned off).
     pub speak_protocol: bool,
+    /// Socket.IO: the namespaces to join, comma-separated (empty: `/`).
+    pub socketio_namespaces: String,
+    /// JSON: Socket.IO's auth object for each namespace joined, GraphQL's
+    /// `connection_init` payload (empty: none).
+    pub protocol_init_payload: String,
 }
 
 fn is_default_decoders(decoders: &crate::decode::DirectionalDecoders) -> bool {
@@ -120,11 +125,36 @@ impl Default for Profile {
             server: None,
             decoders: crate::decode::DirectionalDecoders::default(),
             speak_protocol: true,
+            socketio_namespaces: String::new(),
+            protocol_init_payload: String::new(),
         }
     }
 }
 
 impl Profile {
+    /// How the protocol client starts when the inspector speaks Socket.IO or GraphQL: the
+    /// namespaces and the init payload, checked (a payload that is not JSON is an error).
+    pub fn protocol_client_options(&self) -> Result<crate::decode::ClientOptions, String> {
+        let payload = match self.protocol_init_payload.trim() {
+            "" => None,
+            text => Some(
+                crate::decode::json::decode(text)
+                    .map_err(|e| format!("the protocol's init payload is not JSON: {e}"))?,
+            ),
+        };
+        let namespaces = self
+            .socketio_namespaces
+            .split(',')
+            .map(str::trim)
+            .filter(|ns| !ns.is_empty())
+            .map(|ns| (ns.to_owned(), payload.clone()))
+            .collect();
+        Ok(crate::decode::ClientOptions {
+            namespaces,
+            init_payload: payload,
+        })
+    }
+
     /// The built-in profile that connects to the in-process echo server.
     pub fn local_echo() -> Self {
         Self {
@@ -161,6 +191,27 @@ impl Default for HeaderRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_protocol_client_starts_with_the_profiles_namespaces_and_payload() {
+        let profile = Profile {
+            socketio_namespaces: "/chat, /admin".into(),
+            protocol_init_payload: r#"{"token":"t"}"#.into(),
+            ..Profile::default()
+        };
+        let options = profile.protocol_client_options().expect("valid");
+        let names: Vec<&str> = options.namespaces.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["/chat", "/admin"]);
+        assert!(options.namespaces.iter().all(|(_, auth)| auth.is_some()));
+        assert!(options.init_payload.is_some());
+        let empty = Profile::default().protocol_client_options().expect("valid");
+        assert!(empty.namespaces.is_empty() && empty.init_payload.is_none());
+        let bad = Profile {
+            protocol_init_payload: "{not json".into(),
+            ..Profile::default()
+        };
+        assert!(bad.protocol_client_options().is_err());
+    }
     use crate::profiles::store::{EXAMPLES, describe_ron_error, file_stem, to_ron};
     use crate::profiles::testing::sample;
 
