@@ -48,10 +48,11 @@ fn a_listener_shows_its_client_and_sends_to_it() {
     let mut ws = rt.block_on(ws_tokio::connect(options)).expect("connect");
     rt.block_on(ws.send_text("hello from the client"))
         .expect("send");
-    wait_for(&mut harness, "the client's frame", |h| {
-        has_label(h, "hello from the client")
+    // The log and the handshake panel are drawn from the state as it is when each is
+    // drawn: wait for both, not just the frame.
+    wait_for(&mut harness, "the client's frame and handshake", |h| {
+        has_label(h, "hello from the client") && has_label(h, "Request (as received)")
     });
-    assert!(has_label(&harness, "Request (as received)"));
     assert!(has_label(&harness, "Response (as sent)"));
     assert!(
         harness
