@@ -17,15 +17,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use ws_tokio::ws_proto::CloseCode;
 use ws_tokio::ws_proto::bytes::Bytes;
-use ws_tokio::ws_proto::{CloseCode, ReadyState};
 use ws_tokio::{ConnectOptions, Message, Outgoing};
 
 use super::script::{Script, ScriptMessage, Side};
 use crate::log::LogStore;
 use crate::notify::Notify;
 use crate::session::handle::Command;
-use crate::session::state::lock;
 use crate::session::{Net, Session, SessionOptions, SessionState};
 
 /// What a replay sends and expects.
@@ -310,25 +309,7 @@ impl Running {
 
     /// Waits until the connection is open; why not, if it ends first.
     async fn opened(&self) -> Result<(), String> {
-        loop {
-            {
-                let state = lock(&self.shared);
-                match state.ready_state() {
-                    ReadyState::Open => return Ok(()),
-                    ReadyState::Closing | ReadyState::Closed => {
-                        return Err(state
-                            .last_error
-                            .clone()
-                            .unwrap_or_else(|| "the connection did not open".to_owned()));
-                    }
-                    ReadyState::Connecting if state.finished => {
-                        return Err("the connection did not open".to_owned());
-                    }
-                    ReadyState::Connecting => {}
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        crate::session::task::opened(&self.shared).await.map(drop)
     }
 }
 

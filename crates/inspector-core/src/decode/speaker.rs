@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use ws_tokio::ws_proto::ReadyState;
 use ws_tokio::{Message, Outgoing};
 
 use super::{ClientOptions, Context, Decoder, Payload, detect};
@@ -40,9 +39,10 @@ pub(crate) async fn speak(
     mut observed: mpsc::UnboundedReceiver<Message>,
     shared: Arc<Mutex<SessionState>>,
 ) {
-    let Some(context) = opened(&shared).await else {
+    let Ok((protocol, url)) = crate::session::task::opened(&shared).await else {
         return;
     };
+    let context = Context { protocol, url };
     let decoder = speak
         .decoder
         .or_else(|| detect(context.protocol.as_deref(), &context.url));
@@ -112,27 +112,6 @@ pub(crate) async fn speak(
             interval.reset();
             heartbeat = Some(interval);
         }
-    }
-}
-
-/// Waits for the connection to open; its subprotocol and URL, or `None` if it ends first.
-async fn opened(shared: &Mutex<SessionState>) -> Option<Context> {
-    loop {
-        {
-            let state = lock(shared);
-            match state.ready_state() {
-                ReadyState::Open => {
-                    return Some(Context {
-                        protocol: state.handshake.protocol.clone(),
-                        url: state.url.clone(),
-                    });
-                }
-                ReadyState::Closing | ReadyState::Closed => return None,
-                ReadyState::Connecting if state.finished => return None,
-                ReadyState::Connecting => {}
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -326,6 +326,7 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
     // Read messages in a task of their own: a full message channel must never stop a send
     // below from completing (the driver would wait for us while we wait for it). The tap
     // reports everything the log shows, so the messages themselves are not needed here.
+    let pong_tasks = tasks.clone();
     let mut reader = Some(tasks.spawn("session reader", async move {
         while let Some(message) = receiver.recv().await {
             if let (Some(observer), Ok(message)) = (&observer, &message) {
@@ -337,7 +338,7 @@ pub(crate) async fn run_open(ws: WebSocket, open: Open) {
                 // A late pong: sent from the session's commands after the delay.
                 lock(shared).mark_fault(format!("pong delayed by {} ms", delay.as_millis()));
                 let (delay, commands, data) = (*delay, commands.clone(), data.clone());
-                tokio::spawn(async move {
+                pong_tasks.spawn("delayed pong", async move {
                     tokio::time::sleep(delay).await;
                     if let Some(commands) = commands.upgrade() {
                         let _ = commands.send(Command::Send(vec![Outgoing::Pong(data)]));
@@ -515,6 +516,34 @@ async fn with_faults(
         }
     }
     out
+}
+
+/// Waits until the session's connection is open: its agreed subprotocol and URL then; why not,
+/// when it ends first (what a replay and the protocol speaker start from).
+pub(crate) async fn opened(
+    shared: &Mutex<SessionState>,
+) -> Result<(Option<String>, String), String> {
+    loop {
+        {
+            let state = lock(shared);
+            match state.ready_state() {
+                ReadyState::Open => {
+                    return Ok((state.handshake.protocol.clone(), state.url.clone()));
+                }
+                ReadyState::Closing | ReadyState::Closed => {
+                    return Err(state
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "the connection did not open".to_owned()));
+                }
+                ReadyState::Connecting if state.finished => {
+                    return Err("the connection did not open".to_owned());
+                }
+                ReadyState::Connecting => {}
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Marks a session finished when dropped: at the end of its task, however it ends.
