@@ -70,6 +70,7 @@ fn a_relay_to_python_websockets_shows_compression_per_leg() {
         tls: None,
         token: None,
         answer_pings: false,
+        whole_messages: false,
     };
     let mut relay = net.relay(options, Notify::new(|_| {})).expect("relay");
     let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -58,6 +58,8 @@ pub struct RelayTab {
     pub token: String,
     /// Each leg answers its pings (pings and pongs are not forwarded).
     pub answer_pings: bool,
+    /// Forward whole messages instead of frame for frame.
+    pub whole_messages: bool,
     /// Intercept and faults, for every client (the relay's copy is set when they change).
     settings: RelaySettings,
     intercept: InterceptView,
@@ -97,6 +99,7 @@ impl Default for RelayTab {
             mode: RelayMode::default(),
             token: String::new(),
             answer_pings: false,
+            whole_messages: false,
             settings: RelaySettings::default(),
             intercept: InterceptView::default(),
             save_requested: false,
@@ -139,6 +142,7 @@ impl RelayTab {
             tls: TlsChoice::from_listener_tls(&server.tls),
             token: server.token.clone(),
             answer_pings: server.answer_pings,
+            whole_messages: server.whole_messages,
             ..Self::default()
         };
         tab.request_start(net, profiles, notify);
@@ -164,6 +168,7 @@ impl RelayTab {
                 tls: self.tls.to_listener_tls(),
                 token: self.token.trim().to_owned(),
                 answer_pings: self.answer_pings,
+                whole_messages: self.whole_messages,
                 ..ServerProfile::default()
             }),
             ..base
@@ -237,6 +242,7 @@ impl RelayTab {
             tls,
             token: (!self.token.trim().is_empty()).then(|| self.token.trim().to_owned()),
             answer_pings: self.answer_pings,
+            whole_messages: self.whole_messages,
         })
     }
 
@@ -489,6 +495,11 @@ impl RelayTab {
                         .on_hover_text(
                             "Each leg answers its pings itself; off: pings and pongs are \
                              forwarded, so their round trip is end to end",
+                        );
+                    ui.checkbox(&mut self.whole_messages, "Whole messages")
+                        .on_hover_text(
+                            "Assemble each fragmented message and send it on in one frame; \
+                             off: frame for frame, fragments kept as they came",
                         );
                 });
                 self.tls.files_ui(ui);

@@ -84,6 +84,7 @@ fn setup_with(answer_pings: bool) -> Setup {
         tls: None,
         token: None,
         answer_pings,
+        whole_messages: false,
     };
     let mut relay = net.relay(options, Notify::none()).expect("relay");
     let (client, _) = rt
@@ -549,4 +550,85 @@ fn a_listener_can_leave_pings_unanswered() {
     let pong = rt
         .block_on(async { tokio::time::timeout(Duration::from_millis(400), client.next()).await });
     assert!(pong.is_err(), "no pong: {pong:?}");
+}
+
+/// The opcodes and FIN bits of the frames a leg has sent, once `n` of them are in its log
+/// (its tap reports reach its state a moment after the frames left).
+fn frames_sent<G: std::ops::Deref<Target = SessionState>>(
+    state: impl Fn() -> G,
+    n: usize,
+) -> Vec<(ws_tokio::ws_proto::OpCode, bool)> {
+    let sent = |state: &SessionState| -> Vec<(ws_tokio::ws_proto::OpCode, bool)> {
+        state
+            .log
+            .iter()
+            .filter_map(|e| match &e.item {
+                Item::Frame(f) if f.direction == ws_tokio::ws_proto::Direction::Outgoing => {
+                    Some((f.header.opcode, f.header.fin))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let end = Instant::now() + Duration::from_secs(5);
+    while sent(&state()).len() < n && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    sent(&state())
+}
+
+/// A text sent by the client in two frames with a ping between them, as raw frames.
+fn send_fragmented_with_ping(s: &mut Setup, first: &str, rest: &str) {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    s.send(Message::Frame(Frame::message(
+        first.to_owned(),
+        OpCode::Data(Data::Text),
+        false,
+    )));
+    s.send(Message::Ping(b"between".to_vec().into()));
+    s.send(Message::Frame(Frame::message(
+        rest.to_owned(),
+        OpCode::Data(Data::Continue),
+        true,
+    )));
+}
+
+#[test]
+fn a_fragmented_message_is_forwarded_frame_for_frame_with_the_ping_in_its_place() {
+    use ws_tokio::ws_proto::OpCode::{Continuation, Ping, Text};
+    let mut s = setup();
+    send_fragmented_with_ping(&mut s, "frag", "mented");
+    assert_eq!(
+        s.text(),
+        "echo: fragmented",
+        "tungstenite joined the frames"
+    );
+    let sent = frames_sent(|| s.relayed.server.state(), 3);
+    assert_eq!(
+        sent,
+        [(Text, false), (Ping, true), (Continuation, true)],
+        "the server leg's wire has the client's frames, in their order"
+    );
+}
+
+#[test]
+fn a_fragmented_message_is_held_whole_while_its_direction_is_paused() {
+    use ws_tokio::ws_proto::OpCode::{Ping, Text};
+    let mut s = setup();
+    s.set(|settings| settings.paused[Way::ToServer.index()] = true);
+    send_fragmented_with_ping(&mut s, "held ", "whole");
+    let ids = s.wait_held(Way::ToServer, 1);
+    let held = s.relayed.control.held(Way::ToServer);
+    assert_eq!(held[0].message, Outgoing::Text("held whole".to_owned()));
+    s.relayed
+        .control
+        .release(Way::ToServer, Release::Forward(ids[0]))
+        .expect("released");
+    assert_eq!(s.text(), "echo: held whole");
+    // The ping was not held; the message went in one frame once forwarded.
+    assert_eq!(
+        frames_sent(|| s.relayed.server.state(), 2),
+        [(Ping, true), (Text, true)]
+    );
 }

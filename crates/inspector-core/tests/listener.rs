@@ -295,6 +295,7 @@ fn a_relay_forwards_between_tungstenite_peers_and_shows_both_legs() {
         tls: None,
         token: None,
         answer_pings: false,
+        whole_messages: false,
     };
     let mut relay = net.relay(options, quiet()).expect("relay");
     let mut request = format!("{}echo", relay.url())
@@ -390,6 +391,7 @@ fn an_upstream_refusal_is_relayed_with_its_status_and_body() {
         tls: None,
         token: None,
         answer_pings: false,
+        whole_messages: false,
     };
     let mut relay = net.relay(options, quiet()).expect("relay");
     match rt.block_on(tokio_tungstenite::connect_async(relay.url())) {

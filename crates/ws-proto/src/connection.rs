@@ -147,6 +147,17 @@ pub struct Config {
     /// out before the connection fails on a broken frame that followed it in the same read.
     /// [`Connection::is_paused`] says whether parsing stopped with input left.
     pub pause_after_message: bool,
+    /// Deliver a fragmented message frame by frame, as [`Event::Fragment`]s, instead of
+    /// whole (default off). Each fragment's data is that frame's payload — inflated, if the
+    /// message is compressed — and is given as soon as its frame is complete, so nothing of
+    /// the message is held: a relay can forward a message with the boundaries it had, and a
+    /// reader can take a message larger than it wants to buffer. A message in one frame is
+    /// still a [`Event::Text`] or [`Event::Binary`]. Every check stays as it is: text is
+    /// checked for UTF-8 across the fragments (an error fails the connection after the
+    /// fragments before it were given), and [`max_message_size`](Self::max_message_size)
+    /// and [`max_fragments`](Self::max_fragments) count the whole message. With
+    /// [`pause_after_message`](Self::pause_after_message), parsing stops after each fragment.
+    pub deliver_fragments: bool,
     /// Limits for the opening handshake.
     pub handshake_limits: HandshakeLimits,
     /// permessage-deflate (RFC 7692), off by default. With it, a client built by a transport
@@ -167,6 +178,7 @@ impl Default for Config {
             max_fragments: 1 << 18,
             report_frames: false,
             pause_after_message: false,
+            deliver_fragments: false,
             handshake_limits: HandshakeLimits::default(),
             deflate: None,
         }
@@ -246,6 +258,18 @@ pub enum Event {
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),
+    /// One frame's part of a fragmented message, with [`Config::deliver_fragments`] on: the
+    /// first has the message's type, the last has `fin` set, and control frames may come
+    /// between them. The data of a text message's fragment may end inside a character (the
+    /// whole message is checked for UTF-8 as it arrives).
+    Fragment {
+        /// Text or binary: the message's type.
+        kind: MessageKind,
+        /// The frame's payload, inflated if the message is compressed.
+        data: Bytes,
+        /// Whether this fragment ends the message.
+        fin: bool,
+    },
     /// The peer's close frame (answered already, with its code and reason echoed, if
     /// [`Config::auto_close_reply`] is on and this side had not sent a close first).
     Close(CloseFrame),
@@ -325,6 +349,10 @@ struct InMessage {
     compressed: bool,
     /// Bytes received on the wire for this message.
     wire_len: u64,
+    /// Inflated bytes given as [`Event::Fragment`]s and no longer in `data` (which keeps
+    /// the last deflate window of them: a stream that restarts mid-message is primed with
+    /// it).
+    dropped: usize,
 }
 
 /// A WebSocket connection, either role, with no I/O of its own.
@@ -987,7 +1015,8 @@ impl Connection {
 
     fn handle_frame(&mut self, header: FrameHeader, payload: Bytes) -> Result<(), Error> {
         let ends_message = header.fin || header.opcode.is_control();
-        self.paused = self.config.pause_after_message && ends_message;
+        let gives_event = ends_message || self.config.deliver_fragments;
+        self.paused = self.config.pause_after_message && gives_event;
         if self.config.report_frames {
             let message = Some(self.numbering[0].position(&header));
             self.events.push_back(Event::Frame(Frame {
@@ -1013,26 +1042,51 @@ impl Connection {
                 } else {
                     MessageKind::Binary
                 };
-                let mut data = Vec::with_capacity(payload.len().max(1024));
-                data.extend_from_slice(&payload);
+                let wire_len = payload.len() as u64;
+                let data = if self.config.deliver_fragments {
+                    self.events.push_back(Event::Fragment {
+                        kind,
+                        data: payload,
+                        fin: false,
+                    });
+                    Vec::new()
+                } else {
+                    let mut data = Vec::with_capacity(payload.len().max(1024));
+                    data.extend_from_slice(&payload);
+                    data
+                };
                 self.in_message = Some(InMessage {
                     kind,
                     data,
                     fragments: 1,
                     compressed: false,
-                    wire_len: payload.len() as u64,
+                    wire_len,
+                    dropped: 0,
                 });
             }
             OpCode::Continuation => {
-                if let Some(message) = &mut self.in_message {
+                let Some(message) = &mut self.in_message else {
+                    return Ok(());
+                };
+                message.fragments += 1;
+                message.wire_len += payload.len() as u64;
+                if self.config.deliver_fragments {
+                    let kind = message.kind;
+                    if header.fin {
+                        self.in_message = None;
+                    }
+                    self.events.push_back(Event::Fragment {
+                        kind,
+                        data: payload,
+                        fin: header.fin,
+                    });
+                } else {
                     message.data.extend_from_slice(&payload);
-                    message.fragments += 1;
-                    message.wire_len += payload.len() as u64;
-                }
-                if header.fin
-                    && let Some(message) = self.in_message.take()
-                {
-                    self.deliver(message.kind, Bytes::from(message.data));
+                    if header.fin
+                        && let Some(message) = self.in_message.take()
+                    {
+                        self.deliver(message.kind, Bytes::from(message.data));
+                    }
                 }
             }
             OpCode::Ping => {
@@ -1089,11 +1143,13 @@ impl Connection {
                 fragments: 0,
                 compressed: true,
                 wire_len: 0,
+                dropped: 0,
             },
         };
         message.fragments += 1;
         message.wire_len += payload.len() as u64;
-        let limit = self.config.max_message_size;
+        // What is left of the message limit once the fragments already given are counted.
+        let limit = self.config.max_message_size.saturating_sub(message.dropped);
         let before = message.data.len();
         let result = match &mut self.deflate {
             Some(codec) => codec.decompress(&payload, header.fin, &mut message.data, limit),
@@ -1103,7 +1159,8 @@ impl Connection {
                 "permessage-deflate is not in use".into(),
             )),
         };
-        self.paused = self.config.pause_after_message && header.fin;
+        self.paused =
+            self.config.pause_after_message && (header.fin || self.config.deliver_fragments);
         if self.config.report_frames {
             let position = Some(self.numbering[0].position(&header));
             self.events.push_back(Event::Frame(Frame {
@@ -1117,7 +1174,8 @@ impl Connection {
         match result {
             Ok(()) => {}
             Err(InflateError::TooLarge) => {
-                let len = message.data.len() as u64;
+                let len = (message.dropped + message.data.len()) as u64;
+                let limit = self.config.max_message_size;
                 return Err(self.fail_peer(ProtocolError::MessageTooLarge { len, limit }));
             }
             Err(InflateError::Corrupt(detail)) => {
@@ -1132,7 +1190,22 @@ impl Connection {
         {
             return Err(self.fail_peer(ProtocolError::InvalidUtf8));
         }
-        if header.fin {
+        let fragmented = message.fragments > 1 || !header.fin;
+        if self.config.deliver_fragments && fragmented {
+            let data = Bytes::copy_from_slice(&message.data[before.min(message.data.len())..]);
+            self.events.push_back(Event::Fragment {
+                kind: message.kind,
+                data,
+                fin: header.fin,
+            });
+            if !header.fin {
+                // Keep the largest window deflate may refer back to; the rest is given.
+                let excess = message.data.len().saturating_sub(1 << 15);
+                message.data.drain(..excess);
+                message.dropped += excess;
+                self.in_message = Some(message);
+            }
+        } else if header.fin {
             self.deliver(kind, Bytes::from(message.data));
         } else {
             self.in_message = Some(message);

@@ -60,6 +60,12 @@ pub(crate) struct ConnCore {
     /// The last frame reported ended a compressed message: the next message is reported as
     /// [`TapKind::Inflated`] too.
     compressed: bool,
+    /// A compressed message being given in fragments while a tap listens: its plain content
+    /// so far, for the [`TapKind::Inflated`] report after its last fragment. `None` when no
+    /// such message is under way.
+    inflating: Option<Vec<u8>>,
+    /// The last frame reported was part of a compressed message.
+    frame_compressed: bool,
     /// A tap is listening: reports are made.
     reporting: bool,
     /// A peer fault the engine found before the connection was handed over (in frames that
@@ -87,6 +93,8 @@ impl ConnCore {
             closed_by,
             last_state,
             compressed: false,
+            inflating: None,
+            frame_compressed: false,
             reporting,
             unreported_fault,
         }
@@ -156,12 +164,21 @@ impl ConnCore {
             let message = match event {
                 Event::Frame(frame) => {
                     if self.reporting {
-                        self.compressed = frame.direction == ws_proto::Direction::Incoming
-                            && frame.header.fin
-                            && frame.decompressed_len.is_some();
+                        let incoming = frame.direction == ws_proto::Direction::Incoming;
+                        if incoming {
+                            self.frame_compressed = frame.decompressed_len.is_some();
+                        }
+                        self.compressed =
+                            incoming && frame.header.fin && frame.decompressed_len.is_some();
                         reports.push(TapKind::Frame(frame));
                     }
                     continue;
+                }
+                Event::Fragment { kind, data, fin } => {
+                    if self.reporting && self.frame_compressed {
+                        self.report_inflated_fragment(kind, &data, fin, reports);
+                    }
+                    return Some(Message::Fragment { kind, data, fin });
                 }
                 Event::Text(text) => Message::Text(text),
                 Event::Binary(data) => Message::Binary(data),
@@ -181,6 +198,35 @@ impl ConnCore {
             return Some(message);
         }
         None
+    }
+
+    /// Keeps the plain content of a compressed message's fragment; after its last one, the
+    /// whole message is reported as [`TapKind::Inflated`], as a message given whole is.
+    fn report_inflated_fragment(
+        &mut self,
+        kind: ws_proto::MessageKind,
+        data: &[u8],
+        fin: bool,
+        reports: &mut Vec<TapKind>,
+    ) {
+        let so_far = self.inflating.get_or_insert_with(Vec::new);
+        so_far.extend_from_slice(data);
+        if !fin {
+            return;
+        }
+        let plain = ws_proto::bytes::Bytes::from(self.inflating.take().unwrap_or_default());
+        let message = match kind {
+            ws_proto::MessageKind::Binary => Some(Message::Binary(plain)),
+            // The engine checked the text across its fragments.
+            ws_proto::MessageKind::Text => ws_proto::Utf8Bytes::try_from_bytes(plain)
+                .ok()
+                .map(Message::Text),
+        };
+        // A compressed fragment ends the message: the report after it is not for a next one.
+        self.compressed = false;
+        if let Some(message) = message {
+            reports.push(TapKind::Inflated(message));
+        }
     }
 
     /// Adds the reports of the frames at the front of the engine's events to `reports`,

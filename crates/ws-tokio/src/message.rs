@@ -18,6 +18,17 @@ pub enum Message {
     Pong(Bytes),
     /// The peer's close frame. The connection ends after it.
     Close(CloseFrame),
+    /// One frame's part of a fragmented message, when the engine gives fragments
+    /// ([`ws_proto::Config::deliver_fragments`]; never otherwise): the frame's payload,
+    /// inflated if the message is compressed. Text fragments may split a character.
+    Fragment {
+        /// Text or binary.
+        kind: MessageKind,
+        /// The frame's payload.
+        data: Bytes,
+        /// Whether this fragment ends the message.
+        fin: bool,
+    },
 }
 
 /// What to send: [`WsStream::send`](crate::WsStream::send) and

@@ -262,6 +262,10 @@ pub struct RelayArgs {
     /// Exit after the first client leaves.
     #[arg(long)]
     pub once: bool,
+    /// Forward whole messages: a fragmented message is assembled and sent on in one frame
+    /// (by default each frame is forwarded as it arrives, fragments kept).
+    #[arg(long)]
+    pub whole_messages: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

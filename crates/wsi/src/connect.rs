@@ -796,6 +796,8 @@ async fn read_loop(
                 peer_close = Some(frame.clone());
                 false
             }
+            // `wsi connect` takes messages whole (the engine's default): none come.
+            Message::Fragment { .. } => false,
         };
         if met && !told {
             told = true;

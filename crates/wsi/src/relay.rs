@@ -47,7 +47,12 @@ struct Shared {
 
 async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
     let mut upstream = client_options::build(&args.handshake, args.url.as_deref())?;
-    upstream.config = relay::leg_config(upstream.config.clone());
+    let leg = if args.whole_messages {
+        relay::leg_config_whole
+    } else {
+        relay::leg_config
+    };
+    upstream.config = leg(upstream.config.clone());
     let tls = server_tls::config(&args.tls)?;
     let mut server = ServerOptions::default()
         .with_close_timeout(upstream.timeouts.close)
@@ -57,7 +62,7 @@ async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
     if args.handshake.compress {
         server.config.deflate = Some(DeflateConfig::default());
     }
-    server.config = relay::leg_config(server.config.clone());
+    server.config = leg(server.config.clone());
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     server.tls = tls;
 

@@ -174,6 +174,14 @@ fn message_preview(message: &Message) -> String {
         Message::Ping(data) => format!("ping {}", hex_compact(data)),
         Message::Pong(data) => format!("pong {}", hex_compact(data)),
         Message::Close(frame) => format!("close {} {:?}", frame.code_or_no_status(), frame.reason),
+        Message::Fragment { kind, data, fin } => {
+            let end = if *fin { "last" } else { "more to come" };
+            let opcode = match kind {
+                ws_tokio::ws_proto::MessageKind::Text => OpCode::Text,
+                ws_tokio::ws_proto::MessageKind::Binary => OpCode::Binary,
+            };
+            format!("fragment ({end}) {}", payload_preview(opcode, data))
+        }
     }
 }
 

@@ -640,6 +640,11 @@ impl MessageRecord {
                 code: close.code.map(u16::from),
                 reason: close.reason.clone(),
             },
+            // Never reported (the transport reports a fragmented message's plain content
+            // whole); kept as its bytes, which may split a character.
+            Message::Fragment { data, .. } => Self::Binary {
+                data: data.to_vec(),
+            },
         }
     }
 

@@ -32,6 +32,8 @@ pub struct ServerProfile {
     pub token: String,
     /// A relay's legs answer pings themselves.
     pub answer_pings: bool,
+    /// A relay forwards whole messages instead of frame for frame.
+    pub whole_messages: bool,
 }
 
 impl Default for ServerProfile {
@@ -43,6 +45,7 @@ impl Default for ServerProfile {
             choices: ServerChoices::default(),
             token: String::new(),
             answer_pings: false,
+            whole_messages: false,
         }
     }
 }

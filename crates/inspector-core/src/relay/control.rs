@@ -84,6 +84,17 @@ impl Faults {
     pub fn any(&self) -> bool {
         *self != Self::default()
     }
+
+    /// Whether a fault changes, drops or delays text and binary messages (the relay then
+    /// takes a fragmented message whole before applying it).
+    pub fn changes_messages(&self) -> bool {
+        self.delay_ms > 0
+            || self.delay_random_ms > 0
+            || self.drop_percent > 0.0
+            || self.fragments > 1
+            || self.rsv_bits != 0
+            || self.corrupt
+    }
 }
 
 /// What the relay does to both directions, for every client.

@@ -2,9 +2,16 @@
 //! server (the relay is its client), message for message, both ways, until both legs end.
 //!
 //! What is forwarded, and how faithfully:
-//! - text and binary messages, as whole messages (a fragmented message arrives whole and
-//!   leaves in one frame: the engine assembles fragments; each leg's frames are still shown
-//!   exactly, in its own tap);
+//! - text and binary messages, frame for frame: both legs run with
+//!   [`deliver_fragments`](ws_tokio::ws_proto::Config::deliver_fragments) on (as
+//!   [`leg_config`] sets), so each fragment of a fragmented message is sent on as a
+//!   fragment as soon as it has arrived — the same opcodes, boundaries and number of
+//!   frames, pings and pongs between them in their place — and a message in one frame
+//!   leaves in one frame. With permessage-deflate a fragment is forwarded as its inflated
+//!   data and compressed again by the other leg, which has its own compression context: the
+//!   boundaries are kept, the compressed bytes cannot be. [`leg_config_whole`] forwards
+//!   whole messages instead (the engine assembles them; each leg's tap still shows its own
+//!   frames exactly);
 //! - pings and pongs, when both legs run with auto-pong off (as [`leg_config`] sets): a
 //!   client's ping reaches the server and the server's pong comes back, so the round trip
 //!   is the real one, never the relay's answer;
@@ -20,10 +27,11 @@
 //! through [`Net::relay`](crate::Net::relay) ([`serve`]), with the upstream handshake built
 //! from the client's ([`upstream`]).
 //!
-//! Frame-for-frame forwarding (fragments kept as they were, `Outgoing::Fragment` per
-//! frame) is not done yet: forwarding is message-level, the one mode. Each leg's tap still
-//! shows that leg's frames exactly as they were on its wire, so a fragmented message shows
-//! as fragments on the leg it arrived on and as one frame on the other.
+//! A message sent whole while a fragmented one is being forwarded (a held message
+//! released, one the user injects) waits for the fragmented one's last frame: a message
+//! cannot start inside another. Intercept and the faults that change a message (hold,
+//! drop, delay, re-fragment, RSV bits, a corrupted byte) work on whole messages: while any
+//! of them is on, a fragmented message is assembled first, then held or changed as one.
 //!
 //! The relay tabs add intercept and fault injection ([`control`]): held messages, edited
 //! or dropped ones, delays, drops, re-fragmenting, RSV bits, corrupted bytes, pings not
@@ -77,17 +85,28 @@ pub struct RelayReport {
     pub client: LegEnd,
     /// The server's leg: what the server did.
     pub server: LegEnd,
-    /// Messages (and pings, pongs) forwarded from the client to the server.
+    /// Messages (and pings, pongs; each fragment of a fragmented message forwarded frame
+    /// for frame) forwarded from the client to the server.
     pub to_server: u64,
-    /// Messages (and pings, pongs) forwarded from the server to the client.
+    /// The same from the server to the client.
     pub to_client: u64,
 }
 
 /// The engine options for a leg: `base` with auto-pong and the automatic close reply off,
-/// so that the relay forwards pings, pongs and closes instead of answering them itself.
-pub fn leg_config(mut base: Config) -> Config {
+/// so that the relay forwards pings, pongs and closes instead of answering them itself, and
+/// fragments given as they arrive, so that it forwards frame for frame.
+pub fn leg_config(base: Config) -> Config {
+    let mut config = leg_config_whole(base);
+    config.deliver_fragments = true;
+    config
+}
+
+/// [`leg_config`] for forwarding whole messages: a fragmented message is assembled on
+/// the leg it arrives on and leaves in one frame.
+pub fn leg_config_whole(mut base: Config) -> Config {
     base.auto_pong = false;
     base.auto_close_reply = false;
+    base.deliver_fragments = false;
     base
 }
 
@@ -153,6 +172,7 @@ where
                 reset: reset.clone(),
                 answer_pings,
                 socket: socket.clone(),
+                fragmented: Fragmented::None,
             }),
             Some(Direction {
                 way: Way::ToClient,
@@ -163,6 +183,7 @@ where
                 reset,
                 answer_pings,
                 socket,
+                fragmented: Fragmented::None,
             }),
         ),
         None => (None, None),
@@ -193,11 +214,93 @@ struct Direction {
     answer_pings: bool,
     /// The client's socket, for a reset.
     socket: Option<Arc<tokio::net::TcpStream>>,
+    /// What is being done with the fragmented message under way.
+    fragmented: Fragmented,
+}
+
+/// A fragmented message under way, in one direction with intercept and faults.
+enum Fragmented {
+    /// None is.
+    None,
+    /// Its fragments are forwarded as they come (nothing was held or faulty when it began).
+    Passing,
+    /// It is assembled, to be held or changed whole: its type and data so far.
+    Assembling(ws_tokio::ws_proto::MessageKind, Vec<u8>),
 }
 
 impl Direction {
     fn mark(&self, what: String) {
         lock_state(&self.destination).mark_fault(what);
+    }
+
+    /// Whether a message beginning now must be taken whole: held messages are waiting or
+    /// will be, or a fault changes messages this way.
+    fn needs_whole(&self) -> bool {
+        let settings = self.control.settings();
+        let way = self.way.index();
+        let faults = &settings.faults[way];
+        settings.paused[way]
+            || !self.control.held_queue(self.way).is_empty()
+            || faults.changes_messages()
+    }
+
+    /// A fragment through the intercept: forwarded as it is, or kept until its message is
+    /// whole; returns the whole message once its last fragment came.
+    fn fragment(
+        &mut self,
+        kind: ws_tokio::ws_proto::MessageKind,
+        data: ws_tokio::ws_proto::bytes::Bytes,
+        fin: bool,
+    ) -> FragmentStep {
+        if matches!(self.fragmented, Fragmented::None) {
+            self.fragmented = if self.needs_whole() {
+                Fragmented::Assembling(kind, Vec::new())
+            } else {
+                Fragmented::Passing
+            };
+        }
+        match &mut self.fragmented {
+            Fragmented::Assembling(kind, so_far) => {
+                so_far.extend_from_slice(&data);
+                if !fin {
+                    return FragmentStep::Kept;
+                }
+                let kind = *kind;
+                let Fragmented::Assembling(_, whole) =
+                    std::mem::replace(&mut self.fragmented, Fragmented::None)
+                else {
+                    return FragmentStep::Kept;
+                };
+                FragmentStep::Whole(whole_message(kind, whole))
+            }
+            _ => {
+                if fin {
+                    self.fragmented = Fragmented::None;
+                }
+                FragmentStep::Forward(Outgoing::Fragment { kind, data, fin })
+            }
+        }
+    }
+}
+
+/// What [`Direction::fragment`] makes of a fragment.
+enum FragmentStep {
+    /// Send it on as it is.
+    Forward(Outgoing),
+    /// Kept: its message is being assembled.
+    Kept,
+    /// The message it ended, whole.
+    Whole(Outgoing),
+}
+
+/// An assembled message as it will be sent. The engine checked text across its fragments.
+fn whole_message(kind: ws_tokio::ws_proto::MessageKind, data: Vec<u8>) -> Outgoing {
+    match kind {
+        ws_tokio::ws_proto::MessageKind::Text => Outgoing::Text(
+            String::from_utf8(data)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
+        ws_tokio::ws_proto::MessageKind::Binary => Outgoing::Binary(data.into()),
     }
 }
 
@@ -227,6 +330,8 @@ where
         delayed: VecDeque::new(),
         forwarded: 0,
         gone: false,
+        mid_message: false,
+        after_message: VecDeque::new(),
     };
     let mut end = LegEnd::Ended;
     let mut next_id = 0u64;
@@ -256,6 +361,19 @@ where
                 end = LegEnd::Failed(error);
                 break;
             }
+            Step::Received(Some(Ok(Message::Fragment { kind, data, fin }))) => {
+                match direction.as_mut() {
+                    None => out.send(Outgoing::Fragment { kind, data, fin }).await,
+                    Some(d) => match d.fragment(kind, data, fin) {
+                        FragmentStep::Forward(fragment) => out.send_in_order(fragment).await,
+                        FragmentStep::Kept => {}
+                        FragmentStep::Whole(message) => {
+                            next_id += 1;
+                            route(d, &mut out, message, next_id).await;
+                        }
+                    },
+                }
+            }
             Step::Received(Some(Ok(message))) => {
                 let outgoing = match message {
                     Message::Text(text) => Outgoing::Text(text.as_str().to_owned()),
@@ -270,6 +388,7 @@ where
                         // 1005 (no code) is not sent on the wire: an empty close goes on empty.
                         Outgoing::Close(frame.code, frame.reason)
                     }
+                    Message::Fragment { .. } => unreachable!("matched above"),
                 };
                 match direction.as_ref() {
                     None => out.send(outgoing).await,
@@ -285,6 +404,17 @@ where
                     let held: Vec<Held> = d.control.held_queue(d.way).drain(..).collect();
                     for held in held {
                         out.send(held.message).await;
+                    }
+                    // A message being assembled goes on as a first fragment; the rest of
+                    // its fragments follow it as they come.
+                    if let Fragmented::Assembling(kind, so_far) = d.fragmented {
+                        let data = so_far.into();
+                        out.send(Outgoing::Fragment {
+                            kind,
+                            data,
+                            fin: false,
+                        })
+                        .await;
                     }
                 }
             }
@@ -459,14 +589,38 @@ struct Outbox<B> {
     forwarded: u64,
     /// The other side cannot take more (closed, or a send failed).
     gone: bool,
+    /// A fragmented message is being sent: a whole message cannot start until it ends.
+    mid_message: bool,
+    /// Whole messages waiting for the fragmented one's last frame.
+    after_message: VecDeque<Outgoing>,
 }
 
 impl<B> Outbox<B>
 where
     B: AsyncRead + AsyncWrite + Unpin,
 {
-    /// Sends now.
+    /// Sends now — a whole message after the fragmented one being sent, if there is one.
     async fn send(&mut self, message: Outgoing) {
+        if self.mid_message && matches!(message, Outgoing::Text(_) | Outgoing::Binary(_)) {
+            self.after_message.push_back(message);
+            return;
+        }
+        let ends_fragments = match &message {
+            Outgoing::Fragment { fin, .. } => {
+                self.mid_message = !fin;
+                *fin
+            }
+            _ => false,
+        };
+        self.send_now(message).await;
+        if ends_fragments {
+            while let Some(waiting) = self.after_message.pop_front() {
+                self.send_now(waiting).await;
+            }
+        }
+    }
+
+    async fn send_now(&mut self, message: Outgoing) {
         if self.gone || self.to.is_closed() {
             // Nothing can go on; the caller keeps reading so that its leg's close completes.
             self.gone = true;
@@ -508,10 +662,16 @@ where
         }
     }
 
-    /// Sends everything still waiting, at once (the leg is ending).
+    /// Sends everything still waiting, at once (the leg is ending). Whole messages that
+    /// waited for a fragmented message that will not end now go after its start: the peer
+    /// sees the fault of an unfinished message, not the messages lost.
     async fn flush_delayed(&mut self) {
         while let Some((_, message)) = self.delayed.pop_front() {
             self.send(message).await;
+        }
+        self.mid_message = false;
+        while let Some(waiting) = self.after_message.pop_front() {
+            self.send_now(waiting).await;
         }
     }
 }

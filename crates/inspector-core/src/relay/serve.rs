@@ -19,7 +19,7 @@ use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream
 
 use super::control::{self, ClientControl, RelaySettings};
 use super::upstream::{refusal, upstream_options};
-use super::{Controlled, RelayReport, leg_config};
+use super::{Controlled, RelayReport, leg_config, leg_config_whole};
 use crate::listener::ServerTls;
 use crate::notify::Notify;
 use crate::session::state::lock;
@@ -45,6 +45,9 @@ pub struct RelayOptions {
     /// Each leg answers its peer's pings itself (auto-pong), and pings and pongs are not
     /// forwarded; off (the default): they are forwarded, so round trips are end to end.
     pub answer_pings: bool,
+    /// Forward whole messages (a fragmented message is assembled and leaves in one frame);
+    /// off (the default): frame for frame.
+    pub whole_messages: bool,
 }
 
 /// One relayed client: a session per leg.
@@ -261,7 +264,12 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
     // on the way through): the client leg accepts the client's offer, the upstream leg
     // offers it when the client did (see `upstream_options`).
     server_options.config.deflate = Some(ws_tokio::ws_proto::DeflateConfig::default());
-    server_options.config = leg_config(server_options.config.clone());
+    let leg = if options.whole_messages {
+        leg_config_whole
+    } else {
+        leg_config
+    };
+    server_options.config = leg(server_options.config.clone());
     server_options.config.auto_pong = options.answer_pings;
     server_options.tls = options.tls.as_ref().map(|t| t.config.clone());
     server_options.tap = Some(client_tap);
@@ -275,7 +283,7 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
             .as_deref()
             .and_then(|token| crate::listener::token_refusal(token, request));
         let mut connect = upstream_options(&options.upstream, options.fixed_protocols, request);
-        connect.config = leg_config(connect.config.clone());
+        connect.config = leg(connect.config.clone());
         connect.config.auto_pong = options.answer_pings;
         connect.tap = server_tap;
         async move {

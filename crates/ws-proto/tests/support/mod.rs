@@ -121,6 +121,8 @@ pub enum Ev {
     Ping(Vec<u8>),
     Pong(Vec<u8>),
     Close(Option<u16>, String),
+    /// A fragment: text?, data, fin.
+    Fragment(bool, Vec<u8>, bool),
 }
 
 impl From<Event> for Ev {
@@ -134,6 +136,9 @@ impl From<Event> for Ev {
             Event::Ping(b) => Self::Ping(b.to_vec()),
             Event::Pong(b) => Self::Pong(b.to_vec()),
             Event::Close(c) => Self::Close(c.code.map(|c| c.0), c.reason),
+            Event::Fragment { kind, data, fin } => {
+                Self::Fragment(kind == ws_proto::MessageKind::Text, data.to_vec(), fin)
+            }
             other => panic!("unknown event {other:?}"),
         }
     }
