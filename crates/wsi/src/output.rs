@@ -211,46 +211,94 @@ impl TapSink {
         self.jsonl = None;
     }
 
-    /// Runs on a thread of its own until every tap of `rx` is dropped, flushing whenever it
-    /// has caught up.
+    /// Runs on a thread of its own until every tap of `rx` is dropped (see [`drain`]).
     pub fn spawn_single(mut self, mut rx: TapReceiver) -> std::thread::JoinHandle<()> {
         std::thread::spawn(move || {
-            loop {
-                let event = match rx.try_recv() {
-                    Some(event) => event,
-                    None => {
-                        self.flush();
-                        match rx.blocking_recv() {
-                            Some(event) => event,
-                            None => break,
-                        }
-                    }
-                };
-                self.write(None, None, &event);
-            }
-            self.flush();
+            drain(
+                &mut rx,
+                |rx| rx.try_recv().map_or(Next::Empty, Next::Report),
+                TapReceiver::blocking_recv,
+                &mut self,
+                |sink, event| sink.write(None, None, &event),
+            );
         })
     }
 
     /// [`spawn_single`](Self::spawn_single) for reports of many connections.
     pub fn spawn_tagged(mut self, mut rx: mpsc::Receiver<Tagged>) -> std::thread::JoinHandle<()> {
         std::thread::spawn(move || {
-            loop {
-                let tagged = match rx.try_recv() {
-                    Ok(tagged) => tagged,
-                    Err(_) => {
-                        self.flush();
-                        match rx.blocking_recv() {
-                            Some(tagged) => tagged,
-                            None => break,
-                        }
-                    }
-                };
-                self.write(tagged.conn, tagged.leg, &tagged.event);
-            }
-            self.flush();
+            drain(
+                &mut rx,
+                |rx| match rx.try_recv() {
+                    Ok(tagged) => Next::Report(tagged),
+                    Err(mpsc::error::TryRecvError::Empty) => Next::Empty,
+                    Err(mpsc::error::TryRecvError::Disconnected) => Next::Ended,
+                },
+                mpsc::Receiver::blocking_recv,
+                &mut self,
+                |sink, tagged| sink.write(tagged.conn, tagged.leg, &tagged.event),
+            );
         })
     }
+}
+
+/// What a writing thread's channel has for it.
+enum Next<T> {
+    Report(T),
+    Empty,
+    Ended,
+}
+
+/// How long the writing thread sleeps when it has caught up, while reports keep coming.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// How many of those sleeps find nothing before the thread blocks on the channel instead.
+const IDLE_SLEEPS: u32 = 20;
+
+/// The writing thread's loop: writes every report, flushes each time it has caught up, and
+/// ends when the channel does.
+///
+/// Under load it takes what has come in batches, a millisecond apart, instead of blocking on
+/// the channel after each report: a blocked receiver is woken by every send — a futex call
+/// on the connection's thread and two context switches per report, which on one core cost
+/// the relay a quarter of its throughput (BENCHMARKS.md, "Relay"). A receiver that is not
+/// blocked costs a send nothing. After 20 ms with nothing to write it blocks again, so an
+/// idle `wsi` does not wake. Lines reach the file within about a millisecond.
+fn drain<R, T>(
+    rx: &mut R,
+    try_next: impl Fn(&mut R) -> Next<T>,
+    wait: impl Fn(&mut R) -> Option<T>,
+    sink: &mut TapSink,
+    write: impl Fn(&mut TapSink, T),
+) {
+    let mut idle = 0u32;
+    loop {
+        match try_next(rx) {
+            Next::Report(report) => {
+                write(sink, report);
+                idle = 0;
+            }
+            Next::Ended => break,
+            Next::Empty => {
+                if idle == 0 {
+                    sink.flush();
+                }
+                if idle < IDLE_SLEEPS {
+                    idle += 1;
+                    std::thread::sleep(CATCH_UP);
+                } else {
+                    match wait(rx) {
+                        Some(report) => {
+                            write(sink, report);
+                            idle = 0;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+    sink.flush();
 }
 
 /// Writes `event`'s line with `"decoded": DECODED` added after its `record`: a field of the

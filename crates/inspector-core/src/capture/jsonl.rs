@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
-use ws_tokio::tap::TapEvent;
+use ws_tokio::tap::{TapEvent, TapKind};
 
 use super::VERSION;
 use super::record::{CaptureLine, Leg};
@@ -51,6 +51,9 @@ impl<W: Write> JsonlWriter<W> {
         conn: Option<u64>,
         leg: Option<Leg>,
     ) -> io::Result<()> {
+        if let TapKind::Frame(frame) = &event.kind {
+            return self.write_raw(|line| super::frame_line::write(line, event, frame, conn, leg));
+        }
         match CaptureLine::from_tap(event) {
             Some(line) => self.write_line(&line.with_conn(conn).with_leg(leg)),
             None => {
@@ -64,6 +67,18 @@ impl<W: Write> JsonlWriter<W> {
     pub fn write_line(&mut self, line: &CaptureLine) -> io::Result<()> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, line).map_err(io::Error::other)?;
+        self.finish_line()
+    }
+
+    /// Writes the line `make` appends to an empty buffer.
+    fn write_raw(&mut self, make: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        self.line.clear();
+        make(&mut self.line);
+        self.finish_line()
+    }
+
+    /// Writes the line made in the buffer, with its newline.
+    fn finish_line(&mut self) -> io::Result<()> {
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
         // A huge payload's line is not kept around.

@@ -22,6 +22,7 @@
 //! Reading a line of a newer version than [`VERSION`] is an error, never a guess.
 
 mod encoding;
+mod frame_line;
 pub mod har;
 pub mod jsonl;
 pub mod loader;

@@ -756,13 +756,13 @@ impl TlsRecord {
 }
 
 /// `time_ns` as RFC 3339 in UTC with nanoseconds, `2026-12-01T12:00:00.123456789Z`.
-fn rfc3339(time_ns: u64) -> String {
+pub(super) fn rfc3339(time_ns: u64) -> String {
     let time = UNIX_EPOCH + Duration::from_nanos(time_ns);
     humantime::format_rfc3339_nanos(time).to_string()
 }
 
 /// Nanoseconds since the Unix epoch (0 before it, the largest value after year 2554).
-fn unix_nanos(time: SystemTime) -> u64 {
+pub(super) fn unix_nanos(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
