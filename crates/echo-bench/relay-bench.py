@@ -9,6 +9,8 @@ server --impl ws-tokio`) three ways:
             (the core's relay, every frame of both legs written as a JSON line)
   wsi-quiet the same relay with nothing written (no --jsonl): what the logging costs
   websocat  client -> `websocat -E -b ws-l:ADDR ws://URL/` -> echo server (logs nothing)
+  tcp-floor client -> `echo-bench tcp-forward` (bytes copied both ways, nothing else: no
+            WebSocket work at all) -> echo server: the floor of any relay in user space
 
 Every process is pinned to one core (taskset), as the issue measured. For each shape
 (connections x message size) and way, REPS runs of SECS seconds; the medians of msg/s and
@@ -31,6 +33,9 @@ import sys
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+WAYS = ("direct", "wsi", "wsi-quiet", "websocat", "tcp-floor")
 
 
 def free_port():
@@ -88,11 +93,16 @@ def main():
         children.append(subprocess.Popen(
             pin + [args.websocat, "-E", "-b", f"ws-l:127.0.0.1:{websocat_port}", upstream],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for port in (wsi_port, quiet_port, websocat_port):
+        floor_port = free_port()
+        children.append(subprocess.Popen(
+            pin + [bench, "tcp-forward", "--addr", f"127.0.0.1:{floor_port}", "--to", f"127.0.0.1:{echo_port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for port in (wsi_port, quiet_port, websocat_port, floor_port):
             wait_port(port)
         ways = [("direct", echo_port, children[0].pid), ("wsi", wsi_port, children[1].pid),
                 ("wsi-quiet", quiet_port, children[2].pid),
-                ("websocat", websocat_port, children[3].pid)]
+                ("websocat", websocat_port, children[3].pid),
+                ("tcp-floor", floor_port, children[4].pid)]
 
         results = {}
         for rep in range(args.reps):
@@ -118,12 +128,12 @@ def main():
     print("|---|---|--:|--:|--:|--:|--:|--:|")
     for shape in args.shapes.split(","):
         med = {}
-        for way in ("direct", "wsi", "wsi-quiet", "websocat"):
+        for way in WAYS:
             runs = results[(shape, way)]
             med[way] = (statistics.median(r["msgs"] / r["secs"] for r in runs),
                         statistics.median(r["p50_us"] for r in runs),
                         statistics.median(r["p99_us"] for r in runs))
-        for way in ("direct", "wsi", "wsi-quiet", "websocat"):
+        for way in WAYS:
             rate, p50, p99 = med[way]
             print(f"| {shape} | {way} | {rate:.0f} | {p50:.1f} | {p99:.1f} | "
                   f"{rate / med['websocat'][0]:.2f} | {rate / med['direct'][0]:.2f} | "

@@ -31,6 +31,20 @@ pub enum Sub {
     Client(ClientArgs),
     /// Resident memory per idle connection, and the peak while echoing one large message.
     Memory(MemoryArgs),
+    /// A TCP forwarder that copies bytes both ways and does nothing else: the floor of any
+    /// relay on this machine (relay-bench.py's `tcp-floor`).
+    TcpForward(TcpForwardArgs),
+}
+
+/// `echo-bench tcp-forward`.
+#[derive(Debug, Args)]
+pub struct TcpForwardArgs {
+    /// Where to accept connections.
+    #[arg(long)]
+    pub addr: String,
+    /// Where to forward each one, `host:port`.
+    #[arg(long)]
+    pub to: String,
 }
 
 /// The matrix: every repetition × shape × server.

@@ -18,6 +18,7 @@ mod client;
 mod memory;
 mod report;
 mod servers;
+mod tcp_forward;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -34,6 +35,7 @@ fn main() {
         Some(Sub::Server(args)) => server_main(args),
         Some(Sub::Client(args)) => client_main(args),
         Some(Sub::Memory(args)) => memory_main(args),
+        Some(Sub::TcpForward(args)) => tcp_forward::run(&args.addr, &args.to),
         None => matrix_main(cli.matrix),
     };
     if let Err(e) = result {

@@ -12,8 +12,6 @@
 use std::io::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use ws_tokio::tap::TapEvent;
 use ws_tokio::ws_proto::{Direction, Fragment, Frame, MessageKind};
 
@@ -102,15 +100,11 @@ pub(super) fn write(
     line.extend_from_slice(b"}}");
 }
 
-/// Appends `data` as standard base64 with padding.
+/// Appends `data` as standard base64 with padding, with the SIMD encoder of `base64-simd`
+/// (chosen at run time for this CPU): at 64 KiB frames the `base64` crate's encoder was half
+/// of a logging relay's time (BENCHMARKS.md, "Relay").
 fn append_base64(line: &mut Vec<u8>, data: &[u8]) {
-    let start = line.len();
-    // `None` only past usize::MAX bytes of output, which no payload in memory reaches.
-    let len = base64::encoded_len(data.len(), true).unwrap_or(0);
-    line.resize(start + len, 0);
-    // The slice is exactly the encoded length, so this cannot fail.
-    let written = STANDARD.encode_slice(data, &mut line[start..]).unwrap_or(0);
-    line.truncate(start + written);
+    base64_simd::STANDARD.encode_append(data, line);
 }
 
 #[cfg(test)]
