@@ -1,8 +1,9 @@
 //! Support code for the workspace-level integration tests in `tests/tests/`.
 
+use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The repository's root folder.
@@ -78,4 +79,67 @@ pub fn wait_for_port(addr: SocketAddr, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
     false
+}
+
+/// A child process killed when this is dropped, however the test ends.
+#[derive(Debug)]
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// tests/python/echo_server.py running: Python `websockets` with its default
+/// permessage-deflate.
+#[derive(Debug)]
+pub struct PythonEcho {
+    /// The process, killed when this is dropped.
+    pub process: Killed,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its report lines after the first (`open` and `closed` events, JSON), as they come.
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts tests/python/echo_server.py for at most `lifetime_secs`. Its report lines are
+/// read on a thread of their own (a closed pipe would fail its handlers).
+pub fn python_echo_server(lifetime_secs: u32) -> PythonEcho {
+    let mut child = Command::new(python_setup())
+        .arg(repo_root().join("tests/python/echo_server.py"))
+        .args(["--lifetime", &lifetime_secs.to_string()])
+        .current_dir(repo_root().join("tests/python"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("echo_server.py starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let process = Killed(child);
+    let mut first = String::new();
+    let mut reader = BufReader::new(stdout);
+    reader.read_line(&mut first).expect("the listening line");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let _ = tx.send(std::mem::take(&mut line));
+        }
+    });
+    let port = first
+        .split("\"port\":")
+        .nth(1)
+        .and_then(|rest| {
+            rest.trim_start()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("no port in echo_server.py's first line: {first}"));
+    PythonEcho {
+        process,
+        port,
+        lines,
+    }
 }

@@ -6,9 +6,6 @@
 //! `cargo test -p ws-tests -p wsi -- --ignored`); the venv comes from
 //! tests/python/setup.sh, which fails loudly when Python 3 is missing.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ws_inspector_core::relay::RelayOptions;
@@ -16,51 +13,11 @@ use ws_inspector_core::{Net, Notify};
 use ws_tokio::ws_proto::DeflateConfig;
 use ws_tokio::{ConnectOptions, Message};
 
-/// Kills the Python server when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The venv's Python, from tests/python/setup.sh.
-fn python() -> PathBuf {
-    ws_tests::python_setup()
-}
-
-fn repo_root() -> PathBuf {
-    ws_tests::repo_root()
-}
-
 #[test]
 #[ignore = "interop with Python websockets: cargo test -p ws-tests -p wsi -- --ignored, which .ci/run runs"]
 fn a_relay_to_python_websockets_shows_compression_per_leg() {
-    let mut child = Command::new(python())
-        .arg(repo_root().join("tests/python/echo_server.py"))
-        .args(["--lifetime", "30"])
-        .current_dir(repo_root().join("tests/python"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("echo_server.py starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let _server = Killed(child);
-    let mut first = String::new();
-    let mut lines = BufReader::new(stdout);
-    lines.read_line(&mut first).expect("the listening line");
-    // The server reports every connection on its stdout: keep reading it (a closed pipe
-    // fails its handler).
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
-            line.clear();
-        }
-    });
-    let listening: serde_json::Value = serde_json::from_str(&first).expect("JSON");
-    let port = listening["port"].as_u64().expect("a port");
+    let server = ws_tests::python_echo_server(30);
+    let port = server.port;
 
     let net = Net::new().expect("runtime");
     let options = RelayOptions {

@@ -23,6 +23,19 @@ pub fn harness(config_dir: &Path) -> Harness<'static, WsInspectorApp> {
         })
 }
 
+/// [`harness`] for peers whose payloads hold characters none of the app's fonts has (such
+/// as Python `websockets`' test script, with ✓ and 𝄞): the app draws a box for each, where
+/// kittest would panic by default.
+pub fn harness_for_any_text(config_dir: &Path) -> Harness<'static, WsInspectorApp> {
+    let dir = config_dir.to_owned();
+    Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .allow_missing_glyphs()
+        .build_eframe(move |cc| {
+            WsInspectorApp::new_for_test(&cc.egui_ctx, dir).expect("the app starts")
+        })
+}
+
 /// Fails the test if any background task of the app panicked (a panic inside a spawned task
 /// fails nothing by itself: the app records it, and every test that runs sessions checks).
 pub fn assert_no_task_panicked(harness: &Harness<'static, WsInspectorApp>) {

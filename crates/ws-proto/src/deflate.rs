@@ -549,6 +549,15 @@ impl Codec {
         if last {
             if out.ends_with(&SYNC_TAIL) {
                 out.truncate(out.len() - SYNC_TAIL.len());
+            } else if out.is_empty() {
+                // Nothing came out: the input was empty and the compressor had flushed
+                // already (an earlier fragment's sync flush, or the last message's), so it
+                // refuses a second flush. The receiver still appends `00 00 ff ff` to this
+                // frame (RFC 7692 §7.2.2), which completes a stored block only after a block
+                // header: send that header, `0x00` (not final, stored, padding), as zlib's
+                // own empty flush would. Without it the receiver read `00 00 ff ff` as a
+                // header and a bogus length, and lost the stream.
+                out.push(0x00);
             }
             if self.send_reset || fresh {
                 compressor.reset();

@@ -159,7 +159,8 @@ fn deflate_pair(answer: &str) -> (Connection, Connection) {
     (sender, receiver)
 }
 
-/// Sends `message` in fragments of `sizes` (cycled) from `sender` and returns what
+/// Sends `message` in fragments of `sizes` (cycled; a 0 is an empty fragment, as Python
+/// `websockets` sends to end a fragmented message) from `sender` and returns what
 /// `receiver` gave: each fragment's inflated data and fin.
 fn send_compressed_fragments(
     sender: &mut Connection,
@@ -169,15 +170,15 @@ fn send_compressed_fragments(
 ) -> Vec<(Vec<u8>, bool)> {
     let mut chunks = Vec::new();
     let mut rest = message;
-    for size in sizes.iter().cycle() {
-        let take = (*size).max(1).min(rest.len());
-        let (chunk, after) = rest.split_at(take);
+    for size in sizes.iter().cycle().take(100_000) {
+        let (chunk, after) = rest.split_at((*size).min(rest.len()));
         chunks.push(chunk);
         rest = after;
-        if rest.is_empty() {
+        if rest.is_empty() && chunks.len() >= sizes.len() {
             break;
         }
     }
+    assert!(rest.is_empty(), "the sizes cover the message");
     for (i, chunk) in chunks.iter().enumerate() {
         sender
             .send_fragment(MessageKind::Binary, chunk, i + 1 == chunks.len())
@@ -227,7 +228,10 @@ proptest! {
     #[test]
     fn compressed_fragments_join_into_the_message(
         message in proptest::collection::vec(0u8..8, 0..70_000),
-        sizes in proptest::collection::vec(1usize..40_000, 1..6),
+        sizes in proptest::collection::vec(
+            prop_oneof![Just(0usize), 1usize..40_000],
+            1..6
+        ).prop_filter("some size is not 0", |sizes| sizes.iter().any(|s| *s > 0)),
         no_takeover in any::<bool>(),
     ) {
         let answer = if no_takeover {
@@ -240,5 +244,51 @@ proptest! {
         prop_assert_eq!(got.concat_data(), message.clone());
         let again = send_compressed_fragments(&mut sender, &mut receiver, &message, &sizes);
         prop_assert_eq!(again.concat_data(), message);
+    }
+}
+
+/// A message whose last fragment is empty, after fragments that each ended in a sync
+/// flush: the last frame must still end the message so that the receiver's `00 00 ff ff`
+/// completes it (RFC 7692 §7.2.1). Python `websockets` sends such a final frame after every
+/// fragmented message; relayed, it once left the receiver's inflater inside a stored block
+/// ("invalid stored block lengths" on the next message).
+#[test]
+fn an_empty_last_fragment_and_an_empty_message_keep_the_stream_whole() {
+    for answer in [
+        "permessage-deflate",
+        "permessage-deflate; client_no_context_takeover",
+    ] {
+        let (mut sender, mut receiver) = deflate_pair(answer);
+        sender
+            .send_fragment(MessageKind::Binary, b"first part", false)
+            .unwrap();
+        sender
+            .send_fragment(MessageKind::Binary, b"", false)
+            .unwrap();
+        sender
+            .send_fragment(MessageKind::Binary, b"", true)
+            .unwrap();
+        sender.send_binary(b"").unwrap();
+        sender.send_binary(b"the next message").unwrap();
+        let wire = transmit(&mut sender);
+        receiver.receive_data(&wire).expect("valid input");
+        let got: Vec<(Vec<u8>, bool)> = std::iter::from_fn(|| receiver.poll_event())
+            .filter_map(|event| match event {
+                Event::Fragment { data, fin, .. } => Some((data.to_vec(), fin)),
+                Event::Binary(data) => Some((data.to_vec(), true)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (b"first part".to_vec(), false),
+                (Vec::new(), false),
+                (Vec::new(), true),
+                (Vec::new(), true),
+                (b"the next message".to_vec(), true),
+            ],
+            "{answer}"
+        );
     }
 }
