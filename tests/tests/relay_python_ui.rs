@@ -1,9 +1,9 @@
 //! A relay tab, driven headless, between Python `websockets` on both sides — its client
 //! (tests/python/client.py, which sends text and binary from empty to 1 MiB, two messages in
 //! fragments, and checks every echo) and its echo server (tests/python/echo_server.py) —
-//! with permessage-deflate negotiated on each leg on its own: the tab shows what each leg
-//! agreed, and the fragments reach the server as fragments (frame for frame, compressed
-//! again by the server leg).
+//! with permessage-deflate on each leg, the client leg agreeing what the server agreed: the
+//! tab shows what each leg agreed, and the fragments reach the server as fragments (frame
+//! for frame, compressed again by the server leg).
 //!
 //! Python on both sides because tokio-tungstenite 0.30 has no permessage-deflate: a
 //! tungstenite client would leave the client leg uncompressed (tests/relay_python.rs and
@@ -80,11 +80,11 @@ fn a_relay_tab_between_python_websockets_peers_compresses_each_leg_and_keeps_fra
         output.status.success() && report["ok"] == true,
         "every echo came back intact through the relay: {report:#}"
     );
-    assert!(
-        report["response_extensions"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("permessage-deflate")),
-        "the client leg compresses: {report:#}"
+    // websockets' server limits both windows to 2^12; the client leg answers the same.
+    assert_eq!(
+        report["response_extensions"].as_str(),
+        Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"),
+        "the client leg agreed what the server agreed: {report:#}"
     );
 
     // The server saw the client's fragments as fragments, each compressed message marked.
@@ -101,10 +101,12 @@ fn a_relay_tab_between_python_websockets_peers_compresses_each_leg_and_keeps_fra
         "the server leg compressed: {closed:#}"
     );
 
-    // The tab: each leg shows the permessage-deflate it agreed.
+    // The tab: each leg shows the permessage-deflate it agreed, the same on both.
     wait_for(&mut harness, "both legs' handshakes", |h| {
-        h.query_all_by_label_contains("extensions permessage-deflate")
-            .count()
+        h.query_all_by_label_contains(
+            "extensions permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        )
+        .count()
             == 2
     });
     assert_no_task_panicked(&harness);

@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use ws_inspector_core::capture::Leg;
 use ws_inspector_core::relay::{self, LegEnd, upstream};
-use ws_tokio::ws_proto::{DeflateConfig, UpgradeRequest};
+use ws_tokio::ws_proto::UpgradeRequest;
 use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream};
 
 use crate::args::RelayArgs;
@@ -59,9 +59,9 @@ async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
         .with_handshake_timeout(upstream.timeouts.handshake);
     server.config.max_message_size = upstream.config.max_message_size;
     server.config.max_frame_size = upstream.config.max_frame_size;
-    if args.handshake.compress {
-        server.config.deflate = Some(DeflateConfig::default());
-    }
+    // The client leg compresses as the server agreed, or not at all (`relayed_extensions`):
+    // no policy of its own.
+    server.config.deflate = None;
     server.config = leg(server.config.clone());
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     server.tls = tls;
@@ -145,6 +145,7 @@ async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared)
     let decide = |request: &UpgradeRequest| {
         let mut options =
             upstream::upstream_options(&shared.upstream, shared.fixed_protocols, request);
+        let client_request = request.clone();
         if let Some(sink) = &shared.sink {
             options.tap = Some(tagged_tap(sink, conn, Leg::Server));
         }
@@ -153,7 +154,10 @@ async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared)
             let decision = match &connected {
                 Ok(ws) => Decision::Accept {
                     protocol: ws.handshake().protocol.clone(),
-                    headers: Default::default(),
+                    headers: upstream::relayed_extensions(
+                        &client_request,
+                        ws.handshake().deflate.as_ref(),
+                    ),
                 },
                 Err(e) => upstream::refusal(e),
             };

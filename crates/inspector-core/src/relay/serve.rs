@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use ws_tokio::ws_proto::UpgradeRequest;
-use ws_tokio::ws_proto::http::HeaderMap;
 use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream};
 
 use super::control::{self, ClientControl, RelaySettings};
@@ -260,10 +259,12 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
         .with_handshake_timeout(options.upstream.timeouts.handshake);
     server_options.config.max_message_size = options.upstream.config.max_message_size;
     server_options.config.max_frame_size = options.upstream.config.max_frame_size;
-    // Each leg negotiates compression on its own (messages are inflated and deflated again
-    // on the way through): the client leg accepts the client's offer, the upstream leg
-    // offers it when the client did (see `upstream_options`).
-    server_options.config.deflate = Some(ws_tokio::ws_proto::DeflateConfig::default());
+    // Each leg compresses on its own (messages are inflated and deflated again on the way
+    // through), with the parameters the server agreed: the upstream leg offers compression
+    // when the client did (see `upstream_options`), and the client leg answers as the
+    // server did (`relayed_extensions`); no policy of its own, so that it declines when the
+    // server declined.
+    server_options.config.deflate = None;
     let leg = if options.whole_messages {
         leg_config_whole
     } else {
@@ -283,6 +284,7 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
             .as_deref()
             .and_then(|token| crate::listener::token_refusal(token, request));
         let mut connect = upstream_options(&options.upstream, options.fixed_protocols, request);
+        let client_request = request.clone();
         connect.config = leg(connect.config.clone());
         connect.config.auto_pong = options.answer_pings;
         connect.tap = server_tap;
@@ -298,7 +300,10 @@ async fn relay_one(tcp: TcpStream, options: Arc<RelayOptions>, legs: Legs) -> Op
             let decision = match &connected {
                 Ok(ws) => Decision::Accept {
                     protocol: ws.handshake().protocol.clone(),
-                    headers: HeaderMap::new(),
+                    headers: super::upstream::relayed_extensions(
+                        &client_request,
+                        ws.handshake().deflate.as_ref(),
+                    ),
                 },
                 Err(e) => refusal(e),
             };

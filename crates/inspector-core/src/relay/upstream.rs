@@ -73,6 +73,46 @@ pub fn upstream_url(base: &str, request: &UpgradeRequest) -> String {
     url.to_string()
 }
 
+/// The client's 101 answer headers that relay the upstream server's permessage-deflate
+/// answer: the client leg agrees the parameters the server agreed, as far as the client's
+/// own offer allows (the upstream offer may differ from the client's: a profile's options,
+/// or the default offer when the client offered any) — the same no-context-takeover
+/// choices and window limits, found by negotiating the client's offers with the server's
+/// answer as the policy (a client that did not offer `client_max_window_bits` cannot be
+/// limited, and is not: only the relay inflates what it sends). No header when the server
+/// declined compression (the client leg then declines it too, so both legs compress or
+/// neither) or the client offered none.
+pub fn relayed_extensions(
+    request: &UpgradeRequest,
+    upstream: Option<&ws_tokio::ws_proto::DeflateParams>,
+) -> ws_tokio::ws_proto::http::HeaderMap {
+    let mut headers = ws_tokio::ws_proto::http::HeaderMap::new();
+    let Some(agreed) = upstream else {
+        return headers;
+    };
+    let mut policy = ws_tokio::ws_proto::DeflateConfig::default();
+    policy.server_no_context_takeover = agreed.server_no_context_takeover;
+    policy.client_no_context_takeover = agreed.client_no_context_takeover;
+    policy.server_max_window_bits = agreed.server_max_window_bits;
+    policy.client_max_window_bits = agreed.client_max_window_bits.filter(|bits| *bits < 15);
+    let negotiate = |policy: &ws_tokio::ws_proto::DeflateConfig| {
+        ws_tokio::ws_proto::deflate::negotiate(&request.extensions, policy)
+    };
+    let answer = negotiate(&policy).or_else(|| {
+        policy.client_max_window_bits = None;
+        negotiate(&policy)
+    });
+    if let Some(answer) = answer
+        && let Ok(value) = answer.to_string().parse()
+    {
+        headers.insert(
+            ws_tokio::ws_proto::http::header::SEC_WEBSOCKET_EXTENSIONS,
+            value,
+        );
+    }
+    headers
+}
+
 /// The client's answer when the upstream connection failed: the server's own refusal (its
 /// status and body), or 502 Bad Gateway with what went wrong.
 pub fn refusal(error: &ws_tokio::Error) -> Decision {
@@ -127,5 +167,45 @@ mod tests {
         assert!(options.config.deflate.is_none(), "the client offered none");
         let fixed = upstream_options(&base, true, &request("/x"));
         assert!(fixed.request.protocols.is_empty());
+    }
+
+    fn offering(extensions: &[&str]) -> UpgradeRequest {
+        let mut r = request("/x");
+        r.extensions = extensions.iter().map(|e| (*e).to_owned()).collect();
+        r
+    }
+
+    fn answer(headers: &ws_tokio::ws_proto::http::HeaderMap) -> Option<&str> {
+        headers
+            .get("sec-websocket-extensions")
+            .and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn the_servers_compression_answer_is_relayed_as_the_clients_offer_allows() {
+        use ws_tokio::ws_proto::DeflateParams;
+        let server = DeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: false,
+            server_max_window_bits: Some(10),
+            client_max_window_bits: Some(12),
+        };
+        let both = offering(&["permessage-deflate; client_max_window_bits"]);
+        assert_eq!(
+            answer(&relayed_extensions(&both, Some(&server))),
+            Some(
+                "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; \
+                 client_max_window_bits=12"
+            )
+        );
+        // A client that cannot be limited is not: its window is left alone.
+        let plain = offering(&["permessage-deflate"]);
+        assert_eq!(
+            answer(&relayed_extensions(&plain, Some(&server))),
+            Some("permessage-deflate; server_no_context_takeover; server_max_window_bits=10")
+        );
+        // The server declined, or the client offered nothing: no compression on the client leg.
+        assert!(relayed_extensions(&both, None).is_empty());
+        assert!(relayed_extensions(&offering(&[]), Some(&server)).is_empty());
     }
 }
