@@ -278,7 +278,7 @@ fn a_corrupted_byte_and_rsv_bits_fail_the_far_side() {
     s.send(Message::text("é"));
     match s.next(Duration::from_secs(5), false) {
         Some(Ok(Message::Close(Some(frame)))) => {
-            assert_eq!(frame.code, TungsteniteCode::Away, "{frame:?}");
+            assert_eq!(frame.code, TungsteniteCode::Error, "1011: {frame:?}");
             assert!(frame.reason.contains("the server leg failed"), "{frame:?}");
         }
         other => panic!("expected the server leg's failure relayed, got {other:?}"),

@@ -32,7 +32,8 @@ use http::{Request, Response, StatusCode};
 use crate::close::{CloseCode, CloseFrame};
 use crate::deflate::{self, Codec, DeflateConfig, DeflateParams, InflateError};
 use crate::error::{
-    Error, ExtensionError, HandshakeError, HeadLimit, ProtocolError, ResponseProblem, UsageError,
+    CutShort, Error, ExtensionError, HandshakeError, HeadLimit, ProtocolError, ResponseProblem,
+    UsageError,
 };
 use crate::frame::{Decoded, FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
 use crate::handshake::{
@@ -677,6 +678,18 @@ impl Connection {
                 Err(HandshakeError::UnexpectedEof.into())
             }
             Handshake::Done => {
+                let cut = match &self.in_frame {
+                    Some(frame) => Some(CutShort::Payload {
+                        received: self.input.len() as u64,
+                        length: frame.header.payload_len,
+                    }),
+                    None if !self.input.is_empty() && !self.discards_input() => {
+                        Some(CutShort::Header {
+                            received: self.input.len(),
+                        })
+                    }
+                    None => None,
+                };
                 self.input.clear();
                 self.in_frame = None;
                 self.in_message = None;
@@ -690,7 +703,7 @@ impl Connection {
                     // after a close frame is no fault.
                     return Ok(());
                 }
-                let err = ProtocolError::AbnormalClosure;
+                let err = ProtocolError::AbnormalClosure { cut };
                 self.fault = Some(err.clone());
                 Err(err.into())
             }

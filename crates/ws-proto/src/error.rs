@@ -15,6 +15,7 @@
 use bytes::Bytes;
 use http::header::HeaderName;
 use http::{Method, StatusCode, Version};
+use std::fmt;
 
 use crate::close::CloseCode;
 use crate::connection::ReadyState;
@@ -129,9 +130,46 @@ pub enum ProtocolError {
     /// A frame that an extension could not decode, e.g. bad compressed data (→ 1007).
     #[error("an extension could not decode a message: {0}")]
     Extension(ExtensionError),
-    /// The TCP stream ended without a close frame (→ 1006, which is reported, never sent).
-    #[error("the connection ended without a close frame")]
-    AbnormalClosure,
+    /// The TCP stream ended without a close frame (→ 1006, which is reported, never sent);
+    /// `cut` says where, if it ended inside a frame.
+    #[error("the connection ended without a close frame{}", cut.map(|c| c.to_string()).unwrap_or_default())]
+    AbnormalClosure {
+        /// The frame the stream ended in, if it ended inside one.
+        cut: Option<CutShort>,
+    },
+}
+
+/// Where a stream that ended without a close frame stopped, when it stopped inside a frame:
+/// what a peer that crashed or a proxy that gave up looks like on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutShort {
+    /// In a frame's header, after this many of its bytes.
+    Header {
+        /// Header bytes received.
+        received: usize,
+    },
+    /// In a frame's payload.
+    Payload {
+        /// Payload bytes received.
+        received: u64,
+        /// The payload length its header stated.
+        length: u64,
+    },
+}
+
+impl fmt::Display for CutShort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Header { received } => write!(
+                f,
+                ", in the middle of a frame's header ({received} of its bytes received)"
+            ),
+            Self::Payload { received, length } => write!(
+                f,
+                ", in the middle of a frame ({received} of its {length} payload bytes received)"
+            ),
+        }
+    }
 }
 
 impl ProtocolError {
@@ -144,7 +182,7 @@ impl ProtocolError {
             Self::FrameTooLarge { .. }
             | Self::MessageTooLarge { .. }
             | Self::TooManyFragments { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Self::AbnormalClosure => CloseCode::ABNORMAL,
+            Self::AbnormalClosure { .. } => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

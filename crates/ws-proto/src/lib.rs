@@ -79,8 +79,8 @@ pub use connection::{
 };
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{
-    DeflateProblem, Error, ExtensionError, HandshakeError, HeadLimit, HeaderProblem, HttpProblem,
-    ProtocolError, RequestProblem, ResponseProblem, UrlProblem, UsageError,
+    CutShort, DeflateProblem, Error, ExtensionError, HandshakeError, HeadLimit, HeaderProblem,
+    HttpProblem, ProtocolError, RequestProblem, ResponseProblem, UrlProblem, UsageError,
 };
 pub use frame::{FrameHeader, OpCode};
 pub use handshake::{ClientOptions, HandshakeLimits, Negotiated, UpgradeRequest};

@@ -2628,16 +2628,23 @@ mod section_7_closing {
             .unwrap();
         let result = conn.receive_eof();
         assert!(
-            matches!(result, Err(Error::Protocol(ProtocolError::AbnormalClosure))),
+            matches!(
+                result,
+                Err(Error::Protocol(ProtocolError::AbnormalClosure { .. }))
+            ),
             "{result:?}"
         );
         assert_eq!(
-            ProtocolError::AbnormalClosure.close_code(),
+            ProtocolError::AbnormalClosure { cut: None }.close_code(),
             CloseCode::ABNORMAL
         );
         assert_eq!(conn.state(), ReadyState::Closed);
         assert_eq!(conn.close_code(), Some(CloseCode::ABNORMAL));
-        assert_eq!(conn.fault(), Some(&ProtocolError::AbnormalClosure));
+        // The fragment was complete: the stream ended between frames.
+        assert_eq!(
+            conn.fault(),
+            Some(&ProtocolError::AbnormalClosure { cut: None })
+        );
         assert!(!conn.was_clean());
         assert!(conn.should_close_transport());
         // 1006 is never sent.
@@ -2645,6 +2652,29 @@ mod section_7_closing {
         assert!(events(&mut conn).is_empty());
         // A second EOF changes nothing.
         conn.receive_eof().unwrap();
+    }
+
+    #[test]
+    fn eof_inside_a_frame_says_where() {
+        let mut conn = server(Config::default());
+        let frame = RawFrame::text("0123456789").client().bytes();
+        // The header (2 bytes and the 4-byte mask) and 4 of the 10 payload bytes.
+        conn.receive_data(&frame[..10]).unwrap();
+        let err = conn.receive_eof().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the connection ended without a close frame, in the middle of a \
+             frame (4 of its 10 payload bytes received)"
+        );
+        let mut conn = server(Config::default());
+        conn.receive_data(&frame[..3]).unwrap();
+        let _ = conn.receive_eof();
+        assert_eq!(
+            conn.fault(),
+            Some(&ProtocolError::AbnormalClosure {
+                cut: Some(ws_proto::CutShort::Header { received: 3 })
+            })
+        );
     }
 
     #[test]
@@ -2676,7 +2706,7 @@ mod section_7_closing {
         let result = conn.receive_eof();
         assert!(matches!(
             result,
-            Err(Error::Protocol(ProtocolError::AbnormalClosure))
+            Err(Error::Protocol(ProtocolError::AbnormalClosure { .. }))
         ));
         assert_eq!(conn.close_code(), Some(CloseCode::ABNORMAL));
         assert!(conn.should_close_transport());
@@ -3203,7 +3233,7 @@ mod properties {
                 Err(Error::Protocol(e)) => {
                     prop_assert_eq!(conn.state(), ReadyState::Closed);
                     prop_assert_eq!(conn.fault(), Some(&e));
-                    if e != ProtocolError::AbnormalClosure && !close_sent_before {
+                    if !matches!(e, ProtocolError::AbnormalClosure { .. }) && !close_sent_before {
                         prop_assert_eq!(close, Some(e.close_code().0), "fault {:?}", e);
                     } else {
                         prop_assert_eq!(close, None);

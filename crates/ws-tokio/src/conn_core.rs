@@ -80,7 +80,7 @@ impl ConnCore {
     pub fn new(conn: Connection, closed_by: Option<Initiator>, reporting: bool) -> Self {
         let unreported_fault = conn
             .fault()
-            .filter(|f| !matches!(f, ws_proto::ProtocolError::AbnormalClosure))
+            .filter(|f| !matches!(f, ws_proto::ProtocolError::AbnormalClosure { .. }))
             .cloned();
         // The transport reported OPEN when it handed the connection over; an engine that
         // failed before that is CLOSED already, which is still to be reported.
@@ -295,11 +295,15 @@ impl ConnCore {
         let conn = &self.conn;
         let initiator = match (self.closed_by, conn.fault()) {
             (Some(who), _) => who,
-            (None, Some(ws_proto::ProtocolError::AbnormalClosure) | None) => Initiator::Nobody,
+            (None, Some(ws_proto::ProtocolError::AbnormalClosure { .. }) | None) => {
+                Initiator::Nobody
+            }
             (None, Some(_)) => Initiator::Local,
         };
         let (code, reason) = match (conn.fault(), conn.close_received()) {
-            (Some(fault), _) if !matches!(fault, ws_proto::ProtocolError::AbnormalClosure) => {
+            (Some(fault), _)
+                if !matches!(fault, ws_proto::ProtocolError::AbnormalClosure { .. }) =>
+            {
                 (fault.close_code(), fault.to_string())
             }
             _ => (

@@ -20,8 +20,11 @@
 //!   side's answer is sent back as the reply. Each leg's close timeout still ends a leg
 //!   whose peer never answers.
 //!
-//! When one leg fails (a protocol error, a lost connection), the other is closed with 1001
-//! Going Away and a reason that says what happened on the failed leg.
+//! When one leg fails (a protocol error, a connection lost — mid-frame or not), the other is
+//! closed with 1011 (RFC 6455 §7.4.1: an unexpected condition prevented the relay from
+//! going on; 1006 is never sent in a close frame) and a reason that says which leg failed
+//! and why, as that leg's log does. A leg that ends without a close frame and without an
+//! error closes the other with 1001 Going Away.
 //!
 //! `wsi relay` runs this for each client; the inspector's relay tabs run the same code
 //! through [`Net::relay`](crate::Net::relay) ([`serve`]), with the upstream handshake built
@@ -355,7 +358,7 @@ where
                     let reason = format!("the {} leg failed: {error}", leg.as_str());
                     let _ = out
                         .to
-                        .close(Some(CloseCode::GOING_AWAY), &close_reason(&reason))
+                        .close(Some(CloseCode::INTERNAL_ERROR), &close_reason(&reason))
                         .await;
                 }
                 end = LegEnd::Failed(error);
