@@ -683,11 +683,9 @@ impl Connection {
                         received: self.input.len() as u64,
                         length: frame.header.payload_len,
                     }),
-                    None if !self.input.is_empty() && !self.discards_input() => {
-                        Some(CutShort::Header {
-                            received: self.input.len(),
-                        })
-                    }
+                    None if !self.input.is_empty() => Some(CutShort::Header {
+                        received: self.input.len(),
+                    }),
                     None => None,
                 };
                 self.input.clear();
