@@ -1282,6 +1282,15 @@ impl WsInspectorApp {
         self.servers.get(self.active_server?)?.url()
     }
 
+    /// The active relay tab's first client's two legs (client ⇄ inspector, inspector ⇄
+    /// server), once one is relayed: what the relay tab's benchmark fills.
+    pub fn relay_legs(&self) -> Option<(&Session, &Session)> {
+        match self.servers.get(self.active_server?)? {
+            ServerTab::Relay(tab) => tab.first_client_legs(),
+            _ => None,
+        }
+    }
+
     /// The number of listen and relay tabs.
     pub fn server_tab_count(&self) -> usize {
         self.servers.len()

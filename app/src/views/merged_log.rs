@@ -126,8 +126,9 @@ impl MergedLog {
         clicked
     }
 
-    /// Takes in the entries the legs' logs got since the last frame, in time order.
-    fn update(&mut self, logs: [&LogStore; 2]) {
+    /// Takes in the entries the legs' logs got since the last call, in time order (the
+    /// relay tab calls it every frame, whatever it shows).
+    pub fn update(&mut self, logs: [&LogStore; 2]) {
         let mut fresh: Vec<(u64, u8, u64)> = Vec::new();
         for (leg, log) in logs.iter().enumerate() {
             let total = log.total_pushed();

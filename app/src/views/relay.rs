@@ -9,7 +9,7 @@ use ws_inspector_core::capture::Leg;
 use ws_inspector_core::capture::merge::Part;
 use ws_inspector_core::listener;
 use ws_inspector_core::profiles::{Profile, ProfileStore, ServerKind, ServerProfile};
-use ws_inspector_core::relay::pairing::{self, Towards};
+use ws_inspector_core::relay::pairing::{PairIndex, Towards};
 use ws_inspector_core::relay::{Relay, RelayOptions, RelayedClient};
 use ws_inspector_core::{Net, Notify, SessionState};
 use ws_tokio::ConnectOptions;
@@ -32,6 +32,8 @@ struct RelayView {
     server_log: FrameLogView,
     /// Both legs in one log.
     merged: MergedLog,
+    /// Each message's ends on both legs, for the pairs.
+    pairs: PairIndex,
 }
 
 /// A relay tab.
@@ -256,6 +258,7 @@ impl RelayTab {
                 client_log: FrameLogView::new(LogSettings::default()),
                 server_log: FrameLogView::new(LogSettings::default()),
                 merged: MergedLog::default(),
+                pairs: PairIndex::default(),
             });
             if self.selected.is_none() {
                 self.selected = Some(self.clients.len() - 1);
@@ -266,6 +269,7 @@ impl RelayTab {
     /// Shows the tab.
     pub fn ui(&mut self, ui: &mut Ui, net: &Net, profiles: &ProfileStore, notify: &Notify) {
         self.poll();
+        self.follow_legs();
         egui::Panel::top("relay-bar")
             .frame(
                 egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(8, 6)),
@@ -355,7 +359,7 @@ impl RelayTab {
                 RelayMode::Pairs => {
                     let client = view.client.client.state();
                     let server = view.client.server.state();
-                    pairs_ui(ui, &client, &server);
+                    pairs_ui(ui, &view.pairs, &client, &server);
                     return;
                 }
                 RelayMode::Graphs => {
@@ -412,6 +416,29 @@ impl RelayTab {
                 );
             });
         });
+    }
+
+    /// Keeps every client's merged log and pairs up with its legs' logs, whichever view is
+    /// shown: each frame takes in only what arrived since the last, so opening One log or
+    /// Pairs on a relay that has logged a million frames costs nothing more than any frame
+    /// (built on opening instead, it once took 120 ms).
+    fn follow_legs(&mut self) {
+        for view in &mut self.clients {
+            let client = view.client.client.state();
+            let server = view.client.server.state();
+            view.merged.update([&client.log, &server.log]);
+            view.pairs.update(&client, &server);
+        }
+    }
+
+    /// The first relayed client's two legs' sessions (client ⇄ inspector, inspector ⇄
+    /// server), for the relay tab's benchmark and tests.
+    pub fn first_client_legs(
+        &self,
+    ) -> Option<(&ws_inspector_core::Session, &ws_inspector_core::Session)> {
+        self.clients
+            .first()
+            .map(|view| (&view.client.client, &view.client.server))
     }
 
     /// Both legs of every relayed client, numbered from 1 in the order they connected.
@@ -632,43 +659,58 @@ fn negotiated_ui(ui: &mut Ui, state: &SessionState) {
 
 /// Each message on both legs: which way, its kind and preview, and the delay the relay
 /// added (from its last frame's arrival on one leg to its sending on the other).
-fn pairs_ui(ui: &mut Ui, client: &SessionState, server: &SessionState) {
+fn pairs_ui(ui: &mut Ui, index: &PairIndex, client: &SessionState, server: &SessionState) {
     let palette = Palette::of(ui);
-    let pairs = pairing::pairs(client, server, 500);
+    let pairs = index.pairs(client, server, 500);
     if pairs.is_empty() {
         ui.label(RichText::new("No messages yet.").color(palette.weak));
         return;
     }
-    egui::ScrollArea::vertical()
+    // A table: only the rows on screen are laid out.
+    egui_extras::TableBuilder::new(ui)
         .id_salt("relay-pairs")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            egui::Grid::new("relay-pairs-grid")
-                .num_columns(4)
-                .striped(true)
-                .spacing([14.0, 2.0])
-                .show(ui, |ui| {
-                    for heading in ["Way", "Opcode", "Message", "Relay delay"] {
-                        ui.label(RichText::new(heading).strong());
-                    }
-                    ui.end_row();
-                    for pair in &pairs {
-                        let (way, colour) = match pair.towards {
-                            Towards::Server => ("client -> server", palette.outgoing),
-                            Towards::Client => ("server -> client", palette.incoming),
-                        };
-                        ui.colored_label(colour, way);
-                        ui.label(RichText::new(format!("{:?}", pair.opcode)).monospace());
-                        ui.label(RichText::new(&pair.preview).monospace());
-                        match pair.delay() {
-                            Some(delay) => ui.label(
-                                RichText::new(format!("{:.3} ms", delay.as_secs_f64() * 1e3))
-                                    .monospace(),
-                            ),
-                            None => ui.colored_label(palette.weak, "not forwarded"),
-                        };
-                        ui.end_row();
-                    }
+        .striped(true)
+        .resizable(true)
+        .stick_to_bottom(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(egui_extras::Column::initial(130.0).at_least(90.0))
+        .column(egui_extras::Column::initial(90.0).at_least(60.0))
+        .column(egui_extras::Column::remainder().at_least(120.0))
+        .column(egui_extras::Column::initial(110.0).at_least(80.0))
+        .header(20.0, |mut header| {
+            for heading in ["Way", "Opcode", "Message", "Relay delay"] {
+                header.col(|ui| {
+                    ui.label(RichText::new(heading).strong());
                 });
+            }
+        })
+        .body(|body| {
+            body.rows(18.0, pairs.len(), |mut row| {
+                let Some(pair) = pairs.get(row.index()) else {
+                    return;
+                };
+                let (way, colour) = match pair.towards {
+                    Towards::Server => ("client -> server", palette.outgoing),
+                    Towards::Client => ("server -> client", palette.incoming),
+                };
+                row.col(|ui| {
+                    ui.colored_label(colour, way);
+                });
+                row.col(|ui| {
+                    ui.label(RichText::new(format!("{:?}", pair.opcode)).monospace());
+                });
+                row.col(|ui| {
+                    ui.label(RichText::new(&pair.preview).monospace());
+                });
+                row.col(|ui| {
+                    match pair.delay() {
+                        Some(delay) => ui.label(
+                            RichText::new(format!("{:.3} ms", delay.as_secs_f64() * 1e3))
+                                .monospace(),
+                        ),
+                        None => ui.colored_label(palette.weak, "not forwarded"),
+                    };
+                });
+            });
         });
 }
