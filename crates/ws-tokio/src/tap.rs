@@ -68,6 +68,12 @@ impl TapReceiver {
     pub fn blocking_recv(&mut self) -> Option<TapEvent> {
         self.rx.blocking_recv()
     }
+
+    /// Whether every [`Tap`] is gone and every report has been taken: nothing more will
+    /// come (for a reader that polls many receivers with [`try_recv`](Self::try_recv)).
+    pub fn is_finished(&self) -> bool {
+        self.rx.is_closed() && self.rx.is_empty()
+    }
 }
 
 /// One report.

@@ -24,7 +24,7 @@ use crate::client_options;
 use crate::decoding::{Annotator, DecodePlan, Effects, ReaderDecoding, SenderDecoding, Shown};
 use crate::exit::{self, Failure, Status};
 use crate::expect::Goals;
-use crate::output::{Printer, Tagged, TapSink, forward_tagged, wants_tap};
+use crate::output::{Printer, TapHub, TapSink, wants_tap};
 use crate::sends::Outbound;
 use ws_inspector_core::decode::{Context, Payload};
 use ws_inspector_core::vars::Variables;
@@ -128,8 +128,8 @@ async fn connect_and_talk(mut args: ConnectArgs, sends: Vec<Outbound>) -> Result
             match backoff {
                 None => Sink::Single(sink),
                 Some(_) => {
-                    let (tx, rx) = mpsc::channel(4096);
-                    Sink::Tagged(tx, sink.spawn_tagged(rx))
+                    let (hub, thread) = sink.spawn_hub();
+                    Sink::Tagged(hub, thread)
                 }
             }
         }
@@ -150,10 +150,8 @@ async fn connect_and_talk(mut args: ConnectArgs, sends: Vec<Outbound>) -> Result
                     single_thread = Some(taken.spawn_single(rx));
                 }
             }
-            Sink::Tagged(tx, _) => {
-                let (tap, rx) = ws_tokio::tap::channel(4096);
-                options.tap = Some(tap);
-                tokio::spawn(forward_tagged(rx, Some(attempt), None, tx.clone()));
+            Sink::Tagged(hub, _) => {
+                options.tap = Some(hub.tap(Some(attempt), None));
             }
         }
         let close_timeout = options.timeouts.close;
@@ -276,7 +274,7 @@ enum Sink {
     /// One connection's reports, straight to the sink's thread (not started yet).
     Single(TapSink),
     /// Every attempt's reports, tagged with its number, into the sink's thread.
-    Tagged(mpsc::Sender<Tagged>, std::thread::JoinHandle<()>),
+    Tagged(TapHub, std::thread::JoinHandle<()>),
 }
 
 /// How one attempt ended.

@@ -18,7 +18,7 @@ use ws_tokio::{Decision, Message, Outgoing, ServerOptions};
 use crate::args::ListenArgs;
 use crate::client_options;
 use crate::exit::{Failure, Status};
-use crate::output::{Printer, Tagged, TapSink, forward_tagged, wants_tap};
+use crate::output::{Printer, TapHub, TapSink, wants_tap};
 use crate::{server_tls, tasks};
 
 /// The clients connected, each with the way to send it something.
@@ -40,7 +40,7 @@ struct Shared {
     echo: bool,
     greetings: Vec<String>,
     printer: Option<Mutex<Printer>>,
-    sink: Option<mpsc::Sender<Tagged>>,
+    sink: Option<TapHub>,
     clients: Clients,
 }
 
@@ -70,8 +70,8 @@ async fn listen(args: ListenArgs) -> Result<Status, Failure> {
 
     let (sink_tx, sink_thread) = if wants_tap(&args.output) {
         let sink = TapSink::open(&args.output, "listen").map_err(Failure::usage)?;
-        let (tx, rx) = mpsc::channel(4096);
-        (Some(tx), Some(sink.spawn_tagged(rx)))
+        let (hub, thread) = sink.spawn_hub();
+        (Some(hub), Some(thread))
     } else {
         (None, None)
     };
@@ -162,9 +162,7 @@ async fn serve_client(
 async fn serve(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: Arc<Shared>) -> Status {
     let mut options = shared.options.clone();
     if let Some(sink) = &shared.sink {
-        let (tap, rx) = ws_tokio::tap::channel(1024);
-        options.tap = Some(tap);
-        tokio::spawn(forward_tagged(rx, Some(conn), None, sink.clone()));
+        options.tap = Some(sink.tap(Some(conn), None));
     }
     let protocols = &shared.protocols;
     let decide = |request: &UpgradeRequest| {

@@ -24,7 +24,7 @@ use ws_tokio::{ConnectOptions, Decision, MaybeTlsStream, ServerOptions, WsStream
 
 use crate::args::RelayArgs;
 use crate::exit::{self, Failure, Status};
-use crate::output::{Tagged, TapSink, forward_tagged, wants_tap};
+use crate::output::{TapHub, TapSink, wants_tap};
 use crate::{client_options, server_tls, tasks};
 
 /// Runs `wsi relay`.
@@ -42,7 +42,7 @@ struct Shared {
     /// Whether `-p` was given (then the client's offer is not forwarded).
     fixed_protocols: bool,
     server: ServerOptions,
-    sink: Option<mpsc::Sender<Tagged>>,
+    sink: Option<TapHub>,
 }
 
 async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
@@ -77,8 +77,8 @@ async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
 
     let (sink, sink_thread) = if wants_tap(&args.output) {
         let sink = TapSink::open(&args.output, "relay").map_err(Failure::usage)?;
-        let (tx, rx) = mpsc::channel(4096);
-        (Some(tx), Some(sink.spawn_tagged(rx)))
+        let (hub, thread) = sink.spawn_hub();
+        (Some(hub), Some(thread))
     } else {
         (None, None)
     };
@@ -138,7 +138,7 @@ async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
 async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared) -> Status {
     let mut server_options = shared.server.clone();
     if let Some(sink) = &shared.sink {
-        server_options.tap = Some(tagged_tap(sink, conn, Leg::Client));
+        server_options.tap = Some(sink.tap(Some(conn), Some(Leg::Client)));
     }
     let mut upstream: Option<Result<WsStream<MaybeTlsStream>, ws_tokio::Error>> = None;
     let slot = &mut upstream;
@@ -147,7 +147,7 @@ async fn relay_one(tcp: TcpStream, peer: SocketAddr, conn: u64, shared: &Shared)
             upstream::upstream_options(&shared.upstream, shared.fixed_protocols, request);
         let client_request = request.clone();
         if let Some(sink) = &shared.sink {
-            options.tap = Some(tagged_tap(sink, conn, Leg::Server));
+            options.tap = Some(sink.tap(Some(conn), Some(Leg::Server)));
         }
         async move {
             let connected = ws_tokio::connect(options).await;
@@ -205,11 +205,4 @@ fn describe_end(end: &LegEnd) -> String {
         LegEnd::Failed(e) => format!("failed ({e})"),
         LegEnd::Ended => "ended".to_owned(),
     }
-}
-
-/// A tap whose reports reach the sink tagged with `conn` and `leg`.
-fn tagged_tap(sink: &mpsc::Sender<Tagged>, conn: u64, leg: Leg) -> ws_tokio::tap::Tap {
-    let (tap, rx) = ws_tokio::tap::channel(1024);
-    tokio::spawn(forward_tagged(rx, Some(conn), Some(leg), sink.clone()));
-    tap
 }

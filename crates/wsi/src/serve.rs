@@ -18,7 +18,7 @@ use ws_tokio::{Decision, Message, ServerOptions};
 
 use crate::args::ServeArgs;
 use crate::exit::{Failure, Status};
-use crate::output::{Printer, TapSink, forward_tagged, wants_tap};
+use crate::output::{Printer, TapSink, wants_tap};
 use crate::{capture_file, client_options, server_tls, tasks};
 
 /// Runs `wsi serve`.
@@ -56,8 +56,8 @@ async fn serve(args: ServeArgs) -> Result<Status, Failure> {
     );
     let (sink, sink_thread) = if wants_tap(&args.output) {
         let sink = TapSink::open(&args.output, "serve").map_err(Failure::usage)?;
-        let (tx, rx) = mpsc::channel(4096);
-        (Some(tx), Some(sink.spawn_tagged(rx)))
+        let (hub, thread) = sink.spawn_hub();
+        (Some(hub), Some(thread))
     } else {
         (None, None)
     };
@@ -72,9 +72,7 @@ async fn serve(args: ServeArgs) -> Result<Status, Failure> {
                     conn += 1;
                     let mut options = options.clone();
                     if let Some(sink) = &sink {
-                        let (tap, rx) = ws_tokio::tap::channel(1024);
-                        options.tap = Some(tap);
-                        tokio::spawn(forward_tagged(rx, Some(conn), None, sink.clone()));
+                        options.tap = Some(sink.tap(Some(conn), None));
                     }
                     let (cues, protocol, printer) = (cues.clone(), protocol.clone(), printer.clone());
                     let ended = ended_tx.clone();
