@@ -128,10 +128,23 @@ fn start_relay(
     harness: &mut egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>,
     upstream: &str,
 ) -> String {
+    start_relay_with(harness, upstream, &[])
+}
+
+/// [`start_relay`], with the relay's checkboxes labelled `checked` clicked first.
+fn start_relay_with(
+    harness: &mut egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>,
+    upstream: &str,
+    checked: &[&str],
+) -> String {
     harness.run();
     harness.get_by_label("New relay").click();
     harness.run();
     type_into(harness, "Upstream URL", upstream);
+    for label in checked {
+        harness.get_by_label(label).click();
+        harness.run();
+    }
     harness.get_by_label("Start relay").click();
     wait_for(harness, "the relay's URL", |h| {
         h.state().server_tab_url().is_some()
@@ -282,6 +295,101 @@ fn a_relay_holds_forwards_and_drops_messages() {
     assert!(quiet.is_err(), "dropped: the server never got it");
     wait_for(&mut harness, "nothing held", |h| has_label(h, "0 held"));
     drop(ws);
+    assert_no_task_panicked(&harness);
+}
+
+/// The opcodes and FIN bits of the frames the relay's server leg sent, once `n` are logged.
+fn sent_upstream(
+    harness: &mut egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>,
+    n: usize,
+) -> Vec<(ws_tokio::ws_proto::OpCode, bool)> {
+    let sent = |h: &egui_kittest::Harness<'static, ws_inspector::WsInspectorApp>| {
+        let Some((_, server)) = h.state().relay_legs() else {
+            return Vec::new();
+        };
+        let state = server.state();
+        state
+            .log
+            .iter()
+            .filter_map(|e| match &e.item {
+                ws_inspector_core::log::Item::Frame(f)
+                    if f.direction == ws_tokio::ws_proto::Direction::Outgoing =>
+                {
+                    Some((f.header.opcode, f.header.fin))
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    wait_for(harness, "the server leg's frames", |h| sent(h).len() >= n);
+    sent(harness)
+}
+
+/// Sends "frag" + "mented" as two fragments through `url` and returns the echo.
+fn send_two_fragments(url: &str) -> Message {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut ws = ws_tokio::connect(ConnectOptions::new(url))
+            .await
+            .expect("connect through the relay");
+        for (data, fin) in [("frag", false), ("mented", true)] {
+            ws.send(ws_tokio::Outgoing::Fragment {
+                kind: ws_tokio::ws_proto::MessageKind::Text,
+                data: data.as_bytes().to_vec().into(),
+                fin,
+            })
+            .await
+            .expect("send");
+        }
+        tokio::time::timeout(Duration::from_secs(10), ws.recv())
+            .await
+            .expect("in time")
+            .expect("a message")
+            .expect("ok")
+    })
+}
+
+#[test]
+fn a_relay_forwards_frame_for_frame_or_whole_messages_when_chosen() {
+    use ws_tokio::ws_proto::OpCode::{Continuation, Text};
+    let upstream = echo_upstream();
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    let mut harness = harness(dir.path());
+    let url = start_relay(&mut harness, &upstream.url);
+    assert!(has_label(
+        &harness,
+        "Forwarding frame for frame: fragments, opcodes, pings and pongs, close codes and \
+         reasons pass through as they came."
+    ));
+    assert_eq!(
+        send_two_fragments(&url),
+        Message::Text("echo: fragmented".into())
+    );
+    assert_eq!(
+        sent_upstream(&mut harness, 2)[..2],
+        [(Text, false), (Continuation, true)],
+        "the fragments went on as fragments"
+    );
+    drop(harness);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut harness = support::harness(dir.path());
+    let url = start_relay_with(&mut harness, &upstream.url, &["Whole messages"]);
+    assert!(has_label(
+        &harness,
+        "Forwarding whole messages (fragments are reassembled); opcodes, pings and pongs, close \
+         codes and reasons pass through."
+    ));
+    assert_eq!(
+        send_two_fragments(&url),
+        Message::Text("echo: fragmented".into())
+    );
+    assert_eq!(
+        sent_upstream(&mut harness, 1)[..1],
+        [(Text, true)],
+        "assembled, then sent in one frame"
+    );
     assert_no_task_panicked(&harness);
 }
 

@@ -562,14 +562,14 @@ impl RelayTab {
                         ui.label(RichText::new(fingerprint).monospace().small());
                     });
                 }
-                ui.label(
-                    RichText::new(
-                        "Forwarding is message by message: opcodes, pings and pongs, close codes \
-                         and reasons pass through; fragments are reassembled.",
-                    )
-                    .small()
-                    .color(palette.weak),
-                );
+                let forwarding = if self.whole_messages {
+                    "Forwarding whole messages (fragments are reassembled); opcodes, pings and \
+                     pongs, close codes and reasons pass through."
+                } else {
+                    "Forwarding frame for frame: fragments, opcodes, pings and pongs, close \
+                     codes and reasons pass through as they came."
+                };
+                ui.label(RichText::new(forwarding).color(palette.weak));
                 if self.exposed {
                     exposed_warning_ui(ui, &local_addr.to_string());
                 }
