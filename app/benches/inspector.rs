@@ -24,11 +24,14 @@
 //! Targets (issue 6): ≥ 200,000 frames/s ingested; ≤ 16 ms per UI frame; ≤ 300 bytes per
 //! logged small frame beyond its kept payload. Nothing here asserts them: it reports.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use common::{frame_count, print_times, time_steps};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ws_inspector::WsInspectorApp;
@@ -50,13 +53,6 @@ struct Cli {
     /// What `cargo bench` passes to every bench binary; nothing to do with it.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-/// A number of frames, `_` separators allowed.
-fn frame_count(arg: &str) -> Result<u64, String> {
-    arg.replace('_', "")
-        .parse()
-        .map_err(|_| format!("{arg:?} is not a number of frames"))
 }
 
 fn main() {
@@ -227,35 +223,6 @@ fn logged(harness: &Harness<'static, WsInspectorApp>) -> (u64, bool) {
         ),
         None => (0, false),
     }
-}
-
-fn time_steps(harness: &mut Harness<'static, WsInspectorApp>, n: usize) -> Vec<Duration> {
-    for _ in 0..10 {
-        harness.step();
-    }
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            harness.step();
-            t.elapsed()
-        })
-        .collect()
-}
-
-fn print_times(what: &str, times: &mut [Duration]) {
-    if times.is_empty() {
-        return;
-    }
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
-    println!(
-        "{what}: {} frames, median {:.2} ms, p95 {:.2} ms, worst {:.2} ms",
-        times.len(),
-        ms(times[times.len() / 2]),
-        ms(p95),
-        ms(times[times.len() - 1])
-    );
 }
 
 fn mib(bytes: usize) -> f64 {

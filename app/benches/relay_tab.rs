@@ -18,9 +18,12 @@
 //! order, with the Leg column), Pairs and Graphs. Nothing here asserts the target: it
 //! reports.
 
+mod common;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use common::{frame_count, ms, print_times, time_steps};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ws_inspector::WsInspectorApp;
@@ -46,12 +49,6 @@ struct Cli {
     /// What `cargo bench` passes to every bench binary; nothing to do with it.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-fn frame_count(arg: &str) -> Result<u64, String> {
-    arg.replace('_', "")
-        .parse()
-        .map_err(|_| format!("{arg:?} is not a number of frames"))
 }
 
 fn main() {
@@ -188,36 +185,4 @@ fn push_round_trip(
         };
         state.log.push_event(time, elapsed, message);
     }
-}
-
-fn time_steps(harness: &mut Harness<'static, WsInspectorApp>, n: usize) -> Vec<Duration> {
-    for _ in 0..10 {
-        harness.step();
-    }
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            harness.step();
-            t.elapsed()
-        })
-        .collect()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn print_times(what: &str, times: &mut [Duration]) {
-    if times.is_empty() {
-        return;
-    }
-    times.sort();
-    let p95 = times[(times.len() * 95 / 100).min(times.len() - 1)];
-    println!(
-        "{what}: {} frames, median {:.2} ms, p95 {:.2} ms, worst {:.2} ms",
-        times.len(),
-        ms(times[times.len() / 2]),
-        ms(p95),
-        ms(times[times.len() - 1])
-    );
 }

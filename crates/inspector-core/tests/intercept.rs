@@ -374,25 +374,8 @@ fn a_message_refragmented_is_reassembled_by_the_far_side() {
         "echo: fragmented on the way",
         "tungstenite joined the frames"
     );
-    let sent_frames = |state: &SessionState| -> Vec<(ws_tokio::ws_proto::OpCode, bool)> {
-        state
-            .log
-            .iter()
-            .filter_map(|e| match &e.item {
-                Item::Frame(f) if f.direction == ws_tokio::ws_proto::Direction::Outgoing => {
-                    Some((f.header.opcode, f.header.fin))
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    // The leg's tap reports reach its state a moment after the frames left.
-    let end = Instant::now() + Duration::from_secs(5);
-    while sent_frames(&s.relayed.server.state()).len() < 3 && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let sent = frames_sent(|| s.relayed.server.state(), 3);
     let state = s.relayed.server.state();
-    let sent = sent_frames(&state);
     use ws_tokio::ws_proto::OpCode::{Continuation, Text};
     assert_eq!(
         sent,
