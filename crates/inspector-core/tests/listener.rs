@@ -297,16 +297,7 @@ fn a_relay_forwards_between_tungstenite_peers_and_shows_both_legs() {
     let net = Net::new().expect("runtime");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let upstream = tungstenite_server(&rt, false);
-    let options = RelayOptions {
-        addr: "127.0.0.1:0".to_owned(),
-        upstream: ConnectOptions::new(upstream.clone()),
-        fixed_protocols: false,
-        tls: None,
-        token: None,
-        answer_pings: false,
-        whole_messages: false,
-    };
-    let mut relay = net.relay(options, quiet()).expect("relay");
+    let mut relay = relay_to(&net, upstream.clone());
     let mut request = format!("{}echo", relay.url())
         .into_client_request()
         .expect("request");
@@ -393,16 +384,7 @@ fn an_upstream_refusal_is_relayed_with_its_status_and_body() {
     let net = Net::new().expect("runtime");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let upstream = tungstenite_server(&rt, true);
-    let options = RelayOptions {
-        addr: "127.0.0.1:0".to_owned(),
-        upstream: ConnectOptions::new(upstream),
-        fixed_protocols: false,
-        tls: None,
-        token: None,
-        answer_pings: false,
-        whole_messages: false,
-    };
-    let mut relay = net.relay(options, quiet()).expect("relay");
+    let mut relay = relay_to(&net, upstream);
     match rt.block_on(tokio_tungstenite::connect_async(relay.url())) {
         Err(tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 403);
