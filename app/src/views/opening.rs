@@ -83,7 +83,7 @@ impl Opening {
         })
     }
 
-    /// The progress row: the file, how much is read, a bar, Cancel. Returns whether Cancel
+    /// The progress row: the file, Cancel, a bar, how much is read. Returns whether Cancel
     /// was pressed.
     pub fn row_ui(&self, ui: &mut Ui) -> bool {
         let palette = Palette::of(ui);
@@ -94,18 +94,8 @@ impl Opening {
                 |n| n.to_string_lossy().into_owned(),
             );
             ui.label(RichText::new(format!("Opening {name}")).strong());
-            let read = self.progress.read();
-            let total = self.progress.total();
-            ui.label(
-                RichText::new(format!("{} of {}", format_bytes(read), format_bytes(total)))
-                    .color(palette.weak),
-            );
-            let fraction = self.progress.fraction().unwrap_or(0.0);
-            ui.add(
-                egui::ProgressBar::new(fraction)
-                    .desired_width(260.0)
-                    .show_percentage(),
-            );
+            // Cancel comes before the counter, whose width changes as the file is read: a
+            // button after it moved under the pointer.
             if self.progress.is_cancelled() {
                 ui.label(RichText::new("cancelling…").color(palette.warning));
             } else if ui
@@ -115,6 +105,18 @@ impl Opening {
             {
                 cancel = true;
             }
+            let fraction = self.progress.fraction().unwrap_or(0.0);
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(260.0)
+                    .show_percentage(),
+            );
+            let read = self.progress.read();
+            let total = self.progress.total();
+            ui.label(
+                RichText::new(format!("{} of {}", format_bytes(read), format_bytes(total)))
+                    .color(palette.weak),
+            );
         });
         // The bar moves while the file is read.
         ui.ctx()
