@@ -887,27 +887,16 @@ impl FrameLogView {
                 let load_error = self.decoding.load_error(frame.direction).map(str::to_owned);
                 let fragment = frame.header.opcode.is_control() || frame_content(frame).is_none();
                 let outcome = self.decoding.frame_joined(log, entry.index, frame);
-                let decoded = decoder
-                    .as_deref()
-                    .map(|decoder| match (outcome, &load_error) {
-                        (Some(Ok(decoded)), _) => DecodedPayload::Value { decoder, decoded },
-                        (Some(Err(error)), _) => DecodedPayload::Error { decoder, error },
-                        (None, Some(reason)) => DecodedPayload::Unavailable { decoder, reason },
-                        (None, None) if frame.header.opcode.is_control() => {
-                            DecodedPayload::Unavailable {
-                                decoder,
-                                reason: "a control frame is not decoded",
-                            }
-                        }
-                        (None, None) => DecodedPayload::Unavailable {
-                            decoder,
-                            reason: if fragment {
-                                "a fragment: the Messages view decodes the whole message"
-                            } else {
-                                "nothing to decode"
-                            },
-                        },
-                    });
+                let nothing = if frame.header.opcode.is_control() {
+                    "a control frame is not decoded"
+                } else if fragment {
+                    "a fragment: the Messages view decodes the whole message"
+                } else {
+                    "nothing to decode"
+                };
+                let decoded = decoder.as_deref().map(|decoder| {
+                    DecodedPayload::from_outcome(decoder, outcome, load_error.as_deref(), nothing)
+                });
                 let payload = Payload {
                     data,
                     close,
@@ -997,17 +986,14 @@ impl FrameLogView {
             .cached((m.first, 2, content.data.len()), m.direction, || {
                 Some((text, std::borrow::Cow::Borrowed(content.data.as_slice())))
             });
-        let decoded = decoder
-            .as_deref()
-            .map(|decoder| match (outcome, &load_error) {
-                (Some(Ok(decoded)), _) => DecodedPayload::Value { decoder, decoded },
-                (Some(Err(error)), _) => DecodedPayload::Error { decoder, error },
-                (None, Some(reason)) => DecodedPayload::Unavailable { decoder, reason },
-                (None, None) => DecodedPayload::Unavailable {
-                    decoder,
-                    reason: "nothing to decode",
-                },
-            });
+        let decoded = decoder.as_deref().map(|decoder| {
+            DecodedPayload::from_outcome(
+                decoder,
+                outcome,
+                load_error.as_deref(),
+                "nothing to decode",
+            )
+        });
         let payload = Payload {
             data: &content.data,
             close: None,

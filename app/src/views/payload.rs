@@ -64,6 +64,27 @@ pub enum DecodedPayload<'a> {
     },
 }
 
+impl<'a> DecodedPayload<'a> {
+    /// What `decoder` made of a payload: the decoding's `outcome`, or, without one, why —
+    /// the decoder did not load (`load_error`), else `nothing` says why.
+    pub fn from_outcome(
+        decoder: &'a str,
+        outcome: Option<&'a super::decoded::Outcome>,
+        load_error: Option<&'a str>,
+        nothing: &'a str,
+    ) -> Self {
+        match (outcome, load_error) {
+            (Some(Ok(decoded)), _) => Self::Value { decoder, decoded },
+            (Some(Err(error)), _) => Self::Error { decoder, error },
+            (None, Some(reason)) => Self::Unavailable { decoder, reason },
+            (None, None) => Self::Unavailable {
+                decoder,
+                reason: nothing,
+            },
+        }
+    }
+}
+
 /// Which payload is shown: the caller's identity for it (a frame's or message's index,
 /// and which of its contents), so that the cache knows when it changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
