@@ -364,23 +364,11 @@ where
                 end = LegEnd::Failed(error);
                 break;
             }
-            Step::Received(Some(Ok(Message::Fragment { kind, data, fin }))) => {
-                match direction.as_mut() {
-                    None => out.send(Outgoing::Fragment { kind, data, fin }).await,
-                    Some(d) => match d.fragment(kind, data, fin) {
-                        FragmentStep::Forward(fragment) => out.send_in_order(fragment).await,
-                        FragmentStep::Kept => {}
-                        FragmentStep::Whole(message) => {
-                            next_id += 1;
-                            route(d, &mut out, message, next_id).await;
-                        }
-                    },
-                }
-            }
             Step::Received(Some(Ok(message))) => {
                 let outgoing = match message {
                     Message::Text(text) => Outgoing::Text(text.as_str().to_owned()),
                     Message::Binary(data) => Outgoing::Binary(data),
+                    Message::Fragment { kind, data, fin } => Outgoing::Fragment { kind, data, fin },
                     Message::Ping(data) => Outgoing::Ping(data),
                     Message::Pong(data) => Outgoing::Pong(data),
                     Message::Close(frame) => {
@@ -391,11 +379,20 @@ where
                         // 1005 (no code) is not sent on the wire: an empty close goes on empty.
                         Outgoing::Close(frame.code, frame.reason)
                     }
-                    Message::Fragment { .. } => unreachable!("matched above"),
                 };
-                match direction.as_ref() {
-                    None => out.send(outgoing).await,
-                    Some(d) => {
+                match (direction.as_mut(), outgoing) {
+                    (None, outgoing) => out.send(outgoing).await,
+                    (Some(d), Outgoing::Fragment { kind, data, fin }) => {
+                        match d.fragment(kind, data, fin) {
+                            FragmentStep::Forward(fragment) => out.send_in_order(fragment).await,
+                            FragmentStep::Kept => {}
+                            FragmentStep::Whole(message) => {
+                                next_id += 1;
+                                route(d, &mut out, message, next_id).await;
+                            }
+                        }
+                    }
+                    (Some(d), outgoing) => {
                         next_id += 1;
                         route(d, &mut out, outgoing, next_id).await;
                     }
