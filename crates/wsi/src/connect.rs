@@ -261,7 +261,7 @@ async fn connect_and_talk(mut args: ConnectArgs, sends: Vec<Outbound>) -> Result
         _ => single_thread,
     };
     if let Some(thread) = thread {
-        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        crate::output::finish_writing(thread, None).await;
     }
     Ok(status)
 }

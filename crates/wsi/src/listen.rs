@@ -131,11 +131,7 @@ async fn listen(args: ListenArgs) -> Result<Status, Failure> {
     drop(shared);
     if let Some(thread) = sink_thread {
         // Every tap is gone once the clients' tasks are; wait a little for the last lines.
-        let _ = tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::task::spawn_blocking(move || thread.join()),
-        )
-        .await;
+        crate::output::finish_writing(thread, Some(Duration::from_secs(2))).await;
     }
     Ok(status)
 }

@@ -328,6 +328,27 @@ impl TapSink {
     }
 }
 
+/// Waits for a writing thread ([`TapSink::spawn_single`], [`TapSink::spawn_hub`]) to write
+/// its last lines — at most `limit`, if given — and says on stderr if it panicked: its
+/// output is then incomplete, and nothing else would tell.
+pub async fn finish_writing(
+    thread: std::thread::JoinHandle<()>,
+    limit: Option<std::time::Duration>,
+) {
+    let joined = tokio::task::spawn_blocking(move || thread.join());
+    let joined = match limit {
+        Some(limit) => match tokio::time::timeout(limit, joined).await {
+            Ok(joined) => joined,
+            // Still writing after the limit: what is written stays; the process ends.
+            Err(_) => return,
+        },
+        None => joined.await,
+    };
+    if !matches!(joined, Ok(Ok(()))) {
+        eprintln!("wsi: the thread writing -v and --jsonl output failed; its output is incomplete");
+    }
+}
+
 /// How long the writing thread sleeps when it has caught up, while reports keep coming.
 const CATCH_UP: std::time::Duration = std::time::Duration::from_millis(1);
 

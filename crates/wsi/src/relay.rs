@@ -125,11 +125,7 @@ async fn relay_clients(args: RelayArgs) -> Result<Status, Failure> {
     drop(listener);
     drop(shared);
     if let Some(thread) = sink_thread {
-        let _ = tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::task::spawn_blocking(move || thread.join()),
-        )
-        .await;
+        crate::output::finish_writing(thread, Some(Duration::from_secs(2))).await;
     }
     Ok(status)
 }

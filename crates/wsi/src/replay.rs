@@ -95,7 +95,7 @@ async fn replay(args: ReplayArgs) -> Result<Status, Failure> {
         .map_err(|e| Failure::failed(format!("internal error: the reader task {e}")))?;
     drop(write);
     if let Some(sink) = sink {
-        let _ = tokio::task::spawn_blocking(move || sink.join()).await;
+        crate::output::finish_writing(sink, None).await;
     }
 
     eprintln!(
