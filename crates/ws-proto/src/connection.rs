@@ -621,6 +621,28 @@ impl Connection {
         &mut self.input
     }
 
+    /// Moves the input buffer out — the bytes not parsed yet, with at least `room` bytes of
+    /// spare capacity as [`input_buffer`](Self::input_buffer) reserves them — so that the
+    /// caller can read into it while the connection is used elsewhere (a task that reads the
+    /// socket while others send through a lock held only for moments). Give it back with
+    /// [`return_input_buffer`](Self::return_input_buffer) before feeding more input or
+    /// [`receive_eof`](Self::receive_eof); until then the connection holds no input.
+    pub fn take_input_buffer(&mut self, room: usize) -> BytesMut {
+        self.input_buffer(room);
+        std::mem::take(&mut self.input)
+    }
+
+    /// Puts back a buffer taken with [`take_input_buffer`](Self::take_input_buffer), with the
+    /// bytes read appended; [`receive_buffered`](Self::receive_buffered) parses them. (Input
+    /// fed with [`receive_data`](Self::receive_data) while the buffer was out is a misuse:
+    /// it is kept, behind the buffer's bytes, but it was parsed out of order.)
+    pub fn return_input_buffer(&mut self, buf: BytesMut) {
+        let fed_meanwhile = std::mem::replace(&mut self.input, buf);
+        if !fed_meanwhile.is_empty() {
+            self.input.extend_from_slice(&fed_meanwhile);
+        }
+    }
+
     /// Parses what was appended to [`input_buffer`](Self::input_buffer): the same as
     /// [`receive_data`](Self::receive_data) with those bytes.
     pub fn receive_buffered(&mut self) -> Result<(), Error> {

@@ -3549,6 +3549,32 @@ mod properties {
         }
 
         #[test]
+        fn reading_into_a_taken_input_buffer_is_the_same_as_receive_data(cfg in config_strategy(), reads in prop_oneof![
+            reads_strategy(request_bytes("").into_bytes()),
+            reads_strategy(Vec::new()),
+        ], room in 0usize..100) {
+            let mut copied = Connection::server(cfg.clone());
+            let mut taken = Connection::server(cfg);
+            for read in &reads {
+                let a = copied.receive_data(read);
+                let mut buf = taken.take_input_buffer(room);
+                prop_assert!(buf.capacity() - buf.len() >= room);
+                buf.extend_from_slice(read);
+                taken.return_input_buffer(buf);
+                let b = taken.receive_buffered();
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+                prop_assert_eq!(events(&mut copied), events(&mut taken));
+                prop_assert_eq!(transmit(&mut copied), transmit(&mut taken));
+                prop_assert_eq!(copied.state(), taken.state());
+            }
+            let a = copied.receive_eof();
+            let buf = taken.take_input_buffer(0);
+            taken.return_input_buffer(buf);
+            let b = taken.receive_eof();
+            prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+
+        #[test]
         fn arbitrary_bytes_into_a_client_after_its_101(cfg in config_strategy(), reads in reads_strategy(Vec::new())) {
             let mut conn = open_client(cfg);
             Checker::new(Role::Client, false).run(&mut conn, &reads)?;

@@ -23,6 +23,7 @@
 
 use std::time::Duration;
 
+use ws_proto::bytes::Bytes;
 use ws_proto::{CloseCode, Connection, Event, ReadyState};
 
 use crate::error::Error;
@@ -39,6 +40,10 @@ pub(crate) fn default_config() -> ws_proto::Config {
     config.pause_after_message = true;
     config
 }
+
+/// Binary messages at least this large are written from the caller's buffer instead of
+/// being copied into the engine's output.
+pub(crate) const SHARED_MIN: usize = 8 * 1024;
 
 /// How a connection is run: its close timeout, the capacity of the task-driven handles'
 /// message channel, and the tap.
@@ -141,6 +146,20 @@ impl ConnCore {
             Outgoing::Raw(header, data) => conn.send_raw_frame(header, &data),
         };
         result.map_err(|e| Error::from(ws_proto::Error::Usage(e)))
+    }
+
+    /// Hands `what` to the engine as [`execute`](Self::execute) does, except that a binary
+    /// message of at least [`SHARED_MIN`] bytes is not copied where the engine can avoid it
+    /// (a server's uncompressed message): only its header is queued, and its payload is
+    /// returned, to be written right after everything the engine's output holds now.
+    pub fn execute_sharing(&mut self, what: Outgoing) -> Result<Option<Bytes>, Error> {
+        match what {
+            Outgoing::Binary(data) if data.len() >= SHARED_MIN => self
+                .conn
+                .send_binary_shared(data)
+                .map_err(|e| Error::from(ws_proto::Error::Usage(e))),
+            what => self.execute(what).map(|()| None),
+        }
     }
 
     /// Sends 1001 Going Away if the connection is still open (the last handle went away).

@@ -6,9 +6,18 @@
 //!
 //! This is `quinn`'s shape, lock included: the [`ws_proto::Connection`] sits behind a mutex
 //! shared by the task and the senders, held only for a synchronous step (feeding input,
-//! queuing a message, taking output), never across an `await`. A send copies the message into
+//! queuing a message, taking output), never across an `await`. A send hands the message to
 //! the engine and wakes the task, which writes it — one wake-up per message instead of a
-//! command round trip. The handles are cancel-safe in `tokio::select!` (a `recv` that loses a
+//! command round trip.
+//!
+//! Nothing large is copied on the way, as in [`WsStream`](crate::WsStream): the task reads
+//! the socket straight into the engine's input buffer, taken out of the engine for the read
+//! ([`Connection::take_input_buffer`](ws_proto::Connection::take_input_buffer)) so that
+//! senders are not locked out while it waits, and given back to be parsed; a large binary
+//! message a server sends is queued as its header and the sender's [`Bytes`], written from
+//! there in one vectored write. (Reading into a buffer of the task's own and copying it into
+//! the engine, and copying every message sent into the engine's output, cost the handles
+//! 0.67–0.95× fastwebsockets on the 64 KiB and 1 MiB echo shapes.) The handles are cancel-safe in `tokio::select!` (a `recv` that loses a
 //! race loses nothing; a `send` that is cancelled before it queued its message sends nothing)
 //! and split for free.
 //!
@@ -20,11 +29,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::pin::Pin;
+use std::future::Future as _;
+use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use ws_proto::CloseCode;
@@ -34,6 +44,8 @@ use crate::conn_core::{ConnCore, Settings, send_reports};
 use crate::error::{Error, Stage};
 use crate::handshake_info::HandshakeInfo;
 use crate::message::{Message, Outgoing};
+use crate::read_room::ReadSizing;
+use crate::stream::Output;
 use crate::tap::TapKind;
 
 /// What the [`Sender`]s and the driver task share: the engine, behind a lock that is never
@@ -48,10 +60,50 @@ struct Shared {
 
 struct Inner {
     core: ConnCore,
+    /// Large binary messages sent without copying, in order: each one's header with all the
+    /// output the engine held before it, and its payload. The engine's own output comes after
+    /// all of them.
+    shared: VecDeque<(BytesMut, Bytes)>,
+    /// Bytes in `shared`.
+    shared_len: usize,
     /// The driver task has ended: sends fail with a "closed" error.
     ended: bool,
     /// Live [`Sender`] handles.
     senders: usize,
+}
+
+impl Inner {
+    /// Bytes queued for the socket and not yet taken by the task.
+    fn queued(&self) -> usize {
+        self.core.conn().pending_output() + self.shared_len
+    }
+
+    /// Hands `what` to the engine; a large binary message's payload is queued as it is.
+    fn send(&mut self, what: Outgoing) -> Result<(), Error> {
+        if let Some(payload) = self.core.execute_sharing(what)? {
+            let mut head = BytesMut::new();
+            self.core.conn_mut().poll_transmit(&mut head);
+            self.shared_len += head.len() + payload.len();
+            self.shared.push_back((head, payload));
+        }
+        Ok(())
+    }
+
+    /// Moves what is queued next into `out` once everything in it is written. Returns
+    /// whether anything was moved.
+    fn take_output(&mut self, out: &mut Output) -> bool {
+        if !out.is_drained() {
+            return false;
+        }
+        match self.shared.pop_front() {
+            Some((head, payload)) => {
+                self.shared_len -= head.len() + payload.len();
+                out.load(head, payload);
+                true
+            }
+            None => out.take(self.core.conn_mut()),
+        }
+    }
 }
 
 impl Shared {
@@ -127,8 +179,8 @@ impl Sender {
                 if inner.ended {
                     return Err(Error::closed());
                 }
-                if control || inner.core.conn().pending_output() < HIGH_WATER {
-                    let result = inner.core.execute(what);
+                if control || inner.queued() < HIGH_WATER {
+                    let result = inner.send(what);
                     drop(inner);
                     self.shared.wake_driver.notify_one();
                     return result;
@@ -227,6 +279,8 @@ where
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             core,
+            shared: VecDeque::new(),
+            shared_len: 0,
             ended: false,
             senders: 1,
         }),
@@ -236,10 +290,10 @@ where
     let driver = Driver {
         io: Io {
             stream: io,
-            read_buf: vec![0; READ_START].into_boxed_slice(),
-            write_buf: BytesMut::new(),
-            written: 0,
-            needs_flush: false,
+            input: None,
+            reading: ReadSizing::default(),
+            room: 0,
+            out: Output::default(),
         },
         shared: shared.clone(),
         messages: msg_tx,
@@ -253,14 +307,6 @@ where
     tokio::spawn(driver.run());
     (Sender { shared }, Receiver { rx: msg_rx })
 }
-
-/// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 64 * 1024;
-
-/// The read buffer's first size. An idle connection keeps only this much (and the engine's
-/// empty buffers); a read that fills it makes it grow, by four each time, to [`READ_CHUNK`],
-/// so a busy connection reads in large chunks after a few reads.
-const READ_START: usize = 1024;
 
 struct Driver<S> {
     io: Io<S>,
@@ -283,12 +329,15 @@ struct Driver<S> {
 /// for each other forever once both socket buffers are full).
 struct Io<S> {
     stream: S,
-    read_buf: Box<[u8]>,
-    /// Output taken from the engine; `written` bytes of it are in the socket.
-    write_buf: BytesMut,
-    written: usize,
-    /// Everything was written; a flush (which TLS needs) is due.
-    needs_flush: bool,
+    /// The engine's input buffer while a read of it is under way: taken from the engine under
+    /// the lock, read into without it, given back before the bytes are parsed.
+    input: Option<BytesMut>,
+    /// What the last reads were like: the next read's room.
+    reading: ReadSizing,
+    /// The room reserved for the read under way.
+    room: usize,
+    /// Output taken from the engine (and a payload written from the sender's buffer).
+    out: Output,
 }
 
 /// Why the main loop woke up.
@@ -308,65 +357,34 @@ struct IoProgress {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
-    /// Grows the read buffer (to at most [`READ_CHUNK`]) after a read of `n` bytes filled it.
-    /// Call it after the bytes read have been used: it may replace the buffer.
-    fn grow_after(&mut self, n: usize) {
-        if n == self.read_buf.len() && n < READ_CHUNK {
-            self.read_buf = vec![0; (n * 4).min(READ_CHUNK)].into_boxed_slice();
-        }
-    }
-
-    fn unsent(&self) -> usize {
-        self.write_buf.len() - self.written
-    }
-
     fn idle(&self) -> bool {
-        self.unsent() == 0 && !self.needs_flush
+        self.out.is_idle()
     }
 
-    /// Writes what it can, flushes once all is written, and reads if `read` — all in one poll;
-    /// ready as soon as any of them made progress.
+    /// Writes what it can, flushes once all is written, and reads into the input taken from
+    /// the engine if `read` — all in one poll; ready as soon as any of them made progress.
     fn poll_io(&mut self, cx: &mut Context<'_>, read: bool) -> Poll<IoProgress> {
         let mut progress = false;
         let mut write_error = None;
-        while self.unsent() > 0 {
-            match Pin::new(&mut self.stream).poll_write(cx, &self.write_buf[self.written..]) {
-                Poll::Ready(Ok(0)) => {
-                    write_error = Some(std::io::ErrorKind::WriteZero.into());
-                    break;
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.written += n;
-                    self.needs_flush = true;
-                    progress = true;
-                }
-                Poll::Ready(Err(e)) => {
-                    write_error = Some(e);
-                    break;
-                }
-                Poll::Pending => break,
-            }
-        }
-        if self.unsent() == 0 && write_error.is_none() {
-            self.write_buf.clear();
-            self.written = 0;
-            if self.needs_flush {
-                match Pin::new(&mut self.stream).poll_flush(cx) {
-                    Poll::Ready(Ok(())) => {
-                        self.needs_flush = false;
-                        progress = true;
-                    }
-                    Poll::Ready(Err(e)) => write_error = Some(e),
-                    Poll::Pending => {}
-                }
+        if !self.out.is_idle() {
+            let unwritten = self.out.unwritten();
+            let written = match self.out.poll_write_taken(&mut self.stream, cx) {
+                Poll::Ready(Ok(())) => self.out.poll_flush(&mut self.stream, cx),
+                pending_or_error => pending_or_error,
+            };
+            match written {
+                Poll::Ready(Ok(())) => progress = true,
+                Poll::Ready(Err(e)) => write_error = Some(e),
+                Poll::Pending => progress = self.out.unwritten() < unwritten,
             }
         }
         let mut read_result = None;
-        if read && write_error.is_none() {
-            let mut buf = ReadBuf::new(&mut self.read_buf);
-            if let Poll::Ready(result) = Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
-                read_result = Some(result.map(|()| buf.filled().len()));
-            }
+        if read
+            && write_error.is_none()
+            && let Some(input) = self.input.as_mut()
+            && let Poll::Ready(result) = pin!(self.stream.read_buf(input)).poll(cx)
+        {
+            read_result = Some(result);
         }
         if progress || write_error.is_some() || read_result.is_some() {
             Poll::Ready(IoProgress {
@@ -378,17 +396,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
     }
 
-    /// Writes and flushes everything in `write_buf`.
+    /// Writes and flushes everything taken.
     async fn write_out(&mut self) -> std::io::Result<()> {
-        if self.unsent() > 0 {
-            self.stream
-                .write_all(&self.write_buf[self.written..])
-                .await?;
-        }
-        self.write_buf.clear();
-        self.written = 0;
-        self.needs_flush = false;
-        self.stream.flush().await
+        std::future::poll_fn(|cx| {
+            ready!(self.out.poll_write_taken(&mut self.stream, cx))?;
+            self.out.poll_flush(&mut self.stream, cx)
+        })
+        .await
     }
 }
 
@@ -398,6 +412,7 @@ where
 {
     async fn run(mut self) {
         let result = self.drive().await;
+        self.return_input();
         // A fault found before the connection was handed over is its end's error.
         let result = match (result, self.shared.lock().core.take_unreported_fault()) {
             (Ok(()), Some(fault)) => Err(fault),
@@ -429,25 +444,31 @@ where
 
     async fn drive(&mut self) -> Result<(), Error> {
         loop {
-            // One lock per turn: take the events and the output, read the flags.
-            let (close_transport, closing, pending, paused, took) = {
+            // One lock per turn: take the events and the output, read the flags, and take the
+            // engine's input buffer out for the next read.
+            let (close_transport, closing, paused, read, took) = {
                 let mut guard = self.shared.lock();
-                let core = &mut guard.core;
-                while let Some(message) = core.next_message(&mut self.reports) {
+                let inner = &mut *guard;
+                while let Some(message) = inner.core.next_message(&mut self.reports) {
                     self.arrived.push(message);
                 }
-                let took = self.io.unsent() == 0 && {
-                    self.io.write_buf.clear();
-                    self.io.written = 0;
-                    core.conn_mut().poll_transmit(&mut self.io.write_buf) > 0
-                };
-                core.report_state(&mut self.reports);
-                let conn = core.conn();
+                let took = inner.take_output(&mut self.io.out);
+                inner.core.report_state(&mut self.reports);
+                let paused = inner.core.conn().is_paused();
+                let read = !paused
+                    && self.outbox.is_empty()
+                    && inner.queued() + self.io.out.unwritten() < READ_STALL;
+                if read && self.io.input.is_none() {
+                    let conn = inner.core.conn_mut();
+                    self.io.room = self.io.reading.room(conn);
+                    self.io.input = Some(conn.take_input_buffer(self.io.room));
+                }
+                let conn = inner.core.conn();
                 (
                     conn.should_close_transport(),
-                    core.closing(),
-                    conn.pending_output(),
-                    conn.is_paused(),
+                    inner.core.closing(),
+                    paused,
+                    read,
                     took,
                 )
             };
@@ -466,7 +487,6 @@ where
                 self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
             }
             let deadline = self.close_deadline;
-            let read = self.outbox.is_empty() && pending + self.io.unsent() < READ_STALL;
             let io = &mut self.io;
             let woken = tokio::select! {
                 biased;
@@ -491,24 +511,22 @@ where
                     if let Some(e) = progress.write_error {
                         return Err(crate::tls::stream_error(e));
                     }
-                    match progress.read {
-                        None => {}
-                        Some(Ok(0)) => return self.end_of_stream().await,
-                        Some(Ok(n)) => {
-                            let result = self
-                                .shared
-                                .lock()
-                                .core
-                                .conn_mut()
-                                .receive_data(&self.io.read_buf[..n]);
-                            self.io.grow_after(n);
+                    let Some(read) = progress.read else {
+                        continue;
+                    };
+                    self.return_input();
+                    match read {
+                        Ok(0) => return self.end_of_stream().await,
+                        Ok(n) => {
+                            self.io.reading.record(n, self.io.room);
+                            let result = self.shared.lock().core.conn_mut().receive_buffered();
                             self.after_input(result).await?;
                         }
                         // A reset after the close handshake completed loses nothing.
-                        Some(Err(_)) if self.shared.lock().core.closed() => {
+                        Err(_) if self.shared.lock().core.closed() => {
                             return self.end_of_stream().await;
                         }
-                        Some(Err(e)) => return Err(crate::tls::stream_error(e)),
+                        Err(e) => return Err(crate::tls::stream_error(e)),
                     }
                 }
                 Woken::Delivered => {}
@@ -544,8 +562,7 @@ where
     async fn end_of_stream(&mut self) -> Result<(), Error> {
         let result = self.shared.lock().core.conn_mut().receive_eof();
         self.dispatch_events().await;
-        self.take_output();
-        let _ = self.io.write_out().await;
+        let _ = self.write_everything().await;
         result.map_err(Error::from)
     }
 
@@ -554,14 +571,7 @@ where
     async fn after_input(&mut self, result: Result<(), ws_proto::Error>) -> Result<(), Error> {
         self.dispatch_events().await;
         if let Err(e) = result {
-            self.take_output();
-            self.io
-                .write_out()
-                .await
-                .map_err(crate::tls::stream_error)?;
-            self.take_output();
-            self.io
-                .write_out()
+            self.write_everything()
                 .await
                 .map_err(crate::tls::stream_error)?;
             return Err(e.into());
@@ -583,22 +593,33 @@ where
         Ok(())
     }
 
-    /// Moves the engine's output to the socket's buffer once that is empty (a swap of
+    /// Gives the engine back its input buffer, with what the last read added to it.
+    fn return_input(&mut self) {
+        if let Some(input) = self.io.input.take() {
+            self.shared
+                .lock()
+                .core
+                .conn_mut()
+                .return_input_buffer(input);
+        }
+    }
+
+    /// Moves the output queued next to the socket's buffer once that is written (a swap of
     /// buffers, no copy) and lets waiting senders queue more.
     fn take_output(&mut self) {
-        if self.io.unsent() > 0 {
-            return;
-        }
-        self.io.write_buf.clear();
-        self.io.written = 0;
-        let taken = self
-            .shared
-            .lock()
-            .core
-            .conn_mut()
-            .poll_transmit(&mut self.io.write_buf);
-        if taken > 0 {
+        if self.shared.lock().take_output(&mut self.io.out) {
             self.shared.drained.notify_waiters();
+        }
+    }
+
+    /// Writes and flushes everything queued, as the connection ends.
+    async fn write_everything(&mut self) -> std::io::Result<()> {
+        loop {
+            self.take_output();
+            if self.io.idle() {
+                return Ok(());
+            }
+            self.io.write_out().await?;
         }
     }
 

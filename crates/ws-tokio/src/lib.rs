@@ -54,6 +54,7 @@ mod handshake_info;
 mod message;
 pub mod proxy;
 mod raw;
+mod read_room;
 mod server;
 mod sink;
 pub mod split;

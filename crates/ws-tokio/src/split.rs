@@ -82,13 +82,9 @@ use crate::conn_core::{ConnCore, Settings};
 use crate::error::{Error, Stage};
 use crate::handshake_info::HandshakeInfo;
 use crate::message::{Message, Outgoing};
-use crate::stream::{
-    End, EndStep, Next, Output, Parts, Reporting, SHARED_MIN, WsStream, start_reporting,
-};
+use crate::read_room::ReadSizing;
+use crate::stream::{End, EndStep, Next, Output, Parts, Reporting, WsStream, start_reporting};
 use crate::tap::TapKind;
-
-/// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// While this much output waits in the engine (only answers the engine makes by itself —
 /// pongs — can grow it while the write half writes), the read half waits for the writer
@@ -124,7 +120,9 @@ where
     let read = ReadHalf {
         shared: shared.clone(),
         io: read,
-        buf: BytesMut::new(),
+        input: None,
+        reading: ReadSizing::default(),
+        room: 0,
         ready: parts.ready,
         close_deadline: parts.close_deadline,
         end: parts.end,
@@ -137,8 +135,14 @@ where
 pub struct ReadHalf<S> {
     shared: Arc<Shared<S>>,
     io: tokio::io::ReadHalf<S>,
-    /// Read into, then copied into the engine.
-    buf: BytesMut,
+    /// The engine's input buffer while a read of it is under way: taken from the engine
+    /// under the lock, read into without it (the write half sends meanwhile), given back
+    /// before the bytes are parsed. Kept here if a `recv` is cancelled during the read.
+    input: Option<BytesMut>,
+    /// What the last reads were like: the next read's room.
+    reading: ReadSizing,
+    /// The room reserved for the read under way.
+    room: usize,
     /// A message taken from the engine whose answers or reports a cancelled `recv` was still
     /// writing: the next `recv` returns it.
     ready: Option<Message>,
@@ -220,6 +224,11 @@ where
                         Then::End(Next::End(None, EndStep::Shutdown))
                     }
                 } else {
+                    if self.input.is_none() {
+                        let conn = st.core.conn_mut();
+                        self.room = self.reading.room(conn);
+                        self.input = Some(conn.take_input_buffer(self.room));
+                    }
                     Then::Read {
                         closing: st.core.closing(),
                     }
@@ -240,8 +249,9 @@ where
                     }
                 }
             }
-            self.buf.reserve(READ_CHUNK);
-            let read = self.io.read_buf(&mut self.buf);
+            let read = self
+                .io
+                .read_buf(self.input.get_or_insert_with(BytesMut::new));
             let read = match self.close_deadline {
                 None => {
                     // A close sent by the write half while this read waits starts the
@@ -281,6 +291,9 @@ where
             };
             let mut st = shared.lock();
             let st = &mut *st;
+            if let Some(input) = self.input.take() {
+                st.core.conn_mut().return_input_buffer(input);
+            }
             match read {
                 Ok(0) => {
                     let result = st.core.conn_mut().receive_eof();
@@ -292,10 +305,9 @@ where
                     };
                     return Next::End(result.err().map(Error::from), step);
                 }
-                Ok(_) => {
-                    let result = st.core.conn_mut().receive_data(&self.buf);
-                    self.buf.clear();
-                    if let Err(e) = result {
+                Ok(n) => {
+                    self.reading.record(n, self.room);
+                    if let Err(e) = st.core.conn_mut().receive_buffered() {
                         return st.fault(tap, e);
                     }
                 }
@@ -367,7 +379,9 @@ where
         let ReadHalf {
             shared,
             io,
-            buf: _,
+            input,
+            reading: _,
+            room: _,
             ready,
             close_deadline,
             end,
@@ -379,12 +393,16 @@ where
             .state
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
+        let mut core = state.core;
+        if let Some(input) = input {
+            core.conn_mut().return_input_buffer(input);
+        }
         let writer = shared.writer.into_inner();
         Ok(WsStream::from_parts(Parts {
             // The two halves of one `tokio::io::split` (checked above): `unsplit` does not
             // panic.
             io: io.unsplit(writer.io),
-            core: state.core,
+            core,
             handshake: shared.handshake,
             settings: shared.settings,
             out: writer.out,
@@ -769,18 +787,15 @@ impl State {
     /// Hands `what` to the engine; a large binary message is queued behind what `out` holds,
     /// to be written from the caller's buffer.
     fn queue(&mut self, out: &mut Output, what: Outgoing, tap: bool) -> Result<(), Error> {
-        match what {
-            Outgoing::Binary(data) if data.len() >= SHARED_MIN && out.can_share() => {
-                let shared = self
-                    .core
-                    .conn_mut()
-                    .send_binary_shared(data)
-                    .map_err(|e| Error::from(ws_proto::Error::Usage(e)))?;
-                if let Some(payload) = shared {
-                    out.take_with_payload(self.core.conn_mut(), payload);
-                }
+        let shared = match out.can_share() {
+            true => self.core.execute_sharing(what)?,
+            false => {
+                self.core.execute(what)?;
+                None
             }
-            what => self.core.execute(what)?,
+        };
+        if let Some(payload) = shared {
+            out.take_with_payload(self.core.conn_mut(), payload);
         }
         if tap {
             self.core.drain_frames(&mut self.reports);

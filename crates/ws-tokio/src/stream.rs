@@ -111,32 +111,9 @@ use crate::driver::{self, WebSocket};
 use crate::error::{Error, Stage};
 use crate::handshake_info::HandshakeInfo;
 use crate::message::{Message, Outgoing};
+use crate::read_room::ReadSizing;
 use crate::split::{self, ReadHalf, WriteHalf};
 use crate::tap::{Tap, TapKind};
-
-/// Room reserved in the engine's input buffer before each read.
-pub(crate) const READ_ROOM: usize = 16 * 1024;
-
-/// Room asked for when no input is buffered: what an idle connection's read buffer costs.
-const IDLE_ROOM: usize = 512;
-
-/// An empty input buffer with more capacity than this (left by a large message) is let go
-/// once the traffic is small again: after [`QUIET_READS`] reads that each took less than
-/// [`READ_ROOM`]. Letting it go after every large message cost a stream of 1 MiB messages a
-/// third of its throughput (echo-bench 1×1 MiB: 0.65× fastwebsockets, 1.12× without), all
-/// of it the allocator's page faults for a fresh megabyte each time.
-const SHRINK_ABOVE: usize = 256 * 1024;
-
-/// An empty input buffer with more capacity than this is let go at once: a message this
-/// large is rare enough that its memory is worth more than the next one's allocation.
-const SHRINK_NOW: usize = 4 << 20;
-
-/// Small reads in a row after which a large empty input buffer is let go.
-const QUIET_READS: u8 = 4;
-
-/// Binary messages at least this large are written from the caller's buffer instead of
-/// being copied into the engine's output.
-pub(crate) const SHARED_MIN: usize = 8 * 1024;
 
 /// The [`Sink`](futures_sink::Sink) takes messages without writing while less than this is
 /// queued.
@@ -230,11 +207,8 @@ pub struct WsStream<S> {
     /// Tasks that polled the `futures` traits and wait for a write to finish (see
     /// [`share_write_wakeups`](Self::share_write_wakeups)).
     write_waiters: Vec<Waker>,
-    /// The last read filled the room asked for: more is likely waiting (see
-    /// [`read_room`](Self::read_room)).
-    read_filled: bool,
-    /// Reads in a row that took less than [`READ_ROOM`] (saturating).
-    quiet_reads: u8,
+    /// What the last reads were like: the next read's room.
+    reading: ReadSizing,
     end: End,
 }
 
@@ -267,8 +241,7 @@ where
             reports: Vec::new(),
             reporting: None,
             ready: None,
-            read_filled: false,
-            quiet_reads: 0,
+            reading: ReadSizing::default(),
             close_timer: None,
             write_waiters: Vec::new(),
             end: End::Running,
@@ -353,7 +326,7 @@ where
                 let timer = tokio::time::sleep(self.settings.close_timeout);
                 self.close_timer = Some(Box::pin(timer));
             }
-            let room = self.read_room();
+            let room = self.reading.room(self.core.conn_mut());
             let input = self.core.conn_mut().input_buffer(room);
             match pin!(self.io.read_buf(input)).poll(cx) {
                 Poll::Pending => {
@@ -376,11 +349,7 @@ where
                     return Poll::Ready(Next::End(result.err().map(Error::from), step));
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.read_filled = n >= room;
-                    self.quiet_reads = match n < READ_ROOM {
-                        true => self.quiet_reads.saturating_add(1),
-                        false => 0,
-                    };
+                    self.reading.record(n, room);
                     if let Err(e) = self.core.conn_mut().receive_buffered() {
                         return Poll::Ready(self.fault(e));
                     }
@@ -395,28 +364,6 @@ where
                 }
             }
         }
-    }
-
-    /// How much room to ask of the engine's input buffer for the next read. Memory follows
-    /// the traffic: an idle connection, with no input buffered, reads into a small buffer
-    /// ([`IDLE_ROOM`]) and keeps no more; a read that fills its room asks for
-    /// [`READ_ROOM`] next, and a frame being read gets room for all of it (the engine
-    /// reserves that). An empty input buffer grown by a large message is let go — the
-    /// message handed to the application keeps its own bytes — at once past [`SHRINK_NOW`],
-    /// and past [`SHRINK_ABOVE`] once the traffic is small again, so a connection does not
-    /// hold a large message's worth of memory once large messages have passed.
-    fn read_room(&mut self) -> usize {
-        let read_filled = self.read_filled;
-        let quiet = self.quiet_reads >= QUIET_READS;
-        let input = self.core.conn_mut().input_buffer(0);
-        if !input.is_empty() {
-            return READ_ROOM;
-        }
-        let capacity = input.capacity();
-        if capacity > SHRINK_NOW || (capacity > SHRINK_ABOVE && quiet) {
-            *input = BytesMut::new();
-        }
-        if read_filled { READ_ROOM } else { IDLE_ROOM }
     }
 
     /// Whether there is output to write, a report to send or a state change to report.
@@ -467,20 +414,17 @@ where
         if !self.is_running() {
             return Err(Error::closed());
         }
-        match what {
-            // A large binary message is not copied: the header is queued, the payload
-            // written from the caller's buffer right after it.
-            Outgoing::Binary(data) if data.len() >= SHARED_MIN && self.out.can_share() => {
-                let shared = self
-                    .core
-                    .conn_mut()
-                    .send_binary_shared(data)
-                    .map_err(|e| Error::from(ws_proto::Error::Usage(e)))?;
-                if let Some(payload) = shared {
-                    self.out.take_with_payload(self.core.conn_mut(), payload);
-                }
+        // A large binary message is not copied: the header is queued, the payload written
+        // from the caller's buffer right after it.
+        let shared = match self.out.can_share() {
+            true => self.core.execute_sharing(what)?,
+            false => {
+                self.core.execute(what)?;
+                None
             }
-            what => self.core.execute(what)?,
+        };
+        if let Some(payload) = shared {
+            self.out.take_with_payload(self.core.conn_mut(), payload);
         }
         self.drain_frames();
         Ok(())
@@ -640,8 +584,7 @@ where
                 .close_deadline
                 .map(|deadline| Box::pin(tokio::time::sleep_until(deadline))),
             write_waiters: Vec::new(),
-            read_filled: false,
-            quiet_reads: 0,
+            reading: ReadSizing::default(),
             end: parts.end,
         }
     }
@@ -827,7 +770,7 @@ impl Output {
     }
 
     /// Everything taken is written (a flush may still be due).
-    fn is_drained(&self) -> bool {
+    pub fn is_drained(&self) -> bool {
         self.written == self.buf.len() && self.payload.is_empty()
     }
 
@@ -862,6 +805,16 @@ impl Output {
             self.written = 0;
         }
         conn.poll_transmit(&mut self.buf);
+        self.payload = payload;
+    }
+
+    /// Takes `head` (output taken from the engine, ending with the header of a message sent
+    /// with [`Connection::send_binary_shared`]) and `payload` behind it. Only when
+    /// [`is_drained`](Self::is_drained).
+    pub fn load(&mut self, head: BytesMut, payload: Bytes) {
+        debug_assert!(self.is_drained());
+        self.buf = head;
+        self.written = 0;
         self.payload = payload;
     }
 

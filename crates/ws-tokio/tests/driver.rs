@@ -113,3 +113,69 @@ async fn a_flood_read_through_a_slow_tap_and_receiver_completes() {
     .await
     .expect("the flood stalled");
 }
+
+/// A driven server's large binary messages are written from the sender's buffer, behind the
+/// output queued before them; small ones are copied into the engine. Interleaved, with pings
+/// from a second handle in between, every message arrives whole and in the order sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_and_small_messages_sent_by_a_driven_server_keep_their_order() {
+    const COUNT: usize = 300;
+    let server = Server::bind("127.0.0.1:0", ServerOptions::default())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let server_side = tokio::spawn(async move {
+        let ws = support::accept_one(&server).await;
+        let (sender, mut receiver) = ws.split();
+        let pinger = sender.clone();
+        let pings = tokio::spawn(async move {
+            for _ in 0..50 {
+                pinger.send_ping(&b"p"[..]).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        });
+        for i in 0..COUNT {
+            let size = [10, 9 * 1024, 200 * 1024][i % 3];
+            sender.send_binary(vec![i as u8; size]).await.unwrap();
+            sender.send_text(format!("after {i}")).await.unwrap();
+        }
+        pings.await.unwrap();
+        // Wait for the client's close.
+        while let Some(Ok(_)) = receiver.recv().await {}
+    });
+    let mut client = connect(ConnectOptions::new(format!("ws://{addr}/")))
+        .await
+        .unwrap();
+    for i in 0..COUNT {
+        let size = [10, 9 * 1024, 200 * 1024][i % 3];
+        match next_data(&mut client).await {
+            Some(Ok(Message::Binary(data))) => {
+                assert_eq!(data.len(), size, "message {i}");
+                assert!(data.iter().all(|&b| b == i as u8), "message {i} garbled");
+            }
+            other => panic!("message {i}: {other:?}"),
+        }
+        match next_data(&mut client).await {
+            Some(Ok(Message::Text(text))) => assert_eq!(&*text, format!("after {i}")),
+            other => panic!("text after {i}: {other:?}"),
+        }
+    }
+    client.close(None, "").await.unwrap();
+    while client.recv().await.is_some() {}
+    tokio::time::timeout(Duration::from_secs(10), server_side)
+        .await
+        .expect("the server ended")
+        .unwrap();
+}
+
+/// The next message that is not a ping or a pong.
+async fn next_data(
+    client: &mut ws_tokio::WsStream<ws_tokio::MaybeTlsStream>,
+) -> Option<Result<Message, ws_tokio::Error>> {
+    loop {
+        match client.recv().await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => return other,
+        }
+    }
+}
