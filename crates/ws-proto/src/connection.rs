@@ -369,7 +369,9 @@ pub struct Connection {
     utf8: Utf8Validator,
     output: BytesMut,
     events: VecDeque<Event>,
-    masks: Box<dyn MaskSource>,
+    /// Where client masks come from; made on the first masked frame (a server never needs
+    /// one, and the default source holds a kilobyte of random bytes).
+    masks: Option<Box<dyn MaskSource>>,
     /// The type of the fragmented message being sent, if any, and whether it is compressed.
     out_message: Option<(MessageKind, bool)>,
     /// permessage-deflate at work, once agreed.
@@ -453,13 +455,15 @@ impl Connection {
             state,
             handshake: Handshake::Done,
             negotiated: Negotiated::default(),
-            input: BytesMut::with_capacity(8 * 1024),
+            // The buffers grow on demand: an idle connection holds none (a preallocated
+            // 8 KiB input buffer was half of an idle server connection's memory).
+            input: BytesMut::new(),
             in_frame: None,
             in_message: None,
             utf8: Utf8Validator::new(),
-            output: BytesMut::with_capacity(8 * 1024),
+            output: BytesMut::new(),
             events: VecDeque::new(),
-            masks: Box::new(OsRandom::new()),
+            masks: None,
             out_message: None,
             deflate: None,
             scratch: Vec::new(),
@@ -497,7 +501,7 @@ impl Connection {
 
     /// Replaces the source of client masking keys (by default the OS's random generator).
     pub fn set_mask_source(&mut self, source: Box<dyn MaskSource>) {
-        self.masks = source;
+        self.masks = Some(source);
     }
 }
 
@@ -1599,7 +1603,11 @@ impl Connection {
     ) {
         header.payload_len = payload.len() as u64;
         header.mask = match self.role {
-            Role::Client => Some(self.masks.next_mask()),
+            Role::Client => Some(
+                self.masks
+                    .get_or_insert_with(|| Box::new(OsRandom::new()))
+                    .next_mask(),
+            ),
             Role::Server => None,
         };
         self.encode_frame(header, payload, plain_len);

@@ -213,7 +213,10 @@ pub async fn connect_with_request(
         tap.report(TapKind::State(ws_proto::ReadyState::Connecting))
             .await;
     }
-    let result = establish(request, &options).await;
+    // Boxed: a task's future is as large as its largest state, so the handshake (proxy, TLS,
+    // the buffers) awaited in place would keep its size in the caller's task for the whole
+    // connection. On the heap it is freed once the connection is open.
+    let result = Box::pin(establish(request, &options)).await;
     if let (Err(e), Some(tap)) = (&result, &tap) {
         let (response, body) = match e.handshake_error() {
             Some(h) => (h.response().cloned().map(Box::new), h.body().cloned()),

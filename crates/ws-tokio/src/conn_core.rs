@@ -57,7 +57,11 @@ pub(crate) struct Settings {
 /// One connection's engine and what the transport knows about it.
 #[derive(Debug)]
 pub(crate) struct ConnCore {
-    conn: Connection,
+    /// Boxed, as is the handshake beside it in a `WsStream`: the connection types stay a few
+    /// hundred bytes, so that a future that holds one — and an `async fn` that takes one by
+    /// value holds its argument twice — stays small (an idle echo task was 4.2 KiB, half of
+    /// it a second copy of a 2 KiB `WsStream`).
+    conn: Box<Connection>,
     /// Who sent the first close frame, once known.
     closed_by: Option<Initiator>,
     /// The readyState last reported.
@@ -94,7 +98,7 @@ impl ConnCore {
             None => conn.state(),
         };
         Self {
-            conn,
+            conn: Box::new(conn),
             closed_by,
             last_state,
             compressed: false,

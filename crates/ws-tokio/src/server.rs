@@ -171,6 +171,23 @@ where
     F: FnOnce(&UpgradeRequest) -> Fut,
     Fut: Future<Output = Decision>,
 {
+    // Boxed: a task's future is as large as its largest state, so a handshake awaited in
+    // place (the engine, the request, the TLS session being set up: 3.9 KiB) would keep its
+    // size in the caller's task for the connection's whole life, while the connection it
+    // gives is 440 bytes. On the heap it is freed once the connection is open.
+    Box::pin(accept_tcp(tcp, options, decide)).await
+}
+
+/// [`accept_deciding_later`], not boxed.
+async fn accept_tcp<F, Fut>(
+    tcp: TcpStream,
+    options: &ServerOptions,
+    decide: F,
+) -> Result<WsStream<MaybeTlsStream>, Error>
+where
+    F: FnOnce(&UpgradeRequest) -> Fut,
+    Fut: Future<Output = Decision>,
+{
     let _ = tcp.set_nodelay(true);
     let local_addr = tcp.local_addr().ok();
     let peer_addr = tcp.peer_addr().ok();
@@ -219,7 +236,11 @@ where
     F: FnOnce(&UpgradeRequest) -> Decision,
 {
     let decide = |request: &UpgradeRequest| std::future::ready(decide(request));
-    upgrade_stream(io, options, tls, local_addr, peer_addr, decide).await
+    // Boxed for the reason given in `accept_deciding_later`.
+    Box::pin(upgrade_stream(
+        io, options, tls, local_addr, peer_addr, decide,
+    ))
+    .await
 }
 
 /// The server side of the opening handshake on `io`, with a decision that may take time.

@@ -554,7 +554,7 @@ struct Shared<S> {
     /// reports keep their order.
     reporting: tokio::sync::Mutex<Option<Reporting>>,
     settings: Settings,
-    handshake: HandshakeInfo,
+    handshake: Box<HandshakeInfo>,
 }
 
 /// What the lock guards: the engine, and who writes.

@@ -191,7 +191,7 @@ impl AsyncWrite for MaybeTlsStream {
 pub struct WsStream<S> {
     io: S,
     core: ConnCore,
-    handshake: HandshakeInfo,
+    handshake: Box<HandshakeInfo>,
     settings: Settings,
     /// Output taken from the engine and how much of it is written.
     out: Output,
@@ -235,7 +235,7 @@ where
         Self {
             io,
             core,
-            handshake,
+            handshake: Box::new(handshake),
             settings,
             out: Output::default(),
             reports: Vec::new(),
@@ -604,7 +604,7 @@ where
         WebSocket {
             sender,
             receiver,
-            handshake: self.handshake,
+            handshake: *self.handshake,
         }
     }
 }
@@ -620,7 +620,7 @@ impl<S> WsStream<S> {
 pub(crate) struct Parts<S> {
     pub io: S,
     pub core: ConnCore,
-    pub handshake: HandshakeInfo,
+    pub handshake: Box<HandshakeInfo>,
     pub settings: Settings,
     pub out: Output,
     pub reports: Vec<TapKind>,
