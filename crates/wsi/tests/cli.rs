@@ -182,7 +182,14 @@ fn variables_expand_in_the_url_headers_and_sends() {
     let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let url = first.strip_prefix("wsi: listening on ").unwrap().to_owned();
-    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let out = wsi(&[
         "connect",
         &format!("{url}{{{{room}}}}"),
@@ -212,9 +219,19 @@ fn variables_expand_in_the_url_headers_and_sends() {
     let bad = wsi(&["connect", &url, "--send", "{{nmae}}", "--no-stdin"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown variable {{nmae}}"));
+    // The server writes its log from a thread of its own, a little after the events: wait
+    // (at most 10 s) for the request's lines before stopping it, or a kill can cut them.
+    let mut log = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !(log.contains("< GET /lobby HTTP/1.1") && log.contains("< X-Who: ana")) {
+        match line_rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+            Ok(line) => log = log + &line + "\n",
+            Err(_) => break,
+        }
+    }
     let _ = server.kill();
     let _ = server.wait();
-    let log = log.join().unwrap().join("\n");
+    log.extend(line_rx.try_iter().map(|line| line + "\n"));
     assert!(log.contains("< GET /lobby HTTP/1.1"), "{log}");
     assert!(log.contains("< X-Who: ana"), "{log}");
     assert_eq!(

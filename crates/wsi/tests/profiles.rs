@@ -62,7 +62,14 @@ fn a_profile_supplies_the_handshake_and_flags_override_it() {
         .strip_prefix("wsi: listening on ")
         .unwrap_or_else(|| panic!("{first}"))
         .to_owned();
-    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
 
     std::fs::write(
         dir.join("mine.ron"),
@@ -112,17 +119,33 @@ fn a_profile_supplies_the_handshake_and_flags_override_it() {
         "{err}"
     );
 
-    let _ = server.kill();
-    let _ = server.wait();
-    let log = log.join().unwrap();
-    let of = |conn: &str| -> String {
+    // The server writes its log from a thread of its own, a little after the events: wait
+    // (at most 10 s) for the second connection's request before stopping it, or a kill can
+    // cut lines that were on their way.
+    let of = |log: &[String], conn: &str| -> String {
         log.iter()
             .filter(|l| l.contains(conn))
             .cloned()
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let (first, second) = (of(" #1 "), of(" #2 "));
+    let complete = |second: &str| {
+        ["< GET /from-flags", "< X-Token: abc", "< X-More: 1"]
+            .iter()
+            .all(|line| second.contains(line))
+    };
+    let mut log = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !complete(&of(&log, " #2 ")) {
+        match line_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => log.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    log.extend(line_rx.try_iter());
+    let (first, second) = (of(&log, " #1 "), of(&log, " #2 "));
     assert!(first.contains("< GET /from-profile"), "{first}");
     assert!(first.contains("< X-Token: abc"), "{first}");
     assert!(first.contains("< Sec-WebSocket-Protocol: chat"), "{first}");
