@@ -787,16 +787,7 @@ impl State {
     /// Hands `what` to the engine; a large binary message is queued behind what `out` holds,
     /// to be written from the caller's buffer.
     fn queue(&mut self, out: &mut Output, what: Outgoing, tap: bool) -> Result<(), Error> {
-        let shared = match out.can_share() {
-            true => self.core.execute_sharing(what)?,
-            false => {
-                self.core.execute(what)?;
-                None
-            }
-        };
-        if let Some(payload) = shared {
-            out.take_with_payload(self.core.conn_mut(), payload);
-        }
+        out.queue(&mut self.core, what)?;
         if tap {
             self.core.drain_frames(&mut self.reports);
         }

@@ -414,18 +414,7 @@ where
         if !self.is_running() {
             return Err(Error::closed());
         }
-        // A large binary message is not copied: the header is queued, the payload written
-        // from the caller's buffer right after it.
-        let shared = match self.out.can_share() {
-            true => self.core.execute_sharing(what)?,
-            false => {
-                self.core.execute(what)?;
-                None
-            }
-        };
-        if let Some(payload) = shared {
-            self.out.take_with_payload(self.core.conn_mut(), payload);
-        }
+        self.out.queue(&mut self.core, what)?;
         self.drain_frames();
         Ok(())
     }
@@ -793,6 +782,23 @@ impl Output {
         self.buf.clear();
         self.written = 0;
         conn.poll_transmit(&mut self.buf) > 0
+    }
+
+    /// Hands `what` to `core`'s engine. A large binary message is not copied when it can be
+    /// helped (no payload is waiting here already): its header is queued and taken behind
+    /// what this holds, its payload written from the caller's buffer right after it.
+    pub fn queue(&mut self, core: &mut ConnCore, what: Outgoing) -> Result<(), Error> {
+        let shared = match self.can_share() {
+            true => core.execute_sharing(what)?,
+            false => {
+                core.execute(what)?;
+                None
+            }
+        };
+        if let Some(payload) = shared {
+            self.take_with_payload(core.conn_mut(), payload);
+        }
+        Ok(())
     }
 
     /// Takes the engine's output (which ends with the header of a message sent with
