@@ -17,9 +17,10 @@
 //! message a server sends is queued as its header and the sender's [`Bytes`], written from
 //! there in one vectored write. (Reading into a buffer of the task's own and copying it into
 //! the engine, and copying every message sent into the engine's output, cost the handles
-//! 0.67–0.95× fastwebsockets on the 64 KiB and 1 MiB echo shapes.) The handles are cancel-safe in `tokio::select!` (a `recv` that loses a
-//! race loses nothing; a `send` that is cancelled before it queued its message sends nothing)
-//! and split for free.
+//! 0.67–0.95× fastwebsockets on the 64 KiB and 1 MiB echo shapes.)
+//!
+//! The handles are cancel-safe in `tokio::select!` (a `recv` that loses a race loses nothing;
+//! a `send` that is cancelled before it queued its message sends nothing) and split for free.
 //!
 //! Flow control is bounded both ways. Messages go to the [`Receiver`] through a bounded
 //! channel; while it is full the task stops reading the socket, so TCP slows the peer instead
@@ -514,16 +515,27 @@ where
                     let Some(read) = progress.read else {
                         continue;
                     };
-                    self.return_input();
                     match read {
-                        Ok(0) => return self.end_of_stream().await,
+                        Ok(0) => {
+                            self.return_input();
+                            return self.end_of_stream().await;
+                        }
                         Ok(n) => {
                             self.io.reading.record(n, self.io.room);
-                            let result = self.shared.lock().core.conn_mut().receive_buffered();
+                            // Given back and parsed under one lock.
+                            let result = {
+                                let mut inner = self.shared.lock();
+                                let conn = inner.core.conn_mut();
+                                if let Some(input) = self.io.input.take() {
+                                    conn.return_input_buffer(input);
+                                }
+                                conn.receive_buffered()
+                            };
                             self.after_input(result).await?;
                         }
                         // A reset after the close handshake completed loses nothing.
                         Err(_) if self.shared.lock().core.closed() => {
+                            self.return_input();
                             return self.end_of_stream().await;
                         }
                         Err(e) => return Err(crate::tls::stream_error(e)),
