@@ -50,9 +50,9 @@ async fn connect_sends_text_and_hex_expects_and_closes() {
             "00ff",
             "--expect",
             "hello",
-            // The binary echo comes right after the text one; without a wait, wsi may close
-            // on the match first (and then does not print what arrives during the close:
-            // see the stop note of 2026-12-01).
+            // Without a wait, wsi closes as soon as the text echo matches, and Python
+            // `websockets` answers a close frame at once, before its handler has echoed the
+            // binary message queued behind the text (the echo is then never sent).
             "--wait",
             "0.5",
             "--close",
