@@ -346,7 +346,9 @@ impl ConnCore {
 /// Sends `reports` to the tap, in order, emptying it (with no tap they are dropped: none
 /// were made).
 pub(crate) async fn send_reports(tap: Option<&Tap>, reports: &mut Vec<TapKind>) {
-    if let Some(tap) = tap {
+    if let Some(tap) = tap
+        && !tap.try_report_all(reports)
+    {
         for report in reports.drain(..) {
             tap.report(report).await;
         }

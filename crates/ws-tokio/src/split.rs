@@ -659,6 +659,16 @@ impl<S> Shared<S> {
         let Some(tap) = &self.settings.tap else {
             return;
         };
+        // Nothing in flight and the channel has room: the batch goes in now, without a
+        // future (the held guard keeps the other half's batches after this one).
+        if let Ok(reporting) = self.reporting.try_lock()
+            && reporting.is_none()
+        {
+            let mut st = self.lock();
+            if tap.try_report_all(&mut st.reports) {
+                return;
+            }
+        }
         let mut reporting = self.reporting.lock().await;
         loop {
             if let Some(flight) = reporting.as_mut() {

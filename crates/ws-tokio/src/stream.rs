@@ -732,6 +732,10 @@ pub(crate) fn poll_reports(
             reports.clear();
             return Poll::Ready(());
         };
+        // Nothing in flight: what fits in the channel goes in now, without a future.
+        if tap.try_report_all(reports) {
+            return Poll::Ready(());
+        }
         *reporting = Some(start_reporting(tap, std::mem::take(reports)));
     }
 }

@@ -4,6 +4,14 @@
 //! A tap is optional. Without one, frame reporting stays off in the engine and nothing is
 //! copied or sent: it costs nothing. With one, the channel is bounded: a consumer that falls
 //! behind slows the connection down instead of letting memory grow.
+//!
+//! Reports are sent in batches, as a connection's step makes them, and a batch that fits in
+//! the channel goes in synchronously ([`Tap::try_report_all`]): no future is boxed and no
+//! semaphore waited on unless the channel is full. A batch's reports carry one time, read
+//! once (the wall-clock time is the tap's start plus the monotonic time since, so the times
+//! of a tap's reports never go backwards). At 16 connections × 1 KiB through `wsi relay
+//! --jsonl`, a future, a tap clone and two clock reads per report were a tenth of the
+//! relay's time.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
@@ -22,6 +30,7 @@ pub fn channel(capacity: usize) -> (Tap, TapReceiver) {
         Tap {
             tx,
             start: Instant::now(),
+            start_time: SystemTime::now(),
         },
         TapReceiver { rx },
     )
@@ -33,17 +42,61 @@ pub fn channel(capacity: usize) -> (Tap, TapReceiver) {
 pub struct Tap {
     tx: mpsc::Sender<TapEvent>,
     start: Instant,
+    /// The wall-clock time at `start`.
+    start_time: SystemTime,
 }
 
 impl Tap {
+    /// The two times of a report made now.
+    fn now(&self) -> (SystemTime, Duration) {
+        let elapsed = self.start.elapsed();
+        (self.start_time + elapsed, elapsed)
+    }
+
     /// Reports `kind`, waiting for room in the channel. A dropped receiver is ignored.
     pub(crate) async fn report(&self, kind: TapKind) {
+        let (time, elapsed) = self.now();
         let event = TapEvent {
-            time: SystemTime::now(),
-            elapsed: self.start.elapsed(),
+            time,
+            elapsed,
             kind,
         };
         let _ = self.tx.send(event).await;
+    }
+
+    /// Sends as many of `reports`, from the first, as the channel has room for now, all with
+    /// one time, and removes them; returns whether none is left. With the receiver dropped
+    /// they are all dropped (as [`report`](Self::report) does).
+    pub(crate) fn try_report_all(&self, reports: &mut Vec<TapKind>) -> bool {
+        if reports.is_empty() {
+            return true;
+        }
+        let (time, elapsed) = self.now();
+        let event = |kind| TapEvent {
+            time,
+            elapsed,
+            kind,
+        };
+        match self.tx.try_reserve_many(reports.len()) {
+            Ok(permits) => {
+                for (permit, kind) in permits.zip(reports.drain(..)) {
+                    permit.send(event(kind));
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => reports.clear(),
+            // Room for fewer than all (or more than the channel holds): as many as fit, one
+            // by one (rare: the reader is behind).
+            Err(mpsc::error::TrySendError::Full(())) => {
+                while !reports.is_empty() {
+                    match self.tx.try_reserve() {
+                        Ok(permit) => permit.send(event(reports.remove(0))),
+                        Err(mpsc::error::TrySendError::Full(())) => break,
+                        Err(mpsc::error::TrySendError::Closed(())) => reports.clear(),
+                    }
+                }
+            }
+        }
+        reports.is_empty()
     }
 }
 
@@ -79,7 +132,9 @@ impl TapReceiver {
 /// One report.
 #[derive(Clone, Debug)]
 pub struct TapEvent {
-    /// Wall-clock time.
+    /// Wall-clock time: the wall clock when the tap was made plus
+    /// [`elapsed`](Self::elapsed) (so a tap's times never go backwards, whatever the system
+    /// clock does meanwhile).
     pub time: SystemTime,
     /// Monotonic time since the tap was created.
     pub elapsed: Duration,
@@ -179,4 +234,55 @@ pub enum TapKind {
     },
     /// An error, in plain words.
     Error(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn states(n: usize) -> Vec<TapKind> {
+        (0..n).map(|_| TapKind::State(ReadyState::Open)).collect()
+    }
+
+    #[test]
+    fn a_batch_that_fits_goes_in_whole_with_one_time() {
+        let (tap, mut rx) = channel(8);
+        let mut reports = states(3);
+        assert!(tap.try_report_all(&mut reports));
+        assert!(reports.is_empty());
+        let times: Vec<_> = std::iter::from_fn(|| rx.try_recv())
+            .map(|e| (e.time, e.elapsed))
+            .collect();
+        assert_eq!(times.len(), 3);
+        assert!(times.iter().all(|t| *t == times[0]));
+        assert_eq!(times[0].0, tap.start_time + times[0].1);
+    }
+
+    #[test]
+    fn a_full_channel_takes_what_fits_and_keeps_the_rest_in_order() {
+        let (tap, mut rx) = channel(2);
+        let mut reports = vec![
+            TapKind::Error("1".into()),
+            TapKind::Error("2".into()),
+            TapKind::Error("3".into()),
+        ];
+        assert!(!tap.try_report_all(&mut reports));
+        assert!(matches!(&reports[..], [TapKind::Error(e)] if e == "3"));
+        let sent: Vec<_> = std::iter::from_fn(|| rx.try_recv())
+            .map(|e| match e.kind {
+                TapKind::Error(e) => e,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sent, ["1", "2"]);
+    }
+
+    #[test]
+    fn without_a_receiver_reports_are_dropped() {
+        let (tap, rx) = channel(1);
+        drop(rx);
+        let mut reports = states(4);
+        assert!(tap.try_report_all(&mut reports));
+        assert!(reports.is_empty());
+    }
 }

@@ -270,6 +270,7 @@ impl TapSink {
         let mut taps: Vec<HubTap> = Vec::new();
         let mut batch: Vec<(std::time::SystemTime, Option<u64>, Option<Leg>, TapEvent)> =
             Vec::new();
+        let mut order: Vec<(std::time::SystemTime, usize)> = Vec::new();
         let mut hub_open = true;
         let mut idle = 0u32;
         loop {
@@ -294,11 +295,17 @@ impl TapSink {
             }
             taps.retain(|tap| !tap.rx.is_finished());
             if !batch.is_empty() {
-                // Stable: a tap's reports keep their order (their keys never decrease).
-                batch.sort_by_key(|(key, ..)| *key);
-                for (_, conn, leg, event) in batch.drain(..) {
-                    self.write(conn, leg, &event);
+                // Stable: a tap's reports keep their order (their keys never decrease). The
+                // keys are sorted, not the reports: moving whole reports was 1.5 % of a
+                // logging relay's time.
+                order.clear();
+                order.extend(batch.iter().enumerate().map(|(i, (key, ..))| (*key, i)));
+                order.sort_by_key(|(key, _)| *key);
+                for &(_, i) in &order {
+                    let (_, conn, leg, event) = &batch[i];
+                    self.write(*conn, *leg, event);
                 }
+                batch.clear();
                 idle = 0;
                 continue;
             }
