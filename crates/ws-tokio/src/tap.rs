@@ -6,12 +6,11 @@
 //! behind slows the connection down instead of letting memory grow.
 //!
 //! Reports are sent in batches, as a connection's step makes them, and a batch that fits in
-//! the channel goes in synchronously ([`Tap::try_report_all`]): no future is boxed and no
-//! semaphore waited on unless the channel is full. A batch's reports carry one time, read
-//! once (the wall-clock time is the tap's start plus the monotonic time since, so the times
-//! of a tap's reports never go backwards). At 16 connections × 1 KiB through `wsi relay
-//! --jsonl`, a future, a tap clone and two clock reads per report were a tenth of the
-//! relay's time.
+//! the channel goes in synchronously: no future is boxed, no tap cloned and no semaphore
+//! waited on unless the channel is full. A batch's reports carry one time, read once (the
+//! wall-clock time is the tap's start plus the monotonic time since, so the times of a tap's
+//! reports never go backwards). In a profile of `wsi relay --jsonl` at 16 connections ×
+//! 1 KiB, handing reports to the tap went from 10.4 % to 8.1 % of the relay's samples.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
