@@ -23,6 +23,7 @@ pub mod decode;
 pub mod hex;
 pub mod listener;
 pub mod log;
+pub mod memory;
 pub mod notify;
 pub mod profiles;
 pub mod relay;

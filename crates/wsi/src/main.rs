@@ -48,6 +48,9 @@ pub const VERSION: &str = match option_env!("WSI_GIT_REVISION") {
 };
 
 fn main() -> ExitCode {
+    // Before any thread exists: freed message buffers are reused, not given back to the
+    // system after each one (page faults were most of a logging relay's cost at 64 KiB).
+    ws_inspector_core::memory::keep_freed_memory();
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
