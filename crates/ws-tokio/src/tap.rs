@@ -116,6 +116,18 @@ impl TapReceiver {
         self.rx.try_recv().ok()
     }
 
+    /// Moves up to `limit` waiting reports to the end of `buffer`, without blocking; returns
+    /// how many (0: none waiting, or the channel is finished). One call frees the channel's
+    /// room for all of them at once, where [`try_recv`](Self::try_recv) does it per report:
+    /// for a thread that polls many receivers.
+    pub fn try_recv_many(&mut self, buffer: &mut Vec<TapEvent>, limit: usize) -> usize {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match self.rx.poll_recv_many(&mut cx, buffer, limit) {
+            std::task::Poll::Ready(n) => n,
+            std::task::Poll::Pending => 0,
+        }
+    }
+
     /// A blocking receive, for threads outside the runtime.
     pub fn blocking_recv(&mut self) -> Option<TapEvent> {
         self.rx.blocking_recv()
@@ -274,6 +286,25 @@ mod tests {
             })
             .collect();
         assert_eq!(sent, ["1", "2"]);
+    }
+
+    #[test]
+    fn try_recv_many_takes_what_waits_up_to_the_limit_and_frees_the_room() {
+        let (tap, mut rx) = channel(3);
+        let mut reports = states(3);
+        assert!(tap.try_report_all(&mut reports));
+        let mut taken = Vec::new();
+        assert_eq!(rx.try_recv_many(&mut taken, 2), 2);
+        assert_eq!(rx.try_recv_many(&mut taken, 2), 1);
+        assert_eq!(rx.try_recv_many(&mut taken, 2), 0);
+        assert_eq!(taken.len(), 3);
+        // All three places are free again.
+        let mut reports = states(3);
+        assert!(tap.try_report_all(&mut reports));
+        drop(tap);
+        assert_eq!(rx.try_recv_many(&mut taken, 8), 3);
+        assert_eq!(rx.try_recv_many(&mut taken, 8), 0);
+        assert!(rx.is_finished());
     }
 
     #[test]

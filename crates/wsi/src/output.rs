@@ -271,6 +271,7 @@ impl TapSink {
         let mut batch: Vec<(std::time::SystemTime, Option<u64>, Option<Leg>, TapEvent)> =
             Vec::new();
         let mut order: Vec<(std::time::SystemTime, usize)> = Vec::new();
+        let mut taken: Vec<TapEvent> = Vec::new();
         let mut hub_open = true;
         let mut idle = 0u32;
         loop {
@@ -285,10 +286,10 @@ impl TapSink {
                 }
             }
             for tap in &mut taps {
-                for _ in 0..4096 {
-                    let Some(event) = tap.rx.try_recv() else {
-                        break;
-                    };
+                // All that waits, at once (the channel's room is freed once per tap, not
+                // once per report).
+                tap.rx.try_recv_many(&mut taken, 4096);
+                for event in taken.drain(..) {
                     tap.last = tap.last.max(event.time);
                     batch.push((tap.last, tap.conn, tap.leg, event));
                 }
