@@ -7,7 +7,8 @@
 //! the mmap threshold moves with the sizes seen) every 64 KiB message was served from fresh
 //! pages: `perf stat` counted 294,252 page faults in 3 s on the connection's thread of `wsi
 //! relay --jsonl` at 1 × 64 KiB (about 21 a message), none without logging. With the two
-//! thresholds below the same run took 109 and the relay carried 1.4–1.5× the messages.
+//! thresholds below the same run took 81 (109 in a second run) and the relay carried 1.4–1.5×
+//! the messages.
 //!
 //! What it costs: up to [`TRIM_THRESHOLD`] of freed memory may stay in the process after a
 //! burst of large messages (it is reused by the next ones), and allocations up to

@@ -49,7 +49,7 @@ pub const VERSION: &str = match option_env!("WSI_GIT_REVISION") {
 
 fn main() -> ExitCode {
     // Before any thread exists: freed message buffers are reused, not given back to the
-    // system after each one (page faults were most of a logging relay's cost at 64 KiB).
+    // system after each one (page faults cost a logging relay a third of its rate at 64 KiB).
     ws_inspector_core::memory::keep_freed_memory();
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
