@@ -285,13 +285,15 @@ enum Handshake {
     ReadingRejection {
         response: Box<Response<()>>,
         framing: BodyFraming,
-        /// The body decoded so far, when `framing` is chunked.
-        chunked: ChunkedDecoder,
+        /// The body decoded so far, when `framing` is chunked (boxed: the state is kept
+        /// small for the open connection that follows most handshakes).
+        chunked: Box<ChunkedDecoder>,
     },
     /// Server: the request is awaited.
     AwaitingRequest,
-    /// Server: the request was reported; `accept` or `reject` is awaited.
-    AwaitingAnswer,
+    /// Server: the request was reported; `accept` or `reject` is awaited. `offers`: the
+    /// request's extension offers, for the answer.
+    AwaitingAnswer { offers: Vec<String> },
     /// Done, one way or the other.
     Done,
 }
@@ -365,7 +367,9 @@ pub struct Connection {
     negotiated: Negotiated,
     input: BytesMut,
     in_frame: Option<InFrame>,
-    in_message: Option<InMessage>,
+    /// Boxed, as are the close frames and the fault below: each is rare or short-lived, and
+    /// an idle connection is the size of what it carries inline.
+    in_message: Option<Box<InMessage>>,
     utf8: Utf8Validator,
     output: BytesMut,
     events: VecDeque<Event>,
@@ -374,15 +378,12 @@ pub struct Connection {
     masks: Option<Box<dyn MaskSource>>,
     /// The type of the fragmented message being sent, if any, and whether it is compressed.
     out_message: Option<(MessageKind, bool)>,
-    /// permessage-deflate at work, once agreed.
-    deflate: Option<Codec>,
-    /// Scratch space for compressed output.
-    scratch: Vec<u8>,
-    /// Server: the extension offers of the request awaiting an answer.
-    extension_offers: Vec<String>,
-    close_sent: Option<CloseFrame>,
-    close_received: Option<CloseFrame>,
-    fault: Option<ProtocolError>,
+    /// permessage-deflate at work, once agreed. Boxed: its state is 320 bytes, which a
+    /// connection without the extension (most servers' idle connections) need not carry.
+    deflate: Option<Box<Codec>>,
+    close_sent: Option<Box<CloseFrame>>,
+    close_received: Option<Box<CloseFrame>>,
+    fault: Option<Box<ProtocolError>>,
     eof_received: bool,
     /// Whether the opening handshake succeeded (the state reached Open).
     opened: bool,
@@ -392,7 +393,8 @@ pub struct Connection {
     paused: bool,
     /// The message numbering of the frames reported, received and sent (with
     /// [`Config::report_frames`]).
-    numbering: [MessageNumbering; 2],
+    /// Made with the first report (boxed: most connections never report frames).
+    numbering: Option<Box<[MessageNumbering; 2]>>,
 }
 
 impl fmt::Debug for Connection {
@@ -466,8 +468,6 @@ impl Connection {
             masks: None,
             out_message: None,
             deflate: None,
-            scratch: Vec::new(),
-            extension_offers: Vec::new(),
             close_sent: None,
             close_received: None,
             fault: None,
@@ -475,7 +475,7 @@ impl Connection {
             opened: state == ReadyState::Open,
             head_scan: HeadScan::default(),
             paused: false,
-            numbering: [MessageNumbering::new(), MessageNumbering::new()],
+            numbering: None,
         }
     }
 
@@ -487,7 +487,7 @@ impl Connection {
             .iter()
             .find(|e| deflate::is_deflate(e))
             .and_then(|e| DeflateParams::parse_response(e).ok())
-            .map(|p| Codec::new(self.role, p, self.config.deflate.as_ref()));
+            .map(|p| Box::new(Codec::new(self.role, p, self.config.deflate.as_ref())));
     }
 
     /// Whether outgoing data messages are compressed when permessage-deflate is in use
@@ -537,17 +537,17 @@ impl Connection {
 
     /// The permessage-deflate parameters agreed in the handshake, if the extension is in use.
     pub fn deflate(&self) -> Option<&DeflateParams> {
-        self.deflate.as_ref().map(Codec::params)
+        self.deflate.as_deref().map(Codec::params)
     }
 
     /// The close frame this side sent, if any.
     pub fn close_sent(&self) -> Option<&CloseFrame> {
-        self.close_sent.as_ref()
+        self.close_sent.as_deref()
     }
 
     /// The close frame the peer sent, if any.
     pub fn close_received(&self) -> Option<&CloseFrame> {
-        self.close_received.as_ref()
+        self.close_received.as_deref()
     }
 
     /// The connection close code (RFC 6455 §7.1.5): the code of the peer's close frame, 1005
@@ -574,7 +574,7 @@ impl Connection {
 
     /// The peer fault that failed the connection, if one did.
     pub fn fault(&self) -> Option<&ProtocolError> {
-        self.fault.as_ref()
+        self.fault.as_deref()
     }
 
     /// Bytes waiting in [`poll_transmit`](Self::poll_transmit).
@@ -647,6 +647,25 @@ impl Connection {
         }
     }
 
+    /// Lets go of the buffers a connection waiting for its peer does not need: the input
+    /// buffer, the event queue and the output buffer, each if it is empty. A transport calls
+    /// this before it waits, so that an idle connection keeps only its state (about 700
+    /// bytes) instead of buffers sized by its last traffic; the next read, event or frame
+    /// allocates again. A transport reading a stream of large messages should not: the next
+    /// message reuses the last one's input buffer once the application has let go of it,
+    /// which a released buffer cannot.
+    pub fn release_idle_buffers(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        if self.output.is_empty() && self.output.capacity() > 0 {
+            self.output = BytesMut::new();
+        }
+    }
+
     /// Parses what was appended to [`input_buffer`](Self::input_buffer): the same as
     /// [`receive_data`](Self::receive_data) with those bytes.
     pub fn receive_buffered(&mut self) -> Result<(), Error> {
@@ -656,7 +675,7 @@ impl Connection {
         }
         // A client may not send frames before the 101; what it sends while the application
         // decides is kept for after `accept`, but bounded like a head.
-        if matches!(self.handshake, Handshake::AwaitingAnswer)
+        if matches!(self.handshake, Handshake::AwaitingAnswer { .. })
             && self.input.len() > self.config.handshake_limits.max_head_size
         {
             return Err(self.fail_handshake(HandshakeError::TooLarge(HeadLimit::EarlyData)));
@@ -699,7 +718,7 @@ impl Connection {
             }
             Handshake::AwaitingResponse(_)
             | Handshake::AwaitingRequest
-            | Handshake::AwaitingAnswer => {
+            | Handshake::AwaitingAnswer { .. } => {
                 self.state = ReadyState::Closed;
                 Err(HandshakeError::UnexpectedEof.into())
             }
@@ -728,7 +747,7 @@ impl Connection {
                     return Ok(());
                 }
                 let err = ProtocolError::AbnormalClosure { cut };
-                self.fault = Some(err.clone());
+                self.fault = Some(Box::new(err.clone()));
                 Err(err.into())
             }
         }
@@ -744,7 +763,7 @@ impl Connection {
     fn process(&mut self) -> Result<(), Error> {
         match self.handshake {
             Handshake::Done => {}
-            Handshake::AwaitingAnswer => return Ok(()),
+            Handshake::AwaitingAnswer { .. } => return Ok(()),
             _ => {
                 self.process_handshake()?;
                 if !matches!(self.handshake, Handshake::Done) || self.state != ReadyState::Open {
@@ -778,7 +797,7 @@ impl Connection {
                     self.handshake = Handshake::ReadingRejection {
                         response: Box::new(response),
                         framing,
-                        chunked: ChunkedDecoder::default(),
+                        chunked: Box::default(),
                     };
                     return self.process_rejection_body();
                 }
@@ -800,8 +819,9 @@ impl Connection {
                 });
                 match checked {
                     Ok((negotiated, params)) => {
-                        self.deflate =
-                            params.map(|p| Codec::new(self.role, p, self.config.deflate.as_ref()));
+                        self.deflate = params.map(|p| {
+                            Box::new(Codec::new(self.role, p, self.config.deflate.as_ref()))
+                        });
                         self.negotiated = negotiated.clone();
                         self.state = ReadyState::Open;
                         self.opened = true;
@@ -842,8 +862,9 @@ impl Connection {
                 let head = self.input.split_to(end).freeze();
                 match handshake::check_request(request) {
                     Ok(upgrade) => {
-                        self.handshake = Handshake::AwaitingAnswer;
-                        self.extension_offers.clone_from(&upgrade.extensions);
+                        self.handshake = Handshake::AwaitingAnswer {
+                            offers: upgrade.extensions.clone(),
+                        };
                         self.events
                             .push_back(Event::Request(Box::new(Requested { upgrade, head })));
                         Ok(())
@@ -860,7 +881,7 @@ impl Connection {
                     }
                 }
             }
-            Handshake::AwaitingAnswer | Handshake::Done => Ok(()),
+            Handshake::AwaitingAnswer { .. } | Handshake::Done => Ok(()),
         }
     }
 
@@ -1055,7 +1076,7 @@ impl Connection {
         let gives_event = ends_message || self.config.deliver_fragments;
         self.paused = self.config.pause_after_message && gives_event;
         if self.config.report_frames {
-            let message = Some(self.numbering[0].position(&header));
+            let message = Some(self.numbering_of(0).position(&header));
             self.events.push_back(Event::Frame(Frame {
                 direction: Direction::Incoming,
                 header,
@@ -1092,14 +1113,14 @@ impl Connection {
                     data.extend_from_slice(&payload);
                     data
                 };
-                self.in_message = Some(InMessage {
+                self.in_message = Some(Box::new(InMessage {
                     kind,
                     data,
                     fragments: 1,
                     compressed: false,
                     wire_len,
                     dropped: 0,
-                });
+                }));
             }
             OpCode::Continuation => {
                 let Some(message) = &mut self.in_message else {
@@ -1138,7 +1159,7 @@ impl Connection {
                     Ok(frame) => frame,
                     Err(e) => return Err(self.fail_peer(e)),
                 };
-                self.close_received = Some(frame.clone());
+                self.close_received = Some(Box::new(frame.clone()));
                 self.events.push_back(Event::Close(frame.clone()));
                 if self.close_sent.is_some() {
                     self.state = ReadyState::Closed;
@@ -1174,14 +1195,14 @@ impl Connection {
                 Some(message) => message,
                 None => return Err(self.fail_peer(ProtocolError::UnexpectedContinuation)),
             },
-            _ => InMessage {
+            _ => Box::new(InMessage {
                 kind,
                 data: Vec::new(),
                 fragments: 0,
                 compressed: true,
                 wire_len: 0,
                 dropped: 0,
-            },
+            }),
         };
         message.fragments += 1;
         message.wire_len += payload.len() as u64;
@@ -1199,7 +1220,7 @@ impl Connection {
         self.paused =
             self.config.pause_after_message && (header.fin || self.config.deliver_fragments);
         if self.config.report_frames {
-            let position = Some(self.numbering[0].position(&header));
+            let position = Some(self.numbering_of(0).position(&header));
             self.events.push_back(Event::Frame(Frame {
                 direction: Direction::Incoming,
                 header,
@@ -1265,7 +1286,7 @@ impl Connection {
             self.write_close(Some(err.close_code()), &reason);
         }
         self.state = ReadyState::Closed;
-        self.fault = Some(err.clone());
+        self.fault = Some(Box::new(err.clone()));
         self.input.clear();
         self.in_frame = None;
         self.in_message = None;
@@ -1366,15 +1387,20 @@ impl Connection {
     /// Deflates `data` (a whole message, or with `last` clear one fragment of it) and writes
     /// it in one frame.
     fn write_compressed(&mut self, header: FrameHeader, data: &[u8], last: bool) {
-        let mut out = std::mem::take(&mut self.scratch);
+        let mut out = match &mut self.deflate {
+            Some(codec) => std::mem::take(&mut codec.scratch),
+            None => Vec::new(),
+        };
         out.clear();
         if let Some(codec) = &mut self.deflate {
             codec.compress(data, last, &mut out);
         }
         self.write_frame_with(header, &out, Some(data.len()));
         // Keep the scratch buffer for the next message unless a large one made it large.
-        if out.capacity() <= 256 * 1024 {
-            self.scratch = out;
+        if out.capacity() <= 256 * 1024
+            && let Some(codec) = &mut self.deflate
+        {
+            codec.scratch = out;
         }
     }
 
@@ -1394,7 +1420,7 @@ impl Connection {
                 kind.opcode(),
                 self.deflate
                     .as_ref()
-                    .is_some_and(Codec::compresses_fragments),
+                    .is_some_and(|codec| codec.compresses_fragments()),
             ),
             Some((current, compressed)) if current == kind => (OpCode::Continuation, compressed),
             Some(_) => return Err(UsageError::NoMessageInProgress),
@@ -1500,13 +1526,16 @@ impl Connection {
     /// request's offers are negotiated ([`deflate::negotiate`]) and the answer added. A
     /// permessage-deflate answer already in `response` is used as it is.
     pub fn accept(&mut self, mut response: Response<()>) -> Result<(), Error> {
-        if !matches!(self.handshake, Handshake::AwaitingAnswer) {
+        if !matches!(self.handshake, Handshake::AwaitingAnswer { .. }) {
             return Err(UsageError::NoPendingRequest.into());
         }
         if response.status() != StatusCode::SWITCHING_PROTOCOLS {
             return Err(UsageError::NotSwitchingProtocols(response.status().as_u16()).into());
         }
-        let offers = std::mem::take(&mut self.extension_offers);
+        let offers = match &mut self.handshake {
+            Handshake::AwaitingAnswer { offers } => std::mem::take(offers),
+            _ => Vec::new(),
+        };
         if let Some(policy) = &self.config.deflate {
             deflate::add_answer(&mut response, &offers, policy);
         }
@@ -1525,7 +1554,8 @@ impl Connection {
         let mut head = Vec::with_capacity(256);
         handshake::write_response(&response, &mut head);
         self.output.extend_from_slice(&head);
-        self.deflate = deflate.map(|p| Codec::new(self.role, p, self.config.deflate.as_ref()));
+        self.deflate =
+            deflate.map(|p| Box::new(Codec::new(self.role, p, self.config.deflate.as_ref())));
         self.negotiated = Negotiated {
             protocol: headers
                 .get(http::header::SEC_WEBSOCKET_PROTOCOL)
@@ -1542,7 +1572,7 @@ impl Connection {
     /// Server: refuses the upgrade request with `status` and a plain-text `body`. The
     /// connection is closed once the answer is written.
     pub fn reject(&mut self, status: StatusCode, body: &[u8]) -> Result<(), UsageError> {
-        if !matches!(self.handshake, Handshake::AwaitingAnswer) {
+        if !matches!(self.handshake, Handshake::AwaitingAnswer { .. }) {
             return Err(UsageError::NoPendingRequest);
         }
         let mut out = Vec::with_capacity(256 + body.len());
@@ -1581,10 +1611,10 @@ impl Connection {
             None => 0,
         };
         self.write_frame(FrameHeader::new(OpCode::Close, 0), &payload[..len]);
-        self.close_sent = Some(CloseFrame {
+        self.close_sent = Some(Box::new(CloseFrame {
             code,
             reason: reason.to_owned(),
-        });
+        }));
         self.out_message = None;
     }
 
@@ -1626,9 +1656,17 @@ impl Connection {
         }
     }
 
+    /// The numbering of the frames received (`0`) or sent (`1`), made on first use.
+    fn numbering_of(&mut self, way: usize) -> &mut MessageNumbering {
+        let both = self
+            .numbering
+            .get_or_insert_with(|| Box::new([MessageNumbering::new(), MessageNumbering::new()]));
+        &mut both[way]
+    }
+
     /// Queues the report of a frame we sent (with [`Config::report_frames`]).
     fn report_outgoing(&mut self, header: FrameHeader, payload: Bytes, plain_len: Option<usize>) {
-        let message = Some(self.numbering[1].position(&header));
+        let message = Some(self.numbering_of(1).position(&header));
         self.events.push_back(Event::Frame(Frame {
             direction: Direction::Outgoing,
             header,

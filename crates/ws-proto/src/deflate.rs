@@ -450,6 +450,8 @@ pub(crate) struct Codec {
     decompressor: Option<Decompress>,
     /// Whether outgoing messages are compressed at all (the caller may turn it off).
     pub(crate) enabled: bool,
+    /// Scratch space for compressed output, kept between messages.
+    pub(crate) scratch: Vec<u8>,
 }
 
 impl fmt::Debug for Codec {
@@ -501,6 +503,7 @@ impl Codec {
             compressor: None,
             decompressor: None,
             enabled: true,
+            scratch: Vec::new(),
         }
     }
 

@@ -2879,6 +2879,32 @@ mod limits {
     use super::*;
 
     #[test]
+    fn an_idle_connection_lets_go_of_its_empty_buffers_and_reads_on_after() {
+        let mut conn = server(Config::default());
+        let first = RawFrame::text(b"hello").client().bytes();
+        conn.input_buffer(4096).extend_from_slice(&first);
+        conn.receive_buffered().unwrap();
+        assert_eq!(events(&mut conn), vec![text("hello")]);
+        conn.send_text("hi").unwrap();
+        let _ = transmit(&mut conn);
+        conn.release_idle_buffers();
+        assert_eq!(
+            conn.input_buffer(0).capacity(),
+            0,
+            "the input buffer is let go"
+        );
+
+        // Half a frame is kept, and the rest completes it.
+        let second = RawFrame::text(b"again").client().bytes();
+        conn.input_buffer(64).extend_from_slice(&second[..4]);
+        conn.receive_buffered().unwrap();
+        conn.release_idle_buffers();
+        assert_eq!(conn.input_buffer(0).len(), 4, "buffered input is kept");
+        conn.receive_data(&second[4..]).unwrap();
+        assert_eq!(events(&mut conn), vec![text("again")]);
+    }
+
+    #[test]
     fn a_frame_over_max_frame_size_fails_with_1009_from_its_header() {
         let mut conn = server(config(|c| c.max_frame_size = 100));
         // Only the header: the payload is never needed to decide.

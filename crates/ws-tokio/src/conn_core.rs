@@ -80,7 +80,7 @@ pub(crate) struct ConnCore {
     /// A peer fault the engine found before the connection was handed over (in frames that
     /// came in the same read as the 101 or the upgrade request), not yet returned to the
     /// application: the end of the connection returns it.
-    unreported_fault: Option<ws_proto::ProtocolError>,
+    unreported_fault: Option<Box<ws_proto::ProtocolError>>,
 }
 
 impl ConnCore {
@@ -90,7 +90,8 @@ impl ConnCore {
         let unreported_fault = conn
             .fault()
             .filter(|f| !matches!(f, ws_proto::ProtocolError::AbnormalClosure { .. }))
-            .cloned();
+            .cloned()
+            .map(Box::new);
         // The transport reported OPEN when it handed the connection over; an engine that
         // failed before that is CLOSED already, which is still to be reported.
         let last_state = match unreported_fault {
@@ -114,7 +115,7 @@ impl ConnCore {
     pub fn take_unreported_fault(&mut self) -> Option<Error> {
         self.unreported_fault
             .take()
-            .map(|fault| Error::from(ws_proto::Error::Protocol(fault)))
+            .map(|fault| Error::from(ws_proto::Error::Protocol(*fault)))
     }
 
     /// The engine.

@@ -16,7 +16,11 @@ use crate::tls::TlsFailure;
 /// Its `Display` is meant for people: for a TLS failure, a sentence that says what is wrong
 /// and what to do, without rustls' wording (which stays reachable as the
 /// [`source`](std::error::Error::source)).
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// What an [`Error`] holds, boxed: an error is a pointer wide, so that every `Result` the
+/// connection returns and the connection's own record of how it ended stay small.
+struct Inner {
     kind: Kind,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -54,14 +58,14 @@ pub(crate) enum Kind {
 
 impl Error {
     pub(crate) fn new(kind: Kind) -> Self {
-        Self { kind, source: None }
+        Self(Box::new(Inner { kind, source: None }))
     }
 
     pub(crate) fn with_source(
         mut self,
         source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
-        self.source = Some(source.into());
+        self.0.source = Some(source.into());
         self
     }
 
@@ -91,12 +95,12 @@ impl Error {
 
     /// A time limit ran out.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, Kind::Timeout(_))
+        matches!(self.0.kind, Kind::Timeout(_))
     }
 
     /// Which stage timed out, if one did.
     pub fn timeout_stage(&self) -> Option<Stage> {
-        match self.kind {
+        match self.0.kind {
             Kind::Timeout(stage) => Some(stage),
             _ => None,
         }
@@ -105,14 +109,14 @@ impl Error {
     /// The TLS handshake failed (e.g. an untrusted certificate), or the peer ended TLS with
     /// an alert later; [`tls_failure`](Self::tls_failure) says what went wrong.
     pub fn is_tls(&self) -> bool {
-        matches!(self.kind, Kind::Tls(_))
+        matches!(self.0.kind, Kind::Tls(_))
     }
 
     /// What went wrong in TLS, classified (self-signed, expired, wrong name, not a TLS
     /// server, …), with a plain sentence as its `Display` and a
     /// [`hint`](TlsFailure::hint) of what to do; `None` unless [`is_tls`](Self::is_tls).
     pub fn tls_failure(&self) -> Option<&TlsFailure> {
-        match &self.kind {
+        match &self.0.kind {
             Kind::Tls(failure) => Some(failure),
             _ => None,
         }
@@ -121,12 +125,12 @@ impl Error {
     /// The HTTP upgrade failed; [`http_response`](Self::http_response) has the answer if the
     /// server sent one.
     pub fn is_handshake(&self) -> bool {
-        matches!(self.kind, Kind::Handshake(_))
+        matches!(self.0.kind, Kind::Handshake(_))
     }
 
     /// The handshake failure, if this is one.
     pub fn handshake_error(&self) -> Option<&HandshakeError> {
-        match &self.kind {
+        match &self.0.kind {
             Kind::Handshake(e) => Some(e),
             _ => None,
         }
@@ -146,12 +150,12 @@ impl Error {
 
     /// The peer broke the protocol; the connection was failed with [`close_code`](Self::close_code).
     pub fn is_protocol(&self) -> bool {
-        matches!(self.kind, Kind::Protocol(_))
+        matches!(self.0.kind, Kind::Protocol(_))
     }
 
     /// The protocol violation, if this is one.
     pub fn protocol_error(&self) -> Option<&ProtocolError> {
-        match &self.kind {
+        match &self.0.kind {
             Kind::Protocol(e) => Some(e),
             _ => None,
         }
@@ -160,7 +164,7 @@ impl Error {
     /// The close code that goes with this error: the code sent when failing the connection
     /// for a protocol violation, 1006 for a connection lost, 1015 for a TLS failure.
     pub fn close_code(&self) -> Option<CloseCode> {
-        match &self.kind {
+        match &self.0.kind {
             Kind::Protocol(e) => Some(e.close_code()),
             Kind::Io => Some(CloseCode::ABNORMAL),
             Kind::Tls(_) => Some(CloseCode::TLS_HANDSHAKE),
@@ -170,17 +174,17 @@ impl Error {
 
     /// A socket error (connection refused, reset, …).
     pub fn is_io(&self) -> bool {
-        matches!(self.kind, Kind::Io)
+        matches!(self.0.kind, Kind::Io)
     }
 
     /// The proxy (HTTP CONNECT or SOCKS5) refused or failed.
     pub fn is_proxy(&self) -> bool {
-        matches!(self.kind, Kind::Proxy(_))
+        matches!(self.0.kind, Kind::Proxy(_))
     }
 
     /// What went wrong with the proxy, if that is what failed.
     pub fn proxy_problem(&self) -> Option<&ProxyProblem> {
-        match &self.kind {
+        match &self.0.kind {
             Kind::Proxy(problem) => Some(problem),
             _ => None,
         }
@@ -188,24 +192,24 @@ impl Error {
 
     /// The options were invalid (bad URL, unreadable certificate file, …).
     pub fn is_config(&self) -> bool {
-        matches!(self.kind, Kind::Config(_))
+        matches!(self.0.kind, Kind::Config(_))
     }
 
     /// The connection was already closed.
     pub fn is_closed(&self) -> bool {
-        matches!(self.kind, Kind::Closed)
+        matches!(self.0.kind, Kind::Closed)
     }
 
     /// The call was not allowed in the connection's state (a send after our close frame, a
     /// ping over 125 bytes, a fragment of another message, …); nothing was sent.
     /// [`usage_error`](Self::usage_error) says which.
     pub fn is_usage(&self) -> bool {
-        matches!(self.kind, Kind::Usage(_))
+        matches!(self.0.kind, Kind::Usage(_))
     }
 
     /// Which call was not allowed, if [`is_usage`](Self::is_usage).
     pub fn usage_error(&self) -> Option<&UsageError> {
-        match &self.kind {
+        match &self.0.kind {
             Kind::Usage(e) => Some(e),
             _ => None,
         }
@@ -215,8 +219,8 @@ impl Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("ws_tokio::Error");
-        d.field("kind", &self.kind);
-        if let Some(source) = &self.source {
+        d.field("kind", &self.0.kind);
+        if let Some(source) = &self.0.source {
             d.field("source", source);
         }
         d.finish()
@@ -225,7 +229,7 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
+        match &self.0.kind {
             Kind::Io => f.write_str("I/O error")?,
             Kind::Timeout(stage) => write!(f, "timed out ({})", stage_name(*stage))?,
             Kind::Tls(failure) => {
@@ -242,7 +246,7 @@ impl fmt::Display for Error {
             Kind::Config(msg) => write!(f, "invalid options: {msg}")?,
             Kind::Closed => f.write_str("the connection is closed")?,
         }
-        if let Some(source) = &self.source {
+        if let Some(source) = &self.0.source {
             write!(f, ": {source}")?;
         }
         Ok(())
@@ -261,7 +265,8 @@ fn stage_name(stage: Stage) -> &'static str {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
@@ -287,8 +292,9 @@ impl From<ws_proto::Error> for Error {
 
 impl From<Error> for io::Error {
     fn from(e: Error) -> Self {
-        let kind = match &e.kind {
+        let kind = match &e.0.kind {
             Kind::Io => match e
+                .0
                 .source
                 .as_ref()
                 .and_then(|s| s.downcast_ref::<io::Error>())

@@ -7,7 +7,9 @@
 //! message). An empty input buffer grown by a large message is let go — the message handed to
 //! the application keeps its own bytes — at once past [`SHRINK_NOW`], and past
 //! [`SHRINK_ABOVE`] once the traffic is small again, so a connection does not hold a large
-//! message's worth of memory once large messages have passed.
+//! message's worth of memory once large messages have passed. A [`WsStream`](crate::WsStream)
+//! whose read finds nothing lets go of its empty buffers altogether ([`ReadSizing::waiting`]):
+//! an idle connection holds no buffer.
 
 use ws_proto::Connection;
 use ws_proto::bytes::BytesMut;
@@ -55,6 +57,18 @@ impl ReadSizing {
             *input = BytesMut::new();
         }
         if self.filled { READ_ROOM } else { IDLE_ROOM }
+    }
+
+    /// A read found nothing: the connection waits for its peer. Its empty buffers are let go
+    /// ([`Connection::release_idle_buffers`]), so that an idle connection holds none — unless
+    /// large messages are flowing (the last read took [`READ_ROOM`] or more), whose next one
+    /// reuses this one's input buffer once the application lets go of it. Small traffic
+    /// pays an allocation of [`IDLE_ROOM`] per read for it.
+    pub fn waiting(&self, conn: &mut Connection) {
+        let large_flowing = self.filled && self.quiet_reads == 0;
+        if !large_flowing {
+            conn.release_idle_buffers();
+        }
     }
 
     /// Records a read of `n` bytes into `room`.

@@ -80,7 +80,7 @@ use ws_proto::{CloseCode, ReadyState};
 
 use crate::conn_core::{ConnCore, Settings};
 use crate::error::{Error, Stage};
-use crate::handshake_info::HandshakeInfo;
+use crate::handshake_info::{HandshakeInfo, StoredHandshake};
 use crate::message::{Message, Outgoing};
 use crate::read_room::ReadSizing;
 use crate::stream::{End, EndStep, Next, Output, Parts, Reporting, WsStream, start_reporting};
@@ -418,7 +418,8 @@ where
 impl<S> ReadHalf<S> {
     /// What the opening handshake settled.
     pub fn handshake(&self) -> &HandshakeInfo {
-        &self.shared.handshake
+        let state = self.shared.lock();
+        self.shared.handshake.get(state.core.conn())
     }
 
     /// The connection's state, as the browser's `WebSocket.readyState` numbers it.
@@ -508,7 +509,8 @@ where
 impl<S> WriteHalf<S> {
     /// What the opening handshake settled.
     pub fn handshake(&self) -> &HandshakeInfo {
-        &self.shared.handshake
+        let state = self.shared.lock();
+        self.shared.handshake.get(state.core.conn())
     }
 
     /// The connection's state, as the browser's `WebSocket.readyState` numbers it.
@@ -554,7 +556,7 @@ struct Shared<S> {
     /// reports keep their order.
     reporting: tokio::sync::Mutex<Option<Reporting>>,
     settings: Settings,
-    handshake: Box<HandshakeInfo>,
+    handshake: StoredHandshake,
 }
 
 /// What the lock guards: the engine, and who writes.
