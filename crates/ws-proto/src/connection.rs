@@ -397,6 +397,10 @@ pub struct Connection {
     numbering: Option<Box<[MessageNumbering; 2]>>,
 }
 
+/// The most bytes [`Connection::return_input_buffer`] copies from a caller's buffer into the
+/// connection's own to use its block again.
+const RECLAIM_COPY_LIMIT: usize = 16 * 1024;
+
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
@@ -618,11 +622,22 @@ impl Connection {
     /// bytes already in the buffer are not parsed yet, and changing them changes what the
     /// peer is taken to have sent.
     pub fn input_buffer(&mut self, room: usize) -> &mut BytesMut {
+        self.input.reserve(self.input_room(room));
+        &mut self.input
+    }
+
+    /// The spare room [`input_buffer`](Self::input_buffer) reserves for `room`: `room`, or
+    /// more if a frame that has begun needs more, up to its end.
+    pub fn input_room(&self, room: usize) -> usize {
         let frame_rest = self.in_frame.as_ref().map_or(0, |frame| {
             (frame.header.payload_len as usize).saturating_sub(self.input.len())
         });
-        self.input.reserve(room.max(frame_rest));
-        &mut self.input
+        room.max(frame_rest)
+    }
+
+    /// Bytes received and not parsed yet.
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
     }
 
     /// Moves the input buffer out — the bytes not parsed yet, with at least `room` bytes of
@@ -640,7 +655,23 @@ impl Connection {
     /// bytes read appended; [`receive_buffered`](Self::receive_buffered) parses them. (Input
     /// fed with [`receive_data`](Self::receive_data) while the buffer was out is a misuse:
     /// it is kept, behind the buffer's bytes, but it was parsed out of order.)
+    ///
+    /// `buf` may also be a buffer of the caller's own, read into while this connection held
+    /// no input — a reader that reads ahead while the application still holds the last
+    /// message, which shares this connection's buffer, so that reserving room in it then
+    /// would take a new block. If this connection's buffer can take `buf`'s bytes without
+    /// allocating by then (the application has let go of the message) and they are few (at
+    /// most 16 KiB), they are copied into it and its block is used again; otherwise `buf`
+    /// becomes the input buffer.
     pub fn return_input_buffer(&mut self, buf: BytesMut) {
+        if self.input.is_empty()
+            && !buf.is_empty()
+            && buf.len() <= RECLAIM_COPY_LIMIT
+            && self.input.try_reclaim(buf.len())
+        {
+            self.input.extend_from_slice(&buf);
+            return;
+        }
         let fed_meanwhile = std::mem::replace(&mut self.input, buf);
         if !fed_meanwhile.is_empty() {
             self.input.extend_from_slice(&fed_meanwhile);

@@ -2878,6 +2878,37 @@ mod section_8_1_utf8 {
 mod limits {
     use super::*;
 
+    /// A reader that read ahead into a buffer of its own gives it back: its bytes go into the
+    /// connection's block once the message that shared it is gone, else the buffer is used.
+    #[test]
+    fn a_buffer_read_ahead_goes_into_the_old_block_once_the_message_is_gone() {
+        for keep_message in [true, false] {
+            let mut conn = server(Config::default());
+            let big = RawFrame::binary(&[7u8; 4000]).client().bytes();
+            conn.input_buffer(big.len()).extend_from_slice(&big);
+            conn.receive_buffered().unwrap();
+            let Some(ws_proto::Event::Binary(data)) = conn.poll_event() else {
+                panic!("no message");
+            };
+            assert_eq!(data.len(), 4000);
+            let held = keep_message.then_some(data);
+
+            let next = RawFrame::text(b"next").client().bytes();
+            let mut ahead = ws_proto::bytes::BytesMut::with_capacity(64);
+            ahead.extend_from_slice(&next);
+            conn.return_input_buffer(ahead);
+            let capacity = conn.input_buffer(0).capacity();
+            if keep_message {
+                assert!(capacity < 4000, "the caller's buffer is used: {capacity}");
+            } else {
+                assert!(capacity >= 4000, "the old block is used again: {capacity}");
+            }
+            conn.receive_buffered().unwrap();
+            assert_eq!(events(&mut conn), vec![text("next")]);
+            drop(held);
+        }
+    }
+
     #[test]
     fn an_idle_connection_lets_go_of_its_empty_buffers_and_reads_on_after() {
         let mut conn = server(Config::default());

@@ -462,7 +462,7 @@ where
                 if read && self.io.input.is_none() {
                     let conn = inner.core.conn_mut();
                     self.io.room = self.io.reading.room(conn);
-                    self.io.input = Some(conn.take_input_buffer(self.io.room));
+                    self.io.input = Some(self.io.reading.take_buffer(conn, self.io.room));
                 }
                 let conn = inner.core.conn();
                 (

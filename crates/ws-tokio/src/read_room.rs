@@ -71,6 +71,23 @@ impl ReadSizing {
         }
     }
 
+    /// The buffer to read `room` bytes into, for a reader that reads ahead while the
+    /// application may still hold the last message (the driver task, the split read half).
+    /// The engine's empty buffer shares its block with that message, so reserving room in it
+    /// would take a new block as large as the old one (up to 64 KiB) — for a stream of large
+    /// messages, fresh memory and its page faults on every message. With no input waiting
+    /// and no large frame under way, the read goes into a buffer of its own instead, and
+    /// [`Connection::return_input_buffer`] moves its bytes into the engine's block once the
+    /// message has let go of it (`echo-bench`, driven server, 128 × 64 KiB: page faults
+    /// 67,494 → see BENCHMARKS.md).
+    pub fn take_buffer(&self, conn: &mut Connection, room: usize) -> BytesMut {
+        if conn.buffered_input() == 0 && conn.input_room(room) <= READ_ROOM {
+            BytesMut::with_capacity(room)
+        } else {
+            conn.take_input_buffer(room)
+        }
+    }
+
     /// Records a read of `n` bytes into `room`.
     pub fn record(&mut self, n: usize, room: usize) {
         self.filled = n >= room;

@@ -903,6 +903,11 @@ impl Output {
             let from_head = n.min(head.len());
             self.written += from_head;
             self.payload.advance(n - from_head);
+            if self.payload.is_empty() {
+                // An emptied `Bytes` still holds its block: let go of it, so that a message
+                // read into the same block (an echo) can be read into again in place.
+                self.payload = Bytes::new();
+            }
             self.flush_due = true;
         }
         Poll::Ready(Ok(()))
