@@ -397,6 +397,9 @@ pub struct Connection {
     numbering: Option<Box<[MessageNumbering; 2]>>,
 }
 
+/// Room reserved past the end of a large frame being read (see [`Connection::input_room`]).
+const FRAME_SLACK: usize = 4 * 1024;
+
 /// The most bytes [`Connection::return_input_buffer`] copies from a caller's buffer into the
 /// connection's own to use its block again.
 const RECLAIM_COPY_LIMIT: usize = 16 * 1024;
@@ -627,10 +630,15 @@ impl Connection {
     }
 
     /// The spare room [`input_buffer`](Self::input_buffer) reserves for `room`: `room`, or
-    /// more if a frame that has begun needs more, up to its end.
+    /// more if a frame that has begun needs more — up to its end and a little past it
+    /// ([`FRAME_SLACK`]), so that the read that ends the frame does not fill its room
+    /// exactly: a reader that fills its room reads again at once (tokio does), and with the
+    /// frame complete that read finds nothing, one wasted system call per message.
     pub fn input_room(&self, room: usize) -> usize {
         let frame_rest = self.in_frame.as_ref().map_or(0, |frame| {
-            (frame.header.payload_len as usize).saturating_sub(self.input.len())
+            (frame.header.payload_len as usize)
+                .saturating_sub(self.input.len())
+                .saturating_add(FRAME_SLACK)
         });
         room.max(frame_rest)
     }

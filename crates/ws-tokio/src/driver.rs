@@ -45,7 +45,7 @@ use crate::conn_core::{ConnCore, Settings, send_reports};
 use crate::error::{Error, Stage};
 use crate::handshake_info::HandshakeInfo;
 use crate::message::{Message, Outgoing};
-use crate::read_room::ReadSizing;
+use crate::read_room::{READ_ROOM, ReadSizing};
 use crate::stream::Output;
 use crate::tap::TapKind;
 
@@ -294,6 +294,7 @@ where
             input: None,
             reading: ReadSizing::default(),
             room: 0,
+            own_buffer: false,
             out: Output::default(),
         },
         shared: shared.clone(),
@@ -337,6 +338,10 @@ struct Io<S> {
     reading: ReadSizing,
     /// The room reserved for the read under way.
     room: usize,
+    /// The read under way goes into a buffer of the driver's own (see
+    /// [`ReadSizing::take_buffer`]), not the engine's: let go of while the read waits, and
+    /// made again when the socket is readable, so that an idle connection holds none.
+    own_buffer: bool,
     /// Output taken from the engine (and a payload written from the sender's buffer).
     out: Output,
 }
@@ -380,12 +385,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             }
         }
         let mut read_result = None;
-        if read
-            && write_error.is_none()
-            && let Some(input) = self.input.as_mut()
-            && let Poll::Ready(result) = pin!(self.stream.read_buf(input)).poll(cx)
-        {
-            read_result = Some(result);
+        if read && write_error.is_none() {
+            if self.input.is_none() && self.own_buffer {
+                self.input = Some(BytesMut::with_capacity(self.room));
+            }
+            if let Some(input) = self.input.as_mut() {
+                let poll = pin!(self.stream.read_buf(input)).poll(cx);
+                match poll {
+                    Poll::Ready(result) => read_result = Some(result),
+                    // Nothing to read: an own buffer with nothing in it waits as none.
+                    Poll::Pending if self.own_buffer && input.is_empty() => self.input = None,
+                    Poll::Pending => {}
+                }
+            }
         }
         if progress || write_error.is_some() || read_result.is_some() {
             Poll::Ready(IoProgress {
@@ -461,8 +473,11 @@ where
                     && inner.queued() + self.io.out.unwritten() < READ_STALL;
                 if read && self.io.input.is_none() {
                     let conn = inner.core.conn_mut();
-                    self.io.room = self.io.reading.room(conn);
-                    self.io.input = Some(self.io.reading.take_buffer(conn, self.io.room));
+                    let room = self.io.reading.room(conn);
+                    let (input, own) = self.io.reading.take_buffer(conn, room, READ_ROOM);
+                    self.io.room = if own { READ_ROOM } else { room };
+                    self.io.own_buffer = own;
+                    self.io.input = Some(input);
                 }
                 let conn = inner.core.conn();
                 (

@@ -71,20 +71,37 @@ impl ReadSizing {
         }
     }
 
+    /// [`room`](Self::room) for a [`WsStream`](crate::WsStream), which holds no buffer while
+    /// it waits ([`waiting`](Self::waiting)): a buffer it takes after a wait is let go again
+    /// before the next one, so it may as well take [`READ_ROOM`] and read a message of up to
+    /// 16 KiB in one call (with [`IDLE_ROOM`], a 1 KiB message took two reads).
+    pub fn room_between_waits(&self, conn: &mut Connection) -> usize {
+        self.room(conn).max(READ_ROOM)
+    }
+
     /// The buffer to read `room` bytes into, for a reader that reads ahead while the
-    /// application may still hold the last message (the driver task, the split read half).
+    /// application may still hold the last message (the driver task, the split read half),
+    /// and whether it is a buffer of the reader's own (`true`) or the engine's.
+    ///
     /// The engine's empty buffer shares its block with that message, so reserving room in it
     /// would take a new block as large as the old one (up to 64 KiB) — for a stream of large
     /// messages, fresh memory and its page faults on every message. With no input waiting
-    /// and no large frame under way, the read goes into a buffer of its own instead, and
-    /// [`Connection::return_input_buffer`] moves its bytes into the engine's block once the
-    /// message has let go of it (`echo-bench`, driven server, 128 × 64 KiB: page faults
-    /// 67,494 → see BENCHMARKS.md).
-    pub fn take_buffer(&self, conn: &mut Connection, room: usize) -> BytesMut {
+    /// and no large frame under way, the read goes into a buffer of the reader's own instead,
+    /// of `own_room` bytes (the driver, which lets go of it while it waits, asks for
+    /// [`READ_ROOM`]; the split read half, which keeps it, for `room`), and [`Connection::return_input_buffer`] moves its bytes into the
+    /// engine's block once the message has let go of it (`echo-bench`, driven server, page
+    /// faults in 2 s at 128 × 64 KiB 146,845 → 2,848 with the written payload let go too;
+    /// see BENCHMARKS.md).
+    pub fn take_buffer(
+        &self,
+        conn: &mut Connection,
+        room: usize,
+        own_room: usize,
+    ) -> (BytesMut, bool) {
         if conn.buffered_input() == 0 && conn.input_room(room) <= READ_ROOM {
-            BytesMut::with_capacity(room)
+            (BytesMut::with_capacity(own_room), true)
         } else {
-            conn.take_input_buffer(room)
+            (conn.take_input_buffer(room), false)
         }
     }
 

@@ -227,7 +227,7 @@ where
                     if self.input.is_none() {
                         let conn = st.core.conn_mut();
                         self.room = self.reading.room(conn);
-                        self.input = Some(self.reading.take_buffer(conn, self.room));
+                        self.input = Some(self.reading.take_buffer(conn, self.room, self.room).0);
                     }
                     Then::Read {
                         closing: st.core.closing(),

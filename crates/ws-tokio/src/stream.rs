@@ -343,7 +343,7 @@ where
                 let timer = tokio::time::sleep(self.settings.close_timeout);
                 self.close_timer = Some(Box::pin(timer));
             }
-            let room = self.reading.room(self.core.conn_mut());
+            let room = self.reading.room_between_waits(self.core.conn_mut());
             let input = self.core.conn_mut().input_buffer(room);
             match pin!(self.io.read_buf(input)).poll(cx) {
                 Poll::Pending => {
