@@ -631,7 +631,7 @@ impl Connection {
 
     /// The spare room [`input_buffer`](Self::input_buffer) reserves for `room`: `room`, or
     /// more if a frame that has begun needs more — up to its end and a little past it
-    /// ([`FRAME_SLACK`]), so that the read that ends the frame does not fill its room
+    /// (4 KiB), so that the read that ends the frame does not fill its room
     /// exactly: a reader that fills its room reads again at once (tokio does), and with the
     /// frame complete that read finds nothing, one wasted system call per message.
     pub fn input_room(&self, room: usize) -> usize {
