@@ -621,7 +621,8 @@ impl Connection {
     /// [`receive_data`](Self::receive_data) makes, which shows on large messages.
     ///
     /// At least `room` bytes of spare capacity are reserved first (more if a frame that has
-    /// begun needs more, up to its end), so one read can take a whole message. Only append:
+    /// begun needs more: up to its end and 4 KiB past it, see
+    /// [`input_room`](Self::input_room)), so one read can take a whole message. Only append:
     /// bytes already in the buffer are not parsed yet, and changing them changes what the
     /// peer is taken to have sent.
     pub fn input_buffer(&mut self, room: usize) -> &mut BytesMut {

@@ -15,9 +15,13 @@
 //! ([`Connection::take_input_buffer`](ws_proto::Connection::take_input_buffer)) so that
 //! senders are not locked out while it waits, and given back to be parsed; a large binary
 //! message a server sends is queued as its header and the sender's [`Bytes`], written from
-//! there in one vectored write. (Reading into a buffer of the task's own and copying it into
-//! the engine, and copying every message sent into the engine's output, cost the handles
-//! 0.67–0.95× fastwebsockets on the 64 KiB and 1 MiB echo shapes.)
+//! there in one vectored write. (Reading every message into a buffer of the task's own and
+//! copying it into the engine, and copying every message sent into the engine's output, cost
+//! the handles 0.67–0.95× fastwebsockets on the 64 KiB and 1 MiB echo shapes.) Only the first
+//! read after a message, with no input waiting, goes into a buffer of the task's own (at
+//! most 16 KiB, copied into the engine's block once the application has let go of the
+//! message that shares it; see `read_room.rs`): reserving room in the engine's
+//! buffer then would take fresh memory for every message.
 //!
 //! The handles are cancel-safe in `tokio::select!` (a `recv` that loses a race loses nothing;
 //! a `send` that is cancelled before it queued its message sends nothing) and split for free.
@@ -331,8 +335,9 @@ struct Driver<S> {
 /// for each other forever once both socket buffers are full).
 struct Io<S> {
     stream: S,
-    /// The engine's input buffer while a read of it is under way: taken from the engine under
-    /// the lock, read into without it, given back before the bytes are parsed.
+    /// The input buffer while a read of it is under way: the engine's, taken from it under
+    /// the lock, or one of the task's own (`own_buffer`); read into without the lock, given
+    /// back before the bytes are parsed.
     input: Option<BytesMut>,
     /// What the last reads were like: the next read's room.
     reading: ReadSizing,
@@ -393,8 +398,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 let poll = pin!(self.stream.read_buf(input)).poll(cx);
                 match poll {
                     Poll::Ready(result) => read_result = Some(result),
-                    // Nothing to read: an own buffer with nothing in it waits as none.
-                    Poll::Pending if self.own_buffer && input.is_empty() => self.input = None,
+                    // Nothing to read: an own buffer with nothing in it waits as none — unless
+                    // output is flowing, whose wake-ups would each make it again.
+                    Poll::Pending if self.own_buffer && input.is_empty() && self.out.is_idle() => {
+                        self.input = None
+                    }
                     Poll::Pending => {}
                 }
             }

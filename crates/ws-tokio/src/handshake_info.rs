@@ -153,8 +153,9 @@ impl CompactHandshake {
 }
 
 /// Whether a head's bytes can carry a message of this version, with these extensions and
-/// headers, whole: not if it has extensions, another HTTP version, or a header value with
-/// white space at either end (which parsing trims).
+/// headers, whole: not if it has extensions, another HTTP version, a header value with white
+/// space at either end (which parsing trims), or a value marked sensitive (parsing would
+/// unmark it, and the info's `Debug` — the tap's `Opened` report — would show it).
 fn encodable(
     version: ws_proto::http::Version,
     extensions: &ws_proto::http::Extensions,
@@ -167,7 +168,9 @@ fn encodable(
     };
     matches!(version, Version::HTTP_10 | Version::HTTP_11)
         && extensions.is_empty()
-        && !headers.values().any(|value| padded(value.as_bytes()))
+        && !headers
+            .values()
+            .any(|value| value.is_sensitive() || padded(value.as_bytes()))
 }
 
 /// Limits that any head `encode_*` wrote within `heads` passes.
@@ -320,6 +323,17 @@ mod tests {
             stored.get(&conn_chat).request.headers()["x-padded"],
             " padded "
         );
+
+        // A value marked sensitive stays marked (and out of `Debug`).
+        let (mut request, _) = sample();
+        let mut secret = HeaderValue::from_static("Bearer secret");
+        secret.set_sensitive(true);
+        request.headers_mut().insert("authorization", secret);
+        let stored =
+            StoredHandshake::new(info(request, response.clone(), Some("chat")), &conn_chat);
+        let kept = stored.get(&conn_chat);
+        assert!(kept.request.headers()["authorization"].is_sensitive());
+        assert!(!format!("{kept:?}").contains("secret"));
 
         // Extensions in the request.
         let (mut request, _) = sample();

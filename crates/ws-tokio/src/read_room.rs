@@ -1,8 +1,9 @@
-//! How much to read at a time: the one rule both front-ends (the [`WsStream`](crate::WsStream)
-//! and the driver task) use to size the engine's input buffer, so memory follows the traffic.
+//! How much to read at a time: the one rule the three readers (the
+//! [`WsStream`](crate::WsStream), the driver task, the split read half) use to size their
+//! input buffer, so memory follows the traffic.
 //!
-//! An idle connection, with no input buffered, reads into a small buffer ([`IDLE_ROOM`]) and
-//! keeps no more; a read that fills its room asks for [`READ_ROOM`] next, and a frame being
+//! A connection with no input buffered reads into a small buffer ([`IDLE_ROOM`]; the readers
+//! that let go of their buffer while they wait ask for [`READ_ROOM`] instead); a read that fills its room asks for [`READ_ROOM`] next, and a frame being
 //! read gets room for all of it (the engine reserves that, so one read can take a whole large
 //! message). An empty input buffer grown by a large message is let go — the message handed to
 //! the application keeps its own bytes — at once past [`SHRINK_NOW`], and past
@@ -47,10 +48,10 @@ impl ReadSizing {
     /// The room to ask of `conn`'s input buffer for the next read; lets go of a large empty
     /// buffer first when the traffic says so.
     pub fn room(&self, conn: &mut Connection) -> usize {
-        let input = conn.input_buffer(0);
-        if !input.is_empty() {
+        if conn.buffered_input() != 0 {
             return READ_ROOM;
         }
+        let input = conn.input_buffer(0);
         let capacity = input.capacity();
         let quiet = self.quiet_reads >= QUIET_READS;
         if capacity > SHRINK_NOW || (capacity > SHRINK_ABOVE && quiet) {
@@ -63,7 +64,8 @@ impl ReadSizing {
     /// ([`Connection::release_idle_buffers`]), so that an idle connection holds none — unless
     /// large messages are flowing (the last read took [`READ_ROOM`] or more), whose next one
     /// reuses this one's input buffer once the application lets go of it. Small traffic
-    /// pays an allocation of [`IDLE_ROOM`] per read for it.
+    /// pays an allocation per read for it (of [`READ_ROOM`]: see
+    /// [`room_between_waits`](Self::room_between_waits)).
     pub fn waiting(&self, conn: &mut Connection) {
         let large_flowing = self.filled && self.quiet_reads == 0;
         if !large_flowing {
@@ -99,7 +101,10 @@ impl ReadSizing {
         own_room: usize,
     ) -> (BytesMut, bool) {
         if conn.buffered_input() == 0 && conn.input_room(room) <= READ_ROOM {
-            (BytesMut::with_capacity(own_room), true)
+            (
+                BytesMut::with_capacity(own_room.max(conn.input_room(room))),
+                true,
+            )
         } else {
             (conn.take_input_buffer(room), false)
         }
