@@ -36,8 +36,9 @@ pub struct HandshakeInfo {
 /// memory, for headers most servers looked at once, in the upgrade's callback. So the two
 /// heads are kept as the bytes of an HTTP head (a few hundred bytes) and parsed again, once,
 /// the first time [`get`](Self::get) is called. A request or response that such a head cannot
-/// carry whole (extensions in it, an HTTP version other than 1.0 and 1.1, a header value
-/// with white space at an end) is kept as it is.
+/// carry whole (extensions in it, an HTTP version other than 1.0 and 1.1 — 1.1 for the
+/// response —, a header value with white space at an end or marked sensitive) is kept as it
+/// is.
 ///
 /// Written by hand rather than kept as the bytes read from the socket: a client's request and
 /// a server's 101 never existed as received bytes, and the head bytes a server read are part
@@ -70,13 +71,14 @@ impl StoredHandshake {
         let negotiated_as_conn = info.protocol.as_deref() == conn.protocol()
             && info.extensions == conn.extensions()
             && info.deflate.as_ref() == conn.deflate();
+        use ws_proto::http::Version;
+        // `write_response` writes HTTP/1.1 whatever the response says.
+        let versions = matches!(request.version(), Version::HTTP_10 | Version::HTTP_11)
+            && response.version() == Version::HTTP_11;
         if !(negotiated_as_conn
-            && encodable(request.version(), request.extensions(), request.headers())
-            && encodable(
-                response.version(),
-                response.extensions(),
-                response.headers(),
-            ))
+            && versions
+            && encodable(request.extensions(), request.headers())
+            && encodable(response.extensions(), response.headers()))
         {
             let compact = CompactHandshake {
                 heads: Box::default(),
@@ -91,7 +93,7 @@ impl StoredHandshake {
         let mut heads = Vec::with_capacity(512);
         encode_request(request, &mut heads);
         let request_len = heads.len();
-        encode_response(response, &mut heads);
+        ws_proto::handshake::write_response(response, &mut heads);
         let compact = CompactHandshake {
             // Copied into a block of its own size rather than shrunk in place: shrinking
             // leaves a sliver beside it that only small blocks can use.
@@ -152,22 +154,16 @@ impl CompactHandshake {
     }
 }
 
-/// Whether a head's bytes can carry a message of this version, with these extensions and
-/// headers, whole: not if it has extensions, another HTTP version, a header value with white
-/// space at either end (which parsing trims), or a value marked sensitive (parsing would
-/// unmark it, and the info's `Debug` — the tap's `Opened` report — would show it).
-fn encodable(
-    version: ws_proto::http::Version,
-    extensions: &ws_proto::http::Extensions,
-    headers: &ws_proto::http::HeaderMap,
-) -> bool {
-    use ws_proto::http::Version;
+/// Whether a head's bytes can carry a message with these extensions and headers whole: not
+/// if it has extensions, a header value with white space at either end (which parsing
+/// trims), or a value marked sensitive (parsing would unmark it, and the info's `Debug` — the
+/// tap's `Opened` report — would show it).
+fn encodable(extensions: &ws_proto::http::Extensions, headers: &ws_proto::http::HeaderMap) -> bool {
     let padded = |value: &[u8]| {
         let space = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
         space(value.first()) || space(value.last())
     };
-    matches!(version, Version::HTTP_10 | Version::HTTP_11)
-        && extensions.is_empty()
+    extensions.is_empty()
         && !headers
             .values()
             .any(|value| value.is_sensitive() || padded(value.as_bytes()))
@@ -191,7 +187,8 @@ fn version_text(version: ws_proto::http::Version) -> &'static [u8] {
 }
 
 /// The request head: the whole URI as given (absolute or origin form), the headers in the
-/// map's order, names as the map holds them.
+/// map's order, names as the map holds them. Not `ws_proto::handshake::write_request`, which
+/// writes the target as it goes on the wire (path and query only) and always HTTP/1.1.
 fn encode_request(request: &ws_proto::http::Request<()>, out: &mut Vec<u8>) {
     out.extend_from_slice(request.method().as_str().as_bytes());
     out.push(b' ');
@@ -200,18 +197,6 @@ fn encode_request(request: &ws_proto::http::Request<()>, out: &mut Vec<u8>) {
     out.extend_from_slice(version_text(request.version()));
     out.extend_from_slice(b"\r\n");
     encode_headers(request.headers(), out);
-}
-
-/// The response head (the status's own reason phrase: `Response` keeps no other).
-fn encode_response(response: &Response<()>, out: &mut Vec<u8>) {
-    out.extend_from_slice(version_text(response.version()));
-    out.push(b' ');
-    out.extend_from_slice(response.status().as_str().as_bytes());
-    out.push(b' ');
-    let reason = response.status().canonical_reason().unwrap_or("Unknown");
-    out.extend_from_slice(reason.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    encode_headers(response.headers(), out);
 }
 
 fn encode_headers(headers: &ws_proto::http::HeaderMap, out: &mut Vec<u8>) {

@@ -3,7 +3,8 @@
 //! input buffer, so memory follows the traffic.
 //!
 //! A connection with no input buffered reads into a small buffer ([`IDLE_ROOM`]; the readers
-//! that let go of their buffer while they wait ask for [`READ_ROOM`] instead); a read that fills its room asks for [`READ_ROOM`] next, and a frame being
+//! that let go of their buffer while they wait ask for [`READ_ROOM`] instead); a read that
+//! fills its room asks for [`READ_ROOM`] next, and a frame being
 //! read gets room for all of it (the engine reserves that, so one read can take a whole large
 //! message). An empty input buffer grown by a large message is let go — the message handed to
 //! the application keeps its own bytes — at once past [`SHRINK_NOW`], and past
@@ -90,8 +91,9 @@ impl ReadSizing {
     /// messages, fresh memory and its page faults on every message. With no input waiting
     /// and no large frame under way, the read goes into a buffer of the reader's own instead,
     /// of `own_room` bytes (the driver, which lets go of it while it waits, asks for
-    /// [`READ_ROOM`]; the split read half, which keeps it, for `room`), and [`Connection::return_input_buffer`] moves its bytes into the
-    /// engine's block once the message has let go of it (`echo-bench`, driven server, page
+    /// [`READ_ROOM`]; the split read half, which keeps it, for `room`), and
+    /// [`Connection::return_input_buffer`] moves its bytes into the engine's block once the
+    /// message has let go of it (`echo-bench`, driven server, page
     /// faults in 2 s at 128 × 64 KiB 146,845 → 2,848 with the written payload let go too;
     /// see BENCHMARKS.md).
     pub fn take_buffer(
@@ -100,11 +102,9 @@ impl ReadSizing {
         room: usize,
         own_room: usize,
     ) -> (BytesMut, bool) {
-        if conn.buffered_input() == 0 && conn.input_room(room) <= READ_ROOM {
-            (
-                BytesMut::with_capacity(own_room.max(conn.input_room(room))),
-                true,
-            )
+        let wanted = conn.input_room(room);
+        if conn.buffered_input() == 0 && wanted <= READ_ROOM {
+            (BytesMut::with_capacity(own_room.max(wanted)), true)
         } else {
             (conn.take_input_buffer(room), false)
         }

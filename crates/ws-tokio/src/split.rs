@@ -418,8 +418,7 @@ where
 impl<S> ReadHalf<S> {
     /// What the opening handshake settled.
     pub fn handshake(&self) -> &HandshakeInfo {
-        let state = self.shared.lock();
-        self.shared.handshake.get(state.core.conn())
+        self.shared.handshake()
     }
 
     /// The connection's state, as the browser's `WebSocket.readyState` numbers it.
@@ -509,8 +508,7 @@ where
 impl<S> WriteHalf<S> {
     /// What the opening handshake settled.
     pub fn handshake(&self) -> &HandshakeInfo {
-        let state = self.shared.lock();
-        self.shared.handshake.get(state.core.conn())
+        self.shared.handshake()
     }
 
     /// The connection's state, as the browser's `WebSocket.readyState` numbers it.
@@ -608,6 +606,13 @@ enum Then {
 }
 
 impl<S> Shared<S> {
+    /// What the opening handshake settled (parsed again from its heads on first use, with
+    /// the engine's subprotocol and extensions).
+    fn handshake(&self) -> &HandshakeInfo {
+        let state = self.lock();
+        self.handshake.get(state.core.conn())
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while the lock is held except a bug in the engine, which leaves no
         // state that is unsafe to look at: carry on with it rather than panic again.

@@ -57,9 +57,9 @@
 //!
 //! An idle `WsStream` holds no buffer: a `recv` that finds nothing to read lets go of the
 //! engine's empty buffers before it waits (the read after a wait allocates up to 16 KiB
-//! again, let go at the next wait; a stream of large messages keeps its buffer). What the opening handshake settled
-//! is kept as the bytes of its two heads and parsed again the first time
-//! [`handshake`](WsStream::handshake) is called. With the rest boxed, an idle echo
+//! again, let go at the next wait; a stream of large messages keeps its buffer). What the
+//! opening handshake settled is kept as the bytes of its two heads and parsed again the
+//! first time [`handshake`](WsStream::handshake) is called. With the rest boxed, an idle echo
 //! connection's task, engine, socket registration and heads come to about 1.9 KiB.
 //!
 //! The task is the one part the caller writes. A task is as large as its future's largest
