@@ -419,6 +419,21 @@ impl fmt::Debug for Connection {
     }
 }
 
+/// The buffers of a waiting connection, moved out with
+/// [`Connection::take_idle_buffers`] and given to a connection with
+/// [`Connection::reuse_buffers`]. Each may be empty (no block).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct IdleBuffers {
+    /// The input buffer: empty, its capacity what is left of its block past the bytes
+    /// already parsed (`BytesMut::try_reclaim` gets the rest back once no message shares it).
+    pub input: BytesMut,
+    /// The output buffer, empty.
+    pub output: BytesMut,
+    /// The event queue, empty.
+    pub events: VecDeque<Event>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Construction
 // ---------------------------------------------------------------------------------------------
@@ -693,16 +708,51 @@ impl Connection {
     /// bytes) instead of buffers sized by its last traffic; the next read, event or frame
     /// allocates again. A transport reading a stream of large messages should not: the next
     /// message reuses the last one's input buffer once the application has let go of it,
-    /// which a released buffer cannot.
+    /// which a released buffer cannot. [`take_idle_buffers`](Self::take_idle_buffers) moves
+    /// them out instead, for another connection to use.
     pub fn release_idle_buffers(&mut self) {
+        drop(self.take_idle_buffers());
+    }
+
+    /// Moves out the buffers [`release_idle_buffers`](Self::release_idle_buffers) lets go
+    /// of, so that a transport can keep a few for the next connection that reads
+    /// ([`reuse_buffers`](Self::reuse_buffers)): with many connections that each wait
+    /// between messages, an allocation and a free of each buffer per message is otherwise
+    /// the price of holding none while waiting. The input buffer may still share its block
+    /// with messages the application holds.
+    pub fn take_idle_buffers(&mut self) -> IdleBuffers {
+        let mut idle = IdleBuffers::default();
         if self.input.is_empty() && self.input.capacity() > 0 {
-            self.input = BytesMut::new();
+            idle.input = std::mem::take(&mut self.input);
         }
         if self.events.is_empty() && self.events.capacity() > 0 {
-            self.events = VecDeque::new();
+            idle.events = std::mem::take(&mut self.events);
         }
         if self.output.is_empty() && self.output.capacity() > 0 {
-            self.output = BytesMut::new();
+            idle.output = std::mem::take(&mut self.output);
+        }
+        idle
+    }
+
+    /// Takes each of `buffers` (emptied) that this connection has no buffer of its own for,
+    /// and drops the others.
+    pub fn reuse_buffers(&mut self, buffers: IdleBuffers) {
+        let IdleBuffers {
+            mut input,
+            mut output,
+            mut events,
+        } = buffers;
+        if self.input.capacity() == 0 && self.input.is_empty() {
+            input.clear();
+            self.input = input;
+        }
+        if self.output.capacity() == 0 && self.output.is_empty() {
+            output.clear();
+            self.output = output;
+        }
+        if self.events.capacity() == 0 && self.events.is_empty() {
+            events.clear();
+            self.events = events;
         }
     }
 

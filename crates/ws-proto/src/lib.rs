@@ -75,7 +75,8 @@ mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use connection::{
-    Config, Connection, Direction, Event, Frame, MessageKind, Opened, ReadyState, Requested, Role,
+    Config, Connection, Direction, Event, Frame, IdleBuffers, MessageKind, Opened, ReadyState,
+    Requested, Role,
 };
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{

@@ -2935,6 +2935,66 @@ mod limits {
         assert_eq!(events(&mut conn), vec![text("again")]);
     }
 
+    /// A waiting connection's buffers, moved out, serve another connection without a new
+    /// allocation: the same blocks come back, emptied, and messages flow through them.
+    #[test]
+    fn idle_buffers_taken_from_one_connection_serve_another() {
+        let mut first = server(Config::default());
+        first
+            .input_buffer(4096)
+            .extend_from_slice(&RawFrame::text(b"hello").client().bytes());
+        first.receive_buffered().unwrap();
+        assert_eq!(events(&mut first), vec![text("hello")]);
+        first.send_text("hi").unwrap();
+        first.input_buffer(0).extend_from_slice(b"xy");
+        let partial = first.take_idle_buffers();
+        assert_eq!(first.input_buffer(0).len(), 2, "input not parsed yet stays");
+        assert_eq!(
+            partial.input.capacity(),
+            0,
+            "a buffer holding input is not taken"
+        );
+        assert!(partial.output.is_empty(), "unsent output is not taken");
+        assert!(
+            partial.events.capacity() > 0,
+            "the emptied event queue is taken"
+        );
+
+        let _ = transmit(&mut first);
+        first.input_buffer(0).clear();
+        let mut idle = first.take_idle_buffers();
+        assert!(idle.input.capacity() >= 4000, "{}", idle.input.capacity());
+        // The output went out by swapping blocks with the caller's buffer: none is left.
+        assert_eq!(idle.output.capacity(), 0);
+        idle.output = ws_proto::bytes::BytesMut::with_capacity(64);
+        idle.events = partial.events;
+        let input_block = idle.input.as_ptr();
+
+        let mut second = server(Config::default());
+        second.reuse_buffers(idle);
+        let input = second.input_buffer(100);
+        assert_eq!(
+            input.as_ptr(),
+            input_block,
+            "the same input block, no new one"
+        );
+        input.extend_from_slice(&RawFrame::text(b"again").client().bytes());
+        second.receive_buffered().unwrap();
+        assert_eq!(events(&mut second), vec![text("again")]);
+        second.send_text("ok").unwrap();
+        assert_eq!(transmit(&mut second), RawFrame::text(b"ok").bytes());
+
+        // A connection with buffers of its own keeps them.
+        let mut third = server(Config::default());
+        third.input_buffer(10).extend_from_slice(b"ab");
+        let own = third.input_buffer(0).as_ptr();
+        let mut spare = ws_proto::IdleBuffers::default();
+        spare.input = ws_proto::bytes::BytesMut::with_capacity(64);
+        third.reuse_buffers(spare);
+        assert_eq!(third.input_buffer(0).as_ptr(), own);
+        assert_eq!(&third.input_buffer(0)[..], b"ab");
+    }
+
     #[test]
     fn a_frame_over_max_frame_size_fails_with_1009_from_its_header() {
         let mut conn = server(config(|c| c.max_frame_size = 100));
