@@ -686,20 +686,24 @@ impl Connection {
     /// would take a new block. If this connection's buffer can take `buf`'s bytes without
     /// allocating by then (the application has let go of the message) and they are few (at
     /// most 16 KiB), they are copied into it and its block is used again; otherwise `buf`
-    /// becomes the input buffer.
-    pub fn return_input_buffer(&mut self, buf: BytesMut) {
+    /// becomes the input buffer. Returns the buffer not kept, emptied (`buf`, or the one it
+    /// replaced), for the caller to read into again or drop.
+    pub fn return_input_buffer(&mut self, mut buf: BytesMut) -> BytesMut {
         if self.input.is_empty()
             && !buf.is_empty()
             && buf.len() <= RECLAIM_COPY_LIMIT
             && self.input.try_reclaim(buf.len())
         {
             self.input.extend_from_slice(&buf);
-            return;
+            buf.clear();
+            return buf;
         }
-        let fed_meanwhile = std::mem::replace(&mut self.input, buf);
+        let mut fed_meanwhile = std::mem::replace(&mut self.input, buf);
         if !fed_meanwhile.is_empty() {
             self.input.extend_from_slice(&fed_meanwhile);
+            fed_meanwhile.clear();
         }
+        fed_meanwhile
     }
 
     /// Lets go of the buffers a connection waiting for its peer does not need: the input

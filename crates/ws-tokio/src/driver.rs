@@ -49,7 +49,7 @@ use crate::conn_core::{ConnCore, Settings, send_reports};
 use crate::error::{Error, Stage};
 use crate::handshake_info::HandshakeInfo;
 use crate::message::{Message, Outgoing};
-use crate::read_room::{READ_ROOM, ReadSizing};
+use crate::read_room::{READ_ROOM, ReadSizing, read_block, recycle_block};
 use crate::stream::Output;
 use crate::tap::TapKind;
 
@@ -392,7 +392,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let mut read_result = None;
         if read && write_error.is_none() {
             if self.input.is_none() && self.own_buffer {
-                self.input = Some(BytesMut::with_capacity(self.room));
+                self.input = Some(read_block(self.room));
             }
             if let Some(input) = self.input.as_mut() {
                 let poll = pin!(self.stream.read_buf(input)).poll(cx);
@@ -401,7 +401,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     // Nothing to read: an own buffer with nothing in it waits as none — unless
                     // output is flowing, whose wake-ups would each make it again.
                     Poll::Pending if self.own_buffer && input.is_empty() && self.out.is_idle() => {
-                        self.input = None
+                        if let Some(input) = self.input.take() {
+                            recycle_block(input);
+                        }
                     }
                     Poll::Pending => {}
                 }
@@ -550,7 +552,7 @@ where
                                 let mut inner = self.shared.lock();
                                 let conn = inner.core.conn_mut();
                                 if let Some(input) = self.io.input.take() {
-                                    conn.return_input_buffer(input);
+                                    recycle_block(conn.return_input_buffer(input));
                                 }
                                 conn.receive_buffered()
                             };

@@ -54,6 +54,9 @@ const SPARE_LIMIT: usize = 2 * READ_ROOM;
 thread_local! {
     /// The blocks let go of by connections that went waiting, for the next one that reads.
     static SPARE: RefCell<Vec<IdleBuffers>> = const { RefCell::new(Vec::new()) };
+    /// Read buffers of [`READ_ROOM`] let go of by readers of their own (the driver task, the
+    /// split read half), for the next one ([`read_block`], [`recycle_block`]).
+    static SPARE_READS: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What the last reads were like, which decides the next one's room.
@@ -129,7 +132,7 @@ impl ReadSizing {
     ) -> (BytesMut, bool) {
         let wanted = conn.input_room(room);
         if conn.buffered_input() == 0 && wanted <= READ_ROOM {
-            (BytesMut::with_capacity(own_room.max(wanted)), true)
+            (read_block(own_room.max(wanted)), true)
         } else {
             (conn.take_input_buffer(room), false)
         }
@@ -171,4 +174,42 @@ fn take_spare(conn: &mut Connection) {
     if let Some(idle) = SPARE.with_borrow_mut(Vec::pop) {
         conn.reuse_buffers(idle);
     }
+}
+
+/// A buffer to read `room` bytes into: one of this thread's spare read blocks if `room` is
+/// [`READ_ROOM`] or more and one is large enough, else a new one. The driver task takes one
+/// for each read after a wait; without the spares that was an allocation and a free of
+/// 16 KiB per message.
+pub(crate) fn read_block(room: usize) -> BytesMut {
+    if room >= READ_ROOM
+        && let Some(block) = SPARE_READS.with_borrow_mut(|spare| {
+            spare
+                .last()
+                .is_some_and(|block| block.capacity() >= room)
+                .then(|| spare.pop())
+                .flatten()
+        })
+    {
+        return block;
+    }
+    BytesMut::with_capacity(room)
+}
+
+/// Keeps `block`, a reader's own buffer it is done with, for [`read_block`]: if nothing else
+/// shares it, it is not large, and fewer than [`SPARE_BLOCKS`] are kept; else drops it.
+pub(crate) fn recycle_block(mut block: BytesMut) {
+    if block.capacity() == 0 {
+        return;
+    }
+    block.clear();
+    if block.capacity() < READ_ROOM && !block.try_reclaim(READ_ROOM)
+        || block.capacity() > SPARE_LIMIT
+    {
+        return;
+    }
+    SPARE_READS.with_borrow_mut(|spare| {
+        if spare.len() < SPARE_BLOCKS {
+            spare.push(block);
+        }
+    });
 }

@@ -82,7 +82,7 @@ use crate::conn_core::{ConnCore, Settings};
 use crate::error::{Error, Stage};
 use crate::handshake_info::{HandshakeInfo, StoredHandshake};
 use crate::message::{Message, Outgoing};
-use crate::read_room::ReadSizing;
+use crate::read_room::{ReadSizing, recycle_block};
 use crate::stream::{End, EndStep, Next, Output, Parts, Reporting, WsStream, start_reporting};
 use crate::tap::TapKind;
 
@@ -292,7 +292,7 @@ where
             let mut st = shared.lock();
             let st = &mut *st;
             if let Some(input) = self.input.take() {
-                st.core.conn_mut().return_input_buffer(input);
+                recycle_block(st.core.conn_mut().return_input_buffer(input));
             }
             match read {
                 Ok(0) => {
