@@ -24,6 +24,8 @@ use std::cell::RefCell;
 use ws_proto::bytes::BytesMut;
 use ws_proto::{Connection, IdleBuffers};
 
+use crate::stream::Output;
+
 /// Room reserved in the engine's input buffer before a read while traffic flows.
 pub(crate) const READ_ROOM: usize = 16 * 1024;
 
@@ -90,11 +92,10 @@ impl ReadSizing {
     /// reuses this one's input buffer once the application lets go of it. The buffers go to
     /// the thread's spares (see the [module notes](self)), for the next connection that
     /// reads after a wait ([`room_between_waits`](Self::room_between_waits)).
-    pub fn waiting(&self, conn: &mut Connection) {
+    pub fn waiting(&self, conn: &mut Connection, out: &mut Output) {
         let large_flowing = self.filled && self.quiet_reads == 0;
         if !large_flowing {
-            keep_spare(conn);
-            conn.release_idle_buffers();
+            keep_spare(conn, out.take_idle_buffer());
         }
     }
 
@@ -148,12 +149,16 @@ impl ReadSizing {
     }
 }
 
-/// Moves `conn`'s empty buffers to this thread's spares, unless [`SPARE_BLOCKS`] sets are
+/// Moves `conn`'s empty buffers (and the output buffer its writer took from it, which the
+/// engine's own empty one was swapped for) to this thread's spares, unless [`SPARE_BLOCKS`] sets are
 /// kept already. The input block is kept only if the application has let go of every
 /// message in it (so all of it can be read into again) and it is not large; an output
 /// buffer grown large by a long text message is let go too.
-fn keep_spare(conn: &mut Connection) {
+fn keep_spare(conn: &mut Connection, taken_output: BytesMut) {
     let mut idle = conn.take_idle_buffers();
+    if idle.output.capacity() == 0 {
+        idle.output = taken_output;
+    }
     if idle.input.capacity() < READ_ROOM && !idle.input.try_reclaim(READ_ROOM)
         || idle.input.capacity() > SPARE_LIMIT
     {

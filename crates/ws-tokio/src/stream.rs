@@ -119,7 +119,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 use ws_proto::bytes::{Buf as _, Bytes, BytesMut};
-use ws_proto::{CloseCode, Connection, IdleBuffers, ReadyState};
+use ws_proto::{CloseCode, Connection, ReadyState};
 
 use crate::conn_core::{ConnCore, Settings, send_reports};
 use crate::driver::{self, WebSocket};
@@ -347,8 +347,7 @@ where
             let input = self.core.conn_mut().input_buffer(room);
             match pin!(self.io.read_buf(input)).poll(cx) {
                 Poll::Pending => {
-                    self.out.return_idle_buffer(self.core.conn_mut());
-                    self.reading.waiting(self.core.conn_mut());
+                    self.reading.waiting(self.core.conn_mut(), &mut self.out);
                     if let Some(timer) = &mut self.close_timer
                         && timer.as_mut().poll(cx).is_ready()
                     {
@@ -814,16 +813,14 @@ impl Output {
         self.payload.is_empty()
     }
 
-    /// Gives the buffer taken from the engine back to it once everything in it is written,
-    /// for the engine to let go of with its other idle buffers (a waiting connection holds
-    /// none): the engine's own output buffer was left empty by the taking.
-    pub fn return_idle_buffer(&mut self, conn: &mut Connection) {
-        if self.is_idle() && self.buf.capacity() > 0 {
-            let mut idle = IdleBuffers::default();
-            idle.output = std::mem::take(&mut self.buf);
-            self.written = 0;
-            conn.reuse_buffers(idle);
+    /// Moves out the buffer taken from the engine once everything in it is written, for
+    /// the thread's spares (a waiting connection holds none); an empty one otherwise.
+    pub fn take_idle_buffer(&mut self) -> BytesMut {
+        if !self.is_idle() {
+            return BytesMut::new();
         }
+        self.written = 0;
+        std::mem::take(&mut self.buf)
     }
 
     /// Takes the engine's output once everything taken before is written. Returns whether
