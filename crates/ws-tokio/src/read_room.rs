@@ -46,15 +46,15 @@ const SHRINK_NOW: usize = 4 << 20;
 /// Small reads in a row after which a large empty input buffer is let go.
 const QUIET_READS: u8 = 4;
 
-/// Input blocks of [`READ_ROOM`] a thread keeps for its next [`WsStream`](crate::WsStream)
-/// that reads after a wait (see [`ReadSizing::waiting`]).
+/// How many spare buffer sets (and, apart, spare read blocks) a thread keeps (see
+/// [`ReadSizing::waiting`] and [`read_block`]).
 const SPARE_BLOCKS: usize = 2;
 
 /// A spare buffer larger than this is let go instead of kept.
 const SPARE_LIMIT: usize = 2 * READ_ROOM;
 
 thread_local! {
-    /// The blocks let go of by connections that went waiting, for the next one that reads.
+    /// The buffer sets of connections that went waiting, for the next one that reads.
     static SPARE: RefCell<Vec<IdleBuffers>> = const { RefCell::new(Vec::new()) };
     /// Read buffers of [`READ_ROOM`] let go of by readers of their own (the driver task, the
     /// split read half), for the next one ([`read_block`], [`recycle_block`]).
@@ -86,8 +86,8 @@ impl ReadSizing {
         if self.filled { READ_ROOM } else { IDLE_ROOM }
     }
 
-    /// A read found nothing: the connection waits for its peer. Its empty buffers are let go
-    /// ([`Connection::release_idle_buffers`]), so that an idle connection holds none — unless
+    /// A read found nothing: the connection waits for its peer. Its empty buffers are moved
+    /// out ([`Connection::take_idle_buffers`]), so that an idle connection holds none — unless
     /// large messages are flowing (the last read took [`READ_ROOM`] or more), whose next one
     /// reuses this one's input buffer once the application lets go of it. The buffers go to
     /// the thread's spares (see the [module notes](self)), for the next connection that
@@ -159,9 +159,7 @@ fn keep_spare(conn: &mut Connection, taken_output: BytesMut) {
     if idle.output.capacity() == 0 {
         idle.output = taken_output;
     }
-    if idle.input.capacity() < READ_ROOM && !idle.input.try_reclaim(READ_ROOM)
-        || idle.input.capacity() > SPARE_LIMIT
-    {
+    if !reusable(&mut idle.input) {
         idle.input = BytesMut::new();
     }
     if idle.output.capacity() > SPARE_LIMIT {
@@ -187,13 +185,11 @@ fn take_spare(conn: &mut Connection) {
 /// 16 KiB per message.
 pub(crate) fn read_block(room: usize) -> BytesMut {
     if room >= READ_ROOM
-        && let Some(block) = SPARE_READS.with_borrow_mut(|spare| {
-            spare
-                .last()
-                .is_some_and(|block| block.capacity() >= room)
-                .then(|| spare.pop())
-                .flatten()
-        })
+        && let Some(block) =
+            SPARE_READS.with_borrow_mut(|spare| match spare.last()?.capacity() >= room {
+                true => spare.pop(),
+                false => None,
+            })
     {
         return block;
     }
@@ -203,13 +199,8 @@ pub(crate) fn read_block(room: usize) -> BytesMut {
 /// Keeps `block`, a reader's own buffer it is done with, for [`read_block`]: if nothing else
 /// shares it, it is not large, and fewer than [`SPARE_BLOCKS`] are kept; else drops it.
 pub(crate) fn recycle_block(mut block: BytesMut) {
-    if block.capacity() == 0 {
-        return;
-    }
     block.clear();
-    if block.capacity() < READ_ROOM && !block.try_reclaim(READ_ROOM)
-        || block.capacity() > SPARE_LIMIT
-    {
+    if block.capacity() == 0 || !reusable(&mut block) {
         return;
     }
     SPARE_READS.with_borrow_mut(|spare| {
@@ -217,4 +208,12 @@ pub(crate) fn recycle_block(mut block: BytesMut) {
             spare.push(block);
         }
     });
+}
+
+/// Whether `block` (empty) is worth keeping as a spare: all of [`READ_ROOM`] can be read into
+/// it — got back from the part already parsed, which needs that nothing else shares it any
+/// more — and it is not large.
+fn reusable(block: &mut BytesMut) -> bool {
+    (block.capacity() >= READ_ROOM || block.try_reclaim(READ_ROOM))
+        && block.capacity() <= SPARE_LIMIT
 }
