@@ -18,6 +18,20 @@
 //! 16 × 16 B: 4,805 user-space instructions per echo → 3,482, no allocation left on the
 //! path; the idle cost stays 1.92 KiB per connection, the spares being the thread's, not the
 //! connection's).
+//!
+//! A read that begins a message — nothing buffered — takes at most [`READ_ROOM`] bytes even
+//! when the buffer large messages left (over [`LARGE_FIRST_READ`]) could take a whole one;
+//! the frame's header then sizes the next read. The driver and the split half do the same
+//! (they begin each message in a [`READ_ROOM`] block of their own). Below that size one read
+//! still takes a whole message: capping every first read cost 128 × 64 KiB an extra system
+//! call per message (0.87× fastwebsockets in one matrix run, 0.97× without the cap there). One read of a whole 1 MiB message was cheaper
+//! in system calls but slower: the kernel acknowledges the data only when that read has
+//! copied all of it, so the sender's congestion control (BBR, this machine's default)
+//! measured a slower delivery, paced its sends and pushed them through `ksoftirqd`. On the
+//! echo server at 1 × 1 MiB, 8 runs of 1.5 s, the `WsStream` did 1,634–4,808 messages
+//! (median ≈ 2,900; fastwebsockets 3,784–4,921), and 2,911–5,114 (median ≈ 4,400) once its
+//! first read was capped; with cubic instead of BBR the gap was already small (BENCHMARKS.md,
+//! "The first read of a message").
 
 use std::cell::RefCell;
 
@@ -28,6 +42,10 @@ use crate::stream::Output;
 
 /// Room reserved in the engine's input buffer before a read while traffic flows.
 pub(crate) const READ_ROOM: usize = 16 * 1024;
+
+/// A [`WsStream`](crate::WsStream) whose empty input buffer has more room than this reads
+/// at most [`READ_ROOM`] to begin a message (see the [module notes](self)).
+pub(crate) const LARGE_FIRST_READ: usize = 256 * 1024;
 
 /// Room asked for when no input is buffered: what an idle connection's read buffer costs.
 const IDLE_ROOM: usize = 512;

@@ -126,7 +126,7 @@ use crate::driver::{self, WebSocket};
 use crate::error::{Error, Stage};
 use crate::handshake_info::{HandshakeInfo, StoredHandshake};
 use crate::message::{Message, Outgoing};
-use crate::read_room::ReadSizing;
+use crate::read_room::{LARGE_FIRST_READ, ReadSizing};
 use crate::split::{self, ReadHalf, WriteHalf};
 use crate::tap::{Tap, TapKind};
 
@@ -344,8 +344,15 @@ where
                 self.close_timer = Some(Box::pin(timer));
             }
             let room = self.reading.room_between_waits(self.core.conn_mut());
+            // A read that begins a message takes at most `room` bytes from a large buffer
+            // that large messages left (why: the `read_room` module notes).
             let input = self.core.conn_mut().input_buffer(room);
-            match pin!(self.io.read_buf(input)).poll(cx) {
+            let read = if input.is_empty() && input.capacity() > LARGE_FIRST_READ {
+                pin!((&mut self.io).take(room as u64).read_buf(input)).poll(cx)
+            } else {
+                pin!(self.io.read_buf(input)).poll(cx)
+            };
+            match read {
                 Poll::Pending => {
                     self.reading.waiting(self.core.conn_mut(), &mut self.out);
                     if let Some(timer) = &mut self.close_timer

@@ -1,8 +1,8 @@
 //! `WsStream::from_raw` on both ends of a `tokio::io::duplex` pair, as if each end's opening
 //! handshake had happened elsewhere: a client on one end, a server on the other, with and
 //! without permessage-deflate; messages both ways, fragmented ones, a clean close; what the
-//! handshake info records; the task-driven handles on a raw stream; and the negotiated
-//! extensions it refuses.
+//! handshake info records; the task-driven handles on a raw stream; the negotiated
+//! extensions it refuses; and how much the read that begins a message takes.
 
 use std::time::Duration;
 
@@ -298,4 +298,78 @@ async fn bytes_read_past_the_handshake_are_read_first() {
         other => panic!("expected the protocol error, got {other:?}"),
     }
     drop(a);
+}
+
+/// An I/O stream that records the room each read offers.
+struct RecordsReads {
+    inner: DuplexStream,
+    rooms: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl AsyncRead for RecordsReads {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.rooms.lock().unwrap().push(buf.remaining());
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for RecordsReads {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// After 1 MiB messages have grown the input buffer, the read that begins the next message
+/// still offers at most 16 KiB (the `read_room` module notes say why), and the message
+/// arrives whole.
+#[tokio::test]
+async fn the_first_read_of_a_message_is_small_after_large_ones() {
+    let (a, b) = tokio::io::duplex(4 << 20);
+    let rooms = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let io = RecordsReads {
+        inner: b,
+        rooms: rooms.clone(),
+    };
+    let mut client =
+        WsStream::from_raw(a, Role::Client, Negotiated::default(), RawOptions::new()).unwrap();
+    let mut server =
+        WsStream::from_raw(io, Role::Server, Negotiated::default(), RawOptions::new()).unwrap();
+    let big = vec![7u8; 1 << 20];
+    for _ in 0..3 {
+        client.send_binary(big.clone()).await.unwrap();
+        assert_eq!(binary(next(&mut server).await).len(), big.len());
+    }
+    let largest_before = rooms.lock().unwrap().iter().copied().max().unwrap_or(0);
+    assert!(largest_before > 512 * 1024, "the input buffer did not grow");
+
+    rooms.lock().unwrap().clear();
+    client.send_binary(big.clone()).await.unwrap();
+    assert_eq!(binary(next(&mut server).await), big);
+    let rooms = rooms.lock().unwrap().clone();
+    assert!(
+        rooms.first().is_some_and(|&room| room <= 16 * 1024),
+        "the message began with a read of {rooms:?}"
+    );
 }
