@@ -22,16 +22,17 @@
 //! A read that begins a message — nothing buffered — takes at most [`READ_ROOM`] bytes even
 //! when the buffer large messages left (over [`LARGE_FIRST_READ`]) could take a whole one;
 //! the frame's header then sizes the next read. The driver and the split half do the same
-//! (they begin each message in a [`READ_ROOM`] block of their own). Below that size one read
-//! still takes a whole message: capping every first read cost 128 × 64 KiB an extra system
-//! call per message (0.87× fastwebsockets in one matrix run, 0.97× without the cap there). One read of a whole 1 MiB message was cheaper
-//! in system calls but slower: the kernel acknowledges the data only when that read has
-//! copied all of it, so the sender's congestion control (BBR, this machine's default)
-//! measured a slower delivery, paced its sends and pushed them through `ksoftirqd`. On the
-//! echo server at 1 × 1 MiB, 8 runs of 1.5 s, the `WsStream` did 1,634–4,808 messages
-//! (median ≈ 2,900; fastwebsockets 3,784–4,921), and 2,911–5,114 (median ≈ 4,400) once its
-//! first read was capped; with cubic instead of BBR the gap was already small (BENCHMARKS.md,
-//! "The first read of a message").
+//! (they begin each message in a [`READ_ROOM`] block of their own). One read of a whole
+//! 1 MiB message was one system call fewer but slower: in the slow runs the sender's
+//! congestion control (BBR, this machine's default, with no `fq` qdisc) held a bandwidth
+//! estimate of 55–105 Gbit/s instead of 150–175, paced its sends and pushed them through
+//! `ksoftirqd` (12.5 % of the core's samples, 0.03 % beside fastwebsockets) — most likely
+//! because the kernel acknowledges the data only once that read has copied all of it. On
+//! the echo server at 1 × 1 MiB, 8 runs of 1.5 s each: 1,634–4,808 messages (median
+//! ≈ 2,900; fastwebsockets 3,784–4,921) before, 2,911–5,114 (median ≈ 4,400) with the
+//! capped first read; with cubic the gap was small already. Below that size one read still
+//! takes a whole message: capping every first read cost 128 × 64 KiB a system call per
+//! message (BENCHMARKS.md, "The first read of a message").
 
 use std::cell::RefCell;
 
