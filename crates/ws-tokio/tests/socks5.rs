@@ -73,7 +73,7 @@ impl Microsocks {
                 if let Ok(Some(_)) = server.child.try_wait() {
                     break; // It exited: the port was taken meanwhile; try another.
                 }
-                if TcpStream::connect(server.addr).await.is_ok() {
+                if answers_socks5(server.addr).await {
                     return server;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -81,6 +81,26 @@ impl Microsocks {
         }
         panic!("microsocks did not start listening on 127.0.0.1");
     }
+}
+
+/// Whether a SOCKS5 server answers at `addr`. A bare connect is not enough: in the moment
+/// between the probe letting go of the port and microsocks binding it, another test's
+/// listener can take the port (microsocks then exits), or the connect can meet itself (TCP
+/// simultaneous open, when the kernel picks the same port as the source).
+async fn answers_socks5(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return false;
+    };
+    if stream.local_addr().ok() == stream.peer_addr().ok() {
+        return false;
+    }
+    // Greeting: version 5, two methods (none, username/password).
+    if stream.write_all(&[0x05, 0x02, 0x00, 0x02]).await.is_err() {
+        return false;
+    }
+    let mut choice = [0u8; 2];
+    let read = tokio::time::timeout(Duration::from_secs(2), stream.read_exact(&mut choice)).await;
+    matches!(read, Ok(Ok(_))) && choice[0] == 0x05 && matches!(choice[1], 0x00 | 0x02)
 }
 
 impl Drop for Microsocks {
