@@ -118,6 +118,11 @@ impl ConnCore {
             .map(|fault| Error::from(ws_proto::Error::Protocol(*fault)))
     }
 
+    /// Whether a tap is listening (the engine's events make reports).
+    pub fn reporting(&self) -> bool {
+        self.reporting
+    }
+
     /// The engine.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -1,4 +1,6 @@
-//! The connection task under load: flow control in both directions at once.
+//! The connection task under load (flow control in both directions at once), and what a send
+//! that writes its message itself must still wake the task for: a failed write, the tap, the
+//! close timer.
 
 mod support;
 
@@ -177,5 +179,144 @@ async fn next_data(
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             other => return other,
         }
+    }
+}
+
+/// A stream whose reads never complete and whose writes fail, as a socket that the peer has
+/// reset looks to a sender that writes before the connection task reads anything.
+struct FailingWrites;
+
+impl tokio::io::AsyncRead for FailingWrites {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Pending
+    }
+}
+
+impl tokio::io::AsyncWrite for FailingWrites {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// A send writes its message itself; when that write fails, the connection task is told and
+/// ends the connection with the error: the receiver gets it, then the end, and later sends
+/// fail as sends on a closed connection.
+#[tokio::test]
+async fn a_write_that_a_send_makes_and_that_fails_ends_the_connection_with_its_error() {
+    use ws_tokio::ws_proto::{Negotiated, Role};
+    use ws_tokio::{RawOptions, WsStream};
+
+    let ws = WsStream::from_raw(
+        FailingWrites,
+        Role::Server,
+        Negotiated::default(),
+        RawOptions::new(),
+    )
+    .unwrap();
+    let (sender, mut receiver) = ws.into_driven().split();
+    // The connection task has run and waits: only what the send does can wake it.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    sender.send_text("never arrives").await.unwrap();
+    let limit = Duration::from_secs(30);
+    match tokio::time::timeout(limit, receiver.recv()).await.unwrap() {
+        Some(Err(e)) => assert!(e.is_io(), "expected an I/O error, got {e}"),
+        other => panic!("expected the write's error, got {other:?}"),
+    }
+    assert!(
+        tokio::time::timeout(limit, receiver.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = sender.send_text("after the end").await.unwrap_err();
+    assert!(again.is_closed(), "expected a closed error, got {again}");
+}
+
+/// A task-driven client on one end of an in-memory pipe whose other end is read, so that
+/// every write succeeds, and never written to; returned once its connection task has run
+/// and is waiting, so that only what a send does can wake it.
+async fn driven_client_on_a_silent_pipe(
+    options: ws_tokio::RawOptions,
+) -> (Sender, Receiver, tokio::task::JoinHandle<()>) {
+    use tokio::io::AsyncReadExt as _;
+    use ws_tokio::ws_proto::{Negotiated, Role};
+
+    let (ours, mut theirs) = tokio::io::duplex(64 * 1024);
+    let drain = tokio::spawn(async move {
+        let mut sink = vec![0; 16 * 1024];
+        while matches!(theirs.read(&mut sink).await, Ok(n) if n > 0) {}
+    });
+    let ws =
+        ws_tokio::WsStream::from_raw(ours, Role::Client, Negotiated::default(), options).unwrap();
+    let (sender, receiver) = ws.into_driven().split();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    (sender, receiver, drain)
+}
+
+/// A message that a send wrote itself is still reported to the tap at once, with nothing
+/// coming in that would wake the connection task.
+#[tokio::test]
+async fn a_sent_message_is_reported_to_the_tap_with_nothing_coming_in() {
+    use ws_tokio::tap::{self, TapKind};
+    use ws_tokio::ws_proto::{Direction, OpCode};
+
+    let (tap, mut reports) = tap::channel(64);
+    let (sender, _receiver, _drain) =
+        driven_client_on_a_silent_pipe(ws_tokio::RawOptions::new().with_tap(tap)).await;
+    sender.send_text("reported").await.unwrap();
+    let reported = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(report) = reports.recv().await {
+            if let TapKind::Frame(frame) = report.kind
+                && frame.direction == Direction::Outgoing
+                && frame.header.opcode == OpCode::Text
+            {
+                return frame.payload;
+            }
+        }
+        panic!("the tap ended before it reported the message");
+    })
+    .await
+    .expect("the sent message was not reported");
+    assert_eq!(&reported[..], b"reported");
+}
+
+/// A close frame that a send wrote itself starts the close timer: a peer that never answers
+/// it does not keep the connection open.
+#[tokio::test]
+async fn a_close_that_a_send_wrote_times_out_when_the_peer_never_answers() {
+    let options = ws_tokio::RawOptions::new().with_close_timeout(Duration::from_millis(200));
+    let (sender, mut receiver, _drain) = driven_client_on_a_silent_pipe(options).await;
+    sender
+        .close(Some(ws_tokio::ws_proto::CloseCode::NORMAL), "bye")
+        .await
+        .unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(30), receiver.recv())
+        .await
+        .expect("the close timer did not end the connection");
+    match end {
+        Some(Err(e)) => assert!(e.is_timeout(), "expected the close timeout, got {e}"),
+        other => panic!("expected the close timeout, got {other:?}"),
     }
 }
