@@ -30,9 +30,9 @@
 //! because the kernel acknowledges the data only once that read has copied all of it. On
 //! the echo server at 1 × 1 MiB, 8 runs of 1.5 s each: 1,634–4,808 messages (median
 //! ≈ 2,900; fastwebsockets 3,784–4,921) before, 2,911–5,114 (median ≈ 4,400) with the
-//! capped first read; with cubic the gap was small already. Below that size one read still
-//! takes a whole message: capping every first read cost 128 × 64 KiB a system call per
-//! message (BENCHMARKS.md, "The first read of a message").
+//! capped first read; with cubic the gap was small already. With a buffer of at most
+//! [`LARGE_FIRST_READ`] one read still takes a whole message: capping every first read cost
+//! 128 × 64 KiB a system call per message (BENCHMARKS.md, "The first read of a message").
 
 use std::cell::RefCell;
 
