@@ -74,7 +74,9 @@ use crate::tap::TapKind;
 /// held across an `await`.
 struct Shared {
     inner: Mutex<Inner>,
-    /// Wakes the driver: output was queued, or the last sender went away.
+    /// Wakes the driver: a sender's write left output the socket did not take (or the
+    /// socket became writable for it), failed, or left a tap report, a readyState change or
+    /// a read stall to act on; or the last sender went away.
     wake_driver: Notify,
     /// Wakes senders waiting for the engine's output to drain below [`HIGH_WATER`].
     drained: Notify,
@@ -125,7 +127,7 @@ struct Inner {
 }
 
 impl Inner {
-    /// Bytes queued for the socket and not yet taken by the task.
+    /// Bytes queued for the socket and not yet taken to be written.
     fn queued(&self) -> usize {
         self.core.conn().pending_output() + self.shared_len
     }
@@ -208,15 +210,18 @@ impl Shared {
     }
 
     /// A sender's write of what it just queued. Returns whether the driver must be woken:
-    /// the socket did not take everything (the driver goes on once it is writable), the
-    /// write failed (the driver ends the connection), or there is more to do than writing
-    /// — reports for a tap, a readyState change to act on.
+    /// the socket did not take everything (the driver goes on with it), the write failed
+    /// (the driver ends the connection), or there is more to do than writing — reports for
+    /// a tap, a readyState change to act on, or reading to resume (the driver stopped reading
+    /// while [`READ_STALL`] bytes waited, and waits only for its own write, which this one
+    /// may have finished).
     fn write_now(&self, inner: &mut Inner) -> bool {
         if inner.write_error.is_some() {
             return true;
         }
+        let stalled = inner.queued() + inner.out.unwritten() >= READ_STALL;
         match self.poll_write(inner, &mut Context::from_waker(&self.driver_waker)) {
-            Poll::Ready(Ok(())) => inner.core.reporting() || inner.core.state_changed(),
+            Poll::Ready(Ok(())) => stalled || inner.core.reporting() || inner.core.state_changed(),
             Poll::Ready(Err(e)) => {
                 inner.write_error = Some(e);
                 true
@@ -544,6 +549,10 @@ where
             (Ok(()), Some(fault)) => Err(fault),
             (result, _) => result,
         };
+        // Ended before the shutdown: a send from now on fails as closed instead of writing
+        // after it (or leaving its waker with a stream nobody polls for it any more).
+        self.shared.lock().ended = true;
+        self.shared.drained.notify_waiters();
         let _ = self.shutdown().await;
         if let (Err(e), Some(_)) = (&result, &self.settings.tap) {
             self.reports.push(TapKind::Error(e.to_string()));
@@ -551,10 +560,8 @@ where
         {
             let mut inner = self.shared.lock();
             inner.core.finish(&mut self.reports, &mut self.arrived);
-            inner.ended = true;
             inner.writer = None;
         }
-        self.shared.drained.notify_waiters();
         send_reports(self.settings.tap.as_ref(), &mut self.reports).await;
         for message in std::mem::take(&mut self.arrived) {
             self.deliver(message);
@@ -816,10 +823,16 @@ where
 }
 
 impl<S> Drop for Driver<S> {
-    /// A driver dropped before it ended (its runtime shut down) lets go of the write side of
-    /// the stream too, which the senders would otherwise keep open.
+    /// A driver dropped before it ended (its runtime shut down, or it panicked) ends the
+    /// connection for the senders too: sends fail as closed, waiting ones included, and the
+    /// write side of the stream, which they would otherwise keep open, is let go of.
     fn drop(&mut self) {
-        self.shared.lock().writer = None;
+        {
+            let mut inner = self.shared.lock();
+            inner.ended = true;
+            inner.writer = None;
+        }
+        self.shared.drained.notify_waiters();
     }
 }
 
