@@ -653,6 +653,10 @@ impl Connection {
     /// [`input_room`](Self::input_room)), so one read can take a whole message. Only append:
     /// bytes already in the buffer are not parsed yet, and changing them changes what the
     /// peer is taken to have sent.
+    // This and the small accessors below are `#[inline]`: a transport calls them around
+    // every read, across the crate boundary (callgrind, a 16 B echo on `WsStream`: 73
+    // instructions fewer with them inlined).
+    #[inline]
     pub fn input_buffer(&mut self, room: usize) -> &mut BytesMut {
         self.input.reserve(self.input_room(room));
         &mut self.input
@@ -663,6 +667,7 @@ impl Connection {
     /// (4 KiB), so that the read that ends the frame does not fill its room
     /// exactly: a reader that fills its room reads again at once (tokio does), and with the
     /// frame complete that read finds nothing, one wasted system call per message.
+    #[inline]
     pub fn input_room(&self, room: usize) -> usize {
         let frame_rest = self.in_frame.as_ref().map_or(0, |frame| {
             (frame.header.payload_len as usize)
@@ -673,6 +678,7 @@ impl Connection {
     }
 
     /// Bytes received and not parsed yet.
+    #[inline]
     pub fn buffered_input(&self) -> usize {
         self.input.len()
     }
@@ -1808,11 +1814,13 @@ impl Connection {
     }
 
     /// The next event, if any.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// The event [`poll_event`](Self::poll_event) would return next, left in place.
+    #[inline]
     pub fn peek_event(&self) -> Option<&Event> {
         self.events.front()
     }

@@ -188,7 +188,18 @@ impl ConnCore {
     /// The next message the engine has for the application, with the reports of the frames
     /// before it (and of the message itself, if it was compressed) added to `reports`.
     /// `None` when the engine has no message waiting (its frame reports are still taken).
+    ///
+    /// Inlined for its common answer: a reader asks before each read and after each wake-up,
+    /// and two of the three calls of a small echo find nothing (callgrind: the call itself,
+    /// with the frame of the function below, cost about 60 instructions each).
+    #[inline]
     pub fn next_message(&mut self, reports: &mut Vec<TapKind>) -> Option<Message> {
+        self.conn.peek_event()?;
+        self.take_next_message(reports)
+    }
+
+    /// [`next_message`](Self::next_message) with at least one event waiting.
+    fn take_next_message(&mut self, reports: &mut Vec<TapKind>) -> Option<Message> {
         while let Some(event) = self.conn.poll_event() {
             let message = match event {
                 Event::Frame(frame) => {
