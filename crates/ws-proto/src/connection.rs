@@ -745,7 +745,8 @@ impl Connection {
     /// with messages the application holds.
     pub fn take_idle_buffers(&mut self) -> IdleBuffers {
         // Built whole rather than from `IdleBuffers::default()` field by field: that dropped
-        // three empty buffers on every wait (about 70 instructions of a 16 B echo's ~3,500).
+        // three empty buffers on every wait (with the skipped drop in `reuse_buffers`, 132
+        // of a 16 B echo's 3,493 instructions on `WsStream`, callgrind).
         IdleBuffers {
             input: take_if_idle(&mut self.input, BytesMut::is_empty, BytesMut::capacity),
             output: take_if_idle(&mut self.output, BytesMut::is_empty, BytesMut::capacity),
