@@ -42,14 +42,9 @@ fn count(change: isize) {
     });
 }
 
-/// This thread's live heap bytes as counted so far.
-fn live_bytes() -> isize {
-    LIVE.with(Cell::get)
-}
-
 /// Starts a new peak from this thread's live bytes now; returns them.
 fn reset_peak() -> isize {
-    let now = live_bytes();
+    let now = LIVE.with(Cell::get);
     PEAK.with(|peak| peak.set(now));
     now
 }
