@@ -1,44 +1,59 @@
-//! The connection driver: one task per connection reads the socket; the user holds a
-//! cloneable [`Sender`] and a [`Receiver`] ([`WsStream::into_driven`](crate::WsStream::into_driven)).
+//! The connection driver: one task per connection reads the socket while its receiver does
+//! not; the user holds a cloneable [`Sender`] and a [`Receiver`]
+//! ([`WsStream::into_driven`](crate::WsStream::into_driven)).
 //! The rules that turn the engine's events into messages and tap reports are the same
 //! synchronous core that [`WsStream`](crate::WsStream) runs on (`conn_core`); this module is
 //! the task around it.
 //!
 //! This is `quinn`'s shape, lock included: the [`ws_proto::Connection`] sits behind a mutex
-//! shared by the task and the senders, held only for a synchronous step (feeding input,
-//! queuing a message, taking and writing output), never across an `await`.
+//! shared by the task and the handles, held only for a synchronous step (feeding input,
+//! queuing a message, taking and writing output, one read of the socket), never across an
+//! `await`. The stream sits behind the same lock, whole (not `tokio::io::split`: all that
+//! touches it holds the lock already, and the split's own lock cost every read and write an
+//! atomic on a line of its own).
 //!
-//! A send writes its message itself when the socket takes it at once: the write side of the
-//! stream (`tokio::io::split`) sits behind the same lock, so the task and the senders write
-//! in the engine's order and never cut a frame. The task is woken only for what is left — a
-//! write the socket could not take at once (the sender leaves the stream a waker that wakes
-//! the task, which goes on with it), a failed write, a tap to report to, a readyState to act
-//! on. Handing every message to the task to write cost each echo a second wake-up of the task
-//! and two more turns of its loop: callgrind counted 8,403 instructions per 16-byte echo at 16
-//! connections and 9,108 per 1 KiB echo at 128, now 5,624 and 6,306. The price: a burst of
-//! sends from one task is written a message at a time (as tokio-tungstenite's and
-//! fastwebsockets' sends are), where the task used to gather it into one write.
+//! A send writes its message itself when the socket takes it at once, so the task and the
+//! senders write in the engine's order and never cut a frame. The task is woken only for
+//! what is left — a write the socket could not take at once (the sender leaves the stream a
+//! waker that wakes the task, which goes on with it), a failed write, a tap to report to, a
+//! readyState to act on. Handing every message to the task to write cost each echo a second
+//! wake-up of the task and two more turns of its loop (callgrind: 8,403 instructions per
+//! 16-byte echo at 16 connections, then 5,624). The price: a burst of sends from one task is
+//! written a message at a time (as tokio-tungstenite's and fastwebsockets' sends are), where
+//! the task used to gather it into one write.
 //!
-//! Two tasks per connection cost what one does not when many connections are busy: the
-//! receiving task runs after every other connection's task that was woken with it, so a
-//! message is written back only after the others were read. At 128 connections × 64 KiB
-//! echoes that is 8 MiB read between a message's read and its write, out of the cache by
-//! then: the kernel's copy of the written payload (`_copy_from_iter`) took 13.7 % of the
-//! server's samples (`perf record`), against 3.1–3.3 % for a [`WsStream`](crate::WsStream)
-//! or fastwebsockets, which write each message back right after reading it.
+//! A [`Receiver`] waiting in `recv` with nothing delivered reads the socket itself (without
+//! a tap, whose reports only the task sends): the socket's readiness wakes the receiving task
+//! instead of the connection task (`ReadWakers`), which parses, answers pings and returns the
+//! message — no channel, no second task. When a receiver's read meets anything only the task
+//! can act on (the close handshake, the end, a fault, a stall of reading), it leaves that to
+//! the task and waits on the channel. When no `recv` waits, the task reads, as before, and
+//! delivers through the channel; a receiver looks there first whenever the task may have put
+//! something in it (`in_channel`), and never reads past messages the task holds
+//! (`driver_holds`), so messages keep their order. Ending a `recv`, the receiver makes sure
+//! the task is woken by the next readiness: unless a read found the socket empty since its
+//! last input (`armed`), it reads once more into the room left in its buffer — the system call
+//! its next `recv` would have made, which usually finds nothing — or wakes the task; so pings
+//! are answered while the application does not call `recv`. Why: with two tasks, every
+//! connection task that one `epoll_wait` woke read its message before any receiving task ran,
+//! so at 128 connections × 64 KiB a message was written back after 8 MiB of others had been
+//! read, out of the cache by then (`perf`: the kernel's copy of written payloads,
+//! `_copy_from_iter`, 13.7 % of the server's samples against 3.1 % for a
+//! [`WsStream`](crate::WsStream)); and each echo cost the task's turn besides (callgrind, 16 ×
+//! 16 B: 5,515 instructions per echo, now 3,432; a `WsStream` 3,263).
 //!
-//! Nothing large is copied on the way, as in [`WsStream`](crate::WsStream): the task reads
-//! the socket straight into the engine's input buffer, taken out of the engine for the read
-//! ([`Connection::take_input_buffer`](ws_proto::Connection::take_input_buffer)) so that
-//! senders are not locked out while it waits, and given back to be parsed; a large binary
-//! message a server sends is queued as its header and the sender's [`Bytes`], written from
-//! there in one vectored write. (Reading every message into a buffer of the task's own and
-//! copying it into the engine, and copying every message sent into the engine's output, cost
-//! the handles 0.67–0.95× fastwebsockets on the 64 KiB and 1 MiB echo shapes.) Only the first
-//! read after a message, with no input waiting, goes into a buffer of the task's own (at
-//! most 16 KiB, copied into the engine's block once the application has let go of the
-//! message that shares it; see `read_room.rs`): reserving room in the engine's
-//! buffer then would take fresh memory for every message.
+//! Nothing large is copied on the way, as in [`WsStream`](crate::WsStream): a waiting
+//! receiver reads straight into the engine's input buffer; the task, which reads ahead while
+//! the application may still hold the last message, reads into the engine's buffer taken out
+//! of it ([`Connection::take_input_buffer`](ws_proto::Connection::take_input_buffer)) and given
+//! back to be parsed; a large binary message a server sends is queued as its header and the
+//! sender's [`Bytes`], written from there in one vectored write. (Reading every message into
+//! a buffer of the task's own and copying it into the engine, and copying every message sent
+//! into the engine's output, cost the handles 0.67–0.95× fastwebsockets on the 64 KiB and
+//! 1 MiB echo shapes.) Only the task's first read after a message, with no input waiting,
+//! goes into a buffer of its own (at most 16 KiB, copied into the engine's block once the
+//! application has let go of the message that shares it; see `read_room.rs`): reserving room
+//! in the engine's buffer then would take fresh memory for every message.
 //!
 //! The handles are cancel-safe in `tokio::select!` (a `recv` that loses a race loses nothing;
 //! a `send` that is cancelled before it queued its message sends nothing) and split for free.
@@ -54,7 +69,7 @@ use std::fmt;
 use std::future::Future as _;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker, ready};
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite};
 use tokio::sync::{Notify, mpsc};
@@ -66,7 +81,7 @@ use crate::conn_core::{ConnCore, Settings, send_reports};
 use crate::error::{Error, Stage};
 use crate::handshake_info::HandshakeInfo;
 use crate::message::{Message, Outgoing};
-use crate::read_room::{READ_ROOM, ReadSizing, read_block, recycle_block};
+use crate::read_room::{LARGE_FIRST_READ, READ_ROOM, ReadSizing, recycle_block};
 use crate::stream::Output;
 use crate::tap::TapKind;
 
@@ -85,10 +100,75 @@ struct Shared {
     /// this struct weakly, so the stream's registration and this struct do not keep each
     /// other alive.
     driver_waker: Waker,
+    /// The waker every read of the socket leaves with the stream: it wakes a receiver that
+    /// waits in `recv` reading for itself, else the driver task ([`ReadWakers`]).
+    read_waker: Waker,
+    /// Whom `read_waker` wakes. A lock of its own: a waker may be called with the engine's
+    /// lock held.
+    read_wakers: Mutex<ReadWakers>,
 }
 
-/// The write side of the stream, shared by the driver and the senders under the lock.
-type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+/// Whom the socket's read readiness wakes: the receiver while it waits in `recv` with
+/// nothing delivered (it reads the socket itself), else the driver task.
+#[derive(Default)]
+struct ReadWakers {
+    /// Set from a receiver's read that found nothing until its `recv` ends: meanwhile the
+    /// driver does not read (a driver woken to write first would otherwise read what the
+    /// receiver was woken for).
+    receiver: Option<Waker>,
+    driver: Option<Waker>,
+    /// A read found the socket empty (so the socket holds `read_waker`) and no readiness
+    /// came since.
+    armed: bool,
+    /// Readiness reports so far: a read that found nothing arms only if none came while it
+    /// was made.
+    wakes: u64,
+}
+
+impl ReadWakers {
+    /// After a read that found nothing, begun when `wakes` readiness reports had come:
+    /// armed, unless another came meanwhile (then the reader must read again, or leave it
+    /// to whom it woke). Returns whether armed.
+    fn arm(&mut self, wakes: u64) -> bool {
+        self.armed = self.wakes == wakes;
+        self.armed
+    }
+}
+
+/// What reading the stream needs beside it, under the engine's lock: the stream is read by the
+/// driver task, or by a receiver waiting in `recv` (see the module notes).
+struct Reader {
+    /// The input buffer while a read of it is under way: the engine's, taken from it, or
+    /// one of the reader's own (`own_buffer`); given back before the bytes are parsed.
+    input: Option<BytesMut>,
+    /// What the last reads were like: the next read's room.
+    sizing: ReadSizing,
+    /// The room reserved for the read under way.
+    room: usize,
+    /// The read under way goes into a buffer of the reader's own (see
+    /// [`ReadSizing::take_buffer`]), not the engine's: let go of while the read waits, and
+    /// made again when the socket is readable, so that an idle connection holds none.
+    own_buffer: bool,
+}
+
+/// What a receiver's own read found that only the driver task can act on: the end of the
+/// stream or a read error, or a fault in the input.
+enum Handed {
+    Read(std::io::Result<usize>),
+    Fault(ws_proto::Error),
+}
+
+/// The stream, read and written under the lock by the driver, the senders and a waiting
+/// receiver. Whole, not `tokio::io::split`: everything that touches it holds the engine's lock
+/// already, and the split's own lock cost every read and write an atomic swap on a line of
+/// its own (callgrind's cache simulation, 128 × 16 B echoes: a first-level write miss per
+/// read).
+type Stream = Box<dyn AsyncStream>;
+
+/// What the driver runs on: any tokio stream.
+trait AsyncStream: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<S: AsyncRead + AsyncWrite + Send + Unpin> AsyncStream for S {}
 
 /// Wakes the driver task of the connection it points to, if that still exists.
 struct WakeDriver(Weak<Shared>);
@@ -105,6 +185,30 @@ impl Wake for WakeDriver {
     }
 }
 
+/// Wakes whoever reads the connection it points to next ([`ReadWakers`]), if it still exists.
+struct WakeReader(Weak<Shared>);
+
+impl Wake for WakeReader {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let Some(shared) = self.0.upgrade() else {
+            return;
+        };
+        let waker = {
+            let mut wakers = shared.wakers();
+            wakers.armed = false;
+            wakers.wakes += 1;
+            wakers.receiver.clone().or_else(|| wakers.driver.clone())
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
 struct Inner {
     core: ConnCore,
     /// Large binary messages sent without copying, in order: each one's header with all the
@@ -117,19 +221,39 @@ struct Inner {
     ended: bool,
     /// Live [`Sender`] handles.
     senders: usize,
-    /// The write side of the stream; `None` once the driver has shut it down.
-    writer: Option<Writer>,
+    /// The stream; `None` once the driver has ended.
+    stream: Option<Stream>,
     /// Output taken from the engine (and a payload written from the sender's buffer), being
     /// written.
     out: Output,
     /// A write that a sender made failed: the driver ends the connection with it.
     write_error: Option<std::io::Error>,
+    /// A sender waits for output to drain (`Shared::drained`). Notifying only then spares
+    /// every other write a write to the `Notify`'s line (callgrind's cache simulation: a
+    /// first-level write miss per echo at 128 × 16 B).
+    senders_wait: bool,
+    /// The read side of the stream.
+    reader: Reader,
+    /// The driver holds messages it took from the engine that are not in the channel yet: a
+    /// receiver must not read past them.
+    driver_holds: bool,
+    /// The driver may have put messages in the channel since a receiver last found it empty:
+    /// the receiver looks there first. (Looking every time cost a small echo about 200
+    /// instructions of the channel's.)
+    in_channel: bool,
+    /// What a receiver's read found for the driver to act on.
+    handed: Option<Handed>,
 }
 
 impl Inner {
     /// Bytes queued for the socket and not yet taken to be written.
     fn queued(&self) -> usize {
         self.core.conn().pending_output() + self.shared_len
+    }
+
+    /// Bytes queued or taken and not yet written.
+    fn backlog(&self) -> usize {
+        self.queued() + self.out.unwritten()
     }
 
     /// Hands `what` to the engine; a large binary message's payload is queued as it is.
@@ -164,6 +288,123 @@ impl Inner {
         }
     }
 
+    /// Whether a receiver waiting in `recv` may read the socket itself: nothing is held back
+    /// for it elsewhere, and nothing is left for the driver task to act on first (a close
+    /// under way, the end, a failed write, a stall of reading, a readyState change).
+    fn receiver_may_read(&self) -> bool {
+        let conn = self.core.conn();
+        !self.ended
+            && !self.driver_holds
+            && self.handed.is_none()
+            && self.write_error.is_none()
+            && self.stream.is_some()
+            && !self.core.closing()
+            && !self.core.state_changed()
+            && !conn.should_close_transport()
+            && self.backlog() < READ_STALL
+    }
+
+    /// Reads into the input buffer — the engine's, or one of the reader's own (taken first
+    /// if none is under way) — with `cx`'s waker left with the stream if nothing is there.
+    /// An own buffer with nothing in it is let go of while the read waits, unless output is
+    /// flowing, whose wake-ups would each make it again.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        let output_idle = self.out.is_idle();
+        let reader = &mut self.reader;
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Pending;
+        };
+        let input = reader.input.get_or_insert_with(|| {
+            let conn = self.core.conn_mut();
+            let room = reader.sizing.room(conn);
+            let (input, own) = reader.sizing.take_buffer(conn, room, READ_ROOM);
+            reader.room = if own { READ_ROOM } else { room };
+            reader.own_buffer = own;
+            input
+        });
+        let poll = pin!(stream.read_buf(input)).poll(cx);
+        if poll.is_pending()
+            && reader.own_buffer
+            && input.is_empty()
+            && output_idle
+            && let Some(input) = reader.input.take()
+        {
+            recycle_block(input);
+        }
+        poll
+    }
+
+    /// A waiting receiver's read: straight into the engine's input buffer, as a
+    /// [`WsStream`](crate::WsStream) reads (the application called `recv`, so it is done
+    /// with the last message, most likely), and while nothing is there the connection's empty
+    /// buffers go to the thread's spares ([`ReadSizing::waiting`]). Reading into a buffer of
+    /// the reader's own and copying it into the engine's, as the driver's reads ahead do,
+    /// kept each connection's own input block in use: at 128 connections × 1 KiB, twice the
+    /// server's user time of a `WsStream` per echo (1.05 against 0.47 µs) for 21 % more
+    /// instructions.
+    fn poll_read_waiting(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        if let Some(input) = self.reader.input.take() {
+            // A read of the driver's, waiting with nothing in it.
+            match self.reader.own_buffer && input.is_empty() {
+                true => recycle_block(input),
+                false => recycle_block(self.core.conn_mut().return_input_buffer(input)),
+            }
+        }
+        let reader = &mut self.reader;
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Pending;
+        };
+        let conn = self.core.conn_mut();
+        let room = reader.sizing.room_between_waits(conn);
+        reader.room = room;
+        let input = conn.input_buffer(room);
+        // A read that begins a message takes at most `room` bytes from a large buffer that
+        // large messages left (why: the `read_room` module notes).
+        let read = if input.is_empty() && input.capacity() > LARGE_FIRST_READ {
+            pin!((&mut *stream).take(room as u64).read_buf(input)).poll(cx)
+        } else {
+            pin!(stream.read_buf(input)).poll(cx)
+        };
+        if read.is_pending() {
+            reader.sizing.waiting(conn, &mut self.out);
+        }
+        read
+    }
+
+    /// A read into the room left in the engine's input buffer, without making more (which
+    /// could take a new block while the application holds a message in the old one); `None`
+    /// if there is no room or no stream. The bytes wait there, unparsed.
+    fn poll_read_spare(&mut self, cx: &mut Context<'_>) -> Option<Poll<std::io::Result<usize>>> {
+        let stream = self.stream.as_mut()?;
+        if self.reader.input.is_some() {
+            return None;
+        }
+        let input = self.core.conn_mut().input_buffer(0);
+        if input.len() == input.capacity() {
+            return None;
+        }
+        Some(pin!(stream.read_buf(input)).poll(cx))
+    }
+
+    /// Gives the engine its input buffer back with the `n` bytes just read (if the read went
+    /// into a buffer taken from it), and parses them.
+    fn take_read(&mut self, n: usize) -> Result<(), ws_proto::Error> {
+        let reader = &mut self.reader;
+        reader.sizing.record(n, reader.room);
+        let conn = self.core.conn_mut();
+        if let Some(input) = reader.input.take() {
+            recycle_block(conn.return_input_buffer(input));
+        }
+        conn.receive_buffered()
+    }
+
+    /// Gives the engine back its input buffer, with what the last read added to it.
+    fn return_input(&mut self) {
+        if let Some(input) = self.reader.input.take() {
+            self.core.conn_mut().return_input_buffer(input);
+        }
+    }
+
     /// Writes everything queued, in order, then flushes; pending once the socket takes no
     /// more. Returns whether output was taken from the queue (senders waiting for room may
     /// go on).
@@ -176,16 +417,16 @@ impl Inner {
                 }
                 took = true;
             }
-            let Some(writer) = self.writer.as_mut() else {
+            let Some(stream) = self.stream.as_mut() else {
                 break;
             };
-            match self.out.poll_write_taken(writer, cx) {
+            match self.out.poll_write_taken(stream, cx) {
                 Poll::Ready(Ok(())) => {}
                 unfinished => return (unfinished, took),
             }
         }
-        let flushed = match self.writer.as_mut() {
-            Some(writer) => self.out.poll_flush(writer, cx),
+        let flushed = match self.stream.as_mut() {
+            Some(stream) => self.out.poll_flush(stream, cx),
             None => Poll::Ready(Ok(())),
         };
         (flushed, took)
@@ -199,11 +440,25 @@ impl Shared {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Wakes a receiver that waits for the socket: something else needs its attention.
+    fn wake_receiver(&self) {
+        let waker = self.wakers().receiver.clone();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn wakers(&self) -> MutexGuard<'_, ReadWakers> {
+        self.read_wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Writes what is queued, under the lock held as `inner`, with `cx`'s waker left with
     /// the stream if the socket is full; lets waiting senders go on if output was taken.
     fn poll_write(&self, inner: &mut Inner, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let (poll, took) = inner.poll_write(cx);
-        if took {
+        if took && std::mem::take(&mut inner.senders_wait) {
             self.drained.notify_waiters();
         }
         poll
@@ -219,7 +474,7 @@ impl Shared {
         if inner.write_error.is_some() {
             return true;
         }
-        let stalled = inner.queued() + inner.out.unwritten() >= READ_STALL;
+        let stalled = inner.backlog() >= READ_STALL;
         match self.poll_write(inner, &mut Context::from_waker(&self.driver_waker)) {
             Poll::Ready(Ok(())) => stalled || inner.core.reporting() || inner.core.state_changed(),
             Poll::Ready(Err(e)) => {
@@ -306,6 +561,7 @@ impl Sender {
                     }
                     return result;
                 }
+                inner.senders_wait = true;
             }
             match waiting.as_mut() {
                 // Registered, then checked again: a drain in between is not missed.
@@ -354,8 +610,14 @@ impl Sender {
 }
 
 /// Receives from the connection: messages, then at most one error, then `None`.
+///
+/// While it waits in [`recv`](Self::recv) with nothing delivered, it reads the socket itself
+/// (without a tap; see the module notes); whenever it does not, the connection task reads.
 pub struct Receiver {
     rx: mpsc::Receiver<Result<Message, Error>>,
+    /// The connection, to read it from `recv`; `None` with a tap, whose reports only the
+    /// driver task sends.
+    reads: Option<Arc<Shared>>,
 }
 
 impl fmt::Debug for Receiver {
@@ -368,7 +630,194 @@ impl Receiver {
     /// The next message; `Some(Err(_))` if the connection failed (protocol error, lost
     /// connection, timeout); `None` once it has ended. Cancel-safe.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
-        self.rx.recv().await
+        let Some(shared) = self.reads.as_deref() else {
+            return self.rx.recv().await;
+        };
+        let mut recv = ReadingRecv {
+            shared,
+            rx: &mut self.rx,
+            registered: false,
+            done: false,
+        };
+        std::future::poll_fn(|cx| recv.poll(cx)).await
+    }
+}
+
+/// A `recv` that reads the socket itself while nothing is delivered and nothing stands in
+/// its way ([`Inner::receiver_may_read`]); the socket's readiness wakes it while it waits
+/// (`registered`). Cancelled, or done with input possibly left in the socket, it hands
+/// reading back to the driver task.
+struct ReadingRecv<'a> {
+    shared: &'a Shared,
+    rx: &'a mut mpsc::Receiver<Result<Message, Error>>,
+    /// Its waker is the one the socket's readiness wakes.
+    registered: bool,
+    done: bool,
+}
+
+impl ReadingRecv<'_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        let shared = self.shared;
+        let mut inner = shared.lock();
+        // The channel first, under the lock: the driver sets `driver_holds` under it while it
+        // holds messages it has not put in the channel, and `in_channel` once it has, so what
+        // it delivered is seen here before anything newer is read. A receiver that waits on
+        // the channel is woken by it; one that waits for the socket, by the driver when it
+        // delivers.
+        if inner.in_channel || !inner.receiver_may_read() {
+            if let Poll::Ready(delivered) = self.rx.poll_recv(cx) {
+                return self.finish(inner, delivered);
+            }
+            inner.in_channel = false;
+        }
+        let mut no_reports = Vec::new();
+        loop {
+            if !inner.receiver_may_read() {
+                drop(inner);
+                self.hand_back();
+                return self.wait_for_channel(cx);
+            }
+            if let Some(message) = inner.core.next_message(&mut no_reports) {
+                return self.finish(inner, Some(Ok(message)));
+            }
+            if inner.core.conn().is_paused() {
+                // Paused after the message this task was handed last: it has had its chance
+                // to answer.
+                if let Err(e) = inner.core.conn_mut().receive_data(&[]) {
+                    return self.hand_over(inner, Handed::Fault(e), cx);
+                }
+                continue;
+            }
+            let wakes = {
+                let mut wakers = shared.wakers();
+                if wakers.armed {
+                    // A read found nothing and nothing came since: wait for the socket
+                    // without asking it again.
+                    self.register(&mut wakers, cx);
+                    return Poll::Pending;
+                }
+                wakers.wakes
+            };
+            match inner.poll_read_waiting(&mut Context::from_waker(&shared.read_waker)) {
+                Poll::Pending => {
+                    let mut wakers = shared.wakers();
+                    if wakers.arm(wakes) {
+                        self.register(&mut wakers, cx);
+                        return Poll::Pending;
+                    }
+                    // The socket became readable meanwhile (and woke the driver): read again.
+                }
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    if let Err(e) = inner.take_read(n) {
+                        return self.hand_over(inner, Handed::Fault(e), cx);
+                    }
+                    // The engine's answers (pongs, a close reply) go out now.
+                    if (!inner.output_idle() || inner.core.state_changed())
+                        && shared.write_now(&mut inner)
+                    {
+                        shared.wake_driver.notify_one();
+                    }
+                }
+                Poll::Ready(read) => {
+                    inner.return_input();
+                    return self.hand_over(inner, Handed::Read(read), cx);
+                }
+            }
+        }
+    }
+
+    /// Leaves this task's waker, under the lock held as `wakers`, for the socket's readiness.
+    fn register(&mut self, wakers: &mut ReadWakers, cx: &Context<'_>) {
+        match &wakers.receiver {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => wakers.receiver = Some(cx.waker().clone()),
+        }
+        self.registered = true;
+    }
+
+    /// Leaves `handed` for the driver task, which delivers what comes of it.
+    fn hand_over(
+        &mut self,
+        mut inner: MutexGuard<'_, Inner>,
+        handed: Handed,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        inner.handed = Some(handed);
+        drop(inner);
+        self.hand_back();
+        self.shared.wake_driver.notify_one();
+        self.wait_for_channel(cx)
+    }
+
+    /// Waits for what the driver task delivers (this task's waker left with the channel).
+    fn wait_for_channel(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        let delivered = ready!(self.rx.poll_recv(cx));
+        self.done = true;
+        Poll::Ready(delivered)
+    }
+
+    /// Reading goes back to the driver task. Unless a read found the socket empty and nothing
+    /// came since (`armed`: the socket's readiness will wake the driver now), the driver is
+    /// woken to read: a readiness this task was woken for would be lost otherwise.
+    fn hand_back(&mut self) {
+        let armed = {
+            let mut wakers = self.shared.wakers();
+            if std::mem::take(&mut self.registered) {
+                wakers.receiver = None;
+            }
+            wakers.armed
+        };
+        if !armed {
+            self.shared.wake_driver.notify_one();
+        }
+    }
+
+    /// Ends this `recv` with `result`, reading handed back to the driver task. A read that
+    /// got input leaves the socket unwatched (its readiness reported, nobody waiting for the
+    /// next), so unless a read found it empty since (`armed`), one more read into the room
+    /// left in the input buffer — the system call the next `recv` would make, and that usually
+    /// finds nothing — arms it for the driver; if that read gets input or cannot be made, or
+    /// input is left to parse, the driver is woken to go on (answering pings) in case this
+    /// task does not call `recv` again soon.
+    fn finish(
+        &mut self,
+        mut inner: MutexGuard<'_, Inner>,
+        result: Option<Result<Message, Error>>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        self.done = true;
+        let shared = self.shared;
+        let (armed, wakes) = {
+            let mut wakers = shared.wakers();
+            if std::mem::take(&mut self.registered) {
+                wakers.receiver = None;
+            }
+            (wakers.armed, wakers.wakes)
+        };
+        let mut wake = inner.core.conn().buffered_input() > 0;
+        if !armed && !wake {
+            wake = match inner.poll_read_spare(&mut Context::from_waker(&shared.read_waker)) {
+                Some(Poll::Pending) => !shared.wakers().arm(wakes),
+                Some(Poll::Ready(Ok(n))) if n > 0 => true,
+                Some(Poll::Ready(read)) => {
+                    inner.handed = Some(Handed::Read(read));
+                    true
+                }
+                None => true,
+            };
+        }
+        drop(inner);
+        if wake {
+            shared.wake_driver.notify_one();
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for ReadingRecv<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.hand_back();
+        }
     }
 }
 
@@ -397,7 +846,6 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (msg_tx, msg_rx) = mpsc::channel(settings.channel_capacity.max(1));
-    let (reader, writer) = tokio::io::split(io);
     let shared = Arc::new_cyclic(|weak| Shared {
         inner: Mutex::new(Inner {
             core,
@@ -405,37 +853,43 @@ where
             shared_len: 0,
             ended: false,
             senders: 1,
-            writer: Some(Box::new(writer)),
+            stream: Some(Box::new(io)),
             out: Output::default(),
             write_error: None,
+            senders_wait: false,
+            reader: Reader {
+                input: None,
+                sizing: ReadSizing::default(),
+                room: 0,
+                own_buffer: false,
+            },
+            driver_holds: false,
+            in_channel: false,
+            handed: None,
         }),
         wake_driver: Notify::new(),
         drained: Notify::new(),
         driver_waker: Waker::from(Arc::new(WakeDriver(weak.clone()))),
+        read_waker: Waker::from(Arc::new(WakeReader(weak.clone()))),
+        read_wakers: Mutex::new(ReadWakers::default()),
     });
+    let reads = settings.tap.is_none().then(|| shared.clone());
     let driver = Driver {
-        io: Io {
-            stream: reader,
-            input: None,
-            reading: ReadSizing::default(),
-            room: 0,
-            own_buffer: false,
-        },
         shared: shared.clone(),
         messages: msg_tx,
         settings,
         reports: Vec::new(),
         arrived: Vec::new(),
         outbox: VecDeque::new(),
+        holds: false,
         close_deadline: None,
         senders_gone: false,
     };
     tokio::spawn(driver.run());
-    (Sender { shared }, Receiver { rx: msg_rx })
+    (Sender { shared }, Receiver { rx: msg_rx, reads })
 }
 
-struct Driver<S> {
-    io: Io<S>,
+struct Driver {
     shared: Arc<Shared>,
     messages: mpsc::Sender<Result<Message, Error>>,
     settings: Settings,
@@ -446,27 +900,10 @@ struct Driver<S> {
     /// Messages waiting for room in the bounded message channel. While any wait, the socket
     /// is not read: a consumer that does not keep up slows the peer through TCP.
     outbox: VecDeque<Message>,
+    /// `Inner::driver_holds` as last set: messages in `arrived` or `outbox`.
+    holds: bool,
     close_deadline: Option<Instant>,
     senders_gone: bool,
-}
-
-/// The read side of the stream and its buffer. Reading and writing are polled together, so a
-/// peer that does not read while it writes cannot stop us from reading (two such peers would
-/// otherwise wait for each other forever once both socket buffers are full).
-struct Io<S> {
-    stream: tokio::io::ReadHalf<S>,
-    /// The input buffer while a read of it is under way: the engine's, taken from it under
-    /// the lock, or one of the task's own (`own_buffer`); read into without the lock, given
-    /// back before the bytes are parsed.
-    input: Option<BytesMut>,
-    /// What the last reads were like: the next read's room.
-    reading: ReadSizing,
-    /// The room reserved for the read under way.
-    room: usize,
-    /// The read under way goes into a buffer of the driver's own (see
-    /// [`ReadSizing::take_buffer`]), not the engine's: let go of while the read waits, and
-    /// made again when the socket is readable, so that an idle connection holds none.
-    own_buffer: bool,
 }
 
 /// Why the main loop woke up.
@@ -485,73 +922,79 @@ struct IoProgress {
     write_error: Option<std::io::Error>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
-    /// Writes what is queued and flushes once all is written (under the lock), and reads into
-    /// the input taken from the engine if `read` (without it) — all in one poll; ready as
-    /// soon as any of them made progress.
-    fn poll_io(&mut self, shared: &Shared, cx: &mut Context<'_>, read: bool) -> Poll<IoProgress> {
-        let mut progress = false;
-        let mut write_error = None;
-        let output_idle = {
-            let mut inner = shared.lock();
-            if let Some(e) = inner.write_error.take() {
-                write_error = Some(e);
-            } else if !inner.output_idle() {
-                let unwritten = inner.out.unwritten() + inner.queued();
-                match shared.poll_write(&mut inner, cx) {
-                    Poll::Ready(Ok(())) => progress = true,
-                    Poll::Ready(Err(e)) => write_error = Some(e),
-                    Poll::Pending => progress = inner.out.unwritten() + inner.queued() < unwritten,
-                }
-            }
-            inner.out.is_idle()
+/// Writes what is queued and flushes once all is written, and reads if `read` — all in one
+/// poll, under the lock; ready as soon as any of them made progress. Reading and writing are
+/// polled together, so a peer that does not read while it writes cannot stop us from reading
+/// (two such peers would otherwise wait for each other forever once both socket buffers are
+/// full).
+fn poll_io(shared: &Shared, cx: &mut Context<'_>, read: bool) -> Poll<IoProgress> {
+    let mut progress = false;
+    let mut write_error = None;
+    let mut inner = shared.lock();
+    if let Some(e) = inner.write_error.take() {
+        write_error = Some(e);
+    } else if !inner.output_idle() {
+        let unwritten = inner.backlog();
+        match shared.poll_write(&mut inner, cx) {
+            Poll::Ready(Ok(())) => progress = true,
+            Poll::Ready(Err(e)) => write_error = Some(e),
+            Poll::Pending => progress = inner.backlog() < unwritten,
+        }
+    }
+    let mut read_result = None;
+    // A receiver that waits for the socket has found it empty since it last read, and is
+    // woken when it is not: it reads what comes (written back before other connections'
+    // messages are read, while the message is still in the cache).
+    // Whether to read is decided here, not when the poll began: a receiver's read meanwhile
+    // may have paused the engine with input left to parse, or grown the output.
+    let read = read && !inner.core.conn().is_paused() && inner.backlog() < READ_STALL;
+    if read && write_error.is_none() {
+        let wakes = {
+            let wakers = shared.wakers();
+            wakers.receiver.is_none().then_some(wakers.wakes)
         };
-        let mut read_result = None;
-        if read && write_error.is_none() {
-            if self.input.is_none() && self.own_buffer {
-                self.input = Some(read_block(self.room));
-            }
-            if let Some(input) = self.input.as_mut() {
-                let poll = pin!(self.stream.read_buf(input)).poll(cx);
-                match poll {
-                    Poll::Ready(result) => read_result = Some(result),
-                    // Nothing to read: an own buffer with nothing in it waits as none — unless
-                    // output is flowing, whose wake-ups would each make it again.
-                    Poll::Pending if self.own_buffer && input.is_empty() && output_idle => {
-                        if let Some(input) = self.input.take() {
-                            recycle_block(input);
-                        }
+        if let Some(wakes) = wakes {
+            match inner.poll_read(&mut Context::from_waker(&shared.read_waker)) {
+                Poll::Ready(result) => read_result = Some(result),
+                Poll::Pending => {
+                    if !shared.wakers().arm(wakes) {
+                        // Readable meanwhile: this task was woken for it, and reads again.
+                        cx.waker().wake_by_ref();
                     }
-                    Poll::Pending => {}
                 }
             }
         }
-        if progress || write_error.is_some() || read_result.is_some() {
-            Poll::Ready(IoProgress {
-                read: read_result,
-                write_error,
-            })
-        } else {
-            Poll::Pending
-        }
+    }
+    if progress || write_error.is_some() || read_result.is_some() {
+        Poll::Ready(IoProgress {
+            read: read_result,
+            write_error,
+        })
+    } else {
+        Poll::Pending
     }
 }
 
-impl<S> Driver<S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+impl Driver {
     async fn run(mut self) {
+        let shared = &*self.shared;
+        std::future::poll_fn(|cx| {
+            shared.wakers().driver = Some(cx.waker().clone());
+            Poll::Ready(())
+        })
+        .await;
         let result = self.drive().await;
-        self.return_input();
+        self.shared.lock().return_input();
         // A fault found before the connection was handed over is its end's error.
         let result = match (result, self.shared.lock().core.take_unreported_fault()) {
             (Ok(()), Some(fault)) => Err(fault),
             (result, _) => result,
         };
         // Ended before the shutdown: a send from now on fails as closed instead of writing
-        // after it (or leaving its waker with a stream nobody polls for it any more).
+        // after it (or leaving its waker with a stream nobody polls for it any more); a
+        // receiver waits for the channel from now on.
         self.shared.lock().ended = true;
+        self.shared.wake_receiver();
         self.shared.drained.notify_waiters();
         let _ = self.shutdown().await;
         if let (Err(e), Some(_)) = (&result, &self.settings.tap) {
@@ -560,7 +1003,7 @@ where
         {
             let mut inner = self.shared.lock();
             inner.core.finish(&mut self.reports, &mut self.arrived);
-            inner.writer = None;
+            inner.stream = None;
         }
         send_reports(self.settings.tap.as_ref(), &mut self.reports).await;
         for message in std::mem::take(&mut self.arrived) {
@@ -578,27 +1021,14 @@ where
 
     async fn drive(&mut self) -> Result<(), Error> {
         loop {
-            // One lock per turn: take the events and the output, read the flags, and take the
-            // engine's input buffer out for the next read.
-            let (close_transport, idle, closing, paused, read, write_error) = {
+            // One lock per turn: take the events and the output, and read the flags.
+            let (close_transport, idle, closing, paused, read, write_error, handed) = {
                 let mut guard = self.shared.lock();
                 let inner = &mut *guard;
-                while let Some(message) = inner.core.next_message(&mut self.reports) {
-                    self.arrived.push(message);
-                }
+                take_messages(inner, &mut self.reports, &mut self.arrived, &mut self.holds);
                 inner.core.report_state(&mut self.reports);
                 let paused = inner.core.conn().is_paused();
-                let read = !paused
-                    && self.outbox.is_empty()
-                    && inner.queued() + inner.out.unwritten() < READ_STALL;
-                if read && self.io.input.is_none() {
-                    let conn = inner.core.conn_mut();
-                    let room = self.io.reading.room(conn);
-                    let (input, own) = self.io.reading.take_buffer(conn, room, READ_ROOM);
-                    self.io.room = if own { READ_ROOM } else { room };
-                    self.io.own_buffer = own;
-                    self.io.input = Some(input);
-                }
+                let read = !paused && self.outbox.is_empty() && inner.backlog() < READ_STALL;
                 let conn = inner.core.conn();
                 (
                     conn.should_close_transport(),
@@ -607,12 +1037,26 @@ where
                     paused,
                     read,
                     inner.write_error.take(),
+                    inner.handed.take(),
                 )
             };
             if let Some(e) = write_error {
                 return Err(crate::tls::stream_error(e));
             }
             self.hand_on().await;
+            match handed {
+                Some(Handed::Read(read)) => {
+                    if self.after_read(read).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Some(Handed::Fault(e)) => {
+                    self.after_input(Err(e)).await?;
+                    continue;
+                }
+                None => {}
+            }
             if paused && self.outbox.is_empty() {
                 self.resume_parsing().await?;
                 continue;
@@ -624,11 +1068,10 @@ where
                 self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
             }
             let deadline = self.close_deadline;
-            let io = &mut self.io;
             let shared = &*self.shared;
             let woken = tokio::select! {
                 biased;
-                progress = std::future::poll_fn(|cx| io.poll_io(shared, cx, read)) => Woken::Io(progress),
+                progress = std::future::poll_fn(|cx| poll_io(shared, cx, read)) => Woken::Io(progress),
                 permit = self.messages.reserve(), if !self.outbox.is_empty() => {
                     match permit {
                         Ok(permit) => {
@@ -649,36 +1092,13 @@ where
                     if let Some(e) = progress.write_error {
                         return Err(crate::tls::stream_error(e));
                     }
-                    let Some(read) = progress.read else {
-                        continue;
-                    };
-                    match read {
-                        Ok(0) => {
-                            self.return_input();
-                            return self.end_of_stream().await;
-                        }
-                        Ok(n) => {
-                            self.io.reading.record(n, self.io.room);
-                            // Given back and parsed under one lock.
-                            let result = {
-                                let mut inner = self.shared.lock();
-                                let conn = inner.core.conn_mut();
-                                if let Some(input) = self.io.input.take() {
-                                    recycle_block(conn.return_input_buffer(input));
-                                }
-                                conn.receive_buffered()
-                            };
-                            self.after_input(result).await?;
-                        }
-                        // A reset after the close handshake completed loses nothing.
-                        Err(_) if self.shared.lock().core.closed() => {
-                            self.return_input();
-                            return self.end_of_stream().await;
-                        }
-                        Err(e) => return Err(crate::tls::stream_error(e)),
+                    if let Some(read) = progress.read
+                        && self.after_read(read).await?
+                    {
+                        return Ok(());
                     }
                 }
-                Woken::Delivered => {}
+                Woken::Delivered => self.release_held(),
                 Woken::Senders => self.check_senders(),
                 Woken::Deadline => {
                     if self.shared.lock().core.closed() {
@@ -688,6 +1108,45 @@ where
                     return Err(Error::timeout(Stage::Close));
                 }
             }
+        }
+    }
+
+    /// Acts on what a read (this task's or a receiver's) got: bytes are parsed and their
+    /// messages handed on; the end of the stream, or a reset after the close handshake, ends
+    /// the connection (`true`); another read error fails it.
+    async fn after_read(&mut self, read: std::io::Result<usize>) -> Result<bool, Error> {
+        match read {
+            Ok(0) => {
+                self.shared.lock().return_input();
+                self.end_of_stream().await?;
+                Ok(true)
+            }
+            Ok(n) => {
+                let result = self.shared.lock().take_read(n);
+                self.after_input(result).await?;
+                Ok(false)
+            }
+            // A reset after the close handshake completed loses nothing.
+            Err(_) if self.shared.lock().core.closed() => {
+                self.shared.lock().return_input();
+                self.end_of_stream().await?;
+                Ok(true)
+            }
+            Err(e) => Err(crate::tls::stream_error(e)),
+        }
+    }
+
+    /// Once every message this task took is in the channel, a receiver may read again; one
+    /// that waits for the socket is woken to look in the channel first.
+    fn release_held(&mut self) {
+        if self.holds && self.arrived.is_empty() && self.outbox.is_empty() {
+            self.holds = false;
+            {
+                let mut inner = self.shared.lock();
+                inner.driver_holds = false;
+                inner.in_channel = true;
+            }
+            self.shared.wake_receiver();
         }
     }
 
@@ -742,17 +1201,6 @@ where
         Ok(())
     }
 
-    /// Gives the engine back its input buffer, with what the last read added to it.
-    fn return_input(&mut self) {
-        if let Some(input) = self.io.input.take() {
-            self.shared
-                .lock()
-                .core
-                .conn_mut()
-                .return_input_buffer(input);
-        }
-    }
-
     /// Writes and flushes everything queued, as the connection ends (or a write error that a
     /// sender met).
     async fn write_everything(&mut self) -> std::io::Result<()> {
@@ -770,8 +1218,8 @@ where
     /// Shuts the write side of the stream down.
     async fn shutdown(&mut self) -> std::io::Result<()> {
         let shared = &*self.shared;
-        std::future::poll_fn(|cx| match shared.lock().writer.as_mut() {
-            Some(writer) => Pin::new(writer).poll_shutdown(cx),
+        std::future::poll_fn(|cx| match shared.lock().stream.as_mut() {
+            Some(stream) => Pin::new(stream).poll_shutdown(cx),
             None => Poll::Ready(Ok(())),
         })
         .await
@@ -780,12 +1228,12 @@ where
     /// Takes the engine's messages and reports and hands them on: reports to the tap,
     /// messages to the receiver (or the outbox, when its channel is full).
     async fn dispatch_events(&mut self) {
-        {
-            let mut inner = self.shared.lock();
-            while let Some(message) = inner.core.next_message(&mut self.reports) {
-                self.arrived.push(message);
-            }
-        }
+        take_messages(
+            &mut self.shared.lock(),
+            &mut self.reports,
+            &mut self.arrived,
+            &mut self.holds,
+        );
         self.hand_on().await;
     }
 
@@ -801,6 +1249,7 @@ where
                 self.deliver(message);
             }
             self.arrived = arrived;
+            self.release_held();
         }
     }
 
@@ -822,7 +1271,7 @@ where
     }
 }
 
-impl<S> Drop for Driver<S> {
+impl Drop for Driver {
     /// A driver dropped before it ended (its runtime shut down, or it panicked) ends the
     /// connection for the senders too: sends fail as closed, waiting ones included, and the
     /// write side of the stream, which they would otherwise keep open, is let go of.
@@ -830,9 +1279,29 @@ impl<S> Drop for Driver<S> {
         {
             let mut inner = self.shared.lock();
             inner.ended = true;
-            inner.writer = None;
+            inner.stream = None;
         }
+        self.shared.wakers().driver = None;
+        self.shared.wake_receiver();
         self.shared.drained.notify_waiters();
+    }
+}
+
+/// Takes the engine's messages into `arrived` (and their reports into `reports`) under the
+/// lock held as `inner`; while the driver holds any (`holds`), a receiver does not read past
+/// them.
+fn take_messages(
+    inner: &mut Inner,
+    reports: &mut Vec<TapKind>,
+    arrived: &mut Vec<Message>,
+    holds: &mut bool,
+) {
+    while let Some(message) = inner.core.next_message(reports) {
+        arrived.push(message);
+    }
+    if !arrived.is_empty() && !*holds {
+        *holds = true;
+        inner.driver_holds = true;
     }
 }
 

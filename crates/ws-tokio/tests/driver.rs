@@ -320,3 +320,180 @@ async fn a_close_that_a_send_wrote_times_out_when_the_peer_never_answers() {
         other => panic!("expected the close timeout, got {other:?}"),
     }
 }
+
+// --- a receiver that reads the socket itself -------------------------------------------------
+//
+// Without a tap, a `recv` that finds nothing delivered reads the socket itself; whenever no
+// `recv` waits, the connection task reads. These tests drive a server-side connection over an
+// in-memory pipe whose other end writes masked client frames by hand and reads the server's
+// frames back, and each checks one hand-over between the two readers.
+
+/// A server-side connection on one end of an in-memory pipe, with the task-driven handles;
+/// the other end is the client's.
+fn driven_server_on_a_pipe() -> (Sender, Receiver, tokio::io::DuplexStream) {
+    use ws_tokio::ws_proto::{Negotiated, Role};
+
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let ws = ws_tokio::WsStream::from_raw(
+        ours,
+        Role::Server,
+        Negotiated::default(),
+        ws_tokio::RawOptions::new(),
+    )
+    .unwrap();
+    let (sender, receiver) = ws.into_driven().split();
+    (sender, receiver, theirs)
+}
+
+/// A final client frame: `opcode`, masked, with a payload shorter than 126 bytes.
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+    assert!(payload.len() < 126);
+    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&MASK);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+    frame
+}
+
+/// The next frame the server wrote: its first byte (FIN and opcode) and its payload (the
+/// server's frames are not masked; these are short).
+async fn server_frame(theirs: &mut tokio::io::DuplexStream) -> (u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt as _;
+
+    tokio::time::timeout(support::LIMIT, async {
+        let mut head = [0; 2];
+        theirs.read_exact(&mut head).await.unwrap();
+        assert!(
+            head[1] < 126,
+            "a short unmasked frame expected, got {head:?}"
+        );
+        let mut payload = vec![0; head[1] as usize];
+        theirs.read_exact(&mut payload).await.unwrap();
+        (head[0], payload)
+    })
+    .await
+    .expect("the server wrote no frame")
+}
+
+async fn write(theirs: &mut tokio::io::DuplexStream, bytes: &[u8]) {
+    use tokio::io::AsyncWriteExt as _;
+    theirs.write_all(bytes).await.unwrap();
+}
+
+/// A `recv` in a task of its own, started before anything arrives (so that it waits reading
+/// the socket); gives the receiver back with what it got.
+fn recv_in_a_task(
+    mut receiver: Receiver,
+) -> tokio::task::JoinHandle<(Option<Result<Message, ws_tokio::Error>>, Receiver)> {
+    tokio::spawn(async move { (receiver.recv().await, receiver) })
+}
+
+const TEXT: u8 = 0x1;
+const PING: u8 = 0x9;
+const PONG: u8 = 0xA;
+
+/// A ping right behind a message, in the same read: the `recv` that read them returns the
+/// message, and the ping is answered though nobody calls `recv` again.
+#[tokio::test]
+async fn a_ping_read_with_a_message_is_answered_without_another_recv() {
+    let (_sender, receiver, mut theirs) = driven_server_on_a_pipe();
+    let first = recv_in_a_task(receiver);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut bytes = client_frame(TEXT, b"one");
+    bytes.extend(client_frame(PING, b"are you there"));
+    write(&mut theirs, &bytes).await;
+    let (got, _receiver) = first.await.unwrap();
+    assert!(
+        matches!(got, Some(Ok(Message::Text(ref t))) if t.as_str() == "one"),
+        "{got:?}"
+    );
+    assert_eq!(
+        server_frame(&mut theirs).await,
+        (0x80 | PONG, b"are you there".to_vec())
+    );
+}
+
+/// A ping that comes after `recv` returned, with none waiting: the connection task reads it
+/// and answers.
+#[tokio::test]
+async fn a_ping_after_recv_returned_is_answered_by_the_connection_task() {
+    let (_sender, receiver, mut theirs) = driven_server_on_a_pipe();
+    let first = recv_in_a_task(receiver);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    write(&mut theirs, &client_frame(TEXT, b"one")).await;
+    let (got, _receiver) = first.await.unwrap();
+    assert!(matches!(got, Some(Ok(Message::Text(_)))), "{got:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    write(&mut theirs, &client_frame(PING, b"later")).await;
+    assert_eq!(
+        server_frame(&mut theirs).await,
+        (0x80 | PONG, b"later".to_vec())
+    );
+}
+
+/// A `recv` cancelled while it waited for the socket hands reading back: a ping that comes
+/// afterwards is answered.
+#[tokio::test]
+async fn a_recv_cancelled_while_it_waits_hands_reading_back() {
+    let (_sender, mut receiver, mut theirs) = driven_server_on_a_pipe();
+    tokio::select! {
+        got = receiver.recv() => panic!("nothing was sent, got {got:?}"),
+        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+    }
+    write(&mut theirs, &client_frame(PING, b"anyone")).await;
+    assert_eq!(
+        server_frame(&mut theirs).await,
+        (0x80 | PONG, b"anyone".to_vec())
+    );
+}
+
+/// Messages the connection task read and delivered while nobody called `recv` come before
+/// those a waiting `recv` reads itself afterwards.
+#[tokio::test]
+async fn messages_the_task_delivered_come_before_those_recv_reads_itself() {
+    let (_sender, mut receiver, mut theirs) = driven_server_on_a_pipe();
+    for i in 0..3 {
+        write(&mut theirs, &client_frame(TEXT, format!("m{i}").as_bytes())).await;
+    }
+    // The connection task reads and delivers them meanwhile.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let later = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for i in 3..6 {
+            write(&mut theirs, &client_frame(TEXT, format!("m{i}").as_bytes())).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        theirs
+    });
+    for i in 0..6 {
+        match support::next_message(&mut receiver).await {
+            Message::Text(text) => assert_eq!(text.as_str(), format!("m{i}")),
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    later.await.unwrap();
+}
+
+/// A frame with a reserved opcode, read by a waiting `recv`: the connection closes with 1002
+/// (protocol error) and `recv` returns the error, then the end.
+#[tokio::test]
+async fn a_bad_frame_that_recv_reads_itself_closes_with_1002() {
+    let (_sender, receiver, mut theirs) = driven_server_on_a_pipe();
+    let first = recv_in_a_task(receiver);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    write(&mut theirs, &client_frame(0x3, b"")).await;
+    let (close, payload) = server_frame(&mut theirs).await;
+    assert_eq!(close, 0x88, "a close frame expected");
+    assert_eq!(payload[..2], 1002u16.to_be_bytes(), "{payload:?}");
+    let (got, mut receiver) = tokio::time::timeout(support::LIMIT, first)
+        .await
+        .unwrap()
+        .unwrap();
+    match got {
+        Some(Err(e)) => assert!(e.is_protocol(), "expected a protocol error, got {e}"),
+        other => panic!("expected the protocol error, got {other:?}"),
+    }
+    drop(theirs);
+    let end = tokio::time::timeout(support::LIMIT, receiver.recv()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
+}
