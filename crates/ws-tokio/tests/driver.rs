@@ -388,6 +388,15 @@ fn recv_in_a_task(
     tokio::spawn(async move { (receiver.recv().await, receiver) })
 }
 
+/// Writes `before` and a ping with `payload` in one write, and checks that the server answers
+/// the ping.
+async fn assert_ping_answered(theirs: &mut tokio::io::DuplexStream, before: &[u8], payload: &[u8]) {
+    let mut bytes = before.to_vec();
+    bytes.extend(client_frame(PING, payload));
+    write(theirs, &bytes).await;
+    assert_eq!(server_frame(theirs).await, (0x80 | PONG, payload.to_vec()));
+}
+
 const TEXT: u8 = 0x1;
 const PING: u8 = 0x9;
 const PONG: u8 = 0xA;
@@ -399,17 +408,12 @@ async fn a_ping_read_with_a_message_is_answered_without_another_recv() {
     let (_sender, receiver, mut theirs) = driven_server_on_a_pipe();
     let first = recv_in_a_task(receiver);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let mut bytes = client_frame(TEXT, b"one");
-    bytes.extend(client_frame(PING, b"are you there"));
-    write(&mut theirs, &bytes).await;
+    let text = client_frame(TEXT, b"one");
+    assert_ping_answered(&mut theirs, &text, b"are you there").await;
     let (got, _receiver) = first.await.unwrap();
     assert!(
         matches!(got, Some(Ok(Message::Text(ref t))) if t.as_str() == "one"),
         "{got:?}"
-    );
-    assert_eq!(
-        server_frame(&mut theirs).await,
-        (0x80 | PONG, b"are you there".to_vec())
     );
 }
 
@@ -424,11 +428,7 @@ async fn a_ping_after_recv_returned_is_answered_by_the_connection_task() {
     let (got, _receiver) = first.await.unwrap();
     assert!(matches!(got, Some(Ok(Message::Text(_)))), "{got:?}");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    write(&mut theirs, &client_frame(PING, b"later")).await;
-    assert_eq!(
-        server_frame(&mut theirs).await,
-        (0x80 | PONG, b"later".to_vec())
-    );
+    assert_ping_answered(&mut theirs, &[], b"later").await;
 }
 
 /// A `recv` cancelled while it waited for the socket hands reading back: a ping that comes
@@ -440,11 +440,7 @@ async fn a_recv_cancelled_while_it_waits_hands_reading_back() {
         got = receiver.recv() => panic!("nothing was sent, got {got:?}"),
         () = tokio::time::sleep(Duration::from_millis(50)) => {}
     }
-    write(&mut theirs, &client_frame(PING, b"anyone")).await;
-    assert_eq!(
-        server_frame(&mut theirs).await,
-        (0x80 | PONG, b"anyone".to_vec())
-    );
+    assert_ping_answered(&mut theirs, &[], b"anyone").await;
 }
 
 /// Messages the connection task read and delivered while nobody called `recv` come before
