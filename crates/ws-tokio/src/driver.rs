@@ -777,8 +777,9 @@ impl ReadingRecv<'_> {
     /// next), so unless a read found it empty since (`armed`), one more read into the room
     /// left in the input buffer — the system call the next `recv` would make, and that usually
     /// finds nothing — arms it for the driver; if that read gets input or cannot be made, or
-    /// input is left to parse, the driver is woken to go on (answering pings) in case this
-    /// task does not call `recv` again soon.
+    /// input is left to parse, or the driver has something to act on first (then it reads),
+    /// the driver is woken to go on (answering pings) in case this task does not call `recv`
+    /// again soon.
     fn finish(
         &mut self,
         mut inner: MutexGuard<'_, Inner>,
@@ -793,7 +794,7 @@ impl ReadingRecv<'_> {
             }
             (wakers.armed, wakers.wakes)
         };
-        let mut wake = inner.core.conn().buffered_input() > 0;
+        let mut wake = inner.core.conn().buffered_input() > 0 || !inner.receiver_may_read();
         if !armed && !wake {
             wake = match inner.poll_read_spare(&mut Context::from_waker(&shared.read_waker)) {
                 Some(Poll::Pending) => !shared.wakers().arm(wakes),
