@@ -40,7 +40,7 @@
 //! read, out of the cache by then (`perf`: the kernel's copy of written payloads,
 //! `_copy_from_iter`, 13.7 % of the server's samples against 3.1 % for a
 //! [`WsStream`](crate::WsStream)); and each echo cost the task's turn besides (callgrind, 16 ×
-//! 16 B: 5,515 instructions per echo, now 3,432; a `WsStream` 3,263).
+//! 16 B: 5,478 instructions per echo, now 3,457; a `WsStream` 3,253).
 //!
 //! Nothing large is copied on the way, as in [`WsStream`](crate::WsStream): a waiting
 //! receiver reads straight into the engine's input buffer; the task, which reads ahead while
