@@ -735,6 +735,16 @@ impl ReadingRecv<'_> {
         self.registered = true;
     }
 
+    /// Takes this task's waker back from the socket's readiness; returns whether the socket
+    /// is armed, and the readiness reports so far.
+    fn unregister(&mut self) -> (bool, u64) {
+        let mut wakers = self.shared.wakers();
+        if std::mem::take(&mut self.registered) {
+            wakers.receiver = None;
+        }
+        (wakers.armed, wakers.wakes)
+    }
+
     /// Leaves `handed` for the driver task, which delivers what comes of it.
     fn hand_over(
         &mut self,
@@ -760,13 +770,7 @@ impl ReadingRecv<'_> {
     /// came since (`armed`: the socket's readiness will wake the driver now), the driver is
     /// woken to read: a readiness this task was woken for would be lost otherwise.
     fn hand_back(&mut self) {
-        let armed = {
-            let mut wakers = self.shared.wakers();
-            if std::mem::take(&mut self.registered) {
-                wakers.receiver = None;
-            }
-            wakers.armed
-        };
+        let armed = self.unregister().0;
         if !armed {
             self.shared.wake_driver.notify_one();
         }
@@ -787,13 +791,7 @@ impl ReadingRecv<'_> {
     ) -> Poll<Option<Result<Message, Error>>> {
         self.done = true;
         let shared = self.shared;
-        let (armed, wakes) = {
-            let mut wakers = shared.wakers();
-            if std::mem::take(&mut self.registered) {
-                wakers.receiver = None;
-            }
-            (wakers.armed, wakers.wakes)
-        };
+        let (armed, wakes) = self.unregister();
         let mut wake = inner.core.conn().buffered_input() > 0 || !inner.receiver_may_read();
         if !armed && !wake {
             wake = match inner.poll_read_spare(&mut Context::from_waker(&shared.read_waker)) {
@@ -943,13 +941,13 @@ fn poll_io(shared: &Shared, cx: &mut Context<'_>, read: bool) -> Poll<IoProgress
         }
     }
     let mut read_result = None;
-    // A receiver that waits for the socket has found it empty since it last read, and is
-    // woken when it is not: it reads what comes (written back before other connections'
-    // messages are read, while the message is still in the cache).
     // Whether to read is decided here, not when the poll began: a receiver's read meanwhile
     // may have paused the engine with input left to parse, or grown the output.
     let read = read && !inner.core.conn().is_paused() && inner.backlog() < READ_STALL;
     if read && write_error.is_none() {
+        // A receiver that waits for the socket has found it empty since it last read, and is
+        // woken when it is not: it reads what comes (written back before other connections'
+        // messages are read, while the message is still in the cache).
         let wakes = {
             let wakers = shared.wakers();
             wakers.receiver.is_none().then_some(wakers.wakes)
@@ -957,11 +955,10 @@ fn poll_io(shared: &Shared, cx: &mut Context<'_>, read: bool) -> Poll<IoProgress
         if let Some(wakes) = wakes {
             match inner.poll_read(&mut Context::from_waker(&shared.read_waker)) {
                 Poll::Ready(result) => read_result = Some(result),
+                // Not armed if readable meanwhile: the readiness woke this task (no receiver
+                // waits), which reads again.
                 Poll::Pending => {
-                    if !shared.wakers().arm(wakes) {
-                        // Readable meanwhile: this task was woken for it, and reads again.
-                        cx.waker().wake_by_ref();
-                    }
+                    shared.wakers().arm(wakes);
                 }
             }
         }
