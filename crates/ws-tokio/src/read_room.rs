@@ -138,8 +138,8 @@ impl ReadSizing {
     /// would take a new block as large as the old one (up to 64 KiB) — for a stream of large
     /// messages, fresh memory and its page faults on every message. With no input waiting
     /// and no large frame under way, the read goes into a buffer of the reader's own instead,
-    /// of `own_room` bytes (the driver, which lets go of it while it waits, asks for
-    /// [`READ_ROOM`]; the split read half, which keeps it, for `room`), and
+    /// of `own_room` bytes (the driver and the split read half, which let go of it while
+    /// they wait, ask for [`READ_ROOM`]), and
     /// [`Connection::return_input_buffer`] moves its bytes into the engine's block once the
     /// message has let go of it (`echo-bench`, driven server, page
     /// faults in 2 s at 128 × 64 KiB 146,845 → 2,848 with the written payload let go too;
