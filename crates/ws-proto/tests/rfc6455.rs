@@ -1309,6 +1309,32 @@ mod section_5_2_framing {
     }
 
     #[test]
+    fn a_clients_frame_report_shares_the_payload_it_was_given() {
+        // A client masks a copy in its output, but its report holds the caller's bytes.
+        let payload =
+            ws_proto::bytes::Bytes::from((0..70_000u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let mut client = client_open(config(|c| c.report_frames = true));
+        assert_eq!(client.send_binary_shared(payload.clone()), Ok(None));
+        let mut reference = client_open(Config::default());
+        reference.send_binary(&payload).unwrap();
+        assert_eq!(transmit(&mut client), transmit(&mut reference));
+        let frame = std::iter::from_fn(|| client.poll_event())
+            .find_map(|event| match event {
+                ws_proto::Event::Frame(frame) => Some(frame),
+                _ => None,
+            })
+            .expect("the frame report");
+        assert_eq!(frame.direction, ws_proto::Direction::Outgoing);
+        assert!(frame.header.mask.is_some());
+        assert_eq!(frame.payload, payload);
+        assert_eq!(
+            frame.payload.as_ptr(),
+            payload.as_ptr(),
+            "the report copied the payload"
+        );
+    }
+
+    #[test]
     fn a_client_or_a_message_in_progress_does_not_share_its_payload() {
         // A client masks, so the payload is copied into the output as send_binary does.
         let mut client = client_open(Config::default());
