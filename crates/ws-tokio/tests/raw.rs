@@ -6,6 +6,9 @@
 
 use std::time::Duration;
 
+mod support;
+
+use support::RecordsReads;
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
 use ws_tokio::tap::{self, TapKind};
 use ws_tokio::ws_proto::http::{Request, Response, StatusCode};
@@ -300,58 +303,14 @@ async fn bytes_read_past_the_handshake_are_read_first() {
     drop(a);
 }
 
-/// An I/O stream that records the room each read offers.
-struct RecordsReads {
-    inner: DuplexStream,
-    rooms: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
-}
-
-impl AsyncRead for RecordsReads {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        self.rooms.lock().unwrap().push(buf.remaining());
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for RecordsReads {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        data: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// After 1 MiB messages have grown the input buffer, the read that begins the next message
 /// still offers at most 16 KiB (the `read_room` module notes say why), and the message
 /// arrives whole.
 #[tokio::test]
 async fn the_first_read_of_a_message_is_small_after_large_ones() {
     let (a, b) = tokio::io::duplex(4 << 20);
-    let rooms = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let io = RecordsReads {
-        inner: b,
-        rooms: rooms.clone(),
-    };
+    let (io, reads) = RecordsReads::new(b);
+    let rooms = || -> Vec<usize> { reads.lock().unwrap().iter().map(|r| r.room).collect() };
     let mut client =
         WsStream::from_raw(a, Role::Client, Negotiated::default(), RawOptions::new()).unwrap();
     let mut server =
@@ -361,13 +320,13 @@ async fn the_first_read_of_a_message_is_small_after_large_ones() {
         client.send_binary(big.clone()).await.unwrap();
         assert_eq!(binary(next(&mut server).await).len(), big.len());
     }
-    let largest_before = rooms.lock().unwrap().iter().copied().max().unwrap_or(0);
+    let largest_before = rooms().into_iter().max().unwrap_or(0);
     assert!(largest_before > 512 * 1024, "the input buffer did not grow");
 
-    rooms.lock().unwrap().clear();
+    reads.lock().unwrap().clear();
     client.send_binary(big.clone()).await.unwrap();
     assert_eq!(binary(next(&mut server).await), big);
-    let rooms = rooms.lock().unwrap().clone();
+    let rooms = rooms();
     assert!(
         rooms.first().is_some_and(|&room| room <= 16 * 1024),
         "the message began with a read of {rooms:?}"

@@ -772,52 +772,6 @@ async fn halves_of_different_connections_do_not_reunite() {
 
 // --- reading -------------------------------------------------------------------------------
 
-/// A stream that counts the reads that returned data.
-struct CountingReads {
-    inner: tokio::io::DuplexStream,
-    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl tokio::io::AsyncRead for CountingReads {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.reads
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        poll
-    }
-}
-
-impl tokio::io::AsyncWrite for CountingReads {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// A read half reads each message of a few KiB that has arrived whole in one read: it
 /// began each message with 512 bytes of room, so a 1 KiB message took two system calls
 /// (`wsi relay`, which runs on the halves, made 6.7 system calls per message at 16 × 1 KiB
@@ -828,11 +782,8 @@ async fn the_read_half_reads_a_message_that_arrived_whole_in_one_read() {
     use ws_tokio::ws_proto::{Negotiated, Role};
 
     let (ours, mut peer) = tokio::io::duplex(256 * 1024);
-    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = CountingReads {
-        inner: ours,
-        reads: reads.clone(),
-    };
+    let (counted, reads) = support::RecordsReads::new(ours);
+    let taking = || reads.lock().unwrap().iter().filter(|r| r.taken > 0).count();
     let ws = WsStream::from_raw(
         counted,
         Role::Client,
@@ -844,10 +795,10 @@ async fn the_read_half_reads_a_message_that_arrived_whole_in_one_read() {
     for (round, size) in [1024, 4000, 1024, 12_000].into_iter().enumerate() {
         let payload = vec![round as u8; size];
         peer.write_all(&frame(0x2, &payload)).await.unwrap();
-        let before = reads.load(std::sync::atomic::Ordering::Relaxed);
+        let before = taking();
         let message = within("a message", read.recv()).await.unwrap().unwrap();
         assert_eq!(message, Message::Binary(Bytes::from(payload)));
-        let taken = reads.load(std::sync::atomic::Ordering::Relaxed) - before;
+        let taken = taking() - before;
         assert_eq!(
             taken, 1,
             "message {round} of {size} bytes took {taken} reads"

@@ -1,5 +1,6 @@
 //! What the ws-tokio integration tests share: an echo server that is exactly the
-//! `echo_server` example, accepting one connection, and waiting for a message.
+//! `echo_server` example, accepting one connection, waiting for a message, and an
+//! in-memory stream that records its reads.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -74,5 +75,74 @@ impl ClockHold {
     pub async fn release(self) {
         let _ = self.release.send(());
         let _ = self.held.await;
+    }
+}
+
+/// One read of a [`RecordsReads`] stream: the room it offered and the bytes it took (none
+/// for a read that waited).
+#[derive(Clone, Copy, Debug)]
+pub struct RecordedRead {
+    pub room: usize,
+    pub taken: usize,
+}
+
+/// An in-memory stream that records every read made of it.
+pub struct RecordsReads {
+    inner: tokio::io::DuplexStream,
+    reads: std::sync::Arc<std::sync::Mutex<Vec<RecordedRead>>>,
+}
+
+impl RecordsReads {
+    /// `inner`, recording; the reads so far are in the second value.
+    pub fn new(
+        inner: tokio::io::DuplexStream,
+    ) -> (Self, std::sync::Arc<std::sync::Mutex<Vec<RecordedRead>>>) {
+        let reads = std::sync::Arc::default();
+        let stream = Self {
+            inner,
+            reads: std::sync::Arc::clone(&reads),
+        };
+        (stream, reads)
+    }
+}
+
+impl tokio::io::AsyncRead for RecordsReads {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let (room, before) = (buf.remaining(), buf.filled().len());
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let taken = buf.filled().len() - before;
+        self.reads
+            .lock()
+            .unwrap()
+            .push(RecordedRead { room, taken });
+        poll
+    }
+}
+
+impl tokio::io::AsyncWrite for RecordsReads {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
